@@ -1,0 +1,3 @@
+module github.com/pecsdk/pec
+
+go 1.24
