@@ -1,6 +1,7 @@
 package pec
 
 import (
+	"html"
 	"strings"
 	"time"
 )
@@ -185,4 +186,23 @@ func TimeoutKind(text string) Kind {
 		return KindDeliveryTimeout24h
 	}
 	return KindDeliveryTimeout12h
+}
+
+// HTML returns the HTML alternative of Text: the same information, with no
+// references to images, fonts or style sheets and no active content
+// (PEC.md §7.1).
+func HTML(k Kind, d *TextData) string {
+	var b strings.Builder
+	b.WriteString("<html><body>\r\n")
+	for i, l := range strings.Split(strings.TrimRight(Text(k, d), "\r\n"), "\r\n") {
+		switch {
+		case i == 0:
+			b.WriteString("<h3>" + html.EscapeString(l) + "</h3>\r\n")
+		case l == "":
+		default:
+			b.WriteString("<p>" + html.EscapeString(l) + "</p>\r\n")
+		}
+	}
+	b.WriteString("</body></html>\r\n")
+	return b.String()
 }

@@ -1,0 +1,354 @@
+package pecmsg
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/pecsdk/pec/internal/mimeutil"
+	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/daticert"
+	"github.com/pecsdk/pec/pec/smime"
+)
+
+// MaxSignatureSize bounds the decoded smime.p7s part.
+const MaxSignatureSize = 1 << 20
+
+// Message is a PEC message located in an input.
+type Message struct {
+	Root       *mimeutil.Part // the whole input
+	Part       *mimeutil.Part // the PEC message: Root, or a message inside a wrapper
+	Wrapped    bool           // the PEC message was found inside another message
+	Kind       pec.Kind
+	Content    *mimeutil.Part // the signed content (first part of multipart/signed), or the body when unsigned
+	SigPart    *mimeutil.Part // the smime.p7s part, nil when unsigned
+	Signature  *smime.Verdict // nil when unsigned
+	Text       *mimeutil.Part // the first text/plain part of the content
+	CertPart   *mimeutil.Part // daticert.xml, nil when absent
+	Data       *daticert.Data // parsed certification data, nil when absent or unreadable
+	Original   *mimeutil.Part // postacert.eml (or, in an anomaly envelope, the attached message)
+	Hashes     []Hash         // .hash parts replacing attachments in a breve receipt
+	Problems   []error        // what is wrong or missing: typed, with the part concerned
+	Deviations []string       // departures from the rules that were tolerated
+}
+
+// Hash is an attachment of the original replaced by its hash in a delivery
+// receipt of type breve (PEC.md §6.7).
+type Hash struct {
+	Name string // the attachment name, without the .hash suffix
+	Hex  string // the hash, lower-case hexadecimal
+	Path string // MIME part path of the .hash part inside the original
+}
+
+// Header returns the header of the PEC message.
+func (m *Message) Header() textproto.Header { return m.Part.Header }
+
+// Parse finds and reads the PEC message in src[0:size].
+func Parse(src io.ReaderAt, size int64, vopts *smime.VerifyOptions) (*Message, error) {
+	if size == 0 {
+		return nil, &pec.ParseError{Offset: 0, Err: fmt.Errorf("%w: %v", pec.ErrMalformed, errSourceEmpty)}
+	}
+	root, err := mimeutil.Scan(src, size, nil)
+	if err != nil {
+		return nil, &pec.ParseError{Offset: mimeutil.Offset(err), Err: fmt.Errorf("%w: %w", pec.ErrMalformed, err)}
+	}
+	m := &Message{Root: root}
+	m.Part = findPEC(root)
+	if m.Part == nil {
+		return nil, &pec.ParseError{Offset: -1, Err: pec.ErrNotPEC}
+	}
+	m.Wrapped = m.Part != root
+	if m.Wrapped {
+		m.deviate("the PEC message is wrapped inside another message (part %s)", pathName(m.Part.Path))
+	}
+	m.collectScanProblems()
+	m.locateSigned()
+	m.locateContent()
+	m.readCertData()
+	m.classify()
+	if m.SigPart != nil {
+		if err := m.verify(vopts); err != nil {
+			return nil, err
+		}
+	}
+	m.crossCheck()
+	return m, nil
+}
+
+func pathName(p string) string {
+	if p == "" {
+		return "top"
+	}
+	return p
+}
+
+func (m *Message) deviate(format string, args ...any) {
+	m.Deviations = append(m.Deviations, fmt.Sprintf(format, args...))
+}
+
+func (m *Message) problem(part *mimeutil.Part, header string, err error) {
+	pe := &pec.ParseError{Header: header, Offset: -1, Err: err}
+	if part != nil {
+		pe.Part = part.Path
+		pe.Offset = part.Start
+	}
+	m.Problems = append(m.Problems, pe)
+}
+
+// isPEC reports whether h carries X-Trasporto or X-Ricevuta.
+func isPEC(h textproto.Header) bool {
+	return strings.TrimSpace(h.Get(pec.HeaderTransport)) != "" || strings.TrimSpace(h.Get(pec.HeaderReceipt)) != ""
+}
+
+// findPEC returns the outermost entity whose header marks a PEC message.
+func findPEC(root *mimeutil.Part) *mimeutil.Part {
+	if isPEC(root.Header) {
+		return root
+	}
+	var found *mimeutil.Part
+	root.Walk(func(p *mimeutil.Part) bool {
+		if p.Embedded != nil && isPEC(p.Embedded.Header) {
+			found = p.Embedded
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+func (m *Message) collectScanProblems() {
+	m.Part.Walk(func(p *mimeutil.Part) bool {
+		for _, e := range p.Problems {
+			off := mimeutil.Offset(e)
+			if off >= 0 {
+				e = errors.Unwrap(e) // the offset is in the ParseError
+			}
+			m.Problems = append(m.Problems, &pec.ParseError{Part: p.Path, Offset: off, Err: fmt.Errorf("%w: %w", pec.ErrMalformed, e)})
+		}
+		return true
+	})
+}
+
+// locateSigned finds the multipart/signed entity: the PEC message itself or,
+// when a gateway wrapped its body, the first one below it.
+func (m *Message) locateSigned() {
+	var signed *mimeutil.Part
+	m.Part.Walk(func(p *mimeutil.Part) bool {
+		if p != m.Part && p.Embedded == nil && p.MediaType == "message/rfc822" {
+			return true
+		}
+		if p.MediaType == "multipart/signed" {
+			signed = p
+			return false
+		}
+		return p.Embedded == nil || p == m.Part
+	})
+	if signed == nil {
+		m.problem(m.Part, "Content-Type", pec.ErrNoSignature)
+		m.Content = m.Part
+		return
+	}
+	if signed != m.Part {
+		m.deviate("multipart/signed found at part %s, not at the top of the message", pathName(signed.Path))
+	}
+	if len(signed.Children) == 0 {
+		m.problem(signed, "", fmt.Errorf("%w: multipart/signed has no parts", pec.ErrMalformed))
+		m.Content = signed
+		return
+	}
+	m.Content = signed.Children[0]
+	if len(signed.Children) < 2 {
+		m.problem(signed, "", fmt.Errorf("%w: multipart/signed has no signature part", pec.ErrNoSignature))
+		return
+	}
+	if len(signed.Children) > 2 {
+		m.deviate("multipart/signed has %d parts instead of 2", len(signed.Children))
+	}
+	m.SigPart = signed.Children[1]
+	switch m.SigPart.MediaType {
+	case smime.ContentType:
+	case smime.LegacyContentType:
+		m.deviate("legacy signature type %s", smime.LegacyContentType)
+	default:
+		m.deviate("signature part has type %s", m.SigPart.MediaType)
+	}
+	if proto := strings.ToLower(signed.Params["protocol"]); proto != "" && proto != m.SigPart.MediaType {
+		m.deviate("multipart/signed protocol %q differs from the signature part type %q", proto, m.SigPart.MediaType)
+	}
+}
+
+// locateContent finds the text, daticert.xml, postacert.eml and .hash parts
+// among the children of the signed content (PEC.md §7.1).
+func (m *Message) locateContent() {
+	c := m.Content
+	children := c.Children
+	if len(children) == 0 && c != m.Part {
+		children = []*mimeutil.Part{c}
+	}
+	var xmlFallback []*mimeutil.Part
+	for _, p := range children {
+		name := strings.ToLower(p.Filename())
+		switch {
+		case m.Text == nil && p.MediaType == "text/plain" && name == "":
+			m.Text = p
+		case m.Text == nil && p.MediaType == "multipart/alternative":
+			for _, a := range p.Children {
+				if a.MediaType == "text/plain" {
+					m.Text = a
+					break
+				}
+			}
+		case name == pec.CertDataName && m.CertPart == nil:
+			m.CertPart = p
+		case (p.MediaType == "application/xml" || p.MediaType == "text/xml") && name == "":
+			xmlFallback = append(xmlFallback, p)
+		case p.MediaType == "message/rfc822" || p.MediaType == "message/global":
+			if m.Original == nil || name == pec.OriginalName {
+				m.Original = p
+			}
+		case p.MediaType == "application/xml" || p.MediaType == "text/xml":
+			xmlFallback = append(xmlFallback, p)
+		}
+	}
+	if m.CertPart == nil {
+		// Fall back to any XML part whose root element is postacert (PEC.md §7.1).
+		for _, p := range xmlFallback {
+			if looksLikeCertData(p) {
+				m.CertPart = p
+				m.deviate("certification data in part %s is not named %s", pathName(p.Path), pec.CertDataName)
+				break
+			}
+		}
+	}
+	if m.CertPart != nil && m.CertPart.MediaType != "application/xml" {
+		m.deviate("%s has type %s", pec.CertDataName, m.CertPart.MediaType)
+	}
+	if m.Original != nil {
+		if n := m.Original.Filename(); n != "" && !strings.EqualFold(n, pec.OriginalName) {
+			m.deviate("original message part is named %q", n)
+		}
+		m.collectHashes()
+	}
+}
+
+func looksLikeCertData(p *mimeutil.Part) bool {
+	body, err := p.Body()
+	if err != nil {
+		return false
+	}
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(body, head)
+	return bytes.Contains(head[:n], []byte("<postacert"))
+}
+
+func (m *Message) collectHashes() {
+	orig := m.Original.Embedded
+	if orig == nil {
+		return
+	}
+	orig.Walk(func(p *mimeutil.Part) bool {
+		name := p.Filename()
+		if !strings.HasSuffix(strings.ToLower(name), pec.HashSuffix) || p.MediaType != "text/plain" {
+			return true
+		}
+		body, err := p.Body()
+		if err != nil {
+			return true
+		}
+		b, _ := io.ReadAll(io.LimitReader(body, 1024))
+		m.Hashes = append(m.Hashes, Hash{
+			Name: name[:len(name)-len(pec.HashSuffix)],
+			Hex:  strings.ToLower(strings.TrimSpace(string(b))),
+			Path: p.Path,
+		})
+		return true
+	})
+}
+
+func (m *Message) readCertData() {
+	if m.CertPart == nil {
+		return
+	}
+	body, err := m.CertPart.Body()
+	if err != nil {
+		m.problem(m.CertPart, "Content-Transfer-Encoding", err)
+		return
+	}
+	d, err := daticert.Parse(body)
+	if err != nil {
+		m.problem(m.CertPart, "", fmt.Errorf("%s: %w", pec.CertDataName, err))
+		return
+	}
+	m.Data = d
+}
+
+// verify checks the signature over the content bytes as received.
+func (m *Message) verify(vopts *smime.VerifyOptions) error {
+	body, err := m.SigPart.Body()
+	if err != nil {
+		m.problem(m.SigPart, "Content-Transfer-Encoding", err)
+	}
+	var p7s []byte
+	if body != nil {
+		p7s, err = io.ReadAll(io.LimitReader(body, MaxSignatureSize+1))
+		if err != nil {
+			m.problem(m.SigPart, "", fmt.Errorf("%w: signature part: %w", pec.ErrMalformed, err))
+		}
+		if len(p7s) > MaxSignatureSize {
+			m.problem(m.SigPart, "", fmt.Errorf("%w: signature over %d bytes", pec.ErrTooLarge, MaxSignatureSize))
+			p7s = nil
+		}
+	}
+	var o smime.VerifyOptions
+	if vopts != nil {
+		o = *vopts
+	}
+	if o.From == "" {
+		o.From = FromAddress(m.Part.Header)
+	}
+	v, err := smime.Verify(m.Content.Raw(), p7s, &o)
+	if err != nil {
+		return &pec.ParseError{Part: m.Content.Path, Offset: m.Content.Start, Err: fmt.Errorf("reading signed content: %w", err)}
+	}
+	m.Signature = v
+	if v.Legacy {
+		m.deviate("legacy digest algorithm %s", v.Algorithm)
+	}
+	if v.BER {
+		m.deviate("signature encoded in BER, not DER")
+	}
+	if v.HasProblem(smime.ProblemCanonicalized) {
+		m.deviate("signed content has LF line endings, verified after CRLF canonicalisation")
+	}
+	return nil
+}
+
+// FromAddress returns the address of the From field, or "".
+func FromAddress(h textproto.Header) string {
+	mh := mail.Header{Header: message.Header{Header: h}}
+	l, err := mh.AddressList("From")
+	if err != nil || len(l) == 0 {
+		return ""
+	}
+	return l[0].Address
+}
+
+// HashHex returns the hexadecimal SHA-1 or SHA-256 (by length of want) of b.
+func HashHex(b []byte, want string) string {
+	if len(want) == 64 {
+		s := sha256.Sum256(b)
+		return hex.EncodeToString(s[:])
+	}
+	s := sha1.Sum(b)
+	return hex.EncodeToString(s[:])
+}
+
