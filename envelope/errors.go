@@ -1,0 +1,12 @@
+package envelope
+
+import "errors"
+
+var (
+	// ErrNotEnvelope reports a PEC message that is a receipt or notice, not an envelope.
+	ErrNotEnvelope = errors.New("envelope: the PEC message is not an envelope")
+	// ErrNoOriginal reports an envelope without its original message part.
+	ErrNoOriginal = errors.New("envelope: no original message part")
+	// ErrBadData reports certification data unusable for the envelope being built.
+	ErrBadData = errors.New("envelope: certification data not valid for a transport envelope")
+)

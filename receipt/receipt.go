@@ -1,0 +1,210 @@
+package receipt
+
+import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+
+	"github.com/pecsdk/pec/internal/pecmsg"
+	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/daticert"
+	"github.com/pecsdk/pec/pec/smime"
+)
+
+// Receipt is a parsed receipt or notice.
+type Receipt struct {
+	Kind       pec.Kind       // one of the 12 receipt and notice kinds
+	Header     mail.Header    // the receipt's own header
+	Data       *daticert.Data // certification data; nil when missing (see Problems)
+	Signature  *smime.Verdict // nil when the receipt is not signed
+	Error      *pec.Error     // the failure a notice reports; nil for positive receipts
+	Hashes     []Hash         // attachments replaced by hashes (breve delivery receipt)
+	Wrapped    bool           // found inside a forwarding or archiving wrapper
+	Problems   []error        // what is wrong or missing (typed; see pec.ParseError)
+	Deviations []string       // tolerated departures from the rules
+
+	msg *pecmsg.Message
+}
+
+// Hash is an attachment of the original replaced by its hash in a delivery
+// receipt of type breve (PEC.md §6.7).
+type Hash struct {
+	Name string // attachment name, without the .hash suffix
+	Hex  string // lower-case hexadecimal SHA-1 (40) or SHA-256 (64)
+}
+
+// Parse reads a receipt or notice from r; see envelope.Parse for how r is
+// read and what opts does. The error is for input that is not a receipt at
+// all (pec.ErrNotPEC, ErrNotReceipt) or unreadable; defects are in Problems.
+func Parse(r io.Reader, opts *smime.VerifyOptions) (*Receipt, error) {
+	src, size, err := pecmsg.Source(r)
+	if err != nil {
+		return nil, err
+	}
+	m, err := pecmsg.Parse(src, size, opts)
+	if err != nil {
+		return nil, err
+	}
+	if !m.Kind.IsReceipt() {
+		return nil, fmt.Errorf("%w (it is a %s)", ErrNotReceipt, m.Kind)
+	}
+	rc := &Receipt{
+		Kind:       m.Kind,
+		Header:     mail.Header{Header: message.Header{Header: m.Header()}},
+		Data:       m.Data,
+		Signature:  m.Signature,
+		Wrapped:    m.Wrapped,
+		Problems:   m.Problems,
+		Deviations: m.Deviations,
+		msg:        m,
+	}
+	for _, h := range m.Hashes {
+		rc.Hashes = append(rc.Hashes, Hash{Name: h.Name, Hex: h.Hex})
+	}
+	if isFailure(m.Kind) {
+		rc.Error = &pec.Error{Kind: m.Kind}
+		if d := m.Data; d != nil {
+			rc.Error.Code = d.Error
+			rc.Error.Extended = d.ExtendedError
+			rc.Error.Recipient = d.Delivery
+			if rc.Error.Recipient == "" && m.Kind == pec.KindVirusDetected && len(d.Receipts) == 1 {
+				// QUIRK: provider specifications before 2.1 named the
+				// recipient of rilevazione-virus in ricezione (PEC.md §17 item 21).
+				rc.Error.Recipient = d.Receipts[0]
+			}
+		}
+	}
+	return rc, nil
+}
+
+func isFailure(k pec.Kind) bool {
+	switch k {
+	case pec.KindNonAcceptance, pec.KindNonAcceptanceVirus, pec.KindDeliveryError,
+		pec.KindDeliveryErrorVirus, pec.KindVirusDetected,
+		pec.KindDeliveryTimeout12h, pec.KindDeliveryTimeout24h:
+		return true
+	}
+	return false
+}
+
+// Err returns the failure the notice reports (a *pec.Error) joined with
+// the problems found in it, or nil.
+func (r *Receipt) Err() error {
+	var errs []error
+	if r.Error != nil {
+		errs = append(errs, r.Error)
+	}
+	return errors.Join(append(errs, r.Problems...)...)
+}
+
+// Text returns the human-readable body, decoded to UTF-8.
+func (r *Receipt) Text() string { return r.msg.TextBody() }
+
+// HasOriginal reports whether the receipt carries the original message
+// (delivery receipts completa and breve).
+func (r *Receipt) HasOriginal() bool { return r.msg.Original != nil }
+
+// Original returns the original message carried by a completa or breve
+// delivery receipt, as a stream of its RFC 5322 bytes.
+func (r *Receipt) Original() (io.Reader, error) {
+	if r.msg.Original == nil {
+		return nil, ErrNoOriginal
+	}
+	return r.msg.Original.Body()
+}
+
+// OriginalMessage returns a reader of the original message that gives its
+// header and walks its parts (go-message's mail.Reader).
+func (r *Receipt) OriginalMessage() (*mail.Reader, error) {
+	o, err := r.Original()
+	if err != nil {
+		return nil, err
+	}
+	return mail.CreateReader(o)
+}
+
+// Subject returns the original subject: daticert oggetto, else the Subject
+// field without its PEC prefix.
+func (r *Receipt) Subject() string {
+	if r.Data != nil {
+		return r.Data.Subject
+	}
+	s, _ := r.Header.Subject()
+	_, orig, _ := pec.SplitSubject(s)
+	return orig
+}
+
+// CheckAttachment reports whether content, an attachment the sender kept,
+// is the one whose hash the breve receipt lists under name (PEC.md §15.5).
+// Providers differ on what they hash (PEC.md §17 item 10): the decoded
+// bytes and their base64 form are both tried, with SHA-1 or SHA-256 as the
+// length of the listed hash says. ok is false, with no error, when the
+// hash differs; the error reports a name not in the receipt or a read error.
+func (r *Receipt) CheckAttachment(name string, content io.Reader) (ok bool, err error) {
+	var want string
+	for _, h := range r.Hashes {
+		if h.Name == name {
+			want = h.Hex
+			break
+		}
+	}
+	if want == "" {
+		return false, fmt.Errorf("receipt: no hash for attachment %q", name)
+	}
+	newHash := sha1.New
+	if len(want) == 64 {
+		newHash = sha256.New
+	}
+	raw, b64 := newHash(), newHash()
+	enc := base64.NewEncoder(base64.StdEncoding, &lineWrapper{w: b64})
+	if _, err := io.Copy(io.MultiWriter(raw, enc), content); err != nil {
+		return false, err
+	}
+	enc.Close()
+	return hexEq(raw, want) || hexEq(b64, want), nil
+}
+
+func hexEq(h hash.Hash, want string) bool {
+	return strings.EqualFold(hex.EncodeToString(h.Sum(nil)), want)
+}
+
+// lineWrapper breaks base64 text into 76-character CRLF lines, as MIME
+// encoders write it (RFC 2045 §6.8).
+type lineWrapper struct {
+	w   io.Writer
+	col int
+}
+
+func (l *lineWrapper) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		k := min(76-l.col, len(p))
+		if _, err := l.w.Write(p[:k]); err != nil {
+			return 0, err
+		}
+		l.col += k
+		p = p[k:]
+		if l.col == 76 {
+			l.w.Write([]byte("\r\n"))
+			l.col = 0
+		}
+	}
+	return n, nil
+}
+
+// CertData returns the daticert.xml part as received, decoded.
+func (r *Receipt) CertData() (io.Reader, error) {
+	if r.msg.CertPart == nil {
+		return nil, pec.ErrNoCertData
+	}
+	return r.msg.CertPart.Body()
+}
