@@ -1,0 +1,112 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+
+	"github.com/pecsdk/pec/envelope"
+	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/daticert"
+	"github.com/pecsdk/pec/pec/smime"
+	"github.com/pecsdk/pec/receipt"
+)
+
+// message is what the tool shows of an envelope or a receipt.
+type message struct {
+	Kind       pec.Kind
+	Header     mail.Header
+	Data       *daticert.Data
+	Signature  *smime.Verdict
+	Error      *pec.Error
+	Hashes     []receipt.Hash
+	Wrapped    bool
+	Problems   []error
+	Deviations []string
+
+	hasOriginal bool
+	original    func() (*mail.Reader, error)
+	originalRaw func() (io.Reader, error)
+	certData    func() (io.Reader, error)
+}
+
+// load parses a file as an envelope or, failing that, as a receipt.
+func load(path string, opts *smime.VerifyOptions) (*message, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	// The file stays open for the lazily read parts; the process is short-lived.
+	env, err := envelope.Parse(f, opts)
+	if err == nil {
+		return &message{
+			Kind: env.Kind, Header: env.Header, Data: env.Data, Signature: env.Signature,
+			Wrapped: env.Wrapped, Problems: env.Problems, Deviations: env.Deviations,
+			hasOriginal: env.HasOriginal(), original: env.OriginalMessage, originalRaw: env.Original, certData: env.CertData,
+		}, nil
+	}
+	if !errors.Is(err, envelope.ErrNotEnvelope) {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	rc, err := receipt.Parse(f, opts)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &message{
+		Kind: rc.Kind, Header: rc.Header, Data: rc.Data, Signature: rc.Signature,
+		Error: rc.Error, Hashes: rc.Hashes, Wrapped: rc.Wrapped, Problems: rc.Problems,
+		Deviations: rc.Deviations, hasOriginal: rc.HasOriginal(), original: rc.OriginalMessage,
+		originalRaw: rc.Original, certData: rc.CertData,
+	}, nil
+}
+
+// verifyOptions loads the trust anchors of --ca, if given.
+func verifyOptions(caFile string) (*smime.VerifyOptions, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	n := 0
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", caFile, err)
+		}
+		pool.AddCert(c)
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%s: no PEM certificate", caFile)
+	}
+	return &smime.VerifyOptions{Roots: pool}, nil
+}
+
+// timeNow is the clock of the tool, replaced in tests.
+var timeNow = time.Now
+
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}

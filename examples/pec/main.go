@@ -1,0 +1,64 @@
+// Command pec is a tool for users of Italian certified e-mail (PEC): it
+// inspects, verifies and unpacks PEC messages, and writes a signed sample of
+// every kind of the catalogue for testing software that consumes PEC.
+//
+//	pec inspect [--json] [--ca FILE] FILE...
+//	pec verify [--ca FILE] FILE...
+//	pec extract -o DIR FILE
+//	pec sample -o DIR
+//
+// Run with no arguments, it writes the samples to a temporary folder and
+// inspects and verifies them: a demonstration on embedded defaults.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `usage:
+  pec inspect [--json] [--ca FILE] FILE...   kind, headers, certification data, signature, original
+  pec verify [--ca FILE] FILE...             exit 0 only when every file is intact (and trusted with --ca)
+  pec extract -o DIR FILE                    write postacert.eml, daticert.xml and the attachments
+  pec sample -o DIR                          a test CA and a signed sample of all 14 kinds
+  pec demo                                   sample + inspect + verify in a temporary folder
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		args = []string{"demo"}
+	}
+	var err error
+	status := 0
+	switch args[0] {
+	case "inspect":
+		status, err = cmdInspect(args[1:], stdout)
+	case "verify":
+		status, err = cmdVerify(args[1:], stdout)
+	case "extract":
+		err = cmdExtract(args[1:], stdout)
+	case "sample":
+		err = cmdSample(args[1:], stdout)
+	case "demo":
+		status, err = cmdDemo(stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "pec: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "pec:", err)
+		if status == 0 {
+			status = 2
+		}
+	}
+	return status
+}
