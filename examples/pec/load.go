@@ -106,7 +106,3 @@ func verifyOptions(caFile string) (*smime.VerifyOptions, error) {
 
 // timeNow is the clock of the tool, replaced in tests.
 var timeNow = time.Now
-
-func pemCert(der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
