@@ -67,12 +67,13 @@ const Ordinary = "From: mario@posta.example\r\n" +
 
 // Set is a complete fixture set.
 type Set struct {
-	PKI       *pectest.PKI        // the test CA
-	Sender    *smime.Signer       // the sender's provider
-	Recipient *smime.Signer       // the recipient's provider
-	Envelope  *daticert.Data      // certification data of the transport envelope
-	Deposited []byte              // the original as deposited (postacert.eml)
-	Messages  map[pec.Kind][]byte // one signed message of every kind
+	PKI       *pectest.PKI                // the test CA
+	Sender    *smime.Signer               // the sender's provider
+	Recipient *smime.Signer               // the recipient's provider
+	Envelope  *daticert.Data              // certification data of the transport envelope
+	Deposited []byte                      // the original as deposited (postacert.eml)
+	Messages  map[pec.Kind][]byte         // one signed message of every kind
+	Data      map[pec.Kind]*daticert.Data // certification data of each message (none for the anomaly envelope)
 }
 
 // New builds a fixture set whose transport envelope is dated now.
@@ -157,6 +158,7 @@ func New(now time.Time) (*Set, error) {
 		{kind: pec.KindDeliveryTimeout24h, signer: sa, provider: SenderProvider, at: t0.Add(23 * time.Hour), rcpt: []string{Bob}, extended: "5.4.7 - tempo massimo di consegna superato (24 ore)"},
 	}
 	out := map[pec.Kind][]byte{pec.KindTransport: transport.Bytes(), pec.KindAnomaly: anomaly.Bytes()}
+	data := map[pec.Kind]*daticert.Data{pec.KindTransport: env}
 	for _, p := range plans {
 		d := receipt.NewData(p.kind, env, p.provider, p.at, p.rcpt, p.extended)
 		if p.errore != "" {
@@ -177,6 +179,7 @@ func New(now time.Time) (*Set, error) {
 			return nil, fmt.Errorf("%s: %w", p.kind, err)
 		}
 		out[p.kind] = b.Bytes()
+		data[p.kind] = d
 	}
-	return &Set{PKI: pki, Sender: sa, Recipient: sb, Envelope: env, Deposited: deposited, Messages: out}, nil
+	return &Set{PKI: pki, Sender: sa, Recipient: sb, Envelope: env, Deposited: deposited, Messages: out, Data: data}, nil
 }
