@@ -1,0 +1,89 @@
+package smime
+
+import (
+	"bytes"
+	"io"
+)
+
+// crlfWriter writes to w what is written to it with every bare LF turned
+// into CRLF: the canonical form of MIME content that S/MIME signs
+// (RFC 5751 §3.1.1, RFC 1847 §2.1). CRLF and lone CR pass through. It keeps
+// one byte of state across writes, so a CRLF split between two writes is
+// not doubled, and copies at most a small buffer: memory use does not
+// depend on the size of the content.
+type crlfWriter struct {
+	w       io.Writer
+	cr      bool // the last byte written was CR
+	changed bool // at least one bare LF was found
+	buf     []byte
+}
+
+const crlfBufSize = 4096
+
+var crlf = []byte("\r\n")
+
+func (c *crlfWriter) Write(p []byte) (int, error) {
+	last := 0 // p[last:] is not yet passed on
+	for i := 0; i < len(p); {
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			break
+		}
+		j += i
+		prevCR := c.cr
+		if j > 0 {
+			prevCR = p[j-1] == '\r'
+		}
+		if !prevCR {
+			c.changed = true
+			if err := c.emit(p[last:j]); err != nil {
+				return last, err
+			}
+			if err := c.emit(crlf); err != nil {
+				return last, err
+			}
+			last = j + 1
+		}
+		i = j + 1
+	}
+	if err := c.emit(p[last:]); err != nil {
+		return last, err
+	}
+	if err := c.flush(); err != nil {
+		return last, err
+	}
+	if len(p) > 0 {
+		c.cr = p[len(p)-1] == '\r'
+	}
+	return len(p), nil
+}
+
+// emit queues b, writing large pieces through without copying them.
+func (c *crlfWriter) emit(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if len(c.buf)+len(b) > crlfBufSize {
+		if err := c.flush(); err != nil {
+			return err
+		}
+		if len(b) > crlfBufSize/2 {
+			_, err := c.w.Write(b)
+			return err
+		}
+	}
+	if c.buf == nil {
+		c.buf = make([]byte, 0, crlfBufSize)
+	}
+	c.buf = append(c.buf, b...)
+	return nil
+}
+
+func (c *crlfWriter) flush() error {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	_, err := c.w.Write(c.buf)
+	c.buf = c.buf[:0]
+	return err
+}

@@ -1,0 +1,480 @@
+package smime
+
+// This file is the only one that knows the CMS library. Signing and
+// verification deliberately take different roads:
+//
+//   - Signing is built here, with encoding/asn1 and a few DER helpers,
+//     because a PEC provider signs messages of up to tens of megabytes as it
+//     streams them (the digest is computed while the content is written, the
+//     content is never held in memory), and because the private key is a
+//     crypto.Signer that may live in an HSM (PEC.md §12.1). The library's
+//     signer wants the whole content as a []byte, copies it, and cannot sign
+//     a precomputed digest.
+//   - Verification goes through github.com/smallstep/pkcs7: its Parse turns
+//     the BER that real providers send into DER and decodes certificates,
+//     and its Verify checks the messageDigest attribute and the signature
+//     value. The content is never handed to it: its Hasher hook returns the
+//     digest that Verify computed while streaming the content.
+//
+// Swapping the library means rewriting parseSignature and (*cmsSignature).check.
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/smallstep/pkcs7"
+)
+
+// Object identifiers (RFC 5652 §5, §11; RFC 3370; RFC 5754; RFC 5758).
+var (
+	oidData             = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+	oidSignedData       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
+	oidAttrContentType  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
+	oidAttrDigest       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
+	oidAttrSigningTime  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 5}
+	oidRSAEncryption    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
+	oidSHA1             = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
+	oidSHA256           = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	oidSHA384           = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
+	oidSHA512           = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
+	oidECDSAWithSHA1    = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 1}
+	oidECDSAWithSHA256  = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+	oidECDSAWithSHA384  = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}
+	oidECDSAWithSHA512  = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}
+	oidSHA1WithRSA      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 5}
+	oidSHA256WithRSA    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
+	oidSHA384WithRSA    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
+	oidSHA512WithRSA    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}
+	oidECPublicKey      = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+	digestOIDs          = map[crypto.Hash]asn1.ObjectIdentifier{crypto.SHA1: oidSHA1, crypto.SHA256: oidSHA256, crypto.SHA384: oidSHA384, crypto.SHA512: oidSHA512}
+	ecdsaSignatureOIDs  = map[crypto.Hash]asn1.ObjectIdentifier{crypto.SHA1: oidECDSAWithSHA1, crypto.SHA256: oidECDSAWithSHA256, crypto.SHA384: oidECDSAWithSHA384, crypto.SHA512: oidECDSAWithSHA512}
+	rsaWithHashOIDs     = map[crypto.Hash]asn1.ObjectIdentifier{crypto.SHA1: oidSHA1WithRSA, crypto.SHA256: oidSHA256WithRSA, crypto.SHA384: oidSHA384WithRSA, crypto.SHA512: oidSHA512WithRSA}
+	derNull             = []byte{0x05, 0x00}
+	derVersion1         = []byte{0x02, 0x01, 0x01}
+	tagSequence         = byte(0x30)
+	tagSet              = byte(0x31)
+	tagOctetString      = byte(0x04)
+	tagContext0         = byte(0xa0) // [0] constructed
+	errUnknownDigestOID = errors.New("smime: unknown digest algorithm")
+)
+
+// buildSignedData returns the DER of a ContentInfo holding a CMS SignedData
+// (RFC 5652 §5.1) with one SignerInfo: version 1, issuerAndSerialNumber,
+// signed attributes contentType, signingTime and messageDigest, signed by
+// key over the DER SET OF those attributes (§5.4). When content is nil the
+// signature is detached (no eContent); otherwise content is encapsulated.
+func buildSignedData(key crypto.Signer, chain []*x509.Certificate, h crypto.Hash, digest []byte, signingTime time.Time, content []byte) ([]byte, error) {
+	cert := chain[0]
+	digestAlg := algorithmIdentifier(digestOIDs[h], nil)
+	sigAlg, err := signatureAlgorithm(cert.PublicKey, h)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := signedAttributes(digest, signingTime)
+	if err != nil {
+		return nil, err
+	}
+	hh := h.New()
+	hh.Write(attrs)
+	sig, err := key.Sign(randReader, hh.Sum(nil), h)
+	if err != nil {
+		return nil, fmt.Errorf("smime: signing: %w", err)
+	}
+	serial, err := asn1.Marshal(cert.SerialNumber)
+	if err != nil {
+		return nil, fmt.Errorf("smime: certificate serial: %w", err)
+	}
+	// The signed attributes are signed as an explicit SET OF and carried
+	// as [0] IMPLICIT: only the tag octet differs (RFC 5652 §5.4).
+	implicitAttrs := append([]byte{tagContext0}, attrs[1:]...)
+	signerInfo := der(tagSequence,
+		derVersion1,
+		der(tagSequence, cert.RawIssuer, serial),
+		digestAlg,
+		implicitAttrs,
+		sigAlg,
+		der(tagOctetString, sig),
+	)
+	oid, _ := asn1.Marshal(oidData)
+	encap := der(tagSequence, oid)
+	if content != nil {
+		encap = der(tagSequence, oid, der(tagContext0, der(tagOctetString, content)))
+	}
+	certs := make([][]byte, len(chain))
+	for i, c := range chain {
+		certs[i] = c.Raw
+	}
+	// The certificates stay in chain order, signer first, as every real
+	// PEC signature has them (PEC.md §12.1) and as simple consumers expect,
+	// rather than in the DER order of a SET OF: verifiers locate the signer
+	// by issuerAndSerialNumber either way.
+	signedData := der(tagSequence,
+		derVersion1,
+		der(tagSet, digestAlg),
+		encap,
+		der(tagContext0, certs...),
+		der(tagSet, signerInfo),
+	)
+	sdOID, _ := asn1.Marshal(oidSignedData)
+	return der(tagSequence, sdOID, der(tagContext0, signedData)), nil
+}
+
+// signedAttributes returns the DER SET OF the three signed attributes,
+// sorted as DER requires (X.690 §11.6).
+func signedAttributes(digest []byte, signingTime time.Time) ([]byte, error) {
+	if signingTime.IsZero() {
+		signingTime = time.Now()
+	}
+	// DER UTCTime/GeneralizedTime: UTC, whole seconds, "Z" (RFC 5652 §11.3;
+	// encoding/asn1 picks GeneralizedTime outside 1950–2049).
+	st, err := asn1.Marshal(signingTime.UTC().Truncate(time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("smime: signing time: %w", err)
+	}
+	md, _ := asn1.Marshal(digest)
+	data, _ := asn1.Marshal(oidData)
+	attr := func(oid asn1.ObjectIdentifier, value []byte) []byte {
+		o, _ := asn1.Marshal(oid)
+		return der(tagSequence, o, der(tagSet, value))
+	}
+	return der(tagSet, sortedSet([][]byte{
+		attr(oidAttrContentType, data),
+		attr(oidAttrSigningTime, st),
+		attr(oidAttrDigest, md),
+	})...), nil
+}
+
+// signatureAlgorithm returns the DER AlgorithmIdentifier of the SignerInfo
+// signatureAlgorithm: rsaEncryption with NULL parameters for RSA (as real
+// PEC providers and OpenSSL emit), ecdsa-with-SHAxxx without parameters for
+// ECDSA (RFC 5753 §2.1.1).
+func signatureAlgorithm(pub crypto.PublicKey, h crypto.Hash) ([]byte, error) {
+	switch pub.(type) {
+	case *rsa.PublicKey:
+		return algorithmIdentifier(oidRSAEncryption, derNull), nil
+	case *ecdsa.PublicKey:
+		return algorithmIdentifier(ecdsaSignatureOIDs[h], nil), nil
+	}
+	return nil, ErrUnsupportedKey
+}
+
+func algorithmIdentifier(oid asn1.ObjectIdentifier, params []byte) []byte {
+	o, _ := asn1.Marshal(oid)
+	if params == nil {
+		return der(tagSequence, o)
+	}
+	return der(tagSequence, o, params)
+}
+
+// der returns the DER TLV with the given one-octet tag and the concatenated
+// contents.
+func der(tag byte, contents ...[]byte) []byte {
+	n := 0
+	for _, c := range contents {
+		n += len(c)
+	}
+	out := make([]byte, 0, n+6)
+	out = append(out, tag)
+	switch {
+	case n < 0x80:
+		out = append(out, byte(n))
+	default:
+		var l [8]byte
+		i := len(l)
+		for v := n; v > 0; v >>= 8 {
+			i--
+			l[i] = byte(v)
+		}
+		out = append(out, 0x80|byte(len(l)-i))
+		out = append(out, l[i:]...)
+	}
+	for _, c := range contents {
+		out = append(out, c...)
+	}
+	return out
+}
+
+// sortedSet orders the encodings of SET OF elements as DER requires.
+func sortedSet(elems [][]byte) [][]byte {
+	s := append([][]byte(nil), elems...)
+	sort.SliceStable(s, func(i, j int) bool { return bytes.Compare(s[i], s[j]) < 0 })
+	return s
+}
+
+// cmsSignature is a parsed detached signature.
+type cmsSignature struct {
+	p7          *pkcs7.PKCS7
+	certs       []*x509.Certificate
+	signer      *x509.Certificate // nil when no certificate matches the first signer
+	hashes      []crypto.Hash     // digest algorithm of each signer, in order
+	sigAlg      x509.SignatureAlgorithm
+	algorithm   string // "sha256-rsa"
+	legacy      bool
+	signingTime time.Time
+	signedAttrs bool
+	// encapsulated is the eContent, nil for a detached signature.
+	encapsulated []byte
+}
+
+// content returns the encapsulated content, nil when detached.
+func (sig *cmsSignature) content() []byte { return sig.encapsulated }
+
+// parseSignature parses a CMS SignedData in DER or BER. A problem says why
+// it cannot be used; the signature may still carry certificates.
+func parseSignature(b []byte) (sig *cmsSignature, prob *Problem) {
+	defer func() {
+		if r := recover(); r != nil {
+			sig, prob = nil, &Problem{Code: ProblemMalformed, Detail: fmt.Sprintf("CMS decoder failure: %v", r)}
+		}
+	}()
+	if len(b) == 0 {
+		return nil, &Problem{Code: ProblemMalformed, Detail: "empty signature"}
+	}
+	p7, err := pkcs7.Parse(b)
+	if err != nil {
+		return nil, &Problem{Code: ProblemMalformed, Detail: strings.TrimPrefix(err.Error(), "pkcs7: ")}
+	}
+	sig = &cmsSignature{p7: p7, certs: p7.Certificates, encapsulated: p7.Content}
+	if len(p7.Signers) == 0 {
+		if len(p7.Certificates) == 0 {
+			return sig, &Problem{Code: ProblemMalformed, Detail: "not a CMS SignedData with signers"}
+		}
+		return sig, &Problem{Code: ProblemNoSigner, Detail: "SignedData has no SignerInfo"}
+	}
+	for _, si := range p7.Signers {
+		h, ok := hashForOID(si.DigestAlgorithm.Algorithm)
+		if !ok {
+			return sig, &Problem{Code: ProblemUnsupportedAlgorithm, Detail: "digest algorithm " + si.DigestAlgorithm.Algorithm.String()}
+		}
+		sig.hashes = append(sig.hashes, h)
+	}
+	si := p7.Signers[0]
+	for _, c := range p7.Certificates {
+		if c.SerialNumber.Cmp(si.IssuerAndSerialNumber.SerialNumber) == 0 && bytes.Equal(c.RawIssuer, si.IssuerAndSerialNumber.IssuerName.FullBytes) {
+			sig.signer = c
+			break
+		}
+	}
+	sig.signedAttrs = len(si.AuthenticatedAttributes) > 0
+	sig.sigAlg, sig.algorithm = signatureAlgorithmOf(si.DigestEncryptionAlgorithm.Algorithm, sig.hashes[0])
+	sig.legacy = sig.hashes[0] == crypto.SHA1 || sig.sigAlg == x509.SHA1WithRSA || sig.sigAlg == x509.ECDSAWithSHA1
+	if sig.signedAttrs {
+		var t time.Time
+		if p7.UnmarshalSignedAttribute(oidAttrSigningTime, &t) == nil {
+			sig.signingTime = t
+		}
+		var ct asn1.ObjectIdentifier
+		if err := p7.UnmarshalSignedAttribute(oidAttrContentType, &ct); err != nil || !ct.Equal(oidData) {
+			return sig, &Problem{Code: ProblemMalformed, Detail: "contentType attribute missing or not id-data"}
+		}
+	}
+	if sig.signer == nil {
+		return sig, &Problem{Code: ProblemNoSigner, Detail: "no certificate in the signature matches the signer"}
+	}
+	if sig.sigAlg == x509.UnknownSignatureAlgorithm {
+		return sig, &Problem{Code: ProblemUnsupportedAlgorithm, Detail: "signature algorithm " + si.DigestEncryptionAlgorithm.Algorithm.String()}
+	}
+	return sig, nil
+}
+
+// check verifies every SignerInfo against the content digests computed by
+// the caller, one per digest algorithm in sig.hashes.
+func (sig *cmsSignature) check(digests map[crypto.Hash][]byte) (prob *Problem) {
+	defer func() {
+		if r := recover(); r != nil {
+			prob = &Problem{Code: ProblemMalformed, Detail: fmt.Sprintf("CMS verifier failure: %v", r)}
+		}
+	}()
+	withAttrs := true
+	for _, si := range sig.p7.Signers {
+		withAttrs = withAttrs && len(si.AuthenticatedAttributes) > 0
+	}
+	if withAttrs {
+		sig.p7.Content = nil
+		sig.p7.Hasher = digestHasher(digests)
+		err := sig.p7.Verify()
+		var stErr *pkcs7.SigningTimeNotValidError
+		if !errors.As(err, &stErr) {
+			return classify(err)
+		}
+		// The library refuses a signing time outside the signer's
+		// validity before it checks the signature value. That is a
+		// question of trust (ProblemExpired, decided by Verify), not of
+		// integrity: check the signers here instead.
+	}
+	// Without signed attributes the signature is over the content itself
+	// (RFC 5652 §5.4), which the library would need in memory: check it
+	// against the streamed digest here.
+	for i := range sig.p7.Signers {
+		if p := sig.checkSigner(i, digests); p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// checkSigner verifies SignerInfo i without the library's verifier.
+func (sig *cmsSignature) checkSigner(i int, digests map[crypto.Hash][]byte) *Problem {
+	si := sig.p7.Signers[i]
+	var cert *x509.Certificate
+	for _, c := range sig.certs {
+		if c.SerialNumber.Cmp(si.IssuerAndSerialNumber.SerialNumber) == 0 && bytes.Equal(c.RawIssuer, si.IssuerAndSerialNumber.IssuerName.FullBytes) {
+			cert = c
+			break
+		}
+	}
+	if cert == nil {
+		return &Problem{Code: ProblemNoSigner, Detail: fmt.Sprintf("no certificate for signer %d", i+1)}
+	}
+	h := sig.hashes[i]
+	alg, _ := signatureAlgorithmOf(si.DigestEncryptionAlgorithm.Algorithm, h)
+	if alg == x509.UnknownSignatureAlgorithm {
+		return &Problem{Code: ProblemUnsupportedAlgorithm, Detail: "signature algorithm " + si.DigestEncryptionAlgorithm.Algorithm.String()}
+	}
+	if len(si.AuthenticatedAttributes) == 0 {
+		return checkDigestSignature(cert.PublicKey, h, digests[h], si.EncryptedDigest)
+	}
+	var md []byte
+	found := false
+	for _, a := range si.AuthenticatedAttributes {
+		if a.Type.Equal(oidAttrDigest) {
+			_, err := asn1.Unmarshal(a.Value.Bytes, &md)
+			found = err == nil
+		}
+	}
+	if !found {
+		return &Problem{Code: ProblemMalformed, Detail: "no messageDigest attribute"}
+	}
+	if !bytes.Equal(md, digests[h]) {
+		return &Problem{Code: ProblemDigestMismatch, Detail: fmt.Sprintf("content digest %X, signed %X", digests[h], md)}
+	}
+	attrs, err := marshalAttributeSet(si.AuthenticatedAttributes)
+	if err != nil {
+		return &Problem{Code: ProblemMalformed, Detail: err.Error()}
+	}
+	return classify(cert.CheckSignature(alg, attrs, si.EncryptedDigest))
+}
+
+// classify maps an error of the CMS library or of crypto/x509 to a problem.
+func classify(err error) *Problem {
+	if err == nil {
+		return nil
+	}
+	detail := strings.TrimPrefix(err.Error(), "pkcs7: ")
+	var mdErr *pkcs7.MessageDigestMismatchError
+	var insecure x509.InsecureAlgorithmError
+	switch {
+	case errors.As(err, &mdErr):
+		return &Problem{Code: ProblemDigestMismatch, Detail: fmt.Sprintf("content digest %X, signed %X", mdErr.ActualDigest, mdErr.ExpectedDigest)}
+	case errors.Is(err, rsa.ErrVerification), strings.Contains(err.Error(), "verification failure"):
+		return &Problem{Code: ProblemBadSignature, Detail: detail}
+	case errors.As(err, &insecure), errors.Is(err, x509.ErrUnsupportedAlgorithm), errors.Is(err, errUnknownDigestOID),
+		strings.Contains(err.Error(), "unsupported"):
+		return &Problem{Code: ProblemUnsupportedAlgorithm, Detail: detail}
+	case strings.Contains(err.Error(), "No certificate for signer"):
+		return &Problem{Code: ProblemNoSigner, Detail: detail}
+	case strings.Contains(err.Error(), "attribute"):
+		return &Problem{Code: ProblemMalformed, Detail: detail}
+	}
+	return &Problem{Code: ProblemBadSignature, Detail: detail}
+}
+
+// marshalAttributeSet re-encodes parsed signed attributes as the DER SET OF
+// that the signature covers, as the library does internally.
+func marshalAttributeSet[T any](attrs []T) ([]byte, error) {
+	b, err := asn1.Marshal(struct {
+		A []T `asn1:"set"`
+	}{attrs})
+	if err != nil {
+		return nil, err
+	}
+	var seq asn1.RawValue
+	if _, err := asn1.Unmarshal(b, &seq); err != nil {
+		return nil, err
+	}
+	return seq.Bytes, nil
+}
+
+// checkDigestSignature verifies a signature made directly over a digest.
+func checkDigestSignature(pub crypto.PublicKey, h crypto.Hash, digest, sig []byte) *Problem {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if err := rsa.VerifyPKCS1v15(k, h, digest, sig); err != nil {
+			return &Problem{Code: ProblemBadSignature, Detail: err.Error()}
+		}
+		return nil
+	case *ecdsa.PublicKey:
+		if !ecdsa.VerifyASN1(k, digest, sig) {
+			return &Problem{Code: ProblemBadSignature, Detail: "ECDSA verification failure"}
+		}
+		return nil
+	}
+	return &Problem{Code: ProblemUnsupportedAlgorithm, Detail: fmt.Sprintf("public key %T", pub)}
+}
+
+// digestHasher hands the library the digests computed while streaming.
+type digestHasher map[crypto.Hash][]byte
+
+func (d digestHasher) Hash(h crypto.Hash, _ io.Reader) ([]byte, error) {
+	if sum, ok := d[h]; ok {
+		return sum, nil
+	}
+	return nil, fmt.Errorf("%w %v", errUnknownDigestOID, h)
+}
+
+func hashForOID(oid asn1.ObjectIdentifier) (crypto.Hash, bool) {
+	for h, o := range digestOIDs {
+		if o.Equal(oid) {
+			return h, true
+		}
+	}
+	// QUIRK: some signers put a signature OID (sha1WithRSAEncryption, …)
+	// where the digest OID belongs; OpenSSL and the CMS library accept it.
+	for h, o := range rsaWithHashOIDs {
+		if o.Equal(oid) {
+			return h, true
+		}
+	}
+	return 0, false
+}
+
+// signatureAlgorithmOf maps a SignerInfo signatureAlgorithm and its digest
+// to the x509 algorithm that checks it and a short name. As OpenSSL and the
+// CMS library do, an RSA signature uses the digest algorithm of the
+// SignerInfo whatever hash a shaXWithRSAEncryption OID names.
+func signatureAlgorithmOf(oid asn1.ObjectIdentifier, h crypto.Hash) (x509.SignatureAlgorithm, string) {
+	rsaAlgs := map[crypto.Hash]x509.SignatureAlgorithm{crypto.SHA1: x509.SHA1WithRSA, crypto.SHA256: x509.SHA256WithRSA, crypto.SHA384: x509.SHA384WithRSA, crypto.SHA512: x509.SHA512WithRSA}
+	ecAlgs := map[crypto.Hash]x509.SignatureAlgorithm{crypto.SHA1: x509.ECDSAWithSHA1, crypto.SHA256: x509.ECDSAWithSHA256, crypto.SHA384: x509.ECDSAWithSHA384, crypto.SHA512: x509.ECDSAWithSHA512}
+	if oid.Equal(oidRSAEncryption) {
+		return rsaAlgs[h], hashName(h) + "-rsa"
+	}
+	for _, o := range rsaWithHashOIDs {
+		if o.Equal(oid) {
+			return rsaAlgs[h], hashName(h) + "-rsa"
+		}
+	}
+	for sh, o := range ecdsaSignatureOIDs {
+		if o.Equal(oid) {
+			return ecAlgs[sh], hashName(sh) + "-ecdsa"
+		}
+	}
+	if oid.Equal(oidECPublicKey) {
+		return ecAlgs[h], hashName(h) + "-ecdsa"
+	}
+	return x509.UnknownSignatureAlgorithm, "unknown"
+}
+
+// hashName is the name of a digest in Verdict.Algorithm: "sha1", "sha256".
+func hashName(h crypto.Hash) string {
+	return strings.ReplaceAll(Micalg(h), "-", "")
+}

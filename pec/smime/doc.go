@@ -1,0 +1,64 @@
+// Package smime signs and verifies PEC messages: S/MIME multipart/signed
+// with a detached CMS SignedData in the smime.p7s part.
+//
+// A provider signs with a Signer, made from a crypto.Signer (a key in
+// memory or in an HSM) and its certificate chain. Signer.NewWriter writes a
+// whole signed message as a stream: the content is hashed while it is
+// written and never held in memory. A client or a receiving provider calls
+// Verify with the first body part as received and the decoded signature,
+// and gets a Verdict: whether the content is intact, whether the signer
+// chains to the given roots, and whether it is the sender, with the
+// reasons when not. The error of Verify is for I/O only.
+//
+// # Sources
+//
+//   - RFC 5751 (S/MIME 3.2 message specification): §3.4.3 multipart/signed,
+//     §3.1.1 canonical CRLF, §3.4.3.2 micalg, §3.2.1 media types.
+//   - RFC 1847 (security multiparts) §2.1 and RFC 2046 §5.1.1: the signed
+//     content is the first body part up to, not including, the CRLF before
+//     the next delimiter.
+//   - RFC 5652 (CMS) §5: SignedData, SignerInfo, signed attributes
+//     (contentType, messageDigest, signingTime §11), DER of the signed
+//     attributes as a SET OF (§5.4).
+//   - RFC 8550 §4.4: key usage and extended key usage of signer
+//     certificates. RFC 5280 §7.5: e-mail addresses compared with a
+//     case-sensitive local part.
+//   - PEC.md §7.1 (MIME tree), §12 (signature format, algorithms, provider
+//     certificate profile, verification procedure), §17 item 15.
+//
+// # What is emitted
+//
+// SHA-256 by default (micalg=sha-256, protocol application/pkcs7-signature),
+// DER, SignerInfo version 1 with issuerAndSerialNumber, signed attributes
+// contentType, signingTime (UTCTime) and messageDigest, signature algorithm
+// rsaEncryption or ecdsa-with-SHAxxx, certificates of the chain signer
+// first. SignerOptions selects SHA-1 and application/x-pkcs7-signature to
+// reproduce what most providers still send.
+//
+// # Divergences tolerated when verifying
+//
+//   - SHA-1 digests and signatures (Aruba until at least 2023, Namirial in
+//     2024): accepted, flagged in Verdict.Legacy.
+//   - micalg "sha1" (RFC 5751 says "sha-1") and the x-pkcs7-signature media
+//     type: ParseMicalg and both constants cover them.
+//   - BER signatures (indefinite lengths from streaming encoders) and
+//     trailing bytes after the signature: accepted, flagged in Verdict.BER.
+//   - Bare LF line endings in stored copies of messages: hashed as CRLF, as
+//     OpenSSL does, and noted as ProblemCanonicalized.
+//   - Expired certificates: every signature of an archived message has
+//     one. Intact is about the bytes only; the validity time defaults to
+//     the signing time, and an expired chain is reported as ProblemExpired
+//     with Trusted false, never as a broken signature. A signing time
+//     outside the signer's validity is likewise a trust matter.
+//   - A signature OID (sha1WithRSAEncryption) in the digestAlgorithm field,
+//     and SignerInfos without signed attributes (RFC 5652 allows them for
+//     id-data).
+//
+// # Limits
+//
+// Revocation (CRL, OCSP) and the provider index checks of PEC.md §12.5
+// steps 2–3 are left to the caller. crypto/x509 refuses certificates
+// signed with SHA-1 when building chains, so chains of certificates issued
+// before about 2017 are reported as untrusted; their signatures still
+// verify as intact.
+package smime
