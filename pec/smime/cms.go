@@ -240,6 +240,11 @@ func parseSignature(b []byte) (sig *cmsSignature, prob *Problem) {
 	if len(b) == 0 {
 		return nil, &Problem{Code: ProblemMalformed, Detail: "empty signature"}
 	}
+	if err := checkBER(b); err != nil {
+		// The library's BER reader can take exponential time on some
+		// malformed input; a linear check turns that into a clear error.
+		return nil, &Problem{Code: ProblemMalformed, Detail: err.Error()}
+	}
 	p7, err := pkcs7.Parse(b)
 	if err != nil {
 		return nil, &Problem{Code: ProblemMalformed, Detail: strings.TrimPrefix(err.Error(), "pkcs7: ")}
@@ -477,4 +482,94 @@ func signatureAlgorithmOf(oid asn1.ObjectIdentifier, h crypto.Hash) (x509.Signat
 // hashName is the name of a digest in Verdict.Algorithm: "sha1", "sha256".
 func hashName(h crypto.Hash) string {
 	return strings.ReplaceAll(Micalg(h), "-", "")
+}
+
+// checkBER walks the BER encoding of b once (X.690 §8.1), with bounded depth
+// and element count, and reports the first element whose tag, length or
+// end-of-contents does not fit. Trailing bytes after the first element are
+// allowed, as the parser allows them.
+func checkBER(b []byte) error {
+	count := 0
+	_, err := berElement(b, 0, 0, &count)
+	return err
+}
+
+const (
+	maxBERDepth = 64
+	maxBERNodes = 1 << 18
+)
+
+var errBER = errors.New("malformed BER")
+
+// berElement checks the element at b[off:] and returns the offset after it.
+func berElement(b []byte, off, depth int, count *int) (int, error) {
+	if depth > maxBERDepth {
+		return 0, fmt.Errorf("%w: nesting deeper than %d", errBER, maxBERDepth)
+	}
+	if *count++; *count > maxBERNodes {
+		return 0, fmt.Errorf("%w: more than %d elements", errBER, maxBERNodes)
+	}
+	if off >= len(b) {
+		return 0, fmt.Errorf("%w: truncated at byte %d", errBER, off)
+	}
+	tag := b[off]
+	constructed := tag&0x20 != 0
+	off++
+	if tag&0x1f == 0x1f { // high tag number
+		for {
+			if off >= len(b) {
+				return 0, fmt.Errorf("%w: truncated tag", errBER)
+			}
+			c := b[off]
+			off++
+			if c&0x80 == 0 {
+				break
+			}
+		}
+	}
+	if off >= len(b) {
+		return 0, fmt.Errorf("%w: truncated length at byte %d", errBER, off)
+	}
+	l := int(b[off])
+	off++
+	if l == 0x80 { // indefinite length: constructed children up to end-of-contents
+		if !constructed {
+			return 0, fmt.Errorf("%w: indefinite length on a primitive at byte %d", errBER, off)
+		}
+		for {
+			if off+1 < len(b) && b[off] == 0 && b[off+1] == 0 {
+				return off + 2, nil
+			}
+			next, err := berElement(b, off, depth+1, count)
+			if err != nil {
+				return 0, err
+			}
+			off = next
+		}
+	}
+	if l > 0x80 {
+		n := l & 0x7f
+		if n > 4 || off+n > len(b) {
+			return 0, fmt.Errorf("%w: bad length at byte %d", errBER, off)
+		}
+		l = 0
+		for i := 0; i < n; i++ {
+			l = l<<8 | int(b[off+i])
+		}
+		off += n
+	}
+	end := off + l
+	if l < 0 || end > len(b) {
+		return 0, fmt.Errorf("%w: length %d past the end at byte %d", errBER, l, off)
+	}
+	if constructed {
+		for off < end {
+			next, err := berElement(b[:end], off, depth+1, count)
+			if err != nil {
+				return 0, err
+			}
+			off = next
+		}
+	}
+	return end, nil
 }
