@@ -136,4 +136,3 @@ func BenchmarkRefSHA256(b *testing.B) {
 		})
 	}
 }
-

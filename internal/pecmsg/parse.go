@@ -351,4 +351,3 @@ func HashHex(b []byte, want string) string {
 	s := sha1.Sum(b)
 	return hex.EncodeToString(s[:])
 }
-
