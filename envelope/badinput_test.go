@@ -1,0 +1,509 @@
+package envelope_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"io"
+	"math/rand"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pecsdk/pec/envelope"
+	"github.com/pecsdk/pec/internal/mimeutil"
+	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/daticert"
+	"github.com/pecsdk/pec/pec/smime"
+	"github.com/pecsdk/pec/sample"
+)
+
+// badInputTimeout bounds each hostile input: parsing must end well within it.
+const badInputTimeout = 10 * time.Second
+
+var (
+	fixtureOnce sync.Once
+	fixtureSet  *sample.Set
+	fixtureErr  error
+)
+
+// fixtures returns one signed message of every kind, built once per test
+// binary (key generation dominates its cost).
+func fixtures(tb testing.TB) *sample.Set {
+	tb.Helper()
+	fixtureOnce.Do(func() { fixtureSet, fixtureErr = sample.New(time.Now()) })
+	if fixtureErr != nil {
+		tb.Fatal(fixtureErr)
+	}
+	return fixtureSet
+}
+
+// part returns the entity of msg at MIME path p ("" is the message). Its
+// limits are generous: the hostile messages of the tests are built with it.
+func part(tb testing.TB, msg []byte, p string) *mimeutil.Part {
+	tb.Helper()
+	root, err := mimeutil.Scan(bytes.NewReader(msg), int64(len(msg)), &mimeutil.Limits{MaxParts: 1 << 20, MaxHeaderBytes: 8 << 20})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var found *mimeutil.Part
+	root.Walk(func(q *mimeutil.Part) bool {
+		if q.Path == p { // a message/rfc822 part comes before the message in it
+			found = q
+			return false
+		}
+		return true
+	})
+	if found == nil {
+		tb.Fatalf("no part %q", p)
+	}
+	return found
+}
+
+// splice returns b with b[from:to] replaced by repl.
+func splice(b []byte, from, to int64, repl []byte) []byte {
+	out := make([]byte, 0, int64(len(b))-(to-from)+int64(len(repl)))
+	out = append(out, b[:from]...)
+	out = append(out, repl...)
+	return append(out, b[to:]...)
+}
+
+// replaceBody replaces the raw (transfer-encoded) body of the part at path.
+func replaceBody(tb testing.TB, msg []byte, path string, body []byte) []byte {
+	tb.Helper()
+	p := part(tb, msg, path)
+	return splice(msg, p.BodyStart, p.End, body)
+}
+
+// replaceOnce replaces the first occurrence of old, which must be there.
+func replaceOnce(tb testing.TB, msg []byte, old, repl string) []byte {
+	tb.Helper()
+	if !bytes.Contains(msg, []byte(old)) {
+		tb.Fatalf("%q not in the message", old)
+	}
+	return bytes.Replace(msg, []byte(old), []byte(repl), 1)
+}
+
+// base64Lines encodes b in 76-character CRLF lines, as MIME writes it.
+func base64Lines(b []byte) []byte {
+	enc := base64.StdEncoding.EncodeToString(b)
+	var out bytes.Buffer
+	for len(enc) > 76 {
+		out.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	out.WriteString(enc)
+	return out.Bytes()
+}
+
+// resign signs again the first part of the multipart/signed msg, as it now
+// is, with s: the result has an intact signature over whatever was edited,
+// so that a test isolates the defect it plants from a digest mismatch.
+func resign(tb testing.TB, msg []byte, s *smime.Signer) []byte {
+	tb.Helper()
+	root := part(tb, msg, "")
+	if len(root.Children) == 0 {
+		tb.Fatal("resign: not a multipart/signed message")
+	}
+	content, err := io.ReadAll(root.Children[0].Raw())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out bytes.Buffer
+	w, err := s.NewWriter(&out, root.Header, time.Time{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := w.Write(content); err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// bounded runs fn in its own goroutine and fails the test on a panic, with
+// its stack, or when fn does not return within badInputTimeout.
+func bounded[T any](t *testing.T, fn func() (T, error)) (T, error) {
+	t.Helper()
+	type outcome struct {
+		v     T
+		err   error
+		panic any
+		stack []byte
+	}
+	ch := make(chan outcome, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				ch <- outcome{panic: r, stack: debug.Stack()}
+			}
+		}()
+		v, err := fn()
+		ch <- outcome{v: v, err: err}
+	}()
+	timer := time.NewTimer(badInputTimeout)
+	defer timer.Stop()
+	select {
+	case o := <-ch:
+		if o.panic != nil {
+			t.Fatalf("panic: %v\n%s", o.panic, o.stack)
+		}
+		return o.v, o.err
+	case <-timer.C:
+		t.Fatalf("no result within %v: the parser hangs", badInputTimeout)
+	}
+	panic("unreachable")
+}
+
+// problemIs reports whether one of problems matches target.
+func problemIs(problems []error, target error) bool {
+	for _, p := range problems {
+		if errors.Is(p, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// problemAs returns the first problem that has a T in its chain.
+func problemAs[T error](problems []error) (T, bool) {
+	for _, p := range problems {
+		var v T
+		if errors.As(p, &v) {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// partProblem reports whether a problem is a *pec.ParseError about part p.
+func partProblem(problems []error, p string) bool {
+	for _, e := range problems {
+		var pe *pec.ParseError
+		if errors.As(e, &pe) && pe.Part == p {
+			return true
+		}
+	}
+	return false
+}
+
+// wantTypedError checks that err is a *pec.ParseError matching every target.
+func wantTypedError(t *testing.T, err error, targets ...error) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	var pe *pec.ParseError
+	if !errors.As(err, &pe) {
+		t.Errorf("error %T is not a *pec.ParseError: %v", err, err)
+	}
+	for _, target := range targets {
+		if !errors.Is(err, target) {
+			t.Errorf("error does not match %v: %v", target, err)
+		}
+	}
+}
+
+// wantBrokenSignature checks that the verdict exists, is not intact and
+// lists code.
+func wantBrokenSignature(t *testing.T, v *smime.Verdict, code smime.ProblemCode) {
+	t.Helper()
+	if v == nil {
+		t.Fatal("no signature verdict")
+	}
+	if v.Intact || v.OK() {
+		t.Errorf("signature reported intact: %+v", v.Problems)
+	}
+	if !v.HasProblem(code) {
+		t.Errorf("signature problems %v lack %s", v.Problems, code)
+	}
+}
+
+// wantNoData checks that a problem about daticert.xml (part 1.2) replaced
+// the certification data.
+func wantNoData(t *testing.T, data *daticert.Data, problems []error) {
+	t.Helper()
+	if data != nil {
+		t.Errorf("certification data read from a broken daticert.xml: %+v", data)
+	}
+	if !partProblem(problems, "1.2") {
+		t.Errorf("no problem about part 1.2 (daticert.xml): %v", problems)
+	}
+}
+
+// hostileXML are daticert.xml documents made to exhaust a parser.
+func hostileXML() map[string][]byte {
+	valid := func(subject string) string {
+		return `<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+			`<postacert tipo="posta-certificata" errore="nessuno"><intestazione>` +
+			`<mittente>a@b.example</mittente><destinatari tipo="certificato">c@d.example</destinatari>` +
+			`<risposte>a@b.example</risposte><oggetto>` + subject + `</oggetto></intestazione>` +
+			`<dati><gestore-emittente>G</gestore-emittente><data zona="+0100"><giorno>01/02/2026</giorno>` +
+			`<ora>10:00:00</ora></data><identificativo>id@b.example</identificativo></dati></postacert>`
+	}
+	laughs := `<?xml version="1.0"?>` + "\n" + `<!DOCTYPE postacert [<!ENTITY lol "lol">`
+	prev := "lol"
+	for i := 1; i <= 9; i++ {
+		name := "lol" + string(rune('0'+i))
+		laughs += `<!ENTITY ` + name + ` "` + strings.Repeat("&"+prev+";", 10) + `">`
+		prev = name
+	}
+	laughs += `]>` + strings.TrimPrefix(valid("&lol9;"), `<?xml version="1.0" encoding="UTF-8"?>`+"\n")
+	return map[string][]byte{
+		"billion laughs":     []byte(laughs),
+		"10000-deep nesting": []byte(`<postacert tipo="posta-certificata">` + strings.Repeat("<x>", 10000) + strings.Repeat("</x>", 10000) + `</postacert>`),
+		"2 MB of text":       []byte(valid(strings.Repeat("testo ", 2<<20/6))),
+	}
+}
+
+// manyParts returns a message of n tiny parts.
+func manyParts(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("From: a@b.example\r\nSubject: parti\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=t\r\n\r\n")
+	for range n {
+		b.WriteString("--t\r\n\r\nx\r\n")
+	}
+	b.WriteString("--t--\r\n")
+	return b.Bytes()
+}
+
+// parseAll parses in and uses every accessor, as a consumer would.
+func parseAll(in []byte) (*envelope.Envelope, error) {
+	e, err := envelope.Parse(bytes.NewReader(in), &smime.VerifyOptions{Roots: fixtureSet.PKI.Pool()})
+	if err != nil {
+		return nil, err
+	}
+	_ = e.Text()
+	_, _, _ = e.Sender(), e.Subject(), e.Err()
+	if r, err := e.Original(); err == nil {
+		io.Copy(io.Discard, r)
+	}
+	if r, err := e.CertData(); err == nil {
+		io.Copy(io.Discard, r)
+	}
+	return e, nil
+}
+
+// TestBadInput feeds hostile and broken input to Parse: each must end in
+// bounded time with a typed error or with problems that say what is wrong.
+func TestBadInput(t *testing.T) {
+	set := fixtures(t)
+	msg := set.Messages[pec.KindTransport]
+	sigBody := func(b []byte) []byte { p := part(t, msg, "2"); return b[p.BodyStart:p.End] }
+	certBody := part(t, msg, "1.2")
+	sig := part(t, msg, "2")
+	der, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(sigBody(msg))))
+	if err != nil || len(der) < 500 {
+		t.Fatalf("signature of the fixture: %d bytes, %v", len(der), err)
+	}
+	outer := part(t, msg, "").Params["boundary"]
+	inner := part(t, msg, "1").Params["boundary"]
+	junk := make([]byte, 1<<20)
+	rand.New(rand.NewSource(1)).Read(junk)
+
+	type check func(t *testing.T, e *envelope.Envelope, err error)
+	// truncated: a cut message is malformed and its signature never intact.
+	truncated := func(t *testing.T, e *envelope.Envelope, err error) {
+		if err != nil {
+			wantTypedError(t, err)
+			return
+		}
+		if !problemIs(e.Problems, pec.ErrMalformed) {
+			t.Errorf("truncation not reported as malformed: %v", e.Problems)
+		}
+		if e.Signature != nil && e.Signature.Intact {
+			t.Error("signature of a truncated message reported intact")
+		}
+	}
+	garbageSig := func(t *testing.T, e *envelope.Envelope, err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBrokenSignature(t, e.Signature, smime.ProblemMalformed)
+		if e.Data == nil {
+			t.Error("certification data lost with the signature")
+		}
+	}
+	hostile := func(target error) check {
+		return func(t *testing.T, e *envelope.Envelope, err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Signature == nil || !e.Signature.OK() {
+				t.Fatalf("re-signed message does not verify: %+v", e.Signature)
+			}
+			wantNoData(t, e.Data, e.Problems)
+			if _, ok := problemAs[*daticert.ParseError](e.Problems); !ok {
+				t.Errorf("no *daticert.ParseError among the problems: %v", e.Problems)
+			}
+			if !problemIs(e.Problems, target) {
+				t.Errorf("problems do not match %v: %v", target, e.Problems)
+			}
+		}
+	}
+	tooMany := func(t *testing.T, e *envelope.Envelope, err error) {
+		// Either the whole parse stops at the limit or the part that
+		// exceeds it is reported; both must name the limit.
+		if err != nil {
+			wantTypedError(t, err, mimeutil.ErrTooManyParts)
+			return
+		}
+		if !problemIs(e.Problems, mimeutil.ErrTooManyParts) {
+			t.Errorf("part limit not reported: %v", e.Problems)
+		}
+	}
+
+	cases := []struct {
+		name  string
+		in    []byte
+		check check
+	}{
+		{"truncated/10%", msg[:len(msg)/10], truncated},
+		{"truncated/50%", msg[:len(msg)/2], truncated},
+		{"truncated/90%", msg[:len(msg)*9/10], truncated},
+		{"truncated/mid-base64 daticert", msg[:(certBody.BodyStart+certBody.End)/2], func(t *testing.T, e *envelope.Envelope, err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			truncated(t, e, err)
+			wantNoData(t, e.Data, e.Problems)
+			if e.Signature != nil {
+				t.Errorf("a signature was read from a message cut before it: %+v", e.Signature)
+			}
+		}},
+		{"truncated/mid-base64 signature", msg[:(sig.BodyStart+sig.End)/2], func(t *testing.T, e *envelope.Envelope, err error) {
+			truncated(t, e, err)
+			wantBrokenSignature(t, e.Signature, smime.ProblemMalformed)
+			if !problemIs(e.Problems, mimeutil.ErrNoClose) {
+				t.Errorf("missing closing delimiter not reported: %v", e.Problems)
+			}
+		}},
+		{"boundary/outer never occurs", replaceOnce(t, msg, `boundary="`+outer+`"`, `boundary="nowhere"`), func(t *testing.T, e *envelope.Envelope, err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !problemIs(e.Problems, mimeutil.ErrBoundaryAbsent) {
+				t.Errorf("absent boundary not reported: %v", e.Problems)
+			}
+			if e.Signature != nil || e.Data != nil {
+				t.Errorf("signature or data read past an absent boundary: %+v %+v", e.Signature, e.Data)
+			}
+			if !problemIs(e.Problems, pec.ErrNoCertData) {
+				t.Errorf("missing daticert.xml not reported: %v", e.Problems)
+			}
+		}},
+		{"boundary/inner mismatch", replaceOnce(t, msg, "boundary="+inner, "boundary=x"+inner), func(t *testing.T, e *envelope.Envelope, err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !problemIs(e.Problems, mimeutil.ErrBoundaryAbsent) || !problemIs(e.Problems, pec.ErrNoCertData) {
+				t.Errorf("problems %v lack the absent boundary and the missing daticert.xml", e.Problems)
+			}
+			if e.HasOriginal() || e.Data != nil {
+				t.Error("parts read past a mismatched boundary")
+			}
+			wantBrokenSignature(t, e.Signature, smime.ProblemDigestMismatch)
+		}},
+		{"boundary/inner mismatch, re-signed", resign(t, replaceOnce(t, msg, "boundary="+inner, "boundary=x"+inner), set.Sender), func(t *testing.T, e *envelope.Envelope, err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Signature == nil || !e.Signature.OK() {
+				t.Fatalf("re-signed message does not verify: %+v", e.Signature)
+			}
+			if !problemIs(e.Problems, mimeutil.ErrBoundaryAbsent) || !problemIs(e.Problems, pec.ErrNoCertData) {
+				t.Errorf("problems %v lack the absent boundary and the missing daticert.xml", e.Problems)
+			}
+		}},
+		{"base64/invalid in daticert.xml", replaceBody(t, msg, "1.2", bytes.Replace(msg[certBody.BodyStart:certBody.End], []byte("PD94"), []byte("P*94"), 1)), func(t *testing.T, e *envelope.Envelope, err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantNoData(t, e.Data, e.Problems)
+			if _, ok := problemAs[base64.CorruptInputError](e.Problems); !ok {
+				t.Errorf("no base64.CorruptInputError among the problems: %v", e.Problems)
+			}
+			wantBrokenSignature(t, e.Signature, smime.ProblemDigestMismatch)
+		}},
+		{"base64/invalid in smime.p7s", replaceBody(t, msg, "2", append([]byte("MII*"), sigBody(msg)[4:]...)), func(t *testing.T, e *envelope.Envelope, err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantBrokenSignature(t, e.Signature, smime.ProblemMalformed)
+			if !partProblem(e.Problems, "2") {
+				t.Errorf("no problem about part 2 (smime.p7s): %v", e.Problems)
+			}
+		}},
+		{"smime.p7s/random bytes", replaceBody(t, msg, "2", base64Lines(junk[:2048])), garbageSig},
+		{"smime.p7s/truncated DER", replaceBody(t, msg, "2", base64Lines(der[:len(der)/2])), garbageSig},
+		{"smime.p7s/DER of a certificate", replaceBody(t, msg, "2", base64Lines(set.PKI.CA.Raw)), garbageSig},
+		{"smime.p7s/base64 of text", replaceBody(t, msg, "2", base64Lines([]byte("questa non è una firma\r\n"))), garbageSig},
+		{"smime.p7s/empty", replaceBody(t, msg, "2", nil), func(t *testing.T, e *envelope.Envelope, err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantBrokenSignature(t, e.Signature, smime.ProblemMalformed)
+			if e.Signature.Present {
+				t.Error("an empty signature reported present")
+			}
+		}},
+		{"daticert.xml/billion laughs", resign(t, replaceBody(t, msg, "1.2", base64Lines(hostileXML()["billion laughs"])), set.Sender), hostile(pec.ErrMalformed)},
+		{"daticert.xml/10000-deep nesting", resign(t, replaceBody(t, msg, "1.2", base64Lines(hostileXML()["10000-deep nesting"])), set.Sender), hostile(daticert.ErrTooDeep)},
+		{"daticert.xml/2 MB of text", resign(t, replaceBody(t, msg, "1.2", base64Lines(hostileXML()["2 MB of text"])), set.Sender), hostile(pec.ErrTooLarge)},
+		{"empty", []byte{}, func(t *testing.T, e *envelope.Envelope, err error) {
+			wantTypedError(t, err, pec.ErrMalformed)
+		}},
+		{"plain e-mail", []byte(sample.Ordinary), func(t *testing.T, e *envelope.Envelope, err error) {
+			wantTypedError(t, err, pec.ErrNotPEC)
+		}},
+		{"receipt, not an envelope", set.Messages[pec.KindAcceptance], func(t *testing.T, e *envelope.Envelope, err error) {
+			if !errors.Is(err, envelope.ErrNotEnvelope) {
+				t.Errorf("error %v, want ErrNotEnvelope", err)
+			}
+		}},
+		{"binary junk", junk, func(t *testing.T, e *envelope.Envelope, err error) {
+			wantTypedError(t, err)
+			if !errors.Is(err, pec.ErrNotPEC) && !errors.Is(err, pec.ErrMalformed) {
+				t.Errorf("error matches neither ErrNotPEC nor ErrMalformed: %v", err)
+			}
+		}},
+		{"header line of 2 MB", append([]byte("X-Riempitivo: "+strings.Repeat("a", 2<<20)+"\r\n"), msg...), func(t *testing.T, e *envelope.Envelope, err error) {
+			wantTypedError(t, err, mimeutil.ErrHeaderTooLarge)
+		}},
+		{"100000 tiny parts in postacert.eml", resign(t, replaceBody(t, msg, "1.3", manyParts(100000)), set.Sender), tooMany},
+		{"100000 tiny parts at the top", append([]byte("X-Trasporto: posta-certificata\r\n"), manyParts(100000)...), tooMany},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := bounded(t, func() (*envelope.Envelope, error) { return parseAll(tc.in) })
+			if err == nil && e == nil {
+				t.Fatal("nil envelope without an error")
+			}
+			tc.check(t, e, err)
+		})
+	}
+}
+
+// TestRegressionLimitIsErrTooLarge: input over a limit of the MIME scanner
+// (a header over 256 KiB, more than 10000 parts) is reported as
+// pec.ErrMalformed only, while pec.ErrTooLarge is documented as the error
+// for "input over a size limit of the parser" and daticert and the input
+// reader already use it. A caller cannot tell a message too large to read
+// from a broken one.
+func TestRegressionLimitIsErrTooLarge(t *testing.T) {
+	msg := fixtures(t).Messages[pec.KindTransport]
+	for name, in := range map[string][]byte{
+		"header line of 2 MB": append([]byte("X-Riempitivo: "+strings.Repeat("a", 2<<20)+"\r\n"), msg...),
+		"100000 tiny parts":   append([]byte("X-Trasporto: posta-certificata\r\n"), manyParts(100000)...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := envelope.Parse(bytes.NewReader(in), nil)
+			wantTypedError(t, err, pec.ErrTooLarge)
+		})
+	}
+}

@@ -1,0 +1,187 @@
+package mimeutil
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fuzzLimits are small, so that the fuzzer reaches every limit.
+var fuzzLimits = &Limits{MaxDepth: 4, MaxParts: 40, MaxHeaderBytes: 1024, MaxEmbedded: 4096}
+
+// FuzzScan checks that Scan never panics, that it fails only with its
+// limit errors or an unreadable header, and that what it returns is a
+// consistent tree: Start <= BodyStart <= End within the source, children
+// in order inside the body of their parent, an embedded message spanning
+// the body of its part (or the whole of its decoded copy), and the limits
+// obeyed. Each input is scanned with the default limits and with small
+// ones. Seeds: the handmade messages of TestScan and the corpus.
+func FuzzScan(f *testing.F) {
+	for _, tc := range scanCases {
+		f.Add([]byte(tc.in))
+	}
+	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "corpus", "*.eml"))
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, lim := range []*Limits{nil, fuzzLimits} {
+			root, err := Scan(bytesReaderAt(b), int64(len(b)), lim)
+			again, err2 := Scan(bytesReaderAt(b), int64(len(b)), lim)
+			if fmt.Sprint(err) != fmt.Sprint(err2) {
+				t.Fatalf("nondeterministic: %v / %v", err, err2)
+			}
+			if err != nil {
+				if root != nil {
+					t.Fatal("part returned with an error")
+				}
+				if !limitError(err) && !strings.Contains(err.Error(), "header: ") {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				continue
+			}
+			checkTree(t, root, int64(len(b)), lim)
+			if a, b := describe(root), describe(again); a != b {
+				t.Fatalf("nondeterministic tree:\n%s\n%s", a, b)
+			}
+		}
+	})
+}
+
+func limitError(err error) bool {
+	for _, e := range []error{ErrTooDeep, ErrTooManyParts, ErrHeaderTooLarge, ErrEmbeddedTooBig} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// describe prints the tree with the offsets of every entity.
+func describe(p *Part) string {
+	var b strings.Builder
+	p.Walk(func(q *Part) bool {
+		fmt.Fprintf(&b, "%q %s %d %d %d %d %d\n", q.Path, q.MediaType, q.Start, q.BodyStart, q.End, len(q.Children), len(q.Problems))
+		return true
+	})
+	return b.String()
+}
+
+// srcSize returns the size of the source of p: size for the scanned input,
+// the length of the decoded copy for a transfer-encoded message/rfc822.
+func srcSize(p *Part, root *Part, size int64) int64 {
+	if p.Src == root.Src {
+		return size
+	}
+	if s, ok := p.Src.(interface{ Size() int64 }); ok {
+		return s.Size()
+	}
+	return -1
+}
+
+// checkTree checks the invariants of a scanned tree; lim nil means the
+// default limits.
+func checkTree(t *testing.T, root *Part, size int64, lim *Limits) {
+	t.Helper()
+	l := lim.withDefaults()
+	if root.Path != "" || root.Start != 0 || root.End != size {
+		t.Fatalf("root %q spans %d..%d, want \"\" 0..%d", root.Path, root.Start, root.End, size)
+	}
+	count := 0
+	var walk func(p *Part, depth int)
+	walk = func(p *Part, depth int) {
+		count++
+		n := srcSize(p, root, size)
+		if !(0 <= p.Start && p.Start <= p.BodyStart && p.BodyStart <= p.End && p.End <= n) {
+			t.Fatalf("part %q: Start %d, BodyStart %d, End %d, source of %d bytes", p.Path, p.Start, p.BodyStart, p.End, n)
+		}
+		if p.MediaType == "" || p.MediaType != strings.ToLower(p.MediaType) {
+			t.Fatalf("part %q: media type %q", p.Path, p.MediaType)
+		}
+		if raw, err := io.ReadAll(p.Raw()); err != nil || int64(len(raw)) != p.Size() {
+			t.Fatalf("part %q: Raw gave %d bytes (%v), Size %d", p.Path, len(raw), err, p.Size())
+		}
+		if depth > l.MaxDepth+1 {
+			t.Fatalf("part %q at depth %d, limit %d", p.Path, depth, l.MaxDepth)
+		}
+		if len(p.Children) > 0 && !strings.HasPrefix(p.MediaType, "multipart/") {
+			t.Fatalf("part %q of type %s has children", p.Path, p.MediaType)
+		}
+		prevEnd := p.BodyStart
+		for i, c := range p.Children {
+			if want := childPath(p.Path, i+1); c.Path != want {
+				t.Fatalf("child %d of %q has path %q, want %q", i+1, p.Path, c.Path, want)
+			}
+			if c.Src != p.Src {
+				t.Fatalf("child %q reads another source than its parent", c.Path)
+			}
+			if c.Start < prevEnd || c.End > p.End {
+				t.Fatalf("child %q spans %d..%d outside its parent's body %d..%d (previous sibling ends at %d)",
+					c.Path, c.Start, c.End, p.BodyStart, p.End, prevEnd)
+			}
+			prevEnd = c.End
+			checkDelimited(t, p, c, i == len(p.Children)-1)
+			walk(c, depth+1)
+		}
+		if e := p.Embedded; e != nil {
+			if p.MediaType != "message/rfc822" && p.MediaType != "message/global" {
+				t.Fatalf("part %q of type %s has an embedded message", p.Path, p.MediaType)
+			}
+			if e.Path != p.Path {
+				t.Fatalf("embedded message of %q has path %q", p.Path, e.Path)
+			}
+			if e.Src == p.Src {
+				if e.Start != p.BodyStart || e.End != p.End {
+					t.Fatalf("embedded message of %q spans %d..%d, its body %d..%d", p.Path, e.Start, e.End, p.BodyStart, p.End)
+				}
+			} else if s := srcSize(e, root, size); e.Start != 0 || e.End != s || s > l.MaxEmbedded {
+				t.Fatalf("decoded message of %q spans %d..%d of %d bytes (limit %d)", p.Path, e.Start, e.End, s, l.MaxEmbedded)
+			}
+			walk(e, depth+1)
+		}
+	}
+	walk(root, 0)
+	if count > l.MaxParts {
+		t.Fatalf("%d entities, limit %d", count, l.MaxParts)
+	}
+}
+
+// checkDelimited checks that child c of multipart p lies between delimiter
+// lines: it starts after a line end and is followed by the line end that
+// belongs to the next delimiter, then the delimiter. Only the last child of
+// an unclosed multipart may run to the end of p. A part never ends between
+// the CR and the LF of a line end.
+func checkDelimited(t *testing.T, p, c *Part, last bool) {
+	t.Helper()
+	at := func(off, n int64) []byte {
+		n = max(0, min(n, p.End-off))
+		b := make([]byte, n)
+		k, _ := p.Src.ReadAt(b, off)
+		return b[:k]
+	}
+	if b := at(c.Start-1, 1); c.Start == 0 || len(b) != 1 || b[0] != '\n' {
+		t.Fatalf("part %q starts at %d, not after a line end", c.Path, c.Start)
+	}
+	if c.End == p.End && last {
+		return
+	}
+	delim := "--" + p.Params["boundary"]
+	next := string(at(c.End, int64(len(delim))+2))
+	switch {
+	case strings.HasPrefix(next, "\r\n"+delim), strings.HasPrefix(next, "\n"+delim):
+	case c.End == c.Start && strings.HasPrefix(next, delim): // consecutive delimiters
+	default:
+		t.Fatalf("part %q ends at %d before %q, not before a delimiter", c.Path, c.End, next)
+	}
+	if b := at(c.End-1, 2); c.End > c.Start && string(b) == "\r\n" {
+		t.Fatalf("part %q ends at %d between the CR and the LF of a line end", c.Path, c.End)
+	}
+}
