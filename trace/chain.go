@@ -1,0 +1,365 @@
+package trace
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pecsdk/pec/pec"
+)
+
+// DefaultMaxRecordSize bounds one encoded record (an inline completa
+// delivery receipt carries the whole original message). Stores may take a
+// different limit as an option.
+const DefaultMaxRecordSize = 32 << 20
+
+// maxField bounds one string or list in a record's encoding, against
+// hostile input.
+const maxField = DefaultMaxRecordSize
+
+// recordMagic starts every encoded record; its last byte is the version.
+const recordMagic = "PTR\x01"
+
+// hashDomain separates record hashes from any other SHA-256 use.
+const hashDomain = "pec-trace-record/1\x00"
+
+// Validate reports the first field that makes r unfit for the log, as a
+// *FieldError.
+func (r *Record) Validate() error {
+	switch {
+	case r.Time.IsZero():
+		return &FieldError{"Time", "missing"}
+	case !r.Event.Valid():
+		return &FieldError{"Event", fmt.Sprintf("%q is not a trace event", string(r.Event))}
+	case r.Point != "" && !r.Point.Valid():
+		return &FieldError{"Point", fmt.Sprintf("%q is not AP, PR or PC", string(r.Point))}
+	case r.Kind != pec.KindUnknown && !r.Kind.Valid():
+		return &FieldError{"Kind", fmt.Sprintf("%d is not a catalogue kind", int(r.Kind))}
+	case r.MsgID == "" && r.ClientMsgID == "":
+		return &FieldError{"MsgID", "neither MsgID nor ClientMsgID is set"}
+	case len(r.Message) > 0 && !r.MessageHash.IsZero() && r.MessageHash != sha256.Sum256(r.Message):
+		return &FieldError{"MessageHash", "is not the SHA-256 of Message"}
+	}
+	for name, s := range map[string]string{
+		"MsgID": r.MsgID, "ClientMsgID": r.ClientMsgID, "Sender": r.Sender, "Subject": r.Subject,
+		"Provider": r.Provider, "Delivery": r.Delivery, "Reception": r.Reception,
+		"ErrorExtended": r.ErrorExtended, "Virus": r.Virus, "QueueID": r.QueueID, "MessageRef": r.MessageRef,
+	} {
+		if !utf8.ValidString(s) {
+			return &FieldError{name, "not valid UTF-8"}
+		}
+	}
+	return nil
+}
+
+// Chain places r after the record whose hash is prev, at position seq: it
+// sets Seq, Prev, MessageHash (from an inline Message, when zero) and Hash.
+// Stores call it inside the critical section that picks seq.
+func (r *Record) Chain(seq uint64, prev Hash) {
+	r.Seq = seq
+	r.Prev = prev
+	if len(r.Message) > 0 && r.MessageHash.IsZero() {
+		r.MessageHash = sha256.Sum256(r.Message)
+	}
+	r.Hash = r.ComputeHash()
+}
+
+// ComputeHash returns the hash r should carry: SHA-256 over Prev and every
+// field but Hash and the inline Message bytes, which MessageHash stands for.
+func (r *Record) ComputeHash() Hash {
+	h := sha256.New()
+	h.Write([]byte(hashDomain))
+	h.Write(r.appendChained(nil))
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// Check reports whether r's hash is right and its inline Message matches
+// MessageHash. It does not look at the chain around r.
+func (r *Record) Check() bool {
+	if len(r.Message) > 0 && r.MessageHash != sha256.Sum256(r.Message) {
+		return false
+	}
+	return r.Hash == r.ComputeHash()
+}
+
+// Involves reports whether addr is r's sender, one of its recipients, or
+// the recipient its outcome is about, compared case-insensitively.
+func (r *Record) Involves(addr string) bool {
+	if pec.EqualAddress(addr, r.Sender) || pec.EqualAddress(addr, r.Delivery) || pec.EqualAddress(addr, r.Reception) {
+		return true
+	}
+	for _, rc := range r.Recipients {
+		if pec.EqualAddress(addr, rc.Address) {
+			return true
+		}
+	}
+	return false
+}
+
+// Addresses returns every address r involves, lower-cased, without
+// repeats: what an address index keys on.
+func (r *Record) Addresses() []string {
+	var out []string
+	add := func(a string) {
+		a = strings.ToLower(strings.TrimSpace(a))
+		if a == "" {
+			return
+		}
+		for _, o := range out {
+			if o == a {
+				return
+			}
+		}
+		out = append(out, a)
+	}
+	add(r.Sender)
+	for _, rc := range r.Recipients {
+		add(rc.Address)
+	}
+	add(r.Delivery)
+	add(r.Reception)
+	return out
+}
+
+// NormalizeID is the form of a message identifier that indexes key on:
+// without angle brackets or surrounding space, the domain lower-cased.
+func NormalizeID(id string) string { return pec.NormalizeMsgID(id) }
+
+func equalID(a, b string) bool { return pec.EqualMsgID(a, b) }
+
+// MarshalBinary encodes r whole: every field, Seq, Prev, Hash and the
+// inline Message. The encoding is stable across versions of this package.
+func (r *Record) MarshalBinary() ([]byte, error) {
+	b := r.appendChained(make([]byte, 0, 256+len(r.Message)))
+	b = append(b, r.Hash[:]...)
+	b = appendBytes(b, r.Message)
+	return b, nil
+}
+
+// appendChained appends the encoding of everything the hash covers.
+func (r *Record) appendChained(b []byte) []byte {
+	b = append(b, recordMagic...)
+	b = binary.AppendUvarint(b, r.Seq)
+	_, off := r.Time.Zone()
+	b = binary.AppendVarint(b, r.Time.UnixNano())
+	b = binary.AppendVarint(b, int64(off))
+	b = appendString(b, string(r.Point))
+	b = appendString(b, string(r.Event))
+	b = binary.AppendUvarint(b, uint64(r.Kind))
+	b = appendString(b, r.MsgID)
+	b = appendString(b, r.ClientMsgID)
+	b = appendString(b, r.Sender)
+	b = binary.AppendUvarint(b, uint64(len(r.Recipients)))
+	for _, rc := range r.Recipients {
+		b = appendString(b, rc.Address)
+		b = appendString(b, string(rc.Type))
+	}
+	b = appendString(b, r.Subject)
+	b = appendString(b, r.Provider)
+	b = binary.AppendUvarint(b, uint64(len(r.Generated)))
+	for _, g := range r.Generated {
+		b = appendString(b, g)
+	}
+	b = appendString(b, string(r.ReceiptType))
+	b = appendString(b, r.Delivery)
+	b = appendString(b, r.Reception)
+	b = appendString(b, string(r.Error))
+	b = appendString(b, r.ErrorExtended)
+	b = appendString(b, r.Virus)
+	b = appendString(b, r.QueueID)
+	b = appendString(b, r.MessageRef)
+	b = append(b, r.MessageHash[:]...)
+	b = append(b, r.Prev[:]...)
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBytes(b, p []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(p)))
+	return append(b, p...)
+}
+
+// UnmarshalBinary decodes what MarshalBinary encoded. Malformed input gives
+// a *DecodeError (matching ErrCorrupt) with the byte offset; it never
+// panics, and never allocates more than the input's size per field.
+func (r *Record) UnmarshalBinary(data []byte) error {
+	d := decoder{b: data, what: "record"}
+	if len(data) < len(recordMagic) || string(data[:len(recordMagic)]) != recordMagic {
+		return d.fail("not a trace record (bad magic or version)")
+	}
+	d.off = len(recordMagic)
+	var out Record
+	out.Seq = d.uvarint()
+	nanos := d.varint()
+	off := d.varint()
+	if d.err == nil && (off < -18*3600 || off > 18*3600) {
+		return d.fail("zone offset out of range")
+	}
+	out.Time = time.Unix(0, nanos).In(zone(int(off)))
+	out.Point = Point(d.str())
+	out.Event = Event(d.str())
+	out.Kind = pec.Kind(d.uvarint())
+	out.MsgID = d.str()
+	out.ClientMsgID = d.str()
+	out.Sender = d.str()
+	if n := d.count(2); n > 0 {
+		out.Recipients = make([]pec.Recipient, n)
+		for i := range out.Recipients {
+			out.Recipients[i] = pec.Recipient{Address: d.str(), Type: pec.RecipientType(d.str())}
+		}
+	}
+	out.Subject = d.str()
+	out.Provider = d.str()
+	if n := d.count(1); n > 0 {
+		out.Generated = make([]string, n)
+		for i := range out.Generated {
+			out.Generated[i] = d.str()
+		}
+	}
+	out.ReceiptType = pec.ReceiptType(d.str())
+	out.Delivery = d.str()
+	out.Reception = d.str()
+	out.Error = pec.ErrorCode(d.str())
+	out.ErrorExtended = d.str()
+	out.Virus = d.str()
+	out.QueueID = d.str()
+	out.MessageRef = d.str()
+	d.hash(&out.MessageHash)
+	d.hash(&out.Prev)
+	d.hash(&out.Hash)
+	if m := d.bytes(); len(m) > 0 {
+		out.Message = m
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if d.off != len(data) {
+		return d.fail(fmt.Sprintf("%d trailing bytes", len(data)-d.off))
+	}
+	*r = out
+	return nil
+}
+
+// zone returns a fixed zone for an offset, named as Europe/Rome names it
+// when it is one of Rome's offsets, so that re-encoding is stable.
+func zone(off int) *time.Location {
+	switch off {
+	case 0:
+		return time.UTC
+	case 3600:
+		return fixedCET
+	case 7200:
+		return fixedCEST
+	}
+	return time.FixedZone("", off)
+}
+
+var (
+	fixedCET  = time.FixedZone("CET", 3600)
+	fixedCEST = time.FixedZone("CEST", 7200)
+)
+
+// decoder reads the primitive fields of an encoding, keeping the first
+// error; every read after it is a no-op returning the zero value.
+type decoder struct {
+	b    []byte
+	off  int
+	what string
+	err  error
+}
+
+func (d *decoder) fail(reason string) error {
+	if d.err == nil {
+		d.err = &DecodeError{What: d.what, Offset: d.off, Reason: reason}
+	}
+	return d.err
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b[d.off:])
+	if n <= 0 {
+		d.fail("bad unsigned varint")
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b[d.off:])
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+// count reads a list length, each element of which takes at least min
+// bytes, and refuses a length the rest of the input cannot hold.
+func (d *decoder) count(min int) int {
+	n := d.uvarint()
+	if d.err != nil {
+		return 0
+	}
+	if n > uint64(len(d.b)-d.off)/uint64(min) {
+		d.fail(fmt.Sprintf("list of %d elements longer than the input", n))
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)-d.off) || n > maxField {
+		d.fail(fmt.Sprintf("field of %d bytes longer than the input", n))
+		return nil
+	}
+	p := d.b[d.off : d.off+int(n) : d.off+int(n)]
+	d.off += int(n)
+	return append([]byte(nil), p...)
+}
+
+func (d *decoder) str() string {
+	n := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.b)-d.off) || n > maxField {
+		d.fail(fmt.Sprintf("string of %d bytes longer than the input", n))
+		return ""
+	}
+	s := string(d.b[d.off : d.off+int(n)])
+	d.off += int(n)
+	return s
+}
+
+func (d *decoder) hash(h *Hash) {
+	if d.err != nil {
+		return
+	}
+	if len(d.b)-d.off < len(h) {
+		d.fail("truncated hash")
+		return
+	}
+	copy(h[:], d.b[d.off:])
+	d.off += len(h)
+}
