@@ -31,6 +31,11 @@ type VerifyOptions struct {
 	// and angle brackets are allowed. When "", the check is not made and
 	// Verdict.FromMatches stays nil.
 	From string
+	// Authority, when set, is asked whether the signer may certify mail
+	// from From (the provider index, PEC.md §12.5 step 3): Trusted is then
+	// intact and authorized (and chained to Roots, when given too), and a
+	// refusal is listed in Problems with its code.
+	Authority Authority
 }
 
 // Verdict is the outcome of Verify: what was found and why it is or is not
@@ -39,7 +44,7 @@ type VerifyOptions struct {
 type Verdict struct {
 	Present      bool                  // signature bytes were supplied (even if unusable)
 	Intact       bool                  // the content digest and the signature value check out
-	Trusted      *bool                 // nil when no Roots were given; else chain, validity at CurrentTime and usage
+	Trusted      *bool                 // nil when neither Roots nor Authority were given; else chain, validity at CurrentTime and usage, and authorization
 	FromMatches  *bool                 // nil when VerifyOptions.From is ""
 	Hash         crypto.Hash           // digest algorithm of the signer
 	Algorithm    string                // digest and key: "sha1-rsa", "sha256-rsa", "sha256-ecdsa"
@@ -174,6 +179,9 @@ func newVerdict(signature []byte, sig *cmsSignature, prob *Problem, digests map[
 	v.add(prob)
 	if opts.Roots != nil {
 		v.checkTrust(opts)
+	}
+	if opts.Authority != nil {
+		v.checkAuthority(opts)
 	}
 	if opts.From != "" {
 		ok := v.Signer != nil && emailMatches(v.Signer, opts.From)
