@@ -25,6 +25,12 @@ var (
 	ErrEmbeddedTooBig = errors.New("encoded embedded message larger than the limit")
 )
 
+// IsLimit reports whether err says that a limit of Limits stopped the scan
+// (the input is too large to read, not necessarily broken).
+func IsLimit(err error) bool {
+	return errors.Is(err, ErrHeaderTooLarge) || errors.Is(err, ErrTooManyParts) || errors.Is(err, ErrEmbeddedTooBig)
+}
+
 // Limits bound the work Scan does on hostile input. Zero fields take the
 // defaults shown.
 type Limits struct {
@@ -209,6 +215,7 @@ func (s *scanner) multipart(p *Part, depth int) error {
 	var spans []span
 	partStart := int64(-1)
 	prevTerm := 0
+	prevCR := false // the previous chunk ended in a CR
 	closed := false
 	ls := s.lines(p.Src, p.BodyStart, p.End)
 	for !closed {
@@ -232,6 +239,7 @@ func (s *scanner) multipart(p *Part, depth int) error {
 					closed = true
 				}
 				prevTerm = termLen(chunk)
+				prevCR = false
 				if err == io.EOF {
 					break
 				}
@@ -239,7 +247,15 @@ func (s *scanner) multipart(p *Part, depth int) error {
 			}
 		}
 		if len(chunk) > 0 {
-			prevTerm = termLen(chunk)
+			t := termLen(chunk)
+			// A line longer than the buffer can end in a CR at the end of
+			// one chunk and its LF alone in the next: the terminator is
+			// then CRLF, and the CR is not part of the body.
+			if t == 1 && len(chunk) == 1 && !lineStart && prevCR {
+				t = 2
+			}
+			prevTerm = t
+			prevCR = chunk[len(chunk)-1] == '\r'
 		}
 		if err == io.EOF {
 			break

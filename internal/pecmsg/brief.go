@@ -21,7 +21,7 @@ import (
 func WriteBrief(w io.Writer, src io.ReaderAt, size int64) error {
 	root, err := mimeutil.Scan(src, size, nil)
 	if err != nil {
-		return &pec.ParseError{Offset: mimeutil.Offset(err), Err: fmt.Errorf("%w: original message: %w", pec.ErrMalformed, err)}
+		return &pec.ParseError{Offset: mimeutil.Offset(err), Err: fmt.Errorf("original message: %w", scanError(err))}
 	}
 	switch root.MediaType {
 	case "application/pkcs7-mime", "application/x-pkcs7-mime":

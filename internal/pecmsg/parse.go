@@ -59,7 +59,7 @@ func Parse(src io.ReaderAt, size int64, vopts *smime.VerifyOptions) (*Message, e
 	}
 	root, err := mimeutil.Scan(src, size, nil)
 	if err != nil {
-		return nil, &pec.ParseError{Offset: mimeutil.Offset(err), Err: fmt.Errorf("%w: %w", pec.ErrMalformed, err)}
+		return nil, &pec.ParseError{Offset: mimeutil.Offset(err), Err: scanError(err)}
 	}
 	m := &Message{Root: root}
 	m.Part = findPEC(root)
@@ -125,6 +125,15 @@ func findPEC(root *mimeutil.Part) *mimeutil.Part {
 	return found
 }
 
+// scanError classifies an error of the MIME scanner: pec.ErrTooLarge when
+// one of its limits stopped it, pec.ErrMalformed otherwise.
+func scanError(err error) error {
+	if mimeutil.IsLimit(err) {
+		return fmt.Errorf("%w: %w", pec.ErrTooLarge, err)
+	}
+	return fmt.Errorf("%w: %w", pec.ErrMalformed, err)
+}
+
 func (m *Message) collectScanProblems() {
 	m.Part.Walk(func(p *mimeutil.Part) bool {
 		for _, e := range p.Problems {
@@ -132,7 +141,7 @@ func (m *Message) collectScanProblems() {
 			if off >= 0 {
 				e = errors.Unwrap(e) // the offset is in the ParseError
 			}
-			m.Problems = append(m.Problems, &pec.ParseError{Part: p.Path, Offset: off, Err: fmt.Errorf("%w: %w", pec.ErrMalformed, e)})
+			m.Problems = append(m.Problems, &pec.ParseError{Part: p.Path, Offset: off, Err: scanError(e)})
 		}
 		return true
 	})
