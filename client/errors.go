@@ -1,0 +1,25 @@
+package client
+
+import "errors"
+
+// Sentinel errors of the client, matched with errors.Is.
+var (
+	// ErrAlreadySent reports a Register of a Message-ID the tracker already follows.
+	ErrAlreadySent = errors.New("client: message already sent (Message-ID known to the tracker)")
+	// ErrUnknownMessage reports a receipt or notice about a message the tracker does not follow.
+	ErrUnknownMessage = errors.New("client: receipt for a message not sent through this tracker")
+	// ErrUnknownRecipient reports a receipt naming a recipient the message was not sent to.
+	ErrUnknownRecipient = errors.New("client: receipt for a recipient the message was not sent to")
+	// ErrNotEvidence reports a receipt that cannot be taken as evidence: unsigned,
+	// not intact, untrusted, or without usable certification data.
+	ErrNotEvidence = errors.New("client: receipt not usable as evidence")
+	// ErrLocked reports a tracker store opened by another process.
+	ErrLocked = errors.New("client: tracker store locked")
+	// ErrClosed reports a use of a closed tracker.
+	ErrClosed = errors.New("client: tracker closed")
+	// ErrCorruptStore reports a tracker store with a record that cannot be read.
+	ErrCorruptStore = errors.New("client: tracker store corrupt")
+	// ErrTornRecord reports a last store record cut short, as a crash during
+	// an append leaves it; it is dropped and the store reopened without it.
+	ErrTornRecord = errors.New("client: last tracker store record incomplete")
+)

@@ -1,0 +1,772 @@
+package client
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pecsdk/pec/pec"
+)
+
+// Sent is what the tracker learns at submission.
+type Sent struct {
+	MessageID   string          // without angle brackets
+	From        string          // the sender's mailbox
+	To, Cc      []string        // the recipients, addresses or RFC 5322 mailboxes
+	Subject     string          // the original subject
+	Time        time.Time       // submission time; zero means TrackerOptions.Now
+	ReceiptType pec.ReceiptType // requested delivery receipt type ("" = completa)
+}
+
+// State is where one recipient of a sent message stands (PEC.md §15.4).
+type State int
+
+// The states of a recipient. The order is the order of precedence: the
+// state of a recipient is the highest one its evidence supports, so that
+// it does not depend on the order in which receipts arrive, and a final
+// state never goes back to a provisional one (PEC.md §10.3: a delivery
+// receipt after the 24 h notice still counts).
+const (
+	StateSubmitted          State = iota // sent; no receipt yet
+	StateAccepted                        // ricevuta di accettazione (§6.3)
+	StateSentToOrdinaryMail              // accepted for an external (esterno) recipient: final, no further evidence (§11.5)
+	StateTakenInCharge                   // presa in carico by the recipient's provider (§6.6)
+	StateDelayed                         // 12 h warning: not delivered yet, still possible (§6.11)
+	StateTimedOut                        // 24 h notice: final unless a late receipt arrives (§6.11)
+	StateRejected                        // non-accettazione, formal or virus (§6.4, §6.5): final
+	StateNotDelivered                    // avviso di mancata consegna (§6.8): final
+	StateVirus                           // virus found at the recipient's provider (§6.9, §6.10): final
+	StateDelivered                       // ricevuta di avvenuta consegna (§6.7): final
+)
+
+var stateNames = [...]string{
+	StateSubmitted:          "submitted",
+	StateAccepted:           "accepted",
+	StateSentToOrdinaryMail: "sent-to-ordinary-mail",
+	StateTakenInCharge:      "taken-in-charge",
+	StateDelayed:            "delayed",
+	StateTimedOut:           "timed-out",
+	StateRejected:           "rejected",
+	StateNotDelivered:       "not-delivered",
+	StateVirus:              "virus",
+	StateDelivered:          "delivered",
+}
+
+// String returns the name of s ("delivered", "timed-out", ...); it never panics.
+func (s State) String() string {
+	if s < 0 || int(s) >= len(stateNames) {
+		return fmt.Sprintf("state(%d)", int(s))
+	}
+	return stateNames[s]
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s State) MarshalText() ([]byte, error) {
+	if s < 0 || int(s) >= len(stateNames) {
+		return nil, fmt.Errorf("client: invalid state %d", int(s))
+	}
+	return []byte(stateNames[s]), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *State) UnmarshalText(b []byte) error {
+	for i, n := range stateNames {
+		if strings.EqualFold(n, string(b)) {
+			*s = State(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("client: unknown state %q", b)
+}
+
+// Final reports whether s is an outcome: delivered, not delivered, virus,
+// rejected, timed out or sent to ordinary mail. Only a later delivery or
+// failure notice can follow a timeout.
+func (s State) Final() bool { return s == StateSentToOrdinaryMail || s >= StateTimedOut }
+
+// Evidence is one receipt or notice about a recipient, as kept by the tracker.
+type Evidence struct {
+	Kind      pec.Kind   // the kind of receipt or notice
+	MessageID string     // the receipt's own Message-ID
+	Time      time.Time  // daticert data: the time the provider certifies
+	Provider  string     // daticert gestore-emittente
+	Digest    string     // SHA-256 of the receipt bytes, hexadecimal
+	Path      string     // the signed receipt bytes as received; "" when not stored
+	Verified  bool       // the signature was intact (and trusted, when roots were given)
+	Error     *pec.Error // the failure the notice reports; nil for positive receipts
+}
+
+// RecipientStatus is the state of one recipient of a sent message.
+type RecipientStatus struct {
+	Address  string            // the recipient's address
+	Copy     bool              // a Cc recipient
+	Type     pec.RecipientType // certificato or esterno, from the acceptance receipt; "" before it
+	State    State             // where the recipient stands
+	Time     time.Time         // when the evidence of State was certified; zero for StateSubmitted
+	Evidence *Evidence         // the receipt that decides State; nil for StateSubmitted
+	Error    *pec.Error        // the failure, for the failing and timeout states
+	Events   []Evidence        // every receipt about the recipient, by certified time
+}
+
+// Status is the state of a sent message and of each of its recipients.
+type Status struct {
+	Sent                         // what was submitted
+	ID         string            // the PEC msgid (daticert identificativo), once a receipt gave it
+	Recipients []RecipientStatus // To then Cc, in submission order
+	Problems   []string          // contradictions found in the evidence
+}
+
+// Final reports whether every recipient has reached a final state.
+func (s *Status) Final() bool {
+	for _, r := range s.Recipients {
+		if !r.State.Final() {
+			return false
+		}
+	}
+	return true
+}
+
+// Recipient returns the status of the recipient addr, or nil.
+func (s *Status) Recipient(addr string) *RecipientStatus {
+	for i := range s.Recipients {
+		if pec.EqualAddress(s.Recipients[i].Address, addr) {
+			return &s.Recipients[i]
+		}
+	}
+	return nil
+}
+
+// Change is the move of one recipient from a state to another.
+type Change struct {
+	Recipient string
+	From, To  State
+}
+
+// Update is what one observed message changed.
+type Update struct {
+	MessageID string   // the sent message concerned (its client Message-ID)
+	Kind      pec.Kind // the kind of the observed message
+	Duplicate bool     // already observed (the same receipt, or the same bytes again): nothing changed
+	Ignored   bool     // not a receipt or notice (ordinary mail, an envelope): nothing to track
+	Changes   []Change // recipients whose state changed
+}
+
+// TrackerOptions configure a Tracker. The zero value (or nil) is the default.
+type TrackerOptions struct {
+	// Now is the clock, for the submission time of a Sent without one.
+	// Nil means time.Now.
+	Now func() time.Time
+	// Logger receives what the tracker does and what it repairs. Nil is silent.
+	Logger *slog.Logger
+	// AllowUnverified accepts as evidence receipts whose signature is
+	// missing or does not verify (archives, tests); their Evidence says
+	// Verified: false. By default Observe refuses them with ErrNotEvidence.
+	AllowUnverified bool
+	// NoSync skips the fsync after each append, for benchmarks and tests
+	// that do not simulate crashes. A power loss may then lose the last
+	// records.
+	NoSync bool
+}
+
+// Tracker follows every recipient of every sent message to a final outcome
+// (PEC.md §15.4), fed with the receipts and notices fetched from the
+// mailbox in any order. Its state is kept in an append-only store and
+// replayed when it is opened again. A Tracker is safe for concurrent use.
+type Tracker struct {
+	mu     sync.Mutex
+	opts   TrackerOptions
+	log    *slog.Logger
+	store  *store // nil: in memory only
+	closed bool
+
+	msgs     map[string]*tracked // by normalised client Message-ID
+	byID     map[string]string   // PEC msgid (identificativo) → client Message-ID
+	digests  map[string]bool     // receipt bytes seen
+	keys     map[string]bool     // receipt identities seen (kind, own Message-ID, recipient)
+	orphans  []*observation      // receipts for messages not (yet) known
+	repaired error               // what replay repaired at open
+}
+
+type tracked struct {
+	sent   Sent
+	obs    []*observation
+	status *Status
+}
+
+// OpenTracker opens the tracker whose store is at path, creating it if
+// needed, and replays it. path is a directory (existing, or ending in a
+// separator), which then holds the journal tracker.jsonl and the evidence
+// folder, or a journal file, whose evidence goes in path + ".evidence".
+// An empty path gives a tracker kept in memory only.
+func OpenTracker(path string, opts *TrackerOptions) (*Tracker, error) {
+	t := &Tracker{
+		msgs:    map[string]*tracked{},
+		byID:    map[string]string{},
+		digests: map[string]bool{},
+		keys:    map[string]bool{},
+	}
+	if opts != nil {
+		t.opts = *opts
+	}
+	if t.opts.Now == nil {
+		t.opts.Now = time.Now
+	}
+	t.log = t.opts.Logger
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
+	if path == "" {
+		return t, nil
+	}
+	s, err := openStore(path, !t.opts.NoSync)
+	if err != nil {
+		return nil, err
+	}
+	t.store = s
+	if err := s.replay(t.apply); err != nil {
+		if !errors.Is(err, ErrTornRecord) {
+			s.close()
+			return nil, err
+		}
+		t.repaired = err
+		t.log.Warn("tracker store repaired", "path", s.journal, "err", err)
+	}
+	return t, nil
+}
+
+// Repaired returns what OpenTracker repaired in the store (an error
+// matching ErrTornRecord, naming the offset of the record dropped), or nil.
+func (t *Tracker) Repaired() error { return t.repaired }
+
+// Register records a sent message. errors.Is(err, ErrAlreadySent) for a
+// Message-ID the tracker already follows: sending the same message twice is
+// refused. Receipts observed before the message was registered are matched
+// now.
+func (t *Tracker) Register(s Sent) error {
+	s.MessageID = pec.NormalizeMsgID(s.MessageID)
+	if s.MessageID == "" {
+		return fmt.Errorf("client: register: no Message-ID")
+	}
+	var err error
+	if s.From, err = bareAddress(s.From); err != nil {
+		return fmt.Errorf("client: register %s: From: %w", s.MessageID, err)
+	}
+	for _, l := range [][]string{s.To, s.Cc} {
+		for i, a := range l {
+			if l[i], err = bareAddress(a); err != nil {
+				return fmt.Errorf("client: register %s: recipient: %w", s.MessageID, err)
+			}
+		}
+	}
+	if len(s.To)+len(s.Cc) == 0 {
+		return fmt.Errorf("client: register %s: no recipients", s.MessageID)
+	}
+	if s.Time.IsZero() {
+		s.Time = t.opts.Now()
+	}
+	s.Time = s.Time.Round(0)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return ErrClosed
+	}
+	if _, ok := t.msgs[msgKey(s.MessageID)]; ok {
+		return fmt.Errorf("%w: %s", ErrAlreadySent, s.MessageID)
+	}
+	r := &record{Sent: &s}
+	if t.store != nil {
+		if err := t.store.append(r); err != nil {
+			return err
+		}
+	}
+	t.apply(r)
+	return nil
+}
+
+// Observe feeds the tracker one classified message. A receipt or notice
+// about a registered message updates the state of the recipients it
+// concerns; the same receipt seen again (or the same bytes fetched again)
+// gives Update.Duplicate and no error. A receipt about a message the
+// tracker does not follow gives an error matching ErrUnknownMessage; it is
+// kept, and counted if that message is registered later. Messages that are
+// not receipts give Update.Ignored.
+func (t *Tracker) Observe(m *Message) (*Update, error) {
+	if m == nil {
+		return nil, fmt.Errorf("client: observe: nil message")
+	}
+	u := &Update{Kind: m.Kind}
+	if m.Receipt == nil || !m.Kind.IsReceipt() {
+		u.Ignored = true
+		return u, nil
+	}
+	o, err := newObservation(m, t.opts.AllowUnverified)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil, ErrClosed
+	}
+	if t.seen(o) {
+		u.Duplicate = true
+		u.MessageID = t.owner(o)
+		return u, nil
+	}
+	if t.store != nil {
+		if o.Path, err = t.store.keep(o.Digest, m.raw); err != nil {
+			return nil, err
+		}
+	}
+	r := &record{Receipt: o}
+	if t.store != nil {
+		if err := t.store.append(r); err != nil {
+			return nil, err
+		}
+	}
+	owner := t.owner(o)
+	var before []RecipientStatus
+	if tm := t.msgs[owner]; tm != nil {
+		before = tm.status.Recipients
+	}
+	t.apply(r)
+	tm := t.msgs[owner]
+	if tm == nil {
+		return nil, fmt.Errorf("%w: %s %s about %s", ErrUnknownMessage, pec.Kind(o.Kind), o.Own, o.describeTarget())
+	}
+	u.MessageID = tm.sent.MessageID
+	for i, rs := range tm.status.Recipients {
+		if i < len(before) && before[i].State != rs.State {
+			u.Changes = append(u.Changes, Change{Recipient: rs.Address, From: before[i].State, To: rs.State})
+		}
+	}
+	if err := o.matchErr(tm); err != nil {
+		return u, err
+	}
+	return u, nil
+}
+
+// Status returns the state of the sent message messageID.
+func (t *Tracker) Status(messageID string) (*Status, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tm := t.msgs[msgKey(messageID)]
+	if tm == nil {
+		return nil, false
+	}
+	return tm.status.clone(), true
+}
+
+// List returns the state of every sent message, sorted by send time.
+func (t *Tracker) List() []*Status {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l := make([]*Status, 0, len(t.msgs))
+	for _, tm := range t.msgs {
+		l = append(l, tm.status.clone())
+	}
+	slices.SortFunc(l, func(a, b *Status) int {
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.MessageID, b.MessageID)
+	})
+	return l
+}
+
+// Close closes the store. The tracker is unusable afterwards.
+func (t *Tracker) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil
+	}
+	t.closed = true
+	if t.store != nil {
+		return t.store.close()
+	}
+	return nil
+}
+
+// seen reports whether o was observed already, by its bytes or its identity.
+func (t *Tracker) seen(o *observation) bool {
+	return t.digests[o.Digest] || (o.key() != "" && t.keys[o.key()])
+}
+
+// owner returns the key of the sent message o is about, or "".
+func (t *Tracker) owner(o *observation) string {
+	if o.MsgID != "" {
+		if _, ok := t.msgs[msgKey(o.MsgID)]; ok {
+			return msgKey(o.MsgID)
+		}
+	}
+	if o.ID != "" {
+		if k, ok := t.byID[msgKey(o.ID)]; ok {
+			return k
+		}
+	}
+	return ""
+}
+
+// apply folds one record into the state; replay and the live calls share it.
+func (t *Tracker) apply(r *record) {
+	switch {
+	case r.Sent != nil:
+		s := *r.Sent
+		k := msgKey(s.MessageID)
+		if _, ok := t.msgs[k]; ok {
+			return
+		}
+		tm := &tracked{sent: s}
+		t.msgs[k] = tm
+		// Receipts that came first are matched now.
+		var rest []*observation
+		for _, o := range t.orphans {
+			if o.MsgID != "" && msgKey(o.MsgID) == k {
+				tm.obs = append(tm.obs, o)
+			} else {
+				rest = append(rest, o)
+			}
+		}
+		t.orphans = rest
+		t.refresh(tm)
+	case r.Receipt != nil:
+		o := r.Receipt
+		t.digests[o.Digest] = true
+		if o.key() != "" {
+			t.keys[o.key()] = true
+		}
+		k := t.owner(o)
+		tm := t.msgs[k]
+		if tm == nil {
+			t.orphans = append(t.orphans, o)
+			return
+		}
+		tm.obs = append(tm.obs, o)
+		t.refresh(tm)
+	}
+}
+
+// refresh recomputes the status of tm and learns its PEC msgid, which may
+// claim orphans that named only it.
+func (t *Tracker) refresh(tm *tracked) {
+	for {
+		tm.status = derive(tm.sent, tm.obs, t.resolve)
+		if tm.status.ID == "" {
+			return
+		}
+		k := msgKey(tm.sent.MessageID)
+		t.byID[msgKey(tm.status.ID)] = k
+		var claimed bool
+		var rest []*observation
+		for _, o := range t.orphans {
+			if o.ID != "" && msgKey(o.ID) == msgKey(tm.status.ID) {
+				tm.obs = append(tm.obs, o)
+				claimed = true
+			} else {
+				rest = append(rest, o)
+			}
+		}
+		t.orphans = rest
+		if !claimed {
+			return
+		}
+	}
+}
+
+// resolve returns the path of an evidence file named in the journal.
+func (t *Tracker) resolve(rel string) string {
+	if t.store == nil {
+		return rel
+	}
+	return t.store.abs(rel)
+}
+
+// msgKey is the form of a Message-ID used as a map key: normalised, its
+// domain lower-cased (PEC.md §9).
+func msgKey(id string) string {
+	id = pec.NormalizeMsgID(id)
+	if i := strings.LastIndexByte(id, '@'); i >= 0 {
+		return id[:i] + strings.ToLower(id[i:])
+	}
+	return id
+}
+
+// addrKey is the form of an address used to compare recipients.
+func addrKey(a string) string {
+	a = strings.TrimSpace(strings.Trim(strings.TrimSpace(a), "<>"))
+	if i := strings.LastIndexByte(a, '@'); i >= 0 {
+		return a[:i] + strings.ToLower(a[i:])
+	}
+	return a
+}
+
+// bareAddress returns the addr-spec of a mailbox or address.
+func bareAddress(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", fmt.Errorf("empty address")
+	}
+	if !strings.ContainsAny(s, "<\" ") {
+		return s, nil
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return "", fmt.Errorf("%q: %w", s, err)
+	}
+	return a.Address, nil
+}
+
+func (s *Status) clone() *Status {
+	c := *s
+	c.To = slices.Clone(s.To)
+	c.Cc = slices.Clone(s.Cc)
+	c.Problems = slices.Clone(s.Problems)
+	c.Recipients = slices.Clone(s.Recipients)
+	for i := range c.Recipients {
+		c.Recipients[i].Events = slices.Clone(c.Recipients[i].Events)
+	}
+	return &c
+}
+
+// newObservation extracts from a classified receipt what the tracker keeps.
+func newObservation(m *Message, allowUnverified bool) (*observation, error) {
+	rc := m.Receipt
+	d := rc.Data
+	if d == nil {
+		return nil, fmt.Errorf("%w: %s %s has no certification data", ErrNotEvidence, m.Kind, m.MessageID)
+	}
+	sig := m.Signature
+	if sig == nil {
+		sig = rc.Signature
+	}
+	verified := sig != nil && sig.Intact && (sig.Trusted == nil || *sig.Trusted) && (sig.FromMatches == nil || *sig.FromMatches)
+	if !verified && !allowUnverified {
+		why := "unsigned"
+		if sig != nil {
+			why = "signature not intact"
+			if sig.Intact {
+				why = "signer not trusted"
+			}
+		}
+		return nil, fmt.Errorf("%w: %s %s: %s", ErrNotEvidence, m.Kind, m.MessageID, why)
+	}
+	o := &observation{
+		Kind:       kindText(m.Kind),
+		Own:        pec.NormalizeMsgID(rc.Header.Get("Message-Id")),
+		MsgID:      pec.NormalizeMsgID(d.MsgID),
+		ID:         pec.NormalizeMsgID(d.ID),
+		Time:       d.Time,
+		Provider:   d.Provider,
+		Delivery:   addrKey(d.Delivery),
+		Covered:    slices.Clone(d.Receipts),
+		Recipients: slices.Clone(d.Recipients),
+		Digest:     m.Digest,
+		Verified:   verified,
+	}
+	if o.Own == "" {
+		o.Own = m.MessageID
+	}
+	if o.MsgID == "" {
+		o.MsgID = pec.NormalizeMsgID(rc.Header.Get(pec.HeaderReference))
+	}
+	if o.MsgID == "" && o.ID == "" {
+		return nil, fmt.Errorf("%w: %s %s names no message (no msgid, no identificativo)", ErrNotEvidence, m.Kind, o.Own)
+	}
+	if e := rc.Error; e != nil {
+		o.Code, o.Extended = e.Code, e.Extended
+		if o.Delivery == "" {
+			o.Delivery = addrKey(e.Recipient)
+		}
+	}
+	if m.Kind == pec.KindDeliveryTimeout12h || m.Kind == pec.KindDeliveryTimeout24h {
+		t := strings.ToLower(strings.Join(strings.Fields(rc.Text()), " "))
+		o.ByText = strings.Contains(t, "12 ore") || strings.Contains(t, "24 ore") || strings.Contains(t, "24 hours")
+	}
+	if o.Digest == "" {
+		// A message not read by Classify: its identity stands for its bytes.
+		o.Digest = identityDigest(o)
+	}
+	return o, nil
+}
+
+func identityDigest(o *observation) string {
+	h := sha256.Sum256([]byte(pec.Kind(o.Kind).String() + "\x00" + o.Own + "\x00" + o.Delivery + "\x00" + o.ID))
+	return hex.EncodeToString(h[:])
+}
+
+// key is the identity of a receipt beside its bytes: the same notice
+// fetched twice may differ in the header fields the mailbox added.
+func (o *observation) key() string {
+	if o.Own == "" {
+		return ""
+	}
+	return pec.Kind(o.Kind).String() + "\x00" + msgKey(o.Own) + "\x00" + o.Delivery
+}
+
+func (o *observation) describeTarget() string {
+	if o.MsgID != "" {
+		return "msgid " + o.MsgID
+	}
+	return "identificativo " + o.ID
+}
+
+// matchErr reports a receipt that names a recipient tm was not sent to.
+func (o *observation) matchErr(tm *tracked) error {
+	names := o.Covered
+	if o.Delivery != "" {
+		names = append(slices.Clone(names), o.Delivery)
+	}
+	for _, a := range names {
+		if !tm.sent.hasRecipient(a) {
+			return fmt.Errorf("%w: %s %s names %s, not a recipient of %s", ErrUnknownRecipient, pec.Kind(o.Kind), o.Own, a, tm.sent.MessageID)
+		}
+	}
+	return nil
+}
+
+func (s *Sent) hasRecipient(a string) bool {
+	k := addrKey(a)
+	for _, l := range [][]string{s.To, s.Cc} {
+		for _, r := range l {
+			if addrKey(r) == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// derive computes the status of a sent message from the set of its receipts.
+// It depends on the set only, not on the order of arrival: receipts are
+// taken by certified time (then digest), and each recipient gets the state
+// of highest precedence its receipts support (see State).
+func derive(s Sent, obs []*observation, resolve func(string) string) *Status {
+	obs = slices.Clone(obs)
+	slices.SortFunc(obs, func(a, b *observation) int {
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Digest, b.Digest)
+	})
+	st := &Status{Sent: s}
+	index := map[string]int{}
+	for i, l := range [][]string{s.To, s.Cc} {
+		for _, a := range l {
+			if _, dup := index[addrKey(a)]; dup {
+				continue
+			}
+			index[addrKey(a)] = len(st.Recipients)
+			st.Recipients = append(st.Recipients, RecipientStatus{Address: a, Copy: i == 1})
+		}
+	}
+	dispatch := s.Time
+	var accepted bool
+	for _, o := range obs {
+		if o.ID != "" {
+			if st.ID == "" {
+				st.ID = o.ID
+			} else if msgKey(st.ID) != msgKey(o.ID) {
+				st.Problems = append(st.Problems, fmt.Sprintf("%s %s gives identificativo %s, others %s", pec.Kind(o.Kind), o.Own, o.ID, st.ID))
+			}
+		}
+		if pec.Kind(o.Kind) == pec.KindAcceptance && !accepted {
+			accepted = true
+			dispatch = o.Time
+			for _, r := range o.Recipients {
+				if i, ok := index[addrKey(r.Address)]; ok {
+					st.Recipients[i].Type = r.Type
+					if st.Recipients[i].Type == "" {
+						st.Recipients[i].Type = pec.RecipientCertified
+					}
+				}
+			}
+		}
+	}
+	for _, o := range obs {
+		k := pec.Kind(o.Kind)
+		ev := Evidence{Kind: k, MessageID: o.Own, Time: o.Time, Provider: o.Provider, Digest: o.Digest, Path: resolve(o.Path), Verified: o.Verified}
+		state := StateSubmitted
+		var targets []int
+		all := func(skipExternal bool) {
+			for i := range st.Recipients {
+				if !skipExternal || st.Recipients[i].Type != pec.RecipientExternal {
+					targets = append(targets, i)
+				}
+			}
+		}
+		switch k {
+		case pec.KindAcceptance:
+			state = StateAccepted
+			all(false)
+		case pec.KindNonAcceptance, pec.KindNonAcceptanceVirus:
+			state = StateRejected
+			all(false)
+		case pec.KindTakeInCharge:
+			state = StateTakenInCharge
+			if len(o.Covered) == 0 {
+				all(true)
+			}
+			for _, a := range o.Covered {
+				if i, ok := index[addrKey(a)]; ok {
+					targets = append(targets, i)
+				}
+			}
+		default:
+			switch k {
+			case pec.KindDelivery, pec.KindDeliveryShort, pec.KindDeliverySummary:
+				state = StateDelivered
+			case pec.KindDeliveryError:
+				state = StateNotDelivered
+			case pec.KindDeliveryErrorVirus, pec.KindVirusDetected:
+				state = StateVirus
+			case pec.KindDeliveryTimeout12h:
+				state = StateDelayed
+				// PEC.md §15.4: a notice whose text does not tell, sent 22 h
+				// or more after dispatch, is the final one (§10.3).
+				if !o.ByText && o.Time.Sub(dispatch) >= 22*time.Hour {
+					state = StateTimedOut
+				}
+			case pec.KindDeliveryTimeout24h:
+				state = StateTimedOut
+			}
+			switch i, ok := index[o.Delivery]; {
+			case ok:
+				targets = append(targets, i)
+			case o.Delivery == "" && len(st.Recipients) == 1:
+				targets = append(targets, 0)
+			case o.Delivery == "":
+				st.Problems = append(st.Problems, fmt.Sprintf("%s %s names no recipient (consegna)", k, o.Own))
+			}
+		}
+		if state >= StateDelayed && state != StateDelivered {
+			ev.Error = &pec.Error{Kind: k, Code: o.Code, Extended: o.Extended, Recipient: o.Delivery}
+		}
+		for _, i := range targets {
+			r := &st.Recipients[i]
+			r.Events = append(r.Events, ev)
+			if state != r.State && state.Final() && r.State.Final() && state != StateTimedOut && r.State != StateTimedOut {
+				st.Problems = append(st.Problems, fmt.Sprintf("%s: evidence of both %s and %s (%s)", r.Address, r.State, state, o.Own))
+			}
+			if state > r.State {
+				r.State, r.Time = state, o.Time
+				e := ev
+				r.Evidence, r.Error = &e, ev.Error
+			}
+		}
+	}
+	for i := range st.Recipients {
+		r := &st.Recipients[i]
+		if r.Type == pec.RecipientExternal && r.State == StateAccepted {
+			r.State = StateSentToOrdinaryMail
+		}
+	}
+	return st
+}

@@ -1,0 +1,328 @@
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pecsdk/pec/pec"
+)
+
+// The tracker's store is a journal of JSON lines, one record a line, each
+// append written whole and fsync'd before the call returns, and replayed in
+// order at open. The signed receipts themselves are kept beside it, one file
+// per receipt named by the SHA-256 of its bytes, written and synced before
+// the journal line that names them. A crash can leave only an incomplete last
+// line (dropped at open, ErrTornRecord) or an evidence file no line names yet
+// (harmless: the receipt is stored again when it is observed again).
+
+const (
+	journalName  = "tracker.jsonl"
+	evidenceName = "evidence"
+	// maxRecord bounds one journal line; real records are under 4 KiB.
+	maxRecord = 1 << 20
+	// storeVersion is the version of the record format.
+	storeVersion = 1
+)
+
+// record is one line of the journal: exactly one of its fields is set.
+type record struct {
+	V       int          `json:"v"`
+	Sent    *Sent        `json:"sent,omitempty"`
+	Receipt *observation `json:"receipt,omitempty"`
+}
+
+// observation is what the tracker keeps of one receipt or notice: the data
+// needed to correlate it and the reference to its signed bytes.
+type observation struct {
+	Kind       kindText        `json:"kind"`
+	Own        string          `json:"own,omitempty"`         // the receipt's own Message-ID
+	MsgID      string          `json:"msgid,omitempty"`       // the client msgid (daticert msgid, else X-Riferimento-Message-ID)
+	ID         string          `json:"id,omitempty"`          // daticert identificativo
+	Time       time.Time       `json:"time"`                  // daticert data
+	Provider   string          `json:"provider,omitempty"`    // daticert gestore-emittente
+	Delivery   string          `json:"consegna,omitempty"`    // daticert consegna (or the virus notice's recipient)
+	Covered    []string        `json:"ricezione,omitempty"`   // daticert ricezione
+	Recipients []pec.Recipient `json:"destinatari,omitempty"` // daticert destinatari, with tipo
+	Code       pec.ErrorCode   `json:"errore,omitempty"`
+	Extended   string          `json:"errore_esteso,omitempty"`
+	ByText     bool            `json:"by_text,omitempty"` // a timeout notice whose text names 12 or 24 hours
+	Digest     string          `json:"sha256"`
+	Path       string          `json:"path,omitempty"` // evidence file, relative to the store
+	Verified   bool            `json:"verified"`
+}
+
+// kindText is a pec.Kind written by name, so that the journal does not depend
+// on the numbering of the catalogue.
+type kindText pec.Kind
+
+func (k kindText) MarshalText() ([]byte, error) {
+	if !pec.Kind(k).Valid() {
+		return nil, fmt.Errorf("client: invalid kind %d", int(k))
+	}
+	return []byte(pec.Kind(k).String()), nil
+}
+
+func (k *kindText) UnmarshalText(b []byte) error {
+	v, err := pec.ParseKind(string(b))
+	if err != nil {
+		return err
+	}
+	*k = kindText(v)
+	return nil
+}
+
+// store is the journal file and the evidence folder.
+type store struct {
+	journal  string
+	evidence string
+	f        *os.File
+	sync     bool
+	unlock   func()
+}
+
+func openStore(path string, sync bool) (*store, error) {
+	s := &store{sync: sync}
+	if fi, err := os.Stat(path); (err == nil && fi.IsDir()) || strings.HasSuffix(path, string(filepath.Separator)) {
+		if err := os.MkdirAll(path, 0o700); err != nil {
+			return nil, fmt.Errorf("client: tracker store: %w", err)
+		}
+		s.journal = filepath.Join(path, journalName)
+		s.evidence = filepath.Join(path, evidenceName)
+	} else {
+		s.journal = path
+		s.evidence = path + "." + evidenceName
+	}
+	f, err := os.OpenFile(s.journal, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("client: tracker store: %w", err)
+	}
+	unlock, err := lockFile(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("client: tracker store %s: %w", s.journal, err)
+	}
+	s.f, s.unlock = f, unlock
+	return s, nil
+}
+
+// replay reads the journal from the start and calls apply for each record.
+// An incomplete last record is cut off and reported with ErrTornRecord;
+// any other unreadable record stops the replay with ErrCorruptStore.
+func (s *store) replay(apply func(*record)) error {
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("client: tracker store: %w", err)
+	}
+	end, torn, err := replayJournal(s.f, apply)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.journal, err)
+	}
+	if torn != nil {
+		if err := s.f.Truncate(end); err != nil {
+			return fmt.Errorf("client: tracker store: repairing %s: %w", s.journal, err)
+		}
+		if err := s.f.Sync(); err != nil {
+			return fmt.Errorf("client: tracker store: repairing %s: %w", s.journal, err)
+		}
+	}
+	if _, err := s.f.Seek(end, io.SeekStart); err != nil {
+		return fmt.Errorf("client: tracker store: %w", err)
+	}
+	if torn != nil {
+		return fmt.Errorf("%s: %w", s.journal, torn)
+	}
+	return nil
+}
+
+// replayJournal decodes the records of r. It returns the offset after the
+// last good record and, when the last line was incomplete, an error matching
+// ErrTornRecord; other damage is an error matching ErrCorruptStore.
+func replayJournal(r io.Reader, apply func(*record)) (end int64, torn, err error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	line := 0
+	for {
+		b, rerr := readLine(br)
+		if len(b) == 0 && rerr == io.EOF {
+			return end, nil, nil
+		}
+		line++
+		if rerr != nil && rerr != io.EOF {
+			if errors.Is(rerr, errLineTooLong) {
+				return end, nil, fmt.Errorf("%w: line %d at offset %d: over %d bytes", ErrCorruptStore, line, end, maxRecord)
+			}
+			return end, nil, fmt.Errorf("client: tracker store: %w", rerr)
+		}
+		complete := rerr == nil // ended by a newline
+		rec, derr := decodeRecord(b)
+		if derr != nil || !complete {
+			if rerr == io.EOF {
+				// Only the last line may be cut short by a crash.
+				why := "no final newline"
+				if derr != nil {
+					why = derr.Error()
+				}
+				return end, fmt.Errorf("%w: line %d at offset %d (%d bytes): %s", ErrTornRecord, line, end, len(b), why), nil
+			}
+			return end, nil, fmt.Errorf("%w: line %d at offset %d: %v", ErrCorruptStore, line, end, derr)
+		}
+		apply(rec)
+		end += int64(len(b)) + 1
+	}
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine returns the next line without its newline; err is nil when the
+// line ended with a newline, io.EOF when the input ended first.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var out []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		out = append(out, chunk...)
+		if len(out) > maxRecord+1 {
+			return out, errLineTooLong
+		}
+		switch {
+		case err == nil:
+			return out[:len(out)-1], nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		default:
+			return out, err
+		}
+	}
+}
+
+func decodeRecord(b []byte) (*record, error) {
+	var rec record
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rec); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("data after the record")
+	}
+	if rec.V != storeVersion {
+		return nil, fmt.Errorf("record version %d, want %d", rec.V, storeVersion)
+	}
+	switch {
+	case rec.Sent != nil && rec.Receipt == nil:
+		if pec.NormalizeMsgID(rec.Sent.MessageID) == "" {
+			return nil, errors.New("sent record without Message-ID")
+		}
+	case rec.Receipt != nil && rec.Sent == nil:
+		if !pec.Kind(rec.Receipt.Kind).IsReceipt() || rec.Receipt.Digest == "" {
+			return nil, errors.New("receipt record without kind or digest")
+		}
+	default:
+		return nil, errors.New("record with neither or both of sent and receipt")
+	}
+	return &rec, nil
+}
+
+// append writes r as one line and syncs it.
+func (s *store) append(r *record) error {
+	r.V = storeVersion
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("client: tracker store: encoding record: %w", err)
+	}
+	if len(b) > maxRecord {
+		return fmt.Errorf("client: tracker store: record of %d bytes over %d", len(b), maxRecord)
+	}
+	b = append(b, '\n')
+	if _, err := s.f.Write(b); err != nil {
+		return fmt.Errorf("client: tracker store: appending to %s: %w", s.journal, err)
+	}
+	if s.sync {
+		if err := s.f.Sync(); err != nil {
+			return fmt.Errorf("client: tracker store: syncing %s: %w", s.journal, err)
+		}
+	}
+	return nil
+}
+
+// keep writes the receipt bytes raw to the evidence folder, named by digest,
+// and returns the path relative to the store's folder. An existing file is
+// kept (the bytes are the same by construction).
+func (s *store) keep(digest string, raw []byte) (string, error) {
+	if raw == nil {
+		return "", nil
+	}
+	if len(digest) != 64 || strings.ContainsAny(digest, "/\\.") {
+		return "", fmt.Errorf("client: tracker store: bad digest %q", digest)
+	}
+	name := filepath.Join(s.evidence, digest+".eml")
+	rel, err := filepath.Rel(filepath.Dir(s.journal), name)
+	if err != nil {
+		rel = name
+	}
+	if _, err := os.Stat(name); err == nil {
+		return rel, nil
+	}
+	if err := os.MkdirAll(s.evidence, 0o700); err != nil {
+		return "", fmt.Errorf("client: tracker store: %w", err)
+	}
+	tmp, err := os.CreateTemp(s.evidence, ".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("client: tracker store: %w", err)
+	}
+	_, err = tmp.Write(raw)
+	if err == nil && s.sync {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("client: tracker store: keeping receipt: %w", err)
+	}
+	if s.sync {
+		if err := syncDir(s.evidence); err != nil {
+			return "", fmt.Errorf("client: tracker store: keeping receipt: %w", err)
+		}
+	}
+	return rel, nil
+}
+
+// abs returns the path of an evidence file named in the journal.
+func (s *store) abs(rel string) string {
+	if rel == "" || filepath.IsAbs(rel) {
+		return rel
+	}
+	return filepath.Join(filepath.Dir(s.journal), rel)
+}
+
+func (s *store) close() error {
+	if s.f == nil {
+		return nil
+	}
+	s.unlock()
+	err := s.f.Close()
+	s.f = nil
+	if err != nil {
+		return fmt.Errorf("client: tracker store: %w", err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
