@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/emersion/go-message/mail"
-
 	"github.com/pecsdk/pec/pec"
 )
 
@@ -50,28 +48,12 @@ func cmdExtract(args []string, out io.Writer) error {
 	}
 	defer f.Close()
 	tee := io.TeeReader(raw, f)
-	mr, err := mail.CreateReader(tee)
+	used := map[string]bool{pec.OriginalName: true, pec.CertDataName: true}
+	_, err = walkAttachments(tee, func(a *attachment) error {
+		return writeFile(*dir, uniqueName(safeName(a.Name), used), a.Body, out)
+	})
 	if err != nil {
 		return fmt.Errorf("original message: %w", err)
-	}
-	used := map[string]bool{pec.OriginalName: true, pec.CertDataName: true}
-	for n := 1; ; n++ {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("original message: %w", err)
-		}
-		ah, ok := p.Header.(*mail.AttachmentHeader)
-		if !ok {
-			continue
-		}
-		name, _ := ah.Filename()
-		name = uniqueName(safeName(name), used)
-		if err := writeFile(*dir, name, p.Body, out); err != nil {
-			return err
-		}
 	}
 	if _, err := io.Copy(io.Discard, tee); err != nil {
 		return err

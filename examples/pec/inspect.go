@@ -236,34 +236,29 @@ func signatureJSON(v *smime.Verdict) jsonSignature {
 
 func originalJSON(m *message) *jsonOriginal {
 	o := &jsonOriginal{To: []string{}, Attachments: []jsonAttachment{}}
-	mr, err := m.original()
+	raw, err := m.originalRaw()
 	if err != nil {
 		o.Error = err.Error()
 		return o
 	}
-	o.Subject, _ = mr.Header.Subject()
-	if f := addrs(mr.Header, "From"); len(f) > 0 {
+	h, err := walkAttachments(raw, func(a *attachment) error {
+		n, err := io.Copy(io.Discard, a.Body)
+		o.Attachments = append(o.Attachments, jsonAttachment{Name: a.Name, Type: a.Type, Size: n})
+		return err
+	})
+	if err != nil {
+		o.Error = err.Error()
+	}
+	if h == nil {
+		return o
+	}
+	o.Subject, _ = h.Subject()
+	if f := addrs(*h, "From"); len(f) > 0 {
 		o.From = f[0]
 	}
-	o.To = addrs(mr.Header, "To")
-	o.Cc = addrs(mr.Header, "Cc")
-	o.MessageID, _ = mr.Header.MessageID()
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			o.Error = err.Error()
-			break
-		}
-		if ah, ok := p.Header.(*mail.AttachmentHeader); ok {
-			name, _ := ah.Filename()
-			t, _, _ := ah.ContentType()
-			n, _ := io.Copy(io.Discard, p.Body)
-			o.Attachments = append(o.Attachments, jsonAttachment{Name: name, Type: t, Size: n})
-		}
-	}
+	o.To = addrs(*h, "To")
+	o.Cc = addrs(*h, "Cc")
+	o.MessageID, _ = h.MessageID()
 	return o
 }
 

@@ -31,7 +31,6 @@ type message struct {
 	Deviations []string
 
 	hasOriginal bool
-	original    func() (*mail.Reader, error)
 	originalRaw func() (io.Reader, error)
 	certData    func() (io.Reader, error)
 }
@@ -48,7 +47,7 @@ func load(path string, opts *smime.VerifyOptions) (*message, error) {
 		return &message{
 			Kind: env.Kind, Header: env.Header, Data: env.Data, Signature: env.Signature,
 			Wrapped: env.Wrapped, Problems: env.Problems, Deviations: env.Deviations,
-			hasOriginal: env.HasOriginal(), original: env.OriginalMessage, originalRaw: env.Original, certData: env.CertData,
+			hasOriginal: env.HasOriginal(), originalRaw: env.Original, certData: env.CertData,
 		}, nil
 	}
 	if !errors.Is(err, envelope.ErrNotEnvelope) {
@@ -66,7 +65,7 @@ func load(path string, opts *smime.VerifyOptions) (*message, error) {
 	return &message{
 		Kind: rc.Kind, Header: rc.Header, Data: rc.Data, Signature: rc.Signature,
 		Error: rc.Error, Hashes: rc.Hashes, Wrapped: rc.Wrapped, Problems: rc.Problems,
-		Deviations: rc.Deviations, hasOriginal: rc.HasOriginal(), original: rc.OriginalMessage,
+		Deviations: rc.Deviations, hasOriginal: rc.HasOriginal(),
 		originalRaw: rc.Original, certData: rc.CertData,
 	}, nil
 }
