@@ -88,25 +88,31 @@ func (r *Record) Check() bool {
 }
 
 // Involves reports whether addr is r's sender, one of its recipients, or
-// the recipient its outcome is about, compared case-insensitively.
+// the recipient its outcome is about, compared case-insensitively (the
+// local part too: a log search should not miss User@ for user@) and without
+// angle brackets.
 func (r *Record) Involves(addr string) bool {
-	if pec.EqualAddress(addr, r.Sender) || pec.EqualAddress(addr, r.Delivery) || pec.EqualAddress(addr, r.Reception) {
+	a := NormalizeAddress(addr)
+	if a == "" {
+		return false
+	}
+	if a == NormalizeAddress(r.Sender) || a == NormalizeAddress(r.Delivery) || a == NormalizeAddress(r.Reception) {
 		return true
 	}
 	for _, rc := range r.Recipients {
-		if pec.EqualAddress(addr, rc.Address) {
+		if a == NormalizeAddress(rc.Address) {
 			return true
 		}
 	}
 	return false
 }
 
-// Addresses returns every address r involves, lower-cased, without
-// repeats: what an address index keys on.
+// Addresses returns every address r involves, in the form of
+// NormalizeAddress, without repeats: what an address index keys on.
 func (r *Record) Addresses() []string {
 	var out []string
 	add := func(a string) {
-		a = strings.ToLower(strings.TrimSpace(a))
+		a = NormalizeAddress(a)
 		if a == "" {
 			return
 		}
@@ -126,11 +132,24 @@ func (r *Record) Addresses() []string {
 	return out
 }
 
+// NormalizeAddress is the form of an address that address indexes key on
+// and Involves compares: without angle brackets or surrounding space,
+// lower-cased.
+func NormalizeAddress(addr string) string { return strings.ToLower(pec.NormalizeMsgID(addr)) }
+
 // NormalizeID is the form of a message identifier that indexes key on:
 // without angle brackets or surrounding space, the domain lower-cased.
-func NormalizeID(id string) string { return pec.NormalizeMsgID(id) }
+// Two identifiers are equal for Query.Match exactly when their
+// NormalizeID forms are.
+func NormalizeID(id string) string {
+	id = pec.NormalizeMsgID(id)
+	if i := strings.LastIndexByte(id, '@'); i >= 0 {
+		id = id[:i] + strings.ToLower(id[i:])
+	}
+	return id
+}
 
-func equalID(a, b string) bool { return pec.EqualMsgID(a, b) }
+func equalID(a, b string) bool { return NormalizeID(a) == NormalizeID(b) }
 
 // MarshalBinary encodes r whole: every field, Seq, Prev, Hash and the
 // inline Message. The encoding is stable across versions of this package.

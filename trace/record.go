@@ -142,3 +142,19 @@ type Record struct {
 	Prev Hash // hash of the record before (zero for the first); set by Append
 	Hash Hash // this record's hash over Prev and every field above; set by Append
 }
+
+// Clone returns a deep copy of r: stores keep and hand out copies, so that
+// a caller changing a record it appended or got cannot change the log.
+func (r *Record) Clone() *Record {
+	c := *r
+	if r.Recipients != nil {
+		c.Recipients = append([]pec.Recipient(nil), r.Recipients...)
+	}
+	if r.Generated != nil {
+		c.Generated = append([]string(nil), r.Generated...)
+	}
+	if r.Message != nil {
+		c.Message = append([]byte(nil), r.Message...)
+	}
+	return &c
+}
