@@ -1,0 +1,14 @@
+package pgstore
+
+import "errors"
+
+// Sentinel errors, matched with errors.Is. Errors about records match the
+// sentinels of package trace (trace.ErrTooLarge, trace.ErrInvalid,
+// trace.ErrNotFound, trace.ErrSealMismatch, trace.ErrCorrupt,
+// trace.ErrClosed).
+var (
+	// ErrNotStore: the schema holds tables that are not a trace store's.
+	ErrNotStore = errors.New("pgstore: not a trace store")
+	// ErrVersion: the schema was made by a newer version of this package.
+	ErrVersion = errors.New("pgstore: unsupported schema version")
+)

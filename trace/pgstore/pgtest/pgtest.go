@@ -1,0 +1,354 @@
+// Package pgtest gives tests a real PostgreSQL database: a private server
+// it starts itself (initdb into a temporary folder, postgres on a free
+// port of 127.0.0.1, password authentication, fsync on), or the server
+// named by the environment variable PEC_POSTGRES_URL. Each test gets a
+// database of its own, dropped at its end.
+//
+// Tests run as root here and in CI, and postgres refuses to run as root:
+// the server is then started as the postgres system user (or nobody).
+// Missing PostgreSQL binaries skip the test, or fail it under CI=true.
+//
+// A test binary shares one server between its tests: call Main from
+// TestMain so that the server is stopped when the tests end.
+package pgtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pecsdk/pec/internal/testenv"
+)
+
+// EnvURL names the environment variable holding the URL of an external
+// server to use instead of a private one. Its user must be allowed to
+// create databases.
+const EnvURL = "PEC_POSTGRES_URL"
+
+// Server is a running private PostgreSQL server.
+type Server struct {
+	URL string // superuser URL of the "postgres" database
+	Dir string // the private folder: data, socket, log
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error // the server's exit, once done is closed
+}
+
+// BinDir returns the folder of the PostgreSQL server binaries (initdb,
+// postgres), preferring Debian's newest /usr/lib/postgresql/N/bin, then
+// the PATH; "" when there is none.
+func BinDir() string {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
+	for _, d := range dirs {
+		if isExec(filepath.Join(d, "initdb")) && isExec(filepath.Join(d, "postgres")) {
+			return d
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		d := filepath.Dir(p)
+		if isExec(filepath.Join(d, "postgres")) {
+			return d
+		}
+	}
+	return ""
+}
+
+func version(binDir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return n
+}
+
+func isExec(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
+
+// Start initialises a cluster under dir (which must exist and be empty or
+// new) and starts its server on a free port of 127.0.0.1. When the process
+// runs as root, the server runs as the postgres system user. The caller
+// must Stop it.
+func Start(ctx context.Context, binDir, dir string) (*Server, error) {
+	cred, uid, gid, err := serverUser()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	// The server user must reach the folder; its data stays private.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, err
+	}
+	data, sock := filepath.Join(dir, "data"), filepath.Join(dir, "sock")
+	for _, d := range []string{data, sock} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return nil, err
+		}
+		if cred != nil {
+			if err := os.Chown(d, uid, gid); err != nil {
+				return nil, err
+			}
+		}
+	}
+	password := randomHex(16)
+	pwfile := filepath.Join(sock, "pw")
+	if err := os.WriteFile(pwfile, []byte(password+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	if cred != nil {
+		if err := os.Chown(pwfile, uid, gid); err != nil {
+			return nil, err
+		}
+	}
+	var out bytes.Buffer
+	initdb := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"),
+		"-D", data, "-U", "postgres", "--pwfile", pwfile, "--auth", "scram-sha-256",
+		"-E", "UTF8", "--locale", "C", "--no-instructions")
+	initdb.Dir, initdb.Stdout, initdb.Stderr = dir, &out, &out
+	initdb.Env = []string{"PATH=" + binDir + ":/usr/bin:/bin", "LC_ALL=C"}
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	err = initdb.Run()
+	os.Remove(pwfile)
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: initdb: %v\n%s", err, out.String())
+	}
+
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := run(ctx, binDir, dir, data, sock, password, cred)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err // most likely the free port was taken meanwhile
+	}
+	return nil, lastErr
+}
+
+func run(ctx context.Context, binDir, dir, data, sock, password string, cred *syscall.Credential) (*Server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.OpenFile(filepath.Join(dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd := exec.Command(filepath.Join(binDir, "postgres"),
+		"-D", data, "-p", strconv.Itoa(port), "-k", sock,
+		"-c", "listen_addresses=127.0.0.1",
+		"-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on",
+		"-c", "max_connections=300", "-c", "logging_collector=off")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logf, logf
+	cmd.Env = []string{"PATH=" + binDir + ":/usr/bin:/bin", "LC_ALL=C"}
+	// Pdeathsig: a test binary that dies takes its server with it (SIGINT
+	// is PostgreSQL's fast shutdown).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGINT}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("pgtest: start postgres: %w", err)
+	}
+	s := &Server{
+		URL: (&url.URL{Scheme: "postgres", User: url.UserPassword("postgres", password),
+			Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Path: "/postgres",
+			RawQuery: "sslmode=disable"}).String(),
+		Dir:  dir,
+		cmd:  cmd,
+		done: make(chan struct{}),
+	}
+	go func() { s.err = cmd.Wait(); close(s.done) }()
+
+	ready, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		c, err := pgx.Connect(ready, s.URL)
+		if err == nil {
+			c.Close(ready)
+			return s, nil
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("pgtest: postgres exited: %v\n%s", s.err, s.Log())
+		case <-ready.Done():
+			s.Stop()
+			return nil, fmt.Errorf("pgtest: postgres not ready: %v\n%s", err, s.Log())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Log returns what the server wrote to its log.
+func (s *Server) Log() string {
+	b, _ := os.ReadFile(filepath.Join(s.Dir, "server.log"))
+	return string(b)
+}
+
+// Stop shuts the server down (fast shutdown: sessions are ended, the data
+// is checkpointed) and waits for it.
+func (s *Server) Stop() error {
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.done:
+		return nil
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+		return errors.New("pgtest: postgres did not stop in 30 s; killed")
+	}
+}
+
+// CreateDB creates an empty database on the server at admin and returns
+// its URL. DropDB drops it.
+func CreateDB(ctx context.Context, admin string) (dbURL, name string, err error) {
+	u, err := url.Parse(admin)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", "", fmt.Errorf("pgtest: %s must be a postgres:// URL", EnvURL)
+	}
+	name = "pectest_" + randomHex(8)
+	c, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", "", err
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", "", err
+	}
+	u.Path = "/" + name
+	return u.String(), name, nil
+}
+
+// DropDB drops the database name from the server at admin, ending its
+// sessions first.
+func DropDB(ctx context.Context, admin, name string) error {
+	c, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	_, err = c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return err
+}
+
+var shared struct {
+	once sync.Once
+	srv  *Server
+	dir  string
+	err  error
+}
+
+// DB returns the URL of a new, empty database, dropped at the end of the
+// test: on the server of PEC_POSTGRES_URL when it is set, else on this
+// test binary's private server, started on first use.
+func DB(tb testing.TB) string {
+	tb.Helper()
+	admin := os.Getenv(EnvURL)
+	if admin == "" {
+		bin := BinDir()
+		if bin == "" {
+			if testenv.CI() {
+				tb.Fatalf("PostgreSQL (initdb, postgres) is required under CI=true, or %s", EnvURL)
+			}
+			tb.Skipf("PostgreSQL server binaries not installed and %s unset: skipping", EnvURL)
+		}
+		shared.once.Do(func() {
+			shared.dir, shared.err = os.MkdirTemp("", "pgtest-")
+			if shared.err == nil {
+				shared.srv, shared.err = Start(context.Background(), bin, shared.dir)
+			}
+		})
+		if shared.err != nil {
+			tb.Fatalf("pgtest: private server: %v", shared.err)
+		}
+		admin = shared.srv.URL
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dbURL, name, err := CreateDB(ctx, admin)
+	if err != nil {
+		tb.Fatalf("pgtest: create database: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := DropDB(ctx, admin, name); err != nil {
+			tb.Errorf("pgtest: drop database %s: %v", name, err)
+		}
+	})
+	return dbURL
+}
+
+// Main runs the tests of m and then stops the private server, if one was
+// started, and removes its folder. Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { pgtest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared.srv != nil {
+		if err := shared.srv.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// serverUser returns the credential to start the server with: nil when
+// not root, else the postgres system user's (nobody's when there is none).
+func serverUser() (*syscall.Credential, int, int, error) {
+	if os.Geteuid() != 0 {
+		return nil, -1, -1, nil
+	}
+	for _, name := range []string{"postgres", "nobody"} {
+		u, err := user.Lookup(name)
+		if err != nil {
+			continue
+		}
+		uid, err1 := strconv.Atoi(u.Uid)
+		gid, err2 := strconv.Atoi(u.Gid)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, uid, gid, nil
+	}
+	return nil, -1, -1, errors.New("pgtest: running as root and neither the postgres nor the nobody user exists")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
