@@ -13,6 +13,7 @@ var (
 	ErrCorrupt      = errors.New("trace: corrupt data")
 	ErrSealMismatch = errors.New("trace: seal or checkpoint does not match the chain")
 	ErrClosed       = errors.New("trace: store closed")
+	ErrBroken       = errors.New("trace: chain broken")
 )
 
 // FieldError says which field of a record is wrong, and why. It matches

@@ -1,7 +1,7 @@
 package trace
 
 import (
-	"encoding/binary"
+	"fmt"
 	"time"
 )
 
@@ -15,16 +15,17 @@ type Seal struct {
 	Signature []byte    // detached CMS SignedData over SignedBytes
 }
 
-const sealDomain = "pec-trace-seal/1\x00"
-
-// SignedBytes returns the bytes the signature covers.
+// SignedBytes returns the bytes the signature covers: one line of ASCII
+// text without a line ending, so that S/MIME line canonicalization cannot
+// change it and openssl checks it as it is:
+//
+//	pec-trace-seal/1 seq=42 head=<64 hex digits> time=2026-03-28T22:59:00.123456789Z
 func (s *Seal) SignedBytes() []byte {
-	b := []byte(sealDomain)
-	b = binary.AppendUvarint(b, s.Seq)
-	b = append(b, s.Head[:]...)
-	b = binary.AppendVarint(b, s.Time.UnixNano())
-	return b
+	return fmt.Appendf(nil, "pec-trace-seal/1 seq=%d head=%x time=%s", s.Seq, s.Head[:], stamp(s.Time))
 }
+
+// stamp is t in UTC to the nanosecond, the same for the same instant.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // Checkpoint stands for records cut by retention: it commits to the last
 // record cut, whose hash is the Prev of the first record kept, so the rest
@@ -38,14 +39,10 @@ type Checkpoint struct {
 	Signature []byte    // detached CMS SignedData over SignedBytes
 }
 
-const checkpointDomain = "pec-trace-checkpoint/1\x00"
-
-// SignedBytes returns the bytes the signature covers.
+// SignedBytes returns the bytes the signature covers, one line of ASCII
+// text like a seal's:
+//
+//	pec-trace-checkpoint/1 seq=42 head=<64 hex digits> before=<RFC 3339 UTC> time=<RFC 3339 UTC>
 func (c *Checkpoint) SignedBytes() []byte {
-	b := []byte(checkpointDomain)
-	b = binary.AppendUvarint(b, c.Seq)
-	b = append(b, c.Head[:]...)
-	b = binary.AppendVarint(b, c.Before.UnixNano())
-	b = binary.AppendVarint(b, c.Time.UnixNano())
-	return b
+	return fmt.Appendf(nil, "pec-trace-checkpoint/1 seq=%d head=%x before=%s time=%s", c.Seq, c.Head[:], stamp(c.Before), stamp(c.Time))
 }

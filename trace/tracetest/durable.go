@@ -20,11 +20,11 @@ func RunDurable(t *testing.T, open func(t *testing.T, dir string) trace.Store) {
 		dir := t.TempDir()
 		st := open(t, dir)
 		recs := appendN(t, st, 0, 40, 7)
-		seal := testSeal(recs[29], recs[29].Time.Add(time.Minute))
+		seal := testSeal(t, recs[29], recs[29].Time.Add(time.Minute))
 		if err := st.AddSeal(ctx(t), seal); err != nil {
 			t.Fatal(err)
 		}
-		cp := &trace.Checkpoint{Seq: 10, Head: recs[9].Hash, Before: recs[10].Time, Time: recs[39].Time, Signature: []byte("cp")}
+		cp := testCheckpoint(t, recs[9], recs[10].Time, recs[39].Time)
 		if err := st.Cut(ctx(t), cp); err != nil {
 			t.Fatal(err)
 		}

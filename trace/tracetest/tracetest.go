@@ -43,6 +43,10 @@ func Run(t *testing.T, open func(t *testing.T) trace.Store) {
 		{"CutEverything", testCutAll},
 		{"CutRefused", testCutRefused},
 		{"Concurrent", testConcurrent},
+		{"Verify", testVerify},
+		{"VerifyCheckpoint", testVerifyCheckpoint},
+		{"Prune", testPrune},
+		{"SealHead", testSealHead},
 		{"Close", testClose},
 	}
 	for _, tc := range tests {
@@ -533,9 +537,24 @@ func testReissue(t *testing.T, st trace.Store) {
 	}
 }
 
-// testSeal returns a seal of the record, unsigned unless Run has a signer.
-func testSeal(r *trace.Record, at time.Time) *trace.Seal {
-	return &trace.Seal{Seq: r.Seq, Head: r.Hash, Time: at, Signature: []byte(fmt.Sprintf("signature of %d", r.Seq))}
+// testSeal returns a seal of the record, signed by Signer at at.
+func testSeal(t *testing.T, r *trace.Record, at time.Time) *trace.Seal {
+	t.Helper()
+	s, err := trace.NewSeal(r.Seq, r.Hash, at, signer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// testCheckpoint returns a checkpoint at the record, signed by Signer.
+func testCheckpoint(t *testing.T, r *trace.Record, before, at time.Time) *trace.Checkpoint {
+	t.Helper()
+	c, err := trace.NewCheckpoint(r.Seq, r.Hash, before, at, signer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func sameSeal(t *testing.T, what string, got, want *trace.Seal) {
@@ -550,7 +569,7 @@ func testSeals(t *testing.T, st trace.Store) {
 	recs := appendN(t, st, 0, 10, 10)
 	var want []*trace.Seal
 	for _, i := range []int{3, 6, 9} {
-		s := testSeal(recs[i], recs[i].Time.Add(time.Minute+time.Nanosecond))
+		s := testSeal(t, recs[i], recs[i].Time.Add(time.Minute+time.Nanosecond))
 		if err := st.AddSeal(ctx(t), s); err != nil {
 			t.Fatalf("AddSeal(%d): %v", s.Seq, err)
 		}
@@ -596,11 +615,11 @@ func testSealRefused(t *testing.T, st trace.Store) {
 func testCut(t *testing.T, st trace.Store) {
 	recs := appendN(t, st, 0, 30, 6)
 	for _, i := range []int{4, 9, 19} {
-		if err := st.AddSeal(ctx(t), testSeal(recs[i], recs[i].Time)); err != nil {
+		if err := st.AddSeal(ctx(t), testSeal(t, recs[i], recs[i].Time)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cp := &trace.Checkpoint{Seq: 10, Head: recs[9].Hash, Before: recs[10].Time, Time: recs[29].Time.Add(time.Hour), Signature: []byte("checkpoint")}
+	cp := testCheckpoint(t, recs[9], recs[10].Time, recs[29].Time.Add(time.Hour))
 	if err := st.Cut(ctx(t), cp); err != nil {
 		t.Fatalf("Cut: %v", err)
 	}
@@ -651,7 +670,7 @@ func testCut(t *testing.T, st trace.Store) {
 	checkLog(t, st, append(recs[10:], more...))
 
 	// A later cut replaces the checkpoint.
-	cp2 := &trace.Checkpoint{Seq: 25, Head: recs[24].Hash, Before: recs[25].Time, Time: cp.Time.Add(time.Hour), Signature: []byte("second")}
+	cp2 := testCheckpoint(t, recs[24], recs[25].Time, cp.Time.Add(time.Hour))
 	if err := st.Cut(ctx(t), cp2); err != nil {
 		t.Fatalf("second Cut: %v", err)
 	}
@@ -675,7 +694,7 @@ func sealSeqs(s []*trace.Seal) []uint64 {
 func testCutAll(t *testing.T, st trace.Store) {
 	recs := appendN(t, st, 0, 5, 5)
 	last := recs[4]
-	if err := st.Cut(ctx(t), &trace.Checkpoint{Seq: 5, Head: last.Hash, Before: last.Time.Add(time.Second), Time: last.Time.Add(time.Hour)}); err != nil {
+	if err := st.Cut(ctx(t), testCheckpoint(t, last, last.Time.Add(time.Second), last.Time.Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
 	checkHead(t, st, 5, last.Hash)
@@ -711,10 +730,10 @@ func testCutRefused(t *testing.T, st trace.Store) {
 		t.Fatalf("a refused Cut left checkpoint %+v, %v", cp, err)
 	}
 	checkLog(t, st, recs)
-	if err := st.Cut(ctx(t), &trace.Checkpoint{Seq: 4, Head: recs[3].Hash, Before: recs[4].Time, Time: recs[7].Time}); err != nil {
+	if err := st.Cut(ctx(t), testCheckpoint(t, recs[3], recs[4].Time, recs[7].Time)); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Cut(ctx(t), &trace.Checkpoint{Seq: 2, Head: recs[1].Hash, Before: recs[2].Time, Time: recs[7].Time}); err == nil {
+	if err := st.Cut(ctx(t), testCheckpoint(t, recs[1], recs[2].Time, recs[7].Time)); err == nil {
 		t.Fatal("Cut behind the checkpoint succeeded")
 	}
 	checkLog(t, st, recs[4:])
