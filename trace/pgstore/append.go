@@ -96,15 +96,27 @@ func (s *Store) commitLoop() {
 	}
 }
 
+// maxBatchBytes bounds the inline messages one group commit carries.
+const maxBatchBytes = 64 << 20
+
 // take removes the next batch from the queue: whole requests, up to
-// MaxBatch records (at least one request).
+// MaxBatch records and about maxBatchBytes of messages (at least one
+// request).
 func (s *Store) take() []*appendReq {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n, size := 0, 0
-	for n < len(s.queue) && (n == 0 || size+len(s.queue[n].recs) <= s.batch) {
-		size += len(s.queue[n].recs)
-		s.queue[n].taken = true
+	n, size, bytes := 0, 0, 0
+	for n < len(s.queue) {
+		q := s.queue[n]
+		b := 0
+		for _, r := range q.recs {
+			b += len(r.Message)
+		}
+		if n > 0 && (size+len(q.recs) > s.batch || bytes+b > maxBatchBytes) {
+			break
+		}
+		size, bytes = size+len(q.recs), bytes+b
+		q.taken = true
 		n++
 	}
 	b := append([]*appendReq(nil), s.queue[:n]...)

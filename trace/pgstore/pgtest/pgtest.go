@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -46,6 +47,10 @@ const EnvURL = "PEC_POSTGRES_URL"
 type Server struct {
 	URL string // superuser URL of the "postgres" database
 	Dir string // the private folder: data, socket, log
+
+	bin, data, sock string
+	cred            *syscall.Credential
+	port            int
 
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -132,49 +137,48 @@ func Start(ctx context.Context, binDir, dir string) (*Server, error) {
 		return nil, fmt.Errorf("pgtest: initdb: %v\n%s", err, out.String())
 	}
 
+	s := &Server{Dir: dir, bin: binDir, data: data, sock: sock, cred: cred}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := run(ctx, binDir, dir, data, sock, password, cred)
-		if err == nil {
+		if s.port, err = freePort(); err != nil {
+			return nil, err
+		}
+		s.URL = (&url.URL{Scheme: "postgres", User: url.UserPassword("postgres", password),
+			Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)), Path: "/postgres",
+			RawQuery: "sslmode=disable"}).String()
+		if lastErr = s.run(ctx); lastErr == nil {
 			return s, nil
 		}
-		lastErr = err // most likely the free port was taken meanwhile
+		// most likely the free port was taken meanwhile
 	}
 	return nil, lastErr
 }
 
-func run(ctx context.Context, binDir, dir, data, sock, password string, cred *syscall.Credential) (*Server, error) {
-	port, err := freePort()
+// run starts the server on s.port and waits until it takes connections.
+func (s *Server) run(ctx context.Context) error {
+	logf, err := os.OpenFile(filepath.Join(s.Dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, err
-	}
-	logf, err := os.OpenFile(filepath.Join(dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
+		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(filepath.Join(binDir, "postgres"),
-		"-D", data, "-p", strconv.Itoa(port), "-k", sock,
+	cmd := exec.Command(filepath.Join(s.bin, "postgres"),
+		"-D", s.data, "-p", strconv.Itoa(s.port), "-k", s.sock,
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on",
 		"-c", "max_connections=300", "-c", "logging_collector=off")
-	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logf, logf
-	cmd.Env = []string{"PATH=" + binDir + ":/usr/bin:/bin", "LC_ALL=C"}
-	// Pdeathsig: a test binary that dies takes its server with it (SIGINT
-	// is PostgreSQL's fast shutdown).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGINT}
+	cmd.Dir, cmd.Stdout, cmd.Stderr = s.Dir, logf, logf
+	cmd.Env = []string{"PATH=" + s.bin + ":/usr/bin:/bin", "LC_ALL=C"}
+	// A process group of its own keeps a terminal's ^C (SIGINT to the
+	// foreground group) from reaching the server; Pdeathsig: a test
+	// binary that dies takes its server with it (SIGINT is PostgreSQL's
+	// fast shutdown).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Setpgid: true, Pdeathsig: syscall.SIGINT}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("pgtest: start postgres: %w", err)
+		return fmt.Errorf("pgtest: start postgres: %w", err)
 	}
-	s := &Server{
-		URL: (&url.URL{Scheme: "postgres", User: url.UserPassword("postgres", password),
-			Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Path: "/postgres",
-			RawQuery: "sslmode=disable"}).String(),
-		Dir:  dir,
-		cmd:  cmd,
-		done: make(chan struct{}),
-	}
-	go func() { s.err = cmd.Wait(); close(s.done) }()
+	done := make(chan struct{})
+	s.cmd, s.done = cmd, done
+	go func() { s.err = cmd.Wait(); close(done) }()
 
 	ready, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -182,17 +186,95 @@ func run(ctx context.Context, binDir, dir, data, sock, password string, cred *sy
 		c, err := pgx.Connect(ready, s.URL)
 		if err == nil {
 			c.Close(ready)
-			return s, nil
+			return nil
 		}
 		select {
-		case <-s.done:
-			return nil, fmt.Errorf("pgtest: postgres exited: %v\n%s", s.err, s.Log())
+		case <-done:
+			return fmt.Errorf("pgtest: postgres exited: %v\n%s", s.err, s.Log())
 		case <-ready.Done():
 			s.Stop()
-			return nil, fmt.Errorf("pgtest: postgres not ready: %v\n%s", err, s.Log())
+			return fmt.Errorf("pgtest: postgres not ready: %v\n%s", err, s.Log())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// Kill ends every process of the server at once with SIGKILL, as a crash
+// of the machine would, and waits for them. Restart starts the server
+// again on the same data, which PostgreSQL recovers from its WAL.
+func (s *Server) Kill() error {
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	pid := s.cmd.Process.Pid
+	// Each backend is a process group of its own: stop the postmaster so
+	// that it starts no more, then kill its children and it.
+	syscall.Kill(pid, syscall.SIGSTOP)
+	kids := children(pid)
+	for _, k := range kids {
+		syscall.Kill(k, syscall.SIGKILL)
+	}
+	err := syscall.Kill(pid, syscall.SIGKILL)
+	<-s.done
+	// The new postmaster refuses to start while an old backend still
+	// holds the shared memory: wait until they are gone.
+	for _, k := range kids {
+		for i := 0; i < 500 && alive(k); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return err
+}
+
+// children returns the processes whose parent is pid, from /proc.
+func children(pid int) []int {
+	var out []int
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		if ppid, _, ok := procStat(f); ok && ppid == pid {
+			if k, err := strconv.Atoi(filepath.Base(filepath.Dir(f))); err == nil {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// alive reports whether process pid exists and is not a zombie.
+func alive(pid int) bool {
+	_, state, ok := procStat(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	return ok && state != "Z" && state != "X"
+}
+
+// procStat reads the parent and the state of a process from its
+// /proc/PID/stat.
+func procStat(path string) (ppid int, state string, ok bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, "", false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, "", false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0, "", false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	return ppid, f[0], err == nil
+}
+
+// Restart starts a stopped or killed server again, on the same port.
+func (s *Server) Restart(ctx context.Context) error {
+	select {
+	case <-s.done:
+	default:
+		return errors.New("pgtest: Restart of a running server")
+	}
+	return s.run(ctx)
 }
 
 // Log returns what the server wrote to its log.
@@ -266,13 +348,7 @@ func DB(tb testing.TB) string {
 	tb.Helper()
 	admin := os.Getenv(EnvURL)
 	if admin == "" {
-		bin := BinDir()
-		if bin == "" {
-			if testenv.CI() {
-				tb.Fatalf("PostgreSQL (initdb, postgres) is required under CI=true, or %s", EnvURL)
-			}
-			tb.Skipf("PostgreSQL server binaries not installed and %s unset: skipping", EnvURL)
-		}
+		bin := binDir(tb)
 		shared.once.Do(func() {
 			shared.dir, shared.err = os.MkdirTemp("", "pgtest-")
 			if shared.err == nil {
@@ -298,6 +374,46 @@ func DB(tb testing.TB) string {
 		}
 	})
 	return dbURL
+}
+
+// NewServer starts a private server for this test alone (one that the
+// test may Kill and Restart), stopped and removed at the test's end. It
+// ignores PEC_POSTGRES_URL.
+func NewServer(tb testing.TB) *Server {
+	tb.Helper()
+	bin := binDir(tb)
+	dir, err := os.MkdirTemp("", "pgtest-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := Start(ctx, bin, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			tb.Error(err)
+		}
+		os.RemoveAll(dir)
+	})
+	return s
+}
+
+// binDir returns BinDir, skipping the test (failing it under CI=true) when
+// there is none.
+func binDir(tb testing.TB) string {
+	tb.Helper()
+	bin := BinDir()
+	if bin == "" {
+		if testenv.CI() {
+			tb.Fatalf("PostgreSQL (initdb, postgres) is required under CI=true, or %s", EnvURL)
+		}
+		tb.Skipf("PostgreSQL server binaries not installed and %s unset: skipping", EnvURL)
+	}
+	return bin
 }
 
 // Main runs the tests of m and then stops the private server, if one was
