@@ -32,6 +32,8 @@ func (r *Record) Validate() error {
 	switch {
 	case r.Time.IsZero():
 		return &FieldError{"Time", "missing"}
+	case !time.Unix(0, r.Time.UnixNano()).Equal(r.Time):
+		return &FieldError{"Time", fmt.Sprintf("%v is outside the years 1678 to 2261 the log encodes", r.Time)}
 	case !r.Event.Valid():
 		return &FieldError{"Event", fmt.Sprintf("%q is not a trace event", string(r.Event))}
 	case r.Point != "" && !r.Point.Valid():
@@ -96,8 +98,13 @@ func (r *Record) Involves(addr string) bool {
 	if a == "" {
 		return false
 	}
-	if a == NormalizeAddress(r.Sender) || a == NormalizeAddress(r.Delivery) || a == NormalizeAddress(r.Reception) {
+	if a == NormalizeAddress(r.Sender) || a == NormalizeAddress(r.Delivery) {
 		return true
+	}
+	for _, rc := range strings.Split(r.Reception, ",") {
+		if a == NormalizeAddress(rc) {
+			return true
+		}
 	}
 	for _, rc := range r.Recipients {
 		if a == NormalizeAddress(rc.Address) {
@@ -128,7 +135,9 @@ func (r *Record) Addresses() []string {
 		add(rc.Address)
 	}
 	add(r.Delivery)
-	add(r.Reception)
+	for _, rc := range strings.Split(r.Reception, ",") {
+		add(rc)
+	}
 	return out
 }
 

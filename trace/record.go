@@ -124,7 +124,7 @@ type Record struct {
 
 	ReceiptType   pec.ReceiptType // requested delivery receipt type, for deliveries
 	Delivery      string          // consegna: the recipient a delivery outcome is about
-	Reception     string          // ricezione: the recipient a taking-charge receipt is about
+	Reception     string          // ricezione: the recipient a taking-charge receipt is about (several separated by ", ")
 	Error         pec.ErrorCode   // errore, for failures ("" when none)
 	ErrorExtended string          // errore-esteso
 	Virus         string          // name of the virus found, when one was
