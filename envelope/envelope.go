@@ -76,7 +76,7 @@ func (e *Envelope) Original() (io.Reader, error) {
 	if e.msg.Original == nil {
 		return nil, ErrNoOriginal
 	}
-	return e.msg.Original.Body()
+	return e.msg.OriginalBody()
 }
 
 // OriginalMessage returns a reader of the original message that gives its

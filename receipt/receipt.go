@@ -119,7 +119,7 @@ func (r *Receipt) Original() (io.Reader, error) {
 	if r.msg.Original == nil {
 		return nil, ErrNoOriginal
 	}
-	return r.msg.Original.Body()
+	return r.msg.OriginalBody()
 }
 
 // OriginalMessage returns a reader of the original message that gives its

@@ -249,6 +249,18 @@ func (m *Message) locateContent() {
 	}
 }
 
+// OriginalBody returns the original message as RFC 5322 bytes: the body of
+// the Original part with its transfer encoding undone. An unknown transfer
+// encoding, already listed among the problems by the scanner, gives the
+// bytes as they stand, as go-message does.
+func (m *Message) OriginalBody() (io.Reader, error) {
+	r, err := m.Original.Body()
+	if err != nil && message.IsUnknownEncoding(err) {
+		return m.Original.RawBody(), nil
+	}
+	return r, err
+}
+
 func looksLikeCertData(p *mimeutil.Part) bool {
 	body, err := p.Body()
 	if err != nil {
