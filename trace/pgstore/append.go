@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pecsdk/pec/trace"
 )
@@ -170,18 +171,34 @@ func countRecs(b []*appendReq) int {
 // is theirs.
 func (s *Store) commitTx(ctx context.Context, batch []*appendReq) ([]chained, error) {
 	var placed []chained
-	tx, err := s.pool.Begin(ctx)
+	// Two round trips: BEGIN with the head lock, then the inserts with
+	// COMMIT. A connection given back inside a transaction (after a
+	// failure) is closed by the pool, which ends the transaction.
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return s.placeAll(batch), fmt.Errorf("pgstore: append: %w", err)
 	}
-	defer tx.Rollback(ctx)
+	defer conn.Release()
+	lock := &pgx.Batch{}
+	lock.Queue("BEGIN")
+	lock.Queue("SELECT seq, hash FROM " + s.q("head") + " WHERE one FOR UPDATE")
 	var seq0 int64
 	var h []byte
-	if err := tx.QueryRow(ctx, "SELECT seq, hash FROM "+s.q("head")+" WHERE one FOR UPDATE").Scan(&seq0, &h); err != nil {
+	br := conn.SendBatch(ctx, lock)
+	_, err = br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&seq0, &h)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		rollback(conn.Conn())
 		return s.placeAll(batch), fmt.Errorf("pgstore: append: lock the head: %w", err)
 	}
 	prev, err := toHash(h, "head")
 	if err != nil {
+		rollback(conn.Conn())
 		return s.placeAll(batch), err
 	}
 	seq := uint64(seq0)
@@ -242,9 +259,11 @@ func (s *Store) commitTx(ctx context.Context, batch []*appendReq) ([]chained, er
 		placed = append(placed, c)
 	}
 	if len(placed) == 0 {
+		rollback(conn.Conn())
 		return nil, nil
 	}
 	if seq > maxSeq {
+		rollback(conn.Conn())
 		return placed, fmt.Errorf("pgstore: append: the log is full (Seq %d): %w", seq, trace.ErrInvalid)
 	}
 	b := &pgx.Batch{}
@@ -258,13 +277,37 @@ func (s *Store) commitTx(ctx context.Context, batch []*appendReq) ([]chained, er
 		b.Queue(`INSERT INTO `+s.q("generated")+` (msgid, seq) SELECT * FROM unnest($1::text[], $2::bigint[])`, gens, genSeqs)
 	}
 	b.Queue(`UPDATE `+s.q("head")+` SET seq = $1, hash = $2 WHERE one`, int64(seq), prev[:])
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	b.Queue("COMMIT")
+	br = conn.SendBatch(ctx, b)
+	var tag pgconn.CommandTag
+	for range b.Len() {
+		if tag, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("the transaction ended with %q", tag.String())
+	}
+	if err != nil {
+		rollback(conn.Conn())
 		return placed, fmt.Errorf("pgstore: append: %w", err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return placed, fmt.Errorf("pgstore: append: commit: %w", err)
-	}
 	return placed, nil
+}
+
+// rollback ends a failed transaction on c, if it is still in one.
+func rollback(c *pgx.Conn) {
+	if c.PgConn().TxStatus() == 'I' {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Exec(ctx, "ROLLBACK"); err != nil {
+		c.Close(ctx)
+	}
 }
 
 // placeAll wraps every request of batch, to report a common failure.
