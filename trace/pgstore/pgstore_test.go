@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pecsdk/pec/pec/smime"
 	"github.com/pecsdk/pec/trace"
 	"github.com/pecsdk/pec/trace/pgstore"
 	"github.com/pecsdk/pec/trace/pgstore/pgtest"
@@ -65,7 +66,7 @@ func TestTwoInstances(t *testing.T) {
 	b := open(t, db, &pgstore.Options{MaxConns: 4})
 	const writers, each = 6, 30
 	var wg sync.WaitGroup
-	errs := make(chan error, 2*writers)
+	errs := make(chan error, 2*writers+2)
 	for i, st := range []*pgstore.Store{a, b, a, b, a, b} {
 		wg.Add(1)
 		go func() {
@@ -86,7 +87,35 @@ func TestTwoInstances(t *testing.T) {
 			}
 		}()
 	}
+	// Each instance seals its view of the head meanwhile.
+	stop := make(chan struct{})
+	var sealers sync.WaitGroup
+	sealed := make([]int, 2)
+	for i, st := range []*pgstore.Store{a, b} {
+		sealers.Add(1)
+		go func() {
+			defer sealers.Done()
+			signer := tracetest.TestProvider(t).Signer
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s, err := trace.SealHead(ctx(t), st, signer, time.Now())
+				if err != nil {
+					errs <- fmt.Errorf("SealHead: %w", err)
+					return
+				}
+				if s != nil {
+					sealed[i]++
+				}
+			}
+		}()
+	}
 	wg.Wait()
+	close(stop)
+	sealers.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
@@ -119,7 +148,10 @@ func TestTwoInstances(t *testing.T) {
 			t.Fatalf("instance %s: Head = %d, %v", name, seq, err)
 		}
 	}
-	verifyOK(t, a)
+	rep := verifyOK(t, b)
+	if rep.Records != uint64(want) || rep.Seals != sealed[0]+sealed[1] || rep.Seals == 0 {
+		t.Fatalf("Verify walked %d records and %d seals, want %d and %d", rep.Records, rep.Seals, want, sealed[0]+sealed[1])
+	}
 }
 
 // TestNotOurs opens schemas that hold tables of other software, or a
@@ -269,17 +301,21 @@ func TestTooLarge(t *testing.T) {
 	verifyOK(t, st)
 }
 
-// TestTampered alters the database behind the store's back: the data a
-// record is read from, the order of records, a record removed. What the
-// store returns lets the chain check find each, at the record concerned.
+// TestTampered alters the database behind the store's back: the data of
+// a record, its order, a record removed or duplicated, the tail cut, a
+// seal. trace.Verify, walking what the store returns, names the record.
 func TestTampered(t *testing.T) {
 	for _, tc := range []struct {
 		name, sql string
 		at        uint64
+		kind      trace.BreakKind
 	}{
-		{"flipped byte", "UPDATE pec_trace.records SET data = set_byte(data, 40, get_byte(data, 40) # 1) WHERE seq = 4", 4},
-		{"removed", "DELETE FROM pec_trace.records WHERE seq = 5", 5},
-		{"swapped", "UPDATE pec_trace.records SET seq = -3 WHERE seq = 3; UPDATE pec_trace.records SET seq = 3 WHERE seq = 7; UPDATE pec_trace.records SET seq = 7 WHERE seq = -3", 3},
+		{"flipped byte", "UPDATE pec_trace.records SET data = set_byte(data, 40, get_byte(data, 40) # 1) WHERE seq = 4", 4, trace.BreakAltered},
+		{"removed", "DELETE FROM pec_trace.records WHERE seq = 5", 5, trace.BreakRemoved},
+		{"swapped", "UPDATE pec_trace.records SET seq = -3 WHERE seq = 3; UPDATE pec_trace.records SET seq = 3 WHERE seq = 7; UPDATE pec_trace.records SET seq = 7 WHERE seq = -3", 3, trace.BreakReordered},
+		{"duplicated", "INSERT INTO pec_trace.records SELECT 100, at, time_ns, event, msgid, client_msgid, hash, data FROM pec_trace.records WHERE seq = 9", 9, trace.BreakDuplicated},
+		{"tail cut", "DELETE FROM pec_trace.records WHERE seq >= 8", 8, trace.BreakTruncated},
+		{"seal moved", "UPDATE pec_trace.seals SET head = (SELECT hash FROM pec_trace.records WHERE seq = 5)", 9, trace.BreakSeal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := pgtest.DB(t)
@@ -287,6 +323,10 @@ func TestTampered(t *testing.T) {
 			if err := st.Append(ctx(t), tracetest.NewRecords(0, 9)...); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := trace.SealHead(ctx(t), st, tracetest.TestProvider(t).Signer, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			verifyOK(t, st)
 			c, err := pgx.Connect(ctx(t), db)
 			if err != nil {
 				t.Fatal(err)
@@ -295,9 +335,14 @@ func TestTampered(t *testing.T) {
 			if _, err := c.Exec(ctx(t), tc.sql); err != nil {
 				t.Fatal(err)
 			}
-			if at := firstBreak(t, st); at != tc.at {
-				t.Fatalf("the chain breaks at %d, want %d", at, tc.at)
+			rep, err := trace.Verify(ctx(t), st, verifyOpts(t))
+			if err != nil {
+				t.Fatal(err)
 			}
+			if rep.OK() || rep.Break.Seq != tc.at || (tc.kind != "" && rep.Break.Kind != tc.kind) {
+				t.Fatalf("Verify: %v; want a break at record %d (%s)", rep.Err(), tc.at, tc.kind)
+			}
+			t.Logf("Verify: %v", rep.Err())
 		})
 	}
 	t.Run("corrupt encoding", func(t *testing.T) {
@@ -321,34 +366,32 @@ func TestTampered(t *testing.T) {
 		if err := st.Scan(ctx(t), 0, func(*trace.Record) error { return nil }); !errors.Is(err, trace.ErrCorrupt) {
 			t.Fatalf("Scan over a truncated encoding: %v, want ErrCorrupt", err)
 		}
-	})
-}
-
-// firstBreak returns the Seq at which the chain Scan gives stops being
-// contiguous, linked and intact, or 0.
-func firstBreak(t *testing.T, st trace.Store) uint64 {
-	t.Helper()
-	var want uint64 = 1
-	var prev trace.Hash
-	var at uint64
-	err := st.Scan(ctx(t), 0, func(r *trace.Record) error {
-		if r.Seq != want || r.Prev != prev || !r.Check() {
-			at = want
-			return errors.New("break")
+		rep, err := trace.Verify(ctx(t), st, verifyOpts(t))
+		if err != nil || rep.OK() || rep.Break.Seq != 2 {
+			t.Fatalf("Verify: %v, %v; want a break at record 2", rep.Err(), err)
 		}
-		want, prev = r.Seq+1, r.Hash
-		return nil
 	})
-	if at == 0 && err != nil {
-		t.Fatal(err)
-	}
-	return at
 }
 
-func verifyOK(t *testing.T, st trace.Store) {
+// verifyOK fails the test unless trace.Verify finds the log whole, its
+// seals signed by the test provider.
+func verifyOK(t *testing.T, st trace.Store) *trace.Report {
 	t.Helper()
-	if at := firstBreak(t, st); at != 0 {
-		t.Fatalf("the chain breaks at record %d", at)
+	rep, err := trace.Verify(ctx(t), st, verifyOpts(t))
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if !rep.OK() {
+		t.Fatalf("Verify: %v", rep.Err())
+	}
+	return rep
+}
+
+func verifyOpts(t testing.TB) *trace.VerifyOptions {
+	p := tracetest.TestProvider(t)
+	return &trace.VerifyOptions{
+		Certificate: p.Signer.Certificate(),
+		Signature:   &smime.VerifyOptions{Roots: p.PKI.Pool(), CurrentTime: time.Now()},
 	}
 }
 
@@ -363,5 +406,36 @@ func TestOpenBadURL(t *testing.T) {
 	u := url.URL{Scheme: "postgres", Host: "127.0.0.1:1", Path: "/x", RawQuery: "connect_timeout=2"}
 	if _, err := pgstore.Open(c, u.String(), nil); err == nil {
 		t.Error("Open of a server that is not there succeeded")
+	}
+}
+
+// TestHeadRewound moves the head row back behind the store's back: the
+// next Append, from any instance, finds its places taken and fails, and
+// nothing is written, so the chain cannot fork.
+func TestHeadRewound(t *testing.T) {
+	db := pgtest.DB(t)
+	st := open(t, db, nil)
+	recs := tracetest.NewRecords(0, 6)
+	if err := st.Append(ctx(t), recs...); err != nil {
+		t.Fatal(err)
+	}
+	c, err := pgx.Connect(ctx(t), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx(t))
+	if _, err := c.Exec(ctx(t), "UPDATE pec_trace.head SET seq = 3, hash = $1", recs[2].Hash[:]); err != nil {
+		t.Fatal(err)
+	}
+	other := open(t, db, nil)
+	for _, s := range []*pgstore.Store{st, other} {
+		r := tracetest.NewRecord(6)
+		if err := s.Append(ctx(t), r); err == nil || r.Seq != 0 {
+			t.Fatalf("Append after the head was rewound: %v, Seq %d", err, r.Seq)
+		}
+	}
+	var n int
+	if err := c.QueryRow(ctx(t), "SELECT count(*) FROM pec_trace.records").Scan(&n); err != nil || n != 6 {
+		t.Fatalf("%d records (%v), want the 6 appended", n, err)
 	}
 }

@@ -233,22 +233,27 @@ func (s *Store) Scan(ctx context.Context, from uint64, fn func(*trace.Record) er
 		var page []*trace.Record
 		var seq int64
 		var data []byte
+		var bad error // a record that does not decode ends the scan there
 		_, err = pgx.ForEachRow(rows, []any{&seq, &data}, func() error {
 			r, err := decode(seq, data)
 			if err != nil {
+				bad = err
 				return err
 			}
 			page = append(page, r)
 			next = seq + 1
 			return nil
 		})
-		if err != nil {
+		if err != nil && bad == nil {
 			return fmt.Errorf("pgstore: scan from %d: %w", next, err)
 		}
 		for _, r := range page {
 			if err := fn(r); err != nil {
 				return err
 			}
+		}
+		if bad != nil {
+			return bad
 		}
 		if len(page) == 0 {
 			return nil
