@@ -45,13 +45,13 @@ func (r *Record) Validate() error {
 	case len(r.Message) > 0 && !r.MessageHash.IsZero() && r.MessageHash != sha256.Sum256(r.Message):
 		return &FieldError{"MessageHash", "is not the SHA-256 of Message"}
 	}
-	for name, s := range map[string]string{
-		"MsgID": r.MsgID, "ClientMsgID": r.ClientMsgID, "Sender": r.Sender, "Subject": r.Subject,
-		"Provider": r.Provider, "Delivery": r.Delivery, "Reception": r.Reception,
-		"ErrorExtended": r.ErrorExtended, "Virus": r.Virus, "QueueID": r.QueueID, "MessageRef": r.MessageRef,
+	for _, f := range [...]struct{ name, s string }{
+		{"MsgID", r.MsgID}, {"ClientMsgID", r.ClientMsgID}, {"Sender", r.Sender}, {"Subject", r.Subject},
+		{"Provider", r.Provider}, {"Delivery", r.Delivery}, {"Reception", r.Reception},
+		{"ErrorExtended", r.ErrorExtended}, {"Virus", r.Virus}, {"QueueID", r.QueueID}, {"MessageRef", r.MessageRef},
 	} {
-		if !utf8.ValidString(s) {
-			return &FieldError{name, "not valid UTF-8"}
+		if !utf8.ValidString(f.s) {
+			return &FieldError{f.name, "not valid UTF-8"}
 		}
 	}
 	return nil
@@ -72,12 +72,24 @@ func (r *Record) Chain(seq uint64, prev Hash) {
 // ComputeHash returns the hash r should carry: SHA-256 over Prev and every
 // field but Hash and the inline Message bytes, which MessageHash stands for.
 func (r *Record) ComputeHash() Hash {
-	h := sha256.New()
-	h.Write([]byte(hashDomain))
-	h.Write(r.appendChained(nil))
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	b := make([]byte, 0, len(hashDomain)+r.chainedSize())
+	b = append(b, hashDomain...)
+	return sha256.Sum256(r.appendChained(b))
+}
+
+// chainedSize is an upper bound of the length of appendChained's output.
+func (r *Record) chainedSize() int {
+	n := len(recordMagic) + 3*binary.MaxVarintLen64 + 2*len(Hash{}) + 24*binary.MaxVarintLen64 +
+		len(r.Point) + len(r.Event) + len(r.MsgID) + len(r.ClientMsgID) + len(r.Sender) + len(r.Subject) +
+		len(r.Provider) + len(r.ReceiptType) + len(r.Delivery) + len(r.Reception) + len(r.Error) +
+		len(r.ErrorExtended) + len(r.Virus) + len(r.QueueID) + len(r.MessageRef)
+	for _, rc := range r.Recipients {
+		n += 2*binary.MaxVarintLen64 + len(rc.Address) + len(rc.Type)
+	}
+	for _, g := range r.Generated {
+		n += binary.MaxVarintLen64 + len(g)
+	}
+	return n
 }
 
 // Check reports whether r's hash is right and its inline Message matches
@@ -163,7 +175,7 @@ func equalID(a, b string) bool { return NormalizeID(a) == NormalizeID(b) }
 // MarshalBinary encodes r whole: every field, Seq, Prev, Hash and the
 // inline Message. The encoding is stable across versions of this package.
 func (r *Record) MarshalBinary() ([]byte, error) {
-	b := r.appendChained(make([]byte, 0, 256+len(r.Message)))
+	b := r.appendChained(make([]byte, 0, r.chainedSize()+len(Hash{})+binary.MaxVarintLen64+len(r.Message)))
 	b = append(b, r.Hash[:]...)
 	b = appendBytes(b, r.Message)
 	return b, nil

@@ -34,7 +34,7 @@ func chained(n int) []*trace.Record {
 func edgeRecords() []*trace.Record {
 	minimal := &trace.Record{Time: time.Unix(0, 1).UTC(), Event: trace.EventReceived, ClientMsgID: "x"}
 	far := &trace.Record{
-		Time: time.Date(2261, 1, 1, 0, 0, 0, 999, time.FixedZone("", -(9*3600 + 30*60))), Event: trace.EventForwarded,
+		Time: time.Date(2261, 1, 1, 0, 0, 0, 999, time.FixedZone("", -(9*3600+30*60))), Event: trace.EventForwarded,
 		MsgID: strings.Repeat("é", 300) + "@x", Recipients: []pec.Recipient{{}, {Address: "a@b"}},
 		Generated: []string{"", "g@h"}, Kind: pec.KindDeliveryTimeout24h, Message: []byte{0, '\n', 0xff},
 	}

@@ -19,8 +19,8 @@ import (
 // then read from its header. The Message-ID of msg is the record's
 // Generated identifier; the Point is the one that emits k.
 //
-// Fields the certification data does not hold (QueueID, Virus) are the
-// caller's to add before Append.
+// Fields the certification data does not hold (QueueID, Virus, and the
+// Provider of an anomaly envelope) are the caller's to add before Append.
 func FromMessage(k pec.Kind, d *daticert.Data, msg []byte) (*Record, error) {
 	if !k.Valid() {
 		return nil, &FieldError{"Kind", fmt.Sprintf("%d is not a catalogue kind", int(k))}
