@@ -3,19 +3,37 @@
 // delivery, errors, virus findings, timeouts, anomalies), kept for 30
 // months, from which a lost receipt is re-issued byte for byte.
 //
+// A provider logs what it emits with FromMessage (the kind, the
+// certification data and the signed bytes as sent) and Store.Append; the
+// events that emit nothing are built with FromData. Store.Reissue returns
+// the signed bytes of a generated message by its Message-ID, unchanged, so
+// that the re-issued receipt keeps its signature and its legal value.
+//
 // Records are chained by hash: each one carries the hash of the one before
 // it, so altering, removing, inserting or reordering a record breaks the
-// chain at that record. At intervals the chain head is sealed with the
-// provider's signature (a detached CMS signature made with the same key
-// that signs receipts), so that the log as a whole cannot be rewritten
-// without the key. Pruning what is older than the retention period replaces
-// the cut records by a signed Checkpoint, from which the rest of the chain
-// still verifies.
+// chain at that record. At intervals (Sealer, SealHead) the chain head is
+// sealed with the provider's signature, a detached CMS signature made with
+// the key that signs receipts, over one line of text that openssl checks
+// as it is; so the log cannot be rewritten without the key. Verify walks
+// the log and reports the first Break: the record, by Seq, and whether it
+// was altered, removed, inserted, reordered or duplicated, or a seal or
+// the checkpoint does not hold. Prune cuts what is older than the
+// retention period (RetentionCutoff) and puts a signed Checkpoint in its
+// place, from which the rest of the chain still verifies.
 //
-// A Store keeps the records; implementations live in sub-packages and pass
-// the conformance suite of package tracetest.
+// WriteLog exports records in the de facto line format of provider logs.
+//
+// A Store keeps the records; implementations live in sub-packages (memstore
+// in memory, the reference; filestore on local disk; pgstore in
+// PostgreSQL) and pass the conformance suite of package tracetest.
 //
 // Sources: PEC.md §14 (required content, retention, the de facto line
-// format of provider logs), §9 (identifiers), DPR 68/2005 art. 11 (30
-// months).
+// format of provider logs), §9 (identifiers), §5 (which point emits which
+// kind), §6.2 (the anomaly envelope, read from its header), §12 (the
+// signature), DPR 68/2005 art. 11 (30 months).
+//
+// Divergences: a record's Time must lie between the years 1678 and 2261,
+// the range of its nanosecond encoding. Addresses are compared
+// case-insensitively in the local part too, as a search of the log
+// should; identifiers keep a case-sensitive local part (PEC.md §9).
 package trace
