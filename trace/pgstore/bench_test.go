@@ -3,8 +3,10 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,9 +32,10 @@ func BenchmarkAppend(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("instances=%d/writers=%d", instances, writers), func(b *testing.B) {
 				db := pgtest.DB(b)
+				commits := &commitCounter{}
 				stores := make([]*pgstore.Store, instances)
 				for i := range stores {
-					stores[i] = open(b, db, nil)
+					stores[i] = open(b, db, &pgstore.Options{Logger: slog.New(commits)})
 				}
 				recs := tracetest.NewRecords(0, b.N)
 				b.ReportAllocs()
@@ -59,10 +62,24 @@ func BenchmarkAppend(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+				b.ReportMetric(float64(b.N)/float64(commits.n.Load()), "appends/commit")
 			})
 		}
 	}
 }
+
+// commitCounter counts the store's commits, from its debug log.
+type commitCounter struct{ n atomic.Int64 }
+
+func (c *commitCounter) Enabled(_ context.Context, l slog.Level) bool { return true }
+func (c *commitCounter) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "pgstore: committed" {
+		c.n.Add(1)
+	}
+	return nil
+}
+func (c *commitCounter) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *commitCounter) WithGroup(string) slog.Handler      { return c }
 
 // BenchmarkFloorCommit is the server's raw durable transaction rate: one
 // single-row INSERT committed at a time (one WAL flush each), the floor of
