@@ -1,0 +1,42 @@
+// Package filestore is the embedded trace.Store: a provider's trace log in
+// one directory on local disk, append-only and durable.
+//
+// The directory holds:
+//
+//	PECTRACE                  the marker: this directory is a trace store (format version)
+//	LOCK                      held (flock) by the one process that has the store open for writing
+//	seg-<first seq, hex>.log  segments: a header, then framed records, appended only
+//	seals.log                 the seals, framed the same way, appended only
+//	checkpoint                the checkpoint of the last Cut, replaced atomically
+//
+// A frame is a little-endian uint32 length, one flags byte, a CRC-32C over
+// the three (length, flags, payload) and the payload: a record as
+// trace.Record.MarshalBinary encodes it, or a seal. The last frame of every
+// Append call carries a commit flag, so that a call of several records is
+// kept whole or not at all.
+//
+// An Append returns once its frames are written and the segment fsync'd
+// (and the directory, when a segment was created). Concurrent Appends are
+// committed together: they queue, one goroutine writes the whole batch with
+// one write and one fsync, and then releases them all (group commit).
+// Segments are rolled when they reach Options.SegmentSize.
+//
+// Open recovers from a crash: a torn tail of the last segment or of the
+// seals log (a frame cut short, a bad checksum at the very end, frames after
+// the last commit flag) is truncated away and reported by Store.Recovered
+// and the logger; data that a seal covers is never dropped, and corruption
+// anywhere else is an error naming the file, the byte offset and the record
+// (CorruptError, matching trace.ErrCorrupt). A directory that holds other
+// files but no marker is refused untouched (ErrNotStore).
+//
+// The indexes that Query and Reissue use (provider message identifier,
+// client Message-ID, addresses, generated Message-IDs, time) are kept in
+// memory and rebuilt from the segments at Open.
+//
+// Cut replaces whole files: the segment holding the cut point is rewritten
+// under a new name (temporary file, fsync, rename, directory fsync) after
+// the checkpoint is stored, then the files cut are removed; Open finishes
+// a Cut interrupted by a crash.
+//
+// Sources: PEC.md §14 (content, retention), §9 (identifiers).
+package filestore
