@@ -345,6 +345,33 @@ func TestTampered(t *testing.T) {
 			t.Logf("Verify: %v", rep.Err())
 		})
 	}
+	t.Run("message altered", func(t *testing.T) {
+		db := pgtest.DB(t)
+		st := open(t, db, nil)
+		recs := tracetest.NewRecords(0, 6)
+		if err := st.Append(ctx(t), recs...); err != nil {
+			t.Fatal(err)
+		}
+		c, err := pgx.Connect(ctx(t), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx(t))
+		// The inline message ends the encoding: alter its last byte.
+		if _, err := c.Exec(ctx(t), "UPDATE pec_trace.records SET data = set_byte(data, octet_length(data) - 1, 0) WHERE seq = 4"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Reissue(ctx(t), recs[3].Generated[0]); !errors.Is(err, trace.ErrCorrupt) {
+			t.Fatalf("Reissue of an altered message: %v, want ErrCorrupt", err)
+		}
+		if m, err := st.Reissue(ctx(t), recs[4].Generated[0]); err != nil || string(m) != string(recs[4].Message) {
+			t.Fatalf("Reissue of the next message: %v", err)
+		}
+		rep, err := trace.Verify(ctx(t), st, verifyOpts(t))
+		if err != nil || rep.OK() || rep.Break.Seq != 4 || rep.Break.Kind != trace.BreakAltered {
+			t.Fatalf("Verify: %v, %v; want record 4 altered", rep.Err(), err)
+		}
+	})
 	t.Run("corrupt encoding", func(t *testing.T) {
 		db := pgtest.DB(t)
 		st := open(t, db, nil)
