@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/trace"
 )
 
@@ -37,5 +38,24 @@ func FuzzUnmarshalBinary(f *testing.F) {
 		if !again.Time.Equal(r.Time) {
 			t.Fatalf("Time %v became %v", r.Time, again.Time)
 		}
+	})
+}
+
+// FuzzFromMessage: any bytes as the message of an anomaly envelope (read
+// from its header) never panic, and a record it builds keeps them whole.
+func FuzzFromMessage(f *testing.F) {
+	f.Add([]byte("Message-ID: <a@b>\r\nDate: Mon, 2 Mar 2026 10:00:00 +0100\r\nReply-To: x@y\r\nTo: a@b, c@d\r\nSubject: ANOMALIA MESSAGGIO: =?utf-8?q?caf=C3=A8?=\r\n\r\nbody"))
+	f.Add([]byte("Message-ID: <a@b>\n\n"))
+	f.Add([]byte("To: <>\r\nCc: ,,,\r\nMessage-ID: x\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		r, err := trace.FromMessage(pec.KindAnomaly, nil, msg)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(r.Message, msg) || len(r.Generated) != 1 || r.Generated[0] == "" || r.Kind != pec.KindAnomaly {
+			t.Fatalf("record %+v", r)
+		}
+		r.Validate()
+		r.Line()
 	})
 }
