@@ -170,6 +170,27 @@ func BenchmarkQuery(b *testing.B) {
 			}
 		})
 	}
+	b.Run("Scan", func(b *testing.B) {
+		for b.Loop() {
+			n := 0
+			if err := st.Scan(context.Background(), 0, func(*trace.Record) error { n++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			if n != queryLogSize {
+				b.Fatalf("Scan gave %d records", n)
+			}
+		}
+		b.ReportMetric(float64(queryLogSize)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("Verify", func(b *testing.B) {
+		for b.Loop() {
+			rep, err := trace.Verify(context.Background(), st, nil)
+			if err != nil || !rep.OK() || rep.Records != queryLogSize {
+				b.Fatalf("Verify: %v, %v", err, rep.Err())
+			}
+		}
+		b.ReportMetric(float64(queryLogSize)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
 	b.Run("Get", func(b *testing.B) {
 		i := uint64(0)
 		for b.Loop() {

@@ -88,7 +88,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "pec-trace-pgstore:"+s.schema); err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", s.schema)
+	// pg_class, not information_schema: it lists relations whatever the
+	// privileges on them, and views as well as tables.
+	rows, err := tx.Query(ctx, `SELECT c.relname::text FROM pg_catalog.pg_class c
+		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`, s.schema)
 	if err != nil {
 		return err
 	}
