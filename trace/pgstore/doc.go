@@ -19,10 +19,26 @@
 // that returned is committed; sessions whose synchronous_commit is off are
 // switched back on.
 //
-// Tables: meta (format and schema version), head, records, addresses,
-// generated, seals, checkpoint. A schema that already holds tables of these
-// names but not this store's meta is refused with ErrNotStore; a newer
-// schema version with ErrVersion.
+// Tables (in the store's schema):
+//
+//	meta        format and schema version
+//	head        one row: Seq and Hash of the last record (or the checkpoint)
+//	records     seq, at (timestamptz, for people), time_ns (exact, indexed),
+//	            event, msgid and client_msgid (trace.NormalizeID, indexed),
+//	            hash, data (the canonical encoding)
+//	addresses   (trace.NormalizeAddress of every address involved, seq)
+//	generated   (trace.NormalizeID of every generated Message-ID, seq)
+//	seals       every seal, in the order added
+//	checkpoint  at most one row: the checkpoint of the last Cut
+//
+// A schema that already holds relations of these names but not this
+// store's meta is refused with ErrNotStore, as are tables of the store
+// altered so that it cannot use them; a newer schema version with
+// ErrVersion. Migrations run in one transaction, under an advisory lock,
+// and are idempotent: instances may open the store at once.
+//
+// Package pgtest, beside this one, starts a private PostgreSQL server for
+// tests.
 //
 // Sources: PEC.md §14 (content and retention of the log), §9 (identifiers,
 // compared without angle brackets, the domain case-insensitively).
