@@ -334,10 +334,10 @@ func (s *Store) loadSegment(sg *segment, next *uint64, cut uint64, last bool, se
 			// Created, but the header never reached the disk.
 			return false, s.closeSeg(sg, s.recover(Recovery{File: sg.path, Dropped: sg.size, Reason: "segment header " + herr.Error() + "; segment removed"}, true))
 		}
-		return false, s.closeSeg(sg, &CorruptError{File: sg.path, Reason: "segment header: " + herr.Error()})
+		return false, s.closeSeg(sg, &CorruptError{File: sg.path, Seq: *next, Reason: "segment header: " + herr.Error()})
 	}
 	if first != sg.first {
-		return false, s.closeSeg(sg, &CorruptError{File: sg.path, Reason: fmt.Sprintf("header names first record %d, file name %d", first, sg.first)})
+		return false, s.closeSeg(sg, &CorruptError{File: sg.path, Seq: *next, Reason: fmt.Sprintf("header names first record %d, file name %d", first, sg.first)})
 	}
 	if first > *next || (first < *next && first > cut) {
 		return false, s.closeSeg(sg, &CorruptError{File: sg.path, Seq: *next, Reason: fmt.Sprintf("segment starts at record %d, want %d", first, *next)})
@@ -384,7 +384,7 @@ func (s *Store) loadSegment(sg *segment, next *uint64, cut uint64, last bool, se
 	}
 	if committed < sg.size {
 		if !last {
-			return false, s.closeSeg(sg, &CorruptError{File: sg.path, Offset: committed, Seq: committedSeq, Reason: "frames after the last complete Append"})
+			return false, s.closeSeg(sg, &CorruptError{File: sg.path, Offset: sg.size, Seq: seq, Reason: fmt.Sprintf("the Append that began with record %d does not end in this segment: record %d missing", committedSeq, seq)})
 		}
 		reason := fmt.Sprintf("torn tail: %d complete records of an unfinished Append", len(pending))
 		if tornReason != "" {
