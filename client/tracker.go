@@ -253,9 +253,12 @@ func (t *Tracker) Register(s Sent) error {
 		return fmt.Errorf("client: register: no Message-ID")
 	}
 	var err error
-	if s.From, err = bareAddress(s.From); err != nil {
-		return fmt.Errorf("client: register %s: From: %w", s.MessageID, err)
+	if strings.TrimSpace(s.From) != "" {
+		if s.From, err = bareAddress(s.From); err != nil {
+			return fmt.Errorf("client: register %s: From: %w", s.MessageID, err)
+		}
 	}
+	s.To, s.Cc = slices.Clone(s.To), slices.Clone(s.Cc) // the caller's slices stay as they were
 	for _, l := range [][]string{s.To, s.Cc} {
 		for i, a := range l {
 			if l[i], err = bareAddress(a); err != nil {
