@@ -8,8 +8,9 @@
 // the server is then started as the postgres system user (or nobody).
 // Missing PostgreSQL binaries skip the test, or fail it under CI=true.
 //
-// A test binary shares one server between its tests: call Main from
-// TestMain so that the server is stopped when the tests end.
+// A test binary whose TestMain calls Main shares one server between its
+// tests, stopped when they end; without Main, each test starts a server of
+// its own (a few seconds each).
 package pgtest
 
 import (
@@ -335,6 +336,7 @@ func DropDB(ctx context.Context, admin, name string) error {
 }
 
 var shared struct {
+	main bool // Main runs the tests
 	once sync.Once
 	srv  *Server
 	dir  string
@@ -343,10 +345,16 @@ var shared struct {
 
 // DB returns the URL of a new, empty database, dropped at the end of the
 // test: on the server of PEC_POSTGRES_URL when it is set, else on this
-// test binary's private server, started on first use.
+// test binary's private server, started on first use when the tests run
+// through Main, or else on a private server for this test alone.
 func DB(tb testing.TB) string {
 	tb.Helper()
 	admin := os.Getenv(EnvURL)
+	if admin == "" && !shared.main {
+		// Without Main nothing would stop a shared server: the test
+		// gets a server of its own.
+		admin = NewServer(tb).URL
+	}
 	if admin == "" {
 		bin := binDir(tb)
 		shared.once.Do(func() {
@@ -421,6 +429,7 @@ func binDir(tb testing.TB) string {
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 func Main(m *testing.M) {
+	shared.main = true
 	code := m.Run()
 	if shared.srv != nil {
 		if err := shared.srv.Stop(); err != nil {
