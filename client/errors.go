@@ -15,6 +15,8 @@ var (
 	ErrNotEvidence = errors.New("client: receipt not usable as evidence")
 	// ErrLocked reports a tracker store opened by another process.
 	ErrLocked = errors.New("client: tracker store locked")
+	// ErrReadOnly reports a change asked of a tracker opened read-only.
+	ErrReadOnly = errors.New("client: tracker store opened read-only")
 	// ErrClosed reports a use of a closed tracker.
 	ErrClosed = errors.New("client: tracker closed")
 	// ErrCorruptStore reports a tracker store with a record that cannot be read.

@@ -171,6 +171,11 @@ type TrackerOptions struct {
 	// that do not simulate crashes. A power loss may then lose the last
 	// records.
 	NoSync bool
+	// ReadOnly opens an existing store to read it, without the lock, while
+	// another process may be writing it (a status display beside a fetch).
+	// Register and Observe then fail with ErrReadOnly, and an incomplete
+	// last record is skipped, not repaired.
+	ReadOnly bool
 }
 
 // Tracker follows every recipient of every sent message to a final outcome
@@ -223,7 +228,7 @@ func OpenTracker(path string, opts *TrackerOptions) (*Tracker, error) {
 	if path == "" {
 		return t, nil
 	}
-	s, err := openStore(path, !t.opts.NoSync)
+	s, err := openStore(path, !t.opts.NoSync, t.opts.ReadOnly)
 	if err != nil {
 		return nil, err
 	}

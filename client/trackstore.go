@@ -85,20 +85,33 @@ type store struct {
 	evidence string
 	f        *os.File
 	sync     bool
+	readOnly bool
 	unlock   func()
 }
 
-func openStore(path string, sync bool) (*store, error) {
-	s := &store{sync: sync}
+func openStore(path string, sync, readOnly bool) (*store, error) {
+	s := &store{sync: sync, readOnly: readOnly}
 	if fi, err := os.Stat(path); (err == nil && fi.IsDir()) || strings.HasSuffix(path, string(filepath.Separator)) {
-		if err := os.MkdirAll(path, 0o700); err != nil {
-			return nil, fmt.Errorf("client: tracker store: %w", err)
+		if !readOnly {
+			if err := os.MkdirAll(path, 0o700); err != nil {
+				return nil, fmt.Errorf("client: tracker store: %w", err)
+			}
 		}
 		s.journal = filepath.Join(path, journalName)
 		s.evidence = filepath.Join(path, evidenceName)
 	} else {
 		s.journal = path
 		s.evidence = path + "." + evidenceName
+	}
+	if readOnly {
+		// No lock: a writer may be appending; what it has not finished
+		// looks like a torn last line, which a reader leaves in place.
+		f, err := os.Open(s.journal)
+		if err != nil {
+			return nil, fmt.Errorf("client: tracker store: %w", err)
+		}
+		s.f, s.unlock = f, func() {}
+		return s, nil
 	}
 	f, err := os.OpenFile(s.journal, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -124,7 +137,7 @@ func (s *store) replay(apply func(*record)) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.journal, err)
 	}
-	if torn != nil {
+	if torn != nil && !s.readOnly {
 		if err := s.f.Truncate(end); err != nil {
 			return fmt.Errorf("client: tracker store: repairing %s: %w", s.journal, err)
 		}
@@ -132,7 +145,7 @@ func (s *store) replay(apply func(*record)) error {
 			return fmt.Errorf("client: tracker store: repairing %s: %w", s.journal, err)
 		}
 	}
-	if _, err := s.f.Seek(end, io.SeekStart); err != nil {
+	if _, err := s.f.Seek(end, io.SeekStart); err != nil && !s.readOnly {
 		return fmt.Errorf("client: tracker store: %w", err)
 	}
 	if torn != nil {
@@ -230,6 +243,9 @@ func decodeRecord(b []byte) (*record, error) {
 
 // append writes r as one line and syncs it.
 func (s *store) append(r *record) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	r.V = storeVersion
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -254,6 +270,9 @@ func (s *store) append(r *record) error {
 // and returns the path relative to the store's folder. An existing file is
 // kept (the bytes are the same by construction).
 func (s *store) keep(digest string, raw []byte) (string, error) {
+	if s.readOnly {
+		return "", ErrReadOnly
+	}
 	if raw == nil {
 		return "", nil
 	}
@@ -290,7 +309,7 @@ func (s *store) keep(digest string, raw []byte) (string, error) {
 		return "", fmt.Errorf("client: tracker store: keeping receipt: %w", err)
 	}
 	if s.sync {
-		if err := syncDir(s.evidence); err != nil {
+		if err := syncEvidenceDir(s.evidence); err != nil {
 			return "", fmt.Errorf("client: tracker store: keeping receipt: %w", err)
 		}
 	}
@@ -318,7 +337,7 @@ func (s *store) close() error {
 	return nil
 }
 
-func syncDir(dir string) error {
+func syncEvidenceDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
