@@ -34,17 +34,19 @@ func newObservation(m *Message, allowUnverified bool) (*observation, error) {
 		return nil, fmt.Errorf("%w: %s %s: %s", ErrNotEvidence, m.Kind, m.MessageID, why)
 	}
 	o := &observation{
-		Kind:       kindText(m.Kind),
-		Own:        pec.NormalizeMsgID(rc.Header.Get("Message-Id")),
-		MsgID:      pec.NormalizeMsgID(d.MsgID),
-		ID:         pec.NormalizeMsgID(d.ID),
-		Time:       d.Time,
-		Provider:   d.Provider,
-		Delivery:   addrKey(d.Delivery),
-		Covered:    slices.Clone(d.Receipts),
-		Recipients: slices.Clone(d.Recipients),
-		Digest:     m.Digest,
-		Verified:   verified,
+		Kind:     kindText(m.Kind),
+		Own:      pec.NormalizeMsgID(rc.Header.Get("Message-Id")),
+		MsgID:    pec.NormalizeMsgID(d.MsgID),
+		ID:       pec.NormalizeMsgID(d.ID),
+		Time:     d.Time,
+		Provider: d.Provider,
+		Delivery: addrKey(d.Delivery),
+		Covered:  slices.Clone(d.Receipts),
+		Digest:   m.Digest,
+		Verified: verified,
+	}
+	for _, r := range d.Recipients {
+		o.Recipients = append(o.Recipients, obsRecipient{Address: r.Address, Type: string(r.Type)})
 	}
 	if o.Own == "" {
 		o.Own = m.MessageID
@@ -56,7 +58,7 @@ func newObservation(m *Message, allowUnverified bool) (*observation, error) {
 		return nil, fmt.Errorf("%w: %s %s names no message (no msgid, no identificativo)", ErrNotEvidence, m.Kind, o.Own)
 	}
 	if e := rc.Error; e != nil {
-		o.Code, o.Extended = e.Code, e.Extended
+		o.Code, o.Extended = string(e.Code), e.Extended
 		if o.Delivery == "" {
 			o.Delivery = addrKey(e.Recipient)
 		}
@@ -157,7 +159,7 @@ func derive(s Sent, obs []*observation, resolve func(string) string) *Status {
 			dispatch = o.Time
 			for _, r := range o.Recipients {
 				if i, ok := index[addrKey(r.Address)]; ok {
-					st.Recipients[i].Type = r.Type
+					st.Recipients[i].Type = pec.RecipientType(r.Type)
 					if st.Recipients[i].Type == "" {
 						st.Recipients[i].Type = pec.RecipientCertified
 					}
@@ -222,7 +224,7 @@ func derive(s Sent, obs []*observation, resolve func(string) string) *Status {
 			}
 		}
 		if state >= StateDelayed && state != StateDelivered {
-			ev.Error = &pec.Error{Kind: k, Code: o.Code, Extended: o.Extended, Recipient: o.Delivery}
+			ev.Error = &pec.Error{Kind: k, Code: pec.ErrorCode(o.Code), Extended: o.Extended, Recipient: o.Delivery}
 		}
 		for _, i := range targets {
 			r := &st.Recipients[i]

@@ -286,7 +286,7 @@ func (t *Tracker) Register(s Sent) error {
 	if _, ok := t.msgs[msgKey(s.MessageID)]; ok {
 		return fmt.Errorf("%w: %s", ErrAlreadySent, s.MessageID)
 	}
-	r := &record{Sent: &s}
+	r := &record{Sent: newSentRecord(&s)}
 	if t.store != nil {
 		if err := t.store.append(r); err != nil {
 			return err
@@ -425,7 +425,7 @@ func (t *Tracker) owner(o *observation) string {
 func (t *Tracker) apply(r *record) {
 	switch {
 	case r.Sent != nil:
-		s := *r.Sent
+		s := r.Sent.sent()
 		k := msgKey(s.MessageID)
 		if _, ok := t.msgs[k]; ok {
 			return

@@ -381,7 +381,7 @@ func TestTrackerLateRegister(t *testing.T) {
 func TestTrackerTimeoutByElapsed(t *testing.T) {
 	s := newSent(1, sampleTime, []string{bob}, nil).sent
 	accept := &observation{Kind: kindText(pec.KindAcceptance), ID: "x@y", Time: sampleTime, Digest: "a",
-		Recipients: []pec.Recipient{{Address: bob, Type: pec.RecipientCertified}}}
+		Recipients: []obsRecipient{{Address: bob, Type: string(pec.RecipientCertified)}}}
 	for _, tc := range []struct {
 		after  time.Duration
 		byText bool

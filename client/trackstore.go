@@ -35,28 +35,54 @@ const (
 // record is one line of the journal: exactly one of its fields is set.
 type record struct {
 	V       int          `json:"v"`
-	Sent    *Sent        `json:"sent,omitempty"`
+	Sent    *sentRecord  `json:"sent,omitempty"`
 	Receipt *observation `json:"receipt,omitempty"`
+}
+
+// sentRecord is a Sent as the journal writes it: plain strings, so that
+// values outside an enumeration (an empty receipt type) read back as written.
+type sentRecord struct {
+	MessageID   string    `json:"msgid"`
+	From        string    `json:"from,omitempty"`
+	To          []string  `json:"to,omitempty"`
+	Cc          []string  `json:"cc,omitempty"`
+	Subject     string    `json:"subject,omitempty"`
+	Time        time.Time `json:"time"`
+	ReceiptType string    `json:"receipt_type,omitempty"`
+}
+
+func newSentRecord(s *Sent) *sentRecord {
+	return &sentRecord{MessageID: s.MessageID, From: s.From, To: s.To, Cc: s.Cc, Subject: s.Subject, Time: s.Time, ReceiptType: string(s.ReceiptType)}
+}
+
+func (r *sentRecord) sent() Sent {
+	return Sent{MessageID: r.MessageID, From: r.From, To: r.To, Cc: r.Cc, Subject: r.Subject, Time: r.Time, ReceiptType: pec.ReceiptType(r.ReceiptType)}
+}
+
+// obsRecipient is one daticert destinatari element.
+type obsRecipient struct {
+	Address string `json:"address"`
+	Type    string `json:"tipo,omitempty"`
 }
 
 // observation is what the tracker keeps of one receipt or notice: the data
 // needed to correlate it and the reference to its signed bytes.
 type observation struct {
-	Kind       kindText        `json:"kind"`
-	Own        string          `json:"own,omitempty"`         // the receipt's own Message-ID
-	MsgID      string          `json:"msgid,omitempty"`       // the client msgid (daticert msgid, else X-Riferimento-Message-ID)
-	ID         string          `json:"id,omitempty"`          // daticert identificativo
-	Time       time.Time       `json:"time"`                  // daticert data
-	Provider   string          `json:"provider,omitempty"`    // daticert gestore-emittente
-	Delivery   string          `json:"consegna,omitempty"`    // daticert consegna (or the virus notice's recipient)
-	Covered    []string        `json:"ricezione,omitempty"`   // daticert ricezione
-	Recipients []pec.Recipient `json:"destinatari,omitempty"` // daticert destinatari, with tipo
-	Code       pec.ErrorCode   `json:"errore,omitempty"`
-	Extended   string          `json:"errore_esteso,omitempty"`
-	ByText     bool            `json:"by_text,omitempty"` // a timeout notice whose text names 12 or 24 hours
-	Digest     string          `json:"sha256"`
-	Path       string          `json:"path,omitempty"` // evidence file, relative to the store
-	Verified   bool            `json:"verified"`
+	Kind       kindText       `json:"kind"`
+	Own        string         `json:"own,omitempty"`         // the receipt's own Message-ID
+	MsgID      string         `json:"msgid,omitempty"`       // the client msgid (daticert msgid, else X-Riferimento-Message-ID)
+	ID         string         `json:"id,omitempty"`          // daticert identificativo
+	Time       time.Time      `json:"time"`                  // daticert data
+	Provider   string         `json:"provider,omitempty"`    // daticert gestore-emittente
+	Delivery   string         `json:"consegna,omitempty"`    // daticert consegna (or the virus notice's recipient)
+	Covered    []string       `json:"ricezione,omitempty"`   // daticert ricezione
+	Recipients []obsRecipient `json:"destinatari,omitempty"` // daticert destinatari, with tipo
+	Code       string         `json:"errore,omitempty"`
+	Extended   string         `json:"errore_esteso,omitempty"`
+	ByText     bool           `json:"by_text,omitempty"` // a timeout notice whose text names 12 or 24 hours
+	Digest     string         `json:"sha256"`
+	Path       string         `json:"path,omitempty"` // evidence file, relative to the store
+	Verified   bool           `json:"verified"`
 }
 
 // kindText is a pec.Kind written by name, so that the journal does not depend
