@@ -252,7 +252,7 @@ func (s *Store) newSegment(first uint64) (*segment, error) {
 		os.Remove(path)
 		return nil, err
 	}
-	sg := &segment{path: path, first: first, f: f, size: fileHeader}
+	sg := &segment{path: path, first: first, f: f, rw: true, size: fileHeader}
 	s.mu.Lock()
 	s.segs = append(s.segs, sg)
 	s.mu.Unlock()

@@ -178,5 +178,5 @@ func (s *Store) rewrite(sg *segment, first uint64, off int64, active bool) (*seg
 			return nil, err
 		}
 	}
-	return &segment{path: path, first: first, f: f, size: fileHeader + sg.size - off}, nil
+	return &segment{path: path, first: first, f: f, rw: active, size: fileHeader + sg.size - off}, nil
 }

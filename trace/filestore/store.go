@@ -87,6 +87,7 @@ type segment struct {
 	path  string
 	first uint64
 	f     *os.File // read-only, or read-write for the last segment of a writable store
+	rw    bool     // f is open for writing
 	size  int64
 }
 
@@ -250,6 +251,16 @@ func (s *Store) load(ctx context.Context) error {
 			s.segs = append(s.segs, sg)
 		}
 	}
+	if n := len(s.segs); n > 0 && !s.opts.ReadOnly && !s.segs[n-1].rw {
+		// The segment after it was removed (torn): this one is appended to.
+		sg := s.segs[n-1]
+		f, err := os.OpenFile(sg.path, os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		sg.f.Close()
+		sg.f, sg.rw = f, true
+	}
 	if s.head+1 != next {
 		// Only possible when every segment was cut away.
 		s.head = next - 1
@@ -320,7 +331,7 @@ func (s *Store) loadSegment(sg *segment, next *uint64, cut uint64, last bool, se
 	if err != nil {
 		return false, err
 	}
-	sg.f = f
+	sg.f, sg.rw = f, flag == os.O_RDWR
 	fi, err := f.Stat()
 	if err != nil {
 		return false, s.closeSeg(sg, err)
