@@ -1,0 +1,122 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/pecsdk/pec/pec/smime"
+)
+
+// Sentinel errors of the package, matched with errors.Is.
+var (
+	// ErrSyntax reports LDIF that does not follow RFC 2849; the error is a
+	// *SyntaxError giving the line.
+	ErrSyntax = errors.New("index: LDIF syntax error")
+	// ErrUnsupported reports valid LDIF the package does not apply: values
+	// by URL (":<"), and moddn/modrdn records.
+	ErrUnsupported = errors.New("index: unsupported LDIF")
+	// ErrBadEntry reports a provider entry that breaks the schema of
+	// PEC.md §13.3: a missing or repeated attribute, a domain or an
+	// address that is not a dot-atom, a hash that is not hexadecimal.
+	ErrBadEntry = errors.New("index: invalid provider entry")
+	// ErrBadCertificate reports a providerCertificate value that is not a
+	// DER X.509 certificate.
+	ErrBadCertificate = errors.New("index: providerCertificate is not a DER X.509 certificate")
+	// ErrConflict reports two entries with one DN, or one domain managed
+	// by two providers.
+	ErrConflict = errors.New("index: conflicting entries")
+	// ErrUntrustedLDIF reports a signed LDIF whose signature is not
+	// intact or not trusted by the given anchors: none of it is used.
+	ErrUntrustedLDIF = errors.New("index: signed LDIF refused")
+	// ErrDirectory reports a failure to read the LDAP directory.
+	ErrDirectory = errors.New("index: directory unavailable")
+
+	// ErrUnlisted reports a signer certificate that is not in the index.
+	ErrUnlisted = errors.New("index: signer certificate not listed")
+	// ErrExpired reports a listed certificate used outside its validity.
+	ErrExpired = errors.New("index: signer certificate not valid at the verification time")
+	// ErrDomainNotManaged reports a sender domain that the signer's
+	// provider does not manage.
+	ErrDomainNotManaged = errors.New("index: sender domain not managed by the signer's provider")
+	// ErrNoSnapshot reports a Mirror that has not loaded the index yet.
+	ErrNoSnapshot = errors.New("index: no index loaded")
+)
+
+// SyntaxError is an LDIF syntax error at a line (counted from 1).
+type SyntaxError struct {
+	Line int
+	Err  error // what is wrong; wraps ErrSyntax or ErrUnsupported
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("index: LDIF line %d: %v", e.Line, e.Err) }
+
+// Unwrap returns e.Err.
+func (e *SyntaxError) Unwrap() error { return e.Err }
+
+func syntaxErr(line int, format string, args ...any) error {
+	return &SyntaxError{Line: line, Err: fmt.Errorf("%w: "+format, append([]any{ErrSyntax}, args...)...)}
+}
+
+// EntryError is an entry that cannot be used: its DN, the line of its dn
+// in an LDIF (0 for entries from LDAP or Go values), the attribute at
+// fault, and the cause (wrapping ErrBadEntry, ErrBadCertificate or
+// ErrConflict).
+type EntryError struct {
+	DN   string
+	Line int
+	Attr string
+	Err  error
+}
+
+func (e *EntryError) Error() string {
+	s := "index: entry " + fmt.Sprintf("%q", e.DN)
+	if e.Line > 0 {
+		s += fmt.Sprintf(" (line %d)", e.Line)
+	}
+	if e.Attr != "" {
+		s += ": " + e.Attr
+	}
+	return s + ": " + e.Err.Error()
+}
+
+// Unwrap returns e.Err.
+func (e *EntryError) Unwrap() error { return e.Err }
+
+// TrustError is a refusal of Authorize: why the signer may not certify
+// mail from the sender. It matches ErrUnlisted, ErrExpired,
+// ErrDomainNotManaged or ErrNoSnapshot with errors.Is, and carries the
+// smime.ProblemCode reported in a Verdict.
+type TrustError struct {
+	Err      error  // the sentinel
+	Signer   string // the signer: its e-mail address, else its subject
+	Provider string // the provider found for the signer, if any
+	Domain   string // the sender domain, for ErrDomainNotManaged
+	Detail   string // the reason in words
+}
+
+func (e *TrustError) Error() string {
+	s := e.Err.Error()
+	if e.Signer != "" {
+		s += ": " + e.Signer
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+// Unwrap returns e.Err.
+func (e *TrustError) Unwrap() error { return e.Err }
+
+// ProblemCode is the code of the refusal in a smime.Verdict.
+func (e *TrustError) ProblemCode() smime.ProblemCode {
+	switch e.Err {
+	case ErrUnlisted:
+		return smime.ProblemUnlisted
+	case ErrExpired:
+		return smime.ProblemExpired
+	case ErrDomainNotManaged:
+		return smime.ProblemDomainNotManaged
+	}
+	return smime.ProblemUnauthorized
+}
