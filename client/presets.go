@@ -1,0 +1,140 @@
+package client
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Security is how a connection to a provider is protected. PEC providers
+// accept only protected connections (PEC.md §15.1): there is no cleartext
+// mode.
+type Security string
+
+// Connection security modes.
+const (
+	SecurityTLS      Security = "tls"      // implicit TLS from the first byte (ports 465, 993, 995)
+	SecurityStartTLS Security = "starttls" // cleartext, then STARTTLS / STLS before anything else (ports 587, 143, 110)
+)
+
+// Endpoint is one server of a provider.
+type Endpoint struct {
+	Host     string   `json:"host"`
+	Port     int      `json:"port"`
+	Security Security `json:"security"` // empty: SecurityTLS
+}
+
+// Addr returns host:port.
+func (e Endpoint) Addr() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
+
+// IsZero reports whether e names no server.
+func (e Endpoint) IsZero() bool { return e.Host == "" }
+
+// Preset is what a mail client needs to know about a PEC provider.
+type Preset struct {
+	Name     string   `json:"name"`     // short key, as in "aruba"
+	Provider string   `json:"provider"` // the provider's name
+	Domains  []string `json:"domains"`  // mailbox domains it hosts (for PresetFor)
+	SMTP     Endpoint `json:"smtp"`     // submission
+	IMAP     Endpoint `json:"imap"`     // zero when not offered or not known
+	POP3     Endpoint `json:"pop3"`     // zero when not offered or not known
+	// SentFolder is the IMAP folder holding the copies of sent messages;
+	// empty when not known (look for the \Sent special use, RFC 6154).
+	SentFolder string `json:"sentFolder,omitempty"`
+	// Source says where the data comes from.
+	Source string `json:"source,omitempty"`
+}
+
+//go:embed presets.json
+var presetsJSON []byte
+
+var presets = mustPresets()
+
+func mustPresets() []Preset {
+	ps, err := ParsePresets(strings.NewReader(string(presetsJSON)))
+	if err != nil {
+		panic("client: embedded presets.json: " + err.Error())
+	}
+	return ps
+}
+
+// Presets returns the built-in provider presets, sorted by name. The data
+// is presets.json, embedded; ParsePresets reads more in the same format.
+func Presets() []Preset {
+	out := make([]Preset, len(presets))
+	copy(out, presets)
+	return out
+}
+
+// LookupPreset returns the built-in preset named name (case-insensitive).
+func LookupPreset(name string) (Preset, bool) {
+	for _, p := range presets {
+		if strings.EqualFold(p.Name, name) {
+			return p, true
+		}
+	}
+	return Preset{}, false
+}
+
+// PresetFor returns the built-in preset of the provider hosting address,
+// by its domain (case-insensitive).
+func PresetFor(address string) (Preset, bool) {
+	at := strings.LastIndexByte(address, '@')
+	dom := strings.ToLower(strings.Trim(address[at+1:], "> "))
+	for _, p := range presets {
+		for _, d := range p.Domains {
+			if strings.EqualFold(d, dom) {
+				return p, true
+			}
+		}
+	}
+	return Preset{}, false
+}
+
+// ParsePresets reads presets in the JSON format of presets.json (an array
+// of Preset) and checks them: a name, an SMTP endpoint, ports in range and
+// known security modes.
+func ParsePresets(r io.Reader) ([]Preset, error) {
+	var ps []Preset
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ps); err != nil {
+		return nil, fmt.Errorf("client: presets: %w", err)
+	}
+	seen := map[string]bool{}
+	for i := range ps {
+		p := &ps[i]
+		if p.Name == "" || seen[strings.ToLower(p.Name)] {
+			return nil, fmt.Errorf("client: presets: entry %d: missing or repeated name %q", i, p.Name)
+		}
+		seen[strings.ToLower(p.Name)] = true
+		for _, e := range []struct {
+			what string
+			ep   *Endpoint
+			need bool
+		}{{"smtp", &p.SMTP, true}, {"imap", &p.IMAP, false}, {"pop3", &p.POP3, false}} {
+			if e.ep.IsZero() {
+				if e.need {
+					return nil, fmt.Errorf("client: presets: %s: no %s server", p.Name, e.what)
+				}
+				continue
+			}
+			if e.ep.Security == "" {
+				e.ep.Security = SecurityTLS
+			}
+			if e.ep.Security != SecurityTLS && e.ep.Security != SecurityStartTLS {
+				return nil, fmt.Errorf("client: presets: %s: %s: unknown security %q", p.Name, e.what, e.ep.Security)
+			}
+			if e.ep.Port <= 0 || e.ep.Port > 65535 {
+				return nil, fmt.Errorf("client: presets: %s: %s: bad port %d", p.Name, e.what, e.ep.Port)
+			}
+		}
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
+	return ps, nil
+}
