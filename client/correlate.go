@@ -123,12 +123,17 @@ func (s *Sent) hasRecipient(a string) bool {
 
 // derive computes the status of a sent message from the set of its receipts.
 // It depends on the set only, not on the order of arrival: receipts are
-// taken by certified time (then digest), and each recipient gets the state
+// taken by certified time (then identity), and each recipient gets the state
 // of highest precedence its receipts support (see State).
 func derive(s Sent, obs []*observation, resolve func(string) string) *Status {
 	obs = slices.Clone(obs)
 	slices.SortFunc(obs, func(a, b *observation) int {
 		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		// Then by identity, which a copy fetched again shares; the
+		// digest last, for receipts without a Message-ID.
+		if c := strings.Compare(a.key(), b.key()); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Digest, b.Digest)
