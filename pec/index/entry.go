@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 // Attribute names of the schema (PEC.md §13.3), lower-cased as compared.
@@ -124,6 +126,7 @@ func (e *entry) provider() (*Provider, error) {
 func normalize(p *Provider, line int) error {
 	p.Name = strings.TrimSpace(p.Name)
 	p.Unit = strings.TrimSpace(p.Unit)
+	p.DN = canonicalDN(p.DN)
 	if p.DN == "" {
 		p.DN = "providerName=" + escapeDN(p.Name) + "," + BaseDN
 		if p.Unit != "" {
@@ -253,15 +256,27 @@ func escapeDN(v string) string {
 	return b.String()
 }
 
-// normalizeDN is the key by which DNs are compared: lower-cased, without
-// spaces around the separators.
-func normalizeDN(dn string) string {
-	parts := strings.Split(dn, ",")
-	for i, p := range parts {
-		if k, v, ok := strings.Cut(p, "="); ok {
-			p = strings.TrimSpace(k) + "=" + strings.TrimSpace(v)
-		}
-		parts[i] = strings.TrimSpace(p)
+// canonicalDN rewrites dn with the escaping of escapeDN, so that every
+// source spells a DN alike ("\2C" and "\," are one comma). A DN that does
+// not parse is kept as it is.
+func canonicalDN(dn string) string {
+	d, err := ldap.ParseDN(dn)
+	if err != nil || len(d.RDNs) == 0 {
+		return strings.TrimSpace(dn)
 	}
-	return strings.ToLower(strings.Join(parts, ","))
+	rdns := make([]string, len(d.RDNs))
+	for i, r := range d.RDNs {
+		avas := make([]string, len(r.Attributes))
+		for j, a := range r.Attributes {
+			avas[j] = a.Type + "=" + escapeDN(a.Value)
+		}
+		rdns[i] = strings.Join(avas, "+")
+	}
+	return strings.Join(rdns, ",")
+}
+
+// normalizeDN is the key by which DNs are compared: canonical and
+// lower-cased.
+func normalizeDN(dn string) string {
+	return strings.ToLower(canonicalDN(dn))
 }

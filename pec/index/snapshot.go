@@ -16,10 +16,10 @@ import (
 // tables of PEC.md §13.5. It is what every source produces and what a
 // Mirror serves; it is safe for concurrent use.
 type Snapshot struct {
-	providers []*Provider           // main entries first, each group by DN
-	domains   map[string]*Provider  // lower-case domain → entry
+	providers []*Provider            // main entries first, each group by DN
+	domains   map[string]*Provider   // lower-case domain → entry
 	hashes    map[string][]*Provider // decoded providerCertificateHash → entries
-	names     map[string]*Provider  // lower-case providerName → main entry
+	names     map[string]*Provider   // lower-case providerName → main entry
 
 	poolOnce sync.Once
 	pool     *x509.CertPool
@@ -48,11 +48,15 @@ func New(providers []Provider) (*Snapshot, error) {
 // build indexes validated entries. lines gives the LDIF line of each
 // entry, for errors; nil when there are none.
 func build(ps []*Provider, lines map[*Provider]int) (*Snapshot, error) {
+	keys := make(map[*Provider]string, len(ps))
+	for _, p := range ps {
+		keys[p] = normalizeDN(p.DN)
+	}
 	sort.SliceStable(ps, func(i, j int) bool {
 		if (ps[i].Unit == "") != (ps[j].Unit == "") {
 			return ps[i].Unit == ""
 		}
-		return strings.ToLower(ps[i].DN) < strings.ToLower(ps[j].DN)
+		return keys[ps[i]] < keys[ps[j]]
 	})
 	s := &Snapshot{
 		providers: ps,
@@ -65,7 +69,7 @@ func build(ps []*Provider, lines map[*Provider]int) (*Snapshot, error) {
 		conflict := func(attr, format string, args ...any) error {
 			return &EntryError{DN: p.DN, Line: lines[p], Attr: attr, Err: fmt.Errorf("%w: "+format, append([]any{ErrConflict}, args...)...)}
 		}
-		key := normalizeDN(p.DN)
+		key := keys[p]
 		if dns[key] {
 			return nil, conflict("", "a second entry with this DN")
 		}
