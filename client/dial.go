@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"io"
 	"net"
 	"time"
@@ -94,10 +93,3 @@ func (d debugConn) Write(p []byte) (int, error) {
 	return d.rw.Write(p)
 }
 
-// Sentinels of the transport side (to be moved into errors.go).
-var (
-	// ErrAuth reports a server that refused the user name and password.
-	ErrAuth = errors.New("client: authentication refused")
-	// ErrInsecure reports a server that cannot protect the connection (no STARTTLS / STLS).
-	ErrInsecure = errors.New("client: the server offers no protected connection")
-)

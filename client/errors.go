@@ -25,3 +25,19 @@ var (
 	// an append leaves it; it is dropped and the store reopened without it.
 	ErrTornRecord = errors.New("client: last tracker store record incomplete")
 )
+
+// Sentinel errors of submission and fetching, matched with errors.Is.
+var (
+	// ErrAuth reports a server that refused the user name and password.
+	ErrAuth = errors.New("client: authentication refused")
+	// ErrInsecure reports a server that cannot protect the connection (no STARTTLS or STLS).
+	ErrInsecure = errors.New("client: the server offers no protected connection")
+	// ErrAddress reports a From, To or Cc address a PEC access point would refuse.
+	ErrAddress = errors.New("client: address not acceptable for PEC")
+	// ErrSender reports a From that is not the authenticated mailbox.
+	ErrSender = errors.New("client: sender is not the authenticated mailbox")
+	// ErrTooLarge reports a message over the size limit (size × recipients).
+	ErrTooLarge = errors.New("client: message too large")
+	// ErrInvalidDraft reports a draft that cannot be composed (subject, Message-ID, receipt type, attachment).
+	ErrInvalidDraft = errors.New("client: draft not valid")
+)
