@@ -92,4 +92,3 @@ func (d debugConn) Write(p []byte) (int, error) {
 	d.w.Write(p)
 	return d.rw.Write(p)
 }
-
