@@ -77,9 +77,6 @@ func (l *LDAP) search(ctx context.Context) ([]*entry, error) {
 	// Closing the connection ends whatever call waits on it.
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetTimeout(time.Until(dl))
-	}
 	if l.BindDN != "" {
 		if err := conn.Bind(l.BindDN, l.Password); err != nil {
 			return nil, fmt.Errorf("bind as %s: %w", l.BindDN, err)

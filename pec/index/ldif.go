@@ -100,6 +100,13 @@ func readLDIF(r io.Reader) ([]ldifRecord, error) {
 		line := sc.Bytes()
 		line = bytes.TrimSuffix(line, []byte("\r"))
 		switch {
+		case len(bytes.TrimSpace(line)) == 0:
+			// QUIRK: a line of only blanks ends a record, as a blank line
+			// does; hand-edited dumps carry them.
+			inComment = false
+			if err := flushRecord(); err != nil {
+				return nil, err
+			}
 		case len(line) > 0 && line[0] == ' ':
 			if inComment {
 				continue
@@ -111,13 +118,6 @@ func readLDIF(r io.Reader) ([]ldifRecord, error) {
 				return nil, syntaxErr(n, "line longer than %d bytes", maxLDIFValue)
 			}
 			cur.text = append(cur.text, line[1:]...)
-		case len(bytes.TrimSpace(line)) == 0:
-			// QUIRK: a line of only blanks ends a record, as a blank line
-			// does; hand-edited dumps carry them.
-			inComment = false
-			if err := flushRecord(); err != nil {
-				return nil, err
-			}
 		case line[0] == '#':
 			flushLine()
 			inComment = true
