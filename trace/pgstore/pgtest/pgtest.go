@@ -104,6 +104,11 @@ func Start(ctx context.Context, binDir, dir string) (*Server, error) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, err
 	}
+	if cred != nil {
+		if err := reachable(dir); err != nil {
+			return nil, err
+		}
+	}
 	data, sock := filepath.Join(dir, "data"), filepath.Join(dir, "sock")
 	for _, d := range []string{data, sock} {
 		if err := os.Mkdir(d, 0o700); err != nil {
@@ -461,6 +466,27 @@ func serverUser() (*syscall.Credential, int, int, error) {
 		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, uid, gid, nil
 	}
 	return nil, -1, -1, errors.New("pgtest: running as root and neither the postgres nor the nobody user exists")
+}
+
+// reachable checks that every folder above dir lets others through, as
+// the server user must (a private TMPDIR does not).
+func reachable(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("pgtest: %s is closed to other users (mode %v): the server user cannot reach %s; set TMPDIR elsewhere", d, fi.Mode().Perm(), abs)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }
 
 func freePort() (int, error) {
