@@ -1,0 +1,317 @@
+package client
+
+// Composing a PEC message and the checks a provider's access point makes
+// (PEC.md §15.2, §11.1 items 3–8): exactly one From, To present, Cc, never
+// Bcc, a unique Message-ID kept for correlation, X-TipoRicevuta for the
+// delivery receipt type, and the size limit counted as size × recipients.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"mime"
+	"net/mail"
+	"strings"
+	"time"
+
+	gomail "github.com/emersion/go-message/mail"
+
+	"github.com/pecsdk/pec/pec"
+)
+
+// DefaultMaxTotal is the size limit used when none is given: message size
+// × number of recipients, as the Italian rules count it (PEC.md §11.1 item
+// 8, §17 item 22). Providers advertise their own; set
+// SubmitOptions.MaxTotal to the one of yours.
+const DefaultMaxTotal = 30 << 20
+
+// Draft is a message to send as PEC. Attachments are read once, when the
+// draft is composed.
+type Draft struct {
+	// From is the sender's PEC mailbox, with an optional display name
+	// ("Alice Rossi <alice@pec.example.it>"). It must be the mailbox the
+	// submission logs in as.
+	From    string
+	To, Cc  []string // at least one To; PEC has no Bcc (PEC.md §4)
+	Subject string
+	Text    string // the plain-text body
+	// Attachments follow the text, in order.
+	Attachments []Attachment
+	// ReceiptType is the delivery receipt requested (X-TipoRicevuta,
+	// PEC.md §6.7); empty leaves the header out, which means completa.
+	ReceiptType pec.ReceiptType
+	// MessageID is the Message-ID, without angle brackets: the key that
+	// correlates the receipts with this message (PEC.md §9). Empty
+	// generates a unique one in the domain of From. Giving one makes a
+	// send idempotent: the tracker refuses the same Message-ID twice.
+	MessageID string
+	// Date is the Date field; zero means the clock's now.
+	Date time.Time
+}
+
+// Attachment is a file attached to a Draft.
+type Attachment struct {
+	Name        string    // file name shown to the recipient
+	ContentType string    // empty: application/octet-stream
+	Content     io.Reader // read once, base64-encoded
+}
+
+// ComposeOptions configure Compose; nil or zero fields select the defaults.
+type ComposeOptions struct {
+	// MaxTotal is the size limit, message size × recipients; zero means
+	// DefaultMaxTotal, negative means none.
+	MaxTotal int64
+	// Now is the clock, for the Date field and generated Message-IDs;
+	// nil means time.Now.
+	Now func() time.Time
+}
+
+// Check reports what a PEC access point would refuse in d (PEC.md §11.1):
+// a From that is not exactly one valid address, no To, an invalid or
+// repeated recipient, an invalid Message-ID or receipt type, line breaks in
+// the subject. The errors match ErrAddress or ErrInvalidDraft and name the
+// field.
+func (d *Draft) Check() error {
+	if _, err := parseOne("From", d.From); err != nil {
+		return err
+	}
+	if len(d.To) == 0 {
+		return fmt.Errorf("%w: To: no recipient", ErrAddress)
+	}
+	seen := map[string]string{}
+	for _, l := range []struct {
+		field string
+		addrs []string
+	}{{"To", d.To}, {"Cc", d.Cc}} {
+		for i, a := range l.addrs {
+			where := fmt.Sprintf("%s[%d]", l.field, i)
+			p, err := parseOne(where, a)
+			if err != nil {
+				return err
+			}
+			key := strings.ToLower(p.Address)
+			if prev, ok := seen[key]; ok {
+				return fmt.Errorf("%w: %s: %s repeats %s", ErrAddress, where, p.Address, prev)
+			}
+			seen[key] = where
+		}
+	}
+	if strings.ContainsAny(d.Subject, "\r\n") {
+		return fmt.Errorf("%w: Subject: line break", ErrInvalidDraft)
+	}
+	if d.ReceiptType != "" {
+		if _, err := pec.ParseReceiptType(string(d.ReceiptType)); err != nil {
+			return fmt.Errorf("%w: receipt type: %w", ErrInvalidDraft, err)
+		}
+	}
+	if d.MessageID != "" && !validMsgID(d.MessageID) {
+		return fmt.Errorf("%w: Message-ID %q: want id-left@id-right, without brackets or spaces", ErrInvalidDraft, d.MessageID)
+	}
+	for i, a := range d.Attachments {
+		if a.Name == "" || strings.ContainsAny(a.Name, "\r\n\"/\\") {
+			return fmt.Errorf("%w: attachment %d: bad file name %q", ErrInvalidDraft, i, a.Name)
+		}
+		if a.Content == nil {
+			return fmt.Errorf("%w: attachment %d (%s): no content", ErrInvalidDraft, i, a.Name)
+		}
+	}
+	return nil
+}
+
+// recipients returns the bare addresses of To then Cc: the RCPT TO set
+// (PEC.md §11.1 item 6). d must have passed Check.
+func (d *Draft) recipients() []string {
+	var out []string
+	for _, l := range [][]string{d.To, d.Cc} {
+		for _, a := range l {
+			p, _ := mail.ParseAddress(a)
+			out = append(out, p.Address)
+		}
+	}
+	return out
+}
+
+// sender returns the bare From address. d must have passed Check.
+func (d *Draft) sender() string {
+	p, _ := mail.ParseAddress(d.From)
+	return p.Address
+}
+
+// Compose checks d and writes it to w as an RFC 5322 message with the
+// header fields a PEC provider expects, returning the Message-ID used
+// (without angle brackets). Past the size limit it stops with ErrTooLarge;
+// w then holds part of a message.
+func Compose(w io.Writer, d *Draft, opts *ComposeOptions) (string, error) {
+	var o ComposeOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if err := d.Check(); err != nil {
+		return "", err
+	}
+	id := d.MessageID
+	if id == "" {
+		id = NewMessageID(pec.Domain(d.sender()), o.Now())
+	}
+	if lim := limitFor(o.MaxTotal, len(d.recipients())); lim > 0 {
+		w = &limitWriter{w: w, max: lim, n: len(d.recipients())}
+	}
+	return id, compose(w, d, id, o.Now())
+}
+
+func compose(w io.Writer, d *Draft, id string, now time.Time) error {
+	var h gomail.Header
+	from, _ := mail.ParseAddress(d.From)
+	h.SetAddressList("From", []*gomail.Address{{Name: from.Name, Address: from.Address}})
+	for _, f := range []struct {
+		name  string
+		addrs []string
+	}{{"To", d.To}, {"Cc", d.Cc}} {
+		if len(f.addrs) == 0 {
+			continue
+		}
+		var list []*gomail.Address
+		for _, a := range f.addrs {
+			p, _ := mail.ParseAddress(a)
+			list = append(list, &gomail.Address{Name: p.Name, Address: p.Address})
+		}
+		h.SetAddressList(f.name, list)
+	}
+	h.SetSubject(d.Subject)
+	date := d.Date
+	if date.IsZero() {
+		date = now
+	}
+	h.SetDate(date)
+	h.SetMessageID(id)
+	if d.ReceiptType != "" {
+		rt, _ := pec.ParseReceiptType(string(d.ReceiptType))
+		h.Set(pec.HeaderReceiptType, string(rt))
+	}
+	h.Set("MIME-Version", "1.0")
+
+	var text gomail.InlineHeader
+	text.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
+	if len(d.Attachments) == 0 {
+		h.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
+		body, err := gomail.CreateSingleInlineWriter(w, h)
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(body, d.Text); err != nil {
+			return err
+		}
+		return body.Close()
+	}
+	mw, err := gomail.CreateWriter(w, h)
+	if err != nil {
+		return err
+	}
+	tw, err := mw.CreateSingleInline(text)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(tw, d.Text); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	for i, a := range d.Attachments {
+		var ah gomail.AttachmentHeader
+		ct := a.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil {
+			return fmt.Errorf("%w: attachment %d (%s): content type %q: %v", ErrInvalidDraft, i, a.Name, ct, err)
+		}
+		ah.SetContentType(mt, params)
+		ah.SetFilename(a.Name)
+		aw, err := mw.CreateAttachment(ah)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(aw, a.Content); err != nil {
+			return fmt.Errorf("client: attachment %d (%s): %w", i, a.Name, err)
+		}
+		if err := aw.Close(); err != nil {
+			return err
+		}
+	}
+	return mw.Close()
+}
+
+// NewMessageID returns a new unique Message-ID in domain, without angle
+// brackets: the time and 96 random bits.
+func NewMessageID(domain string, now time.Time) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	if domain == "" {
+		domain = "localhost"
+	}
+	return now.UTC().Format("20060102150405") + "." + hex.EncodeToString(b[:]) + "@" + domain
+}
+
+// parseOne parses one mailbox of field.
+func parseOne(field, s string) (*mail.Address, error) {
+	if strings.Contains(s, ",") && strings.Count(s, "@") > 1 {
+		return nil, fmt.Errorf("%w: %s: %q holds more than one address", ErrAddress, field, s)
+	}
+	p, err := mail.ParseAddress(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %q: %v", ErrAddress, field, s, err)
+	}
+	if !strings.Contains(p.Address, "@") || strings.HasSuffix(p.Address, "@") || strings.HasPrefix(p.Address, "@") {
+		return nil, fmt.Errorf("%w: %s: %q: not local@domain", ErrAddress, field, s)
+	}
+	return p, nil
+}
+
+// validMsgID reports whether id is a dot-atom-ish id-left@id-right
+// (RFC 5322 §3.6.4), without brackets.
+func validMsgID(id string) bool {
+	left, right, ok := strings.Cut(id, "@")
+	if !ok || left == "" || right == "" || strings.Contains(right, "@") || len(id) > 900 {
+		return false
+	}
+	for _, r := range id {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("<>()[]\\,;:\"", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// limitFor returns the byte limit of one copy for n recipients, or 0 for
+// none.
+func limitFor(maxTotal int64, n int) int64 {
+	if maxTotal < 0 || n == 0 {
+		return 0
+	}
+	if maxTotal == 0 {
+		maxTotal = DefaultMaxTotal
+	}
+	return maxTotal / int64(n)
+}
+
+// limitWriter fails with ErrTooLarge past max bytes.
+type limitWriter struct {
+	w       io.Writer
+	max     int64
+	written int64
+	n       int // recipients, for the message
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if l.written+int64(len(p)) > l.max {
+		return 0, fmt.Errorf("%w: more than %d bytes × %d recipients = %d bytes", ErrTooLarge, l.max, l.n, l.max*int64(l.n))
+	}
+	l.written += int64(len(p))
+	return l.w.Write(p)
+}
