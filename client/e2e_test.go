@@ -212,4 +212,3 @@ func checkSubmitted(t *testing.T, got dovecottest.Submission, sub *client.Submis
 		t.Errorf("daticert msgid %q", got.Envelope.MsgID)
 	}
 }
-
