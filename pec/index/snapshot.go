@@ -175,16 +175,15 @@ func (s *Snapshot) Authorize(signer *x509.Certificate, from string, at time.Time
 	if signer == nil {
 		return &TrustError{Err: ErrUnlisted, Detail: "no signer certificate"}
 	}
-	who := certName(signer)
 	p, ok := s.Signer(signer)
 	if !ok {
-		return &TrustError{Err: ErrUnlisted, Signer: who, Detail: "hash " + hashHex(sha1Of(signer)) + " is in no providerCertificateHash"}
+		return &TrustError{Err: ErrUnlisted, Signer: certName(signer), Detail: "hash " + hashHex(sha1Of(signer)) + " is in no providerCertificateHash"}
 	}
 	if at.IsZero() {
 		at = time.Now()
 	}
 	if at.Before(signer.NotBefore) || at.After(signer.NotAfter) {
-		return &TrustError{Err: ErrExpired, Signer: who, Provider: p.Name,
+		return &TrustError{Err: ErrExpired, Signer: certName(signer), Provider: p.Name,
 			Detail: fmt.Sprintf("valid %s to %s, verified at %s", signer.NotBefore.UTC().Format(time.RFC3339), signer.NotAfter.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))}
 	}
 	if from == "" {
@@ -205,7 +204,7 @@ func (s *Snapshot) Authorize(signer *x509.Certificate, from string, at time.Time
 	} else {
 		detail += " (not a PEC domain)"
 	}
-	return &TrustError{Err: ErrDomainNotManaged, Signer: who, Provider: p.Name, Domain: domain, Detail: detail}
+	return &TrustError{Err: ErrDomainNotManaged, Signer: certName(signer), Provider: p.Name, Domain: domain, Detail: detail}
 }
 
 func sha1Of(c *x509.Certificate) []byte {
