@@ -252,6 +252,16 @@ func decodeRecord(b []byte) (*record, error) {
 	if rec.V != storeVersion {
 		return nil, fmt.Errorf("record version %d, want %d", rec.V, storeVersion)
 	}
+	// An empty list reads as none, as it is written.
+	if r := rec.Sent; r != nil {
+		r.To, r.Cc = nilIfEmpty(r.To), nilIfEmpty(r.Cc)
+	}
+	if o := rec.Receipt; o != nil {
+		o.Covered = nilIfEmpty(o.Covered)
+		if len(o.Recipients) == 0 {
+			o.Recipients = nil
+		}
+	}
 	switch {
 	case rec.Sent != nil && rec.Receipt == nil:
 		if pec.NormalizeMsgID(rec.Sent.MessageID) == "" {
@@ -265,6 +275,13 @@ func decodeRecord(b []byte) (*record, error) {
 		return nil, errors.New("record with neither or both of sent and receipt")
 	}
 	return &rec, nil
+}
+
+func nilIfEmpty(l []string) []string {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
 }
 
 // append writes r as one line and syncs it.
