@@ -1,11 +1,13 @@
 package filestore
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/pecsdk/pec/trace"
 )
@@ -13,11 +15,26 @@ import (
 // request is one Append call waiting for the committer.
 type request struct {
 	recs []*trace.Record // shallow copies, chained by the committer
+	keys []*keys         // their index keys
 	err  error
 	done chan struct{}
 }
 
-// maxBatch bounds how many Append calls share one write and one fsync.
+// flight is a batch encoded, waiting to be written and fsync'd.
+type flight struct {
+	reqs   []*request
+	out    []written
+	chunks []chunk // what to write, in order
+}
+
+// chunk is bytes to write at off in sg.
+type chunk struct {
+	sg  *segment
+	off int64
+	b   []byte
+}
+
+// maxBatch bounds how many Append calls share one write.
 const maxBatch = 4096
 
 // Append adds recs at the end of the log and returns once they are on disk
@@ -51,6 +68,7 @@ func (s *Store) Append(ctx context.Context, recs ...*trace.Record) error {
 			return fmt.Errorf("filestore: record %d of %d: message of %d bytes, over the limit of %d: %w", i+1, len(recs), len(c.Message), s.opts.MaxRecordSize, trace.ErrTooLarge)
 		}
 		req.recs[i] = &c
+		req.keys = append(req.keys, s.idx.keysOf(&c))
 	}
 	s.qmu.RLock()
 	if s.qclosed {
@@ -75,10 +93,12 @@ func (s *Store) Append(ctx context.Context, recs ...*trace.Record) error {
 	return nil
 }
 
-// commitLoop is the committer: it takes every Append queued, writes them
-// with one write and one fsync, publishes them and releases their callers.
+// commitLoop is the committer: it takes every Append queued, chains and
+// encodes them, writes them with one write, and hands the batch to the
+// syncer. While one fsync runs, the next batches are written; the syncer's
+// next fsync covers them all (group commit).
 func (s *Store) commitLoop() {
-	defer close(s.done)
+	defer close(s.flights)
 	batch := make([]*request, 0, 64)
 	for req := range s.reqs {
 		batch = append(batch[:0], req)
@@ -94,51 +114,177 @@ func (s *Store) commitLoop() {
 				break drain
 			}
 		}
-		s.commit(batch)
-		for _, r := range batch {
-			close(r.done)
-		}
+		s.write(append([]*request(nil), batch...))
 		clear(batch)
 	}
 }
 
-// written is a record of the batch and where it went.
-type written struct {
-	r   *trace.Record
-	sg  *segment
-	loc loc
+// syncLoop is the syncer: it fsyncs the segments every batch written so far
+// touched, then publishes the batches and releases their callers.
+func (s *Store) syncLoop() {
+	defer close(s.done)
+	var fl []*flight
+	for f := range s.flights {
+		fl = append(fl[:0], f)
+		// Yield before the fsync while more batches keep coming: callers
+		// just released by the last fsync get to queue again and the
+		// committer to write them, so that this fsync covers them too.
+		for spins := 0; spins < 8; spins++ {
+			n := len(fl)
+		drain:
+			for {
+				select {
+				case f, ok := <-s.flights:
+					if !ok {
+						break drain
+					}
+					fl = append(fl, f)
+				default:
+					break drain
+				}
+			}
+			if spins > 0 && len(fl) == n {
+				break
+			}
+			runtime.Gosched()
+		}
+		err := s.failure()
+		var synced []*segment
+		if err == nil {
+			err = s.flush(fl, &synced)
+		}
+		for _, sg := range synced {
+			if err != nil {
+				break
+			}
+			if e := sg.f.Sync(); e != nil {
+				err = s.fail(e)
+			}
+		}
+		if err == nil {
+			s.commits.Add(1)
+			s.mu.Lock()
+			for _, f := range fl {
+				for _, w := range f.out {
+					s.publish(w.r, w.keys, w.loc)
+				}
+			}
+			s.mu.Unlock()
+		}
+		for _, f := range fl {
+			for _, r := range f.reqs {
+				if r.err == nil {
+					r.err = err
+				}
+				close(r.done)
+			}
+			s.inflight.Done()
+		}
+		clear(fl)
+	}
 }
 
-// commit writes one batch. A request whose record is over the size limit
-// fails alone; a write or fsync error fails the whole batch and every
-// later write (the tail on disk is then repaired by the next Open).
-func (s *Store) commit(batch []*request) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if s.failed != nil {
-		for _, r := range batch {
-			r.err = s.failed
+// flush writes the chunks of the flights, those that follow each other in
+// one segment with one write, and lists the segments written.
+func (s *Store) flush(fl []*flight, synced *[]*segment) error {
+	var run []byte
+	var runSeg *segment
+	var runOff int64
+	put := func() error {
+		if runSeg == nil || len(run) == 0 {
+			return nil
 		}
-		return
+		if _, err := runSeg.f.WriteAt(run, runOff); err != nil {
+			return s.fail(err)
+		}
+		s.mu.Lock()
+		runSeg.size = runOff + int64(len(run))
+		s.mu.Unlock()
+		if !containsSeg(*synced, runSeg) {
+			*synced = append(*synced, runSeg)
+		}
+		return nil
 	}
-	var out []written
-	fail := func(err error) {
-		s.failed = fmt.Errorf("filestore: write failed, the store refuses further writes until reopened: %w", err)
-		for _, r := range batch {
-			if r.err == nil {
-				r.err = s.failed
+	for _, f := range fl {
+		for _, c := range f.chunks {
+			if c.sg == runSeg && c.off == runOff+int64(len(run)) {
+				run = append(run, c.b...)
+				continue
+			}
+			if err := put(); err != nil {
+				return err
+			}
+			runSeg, runOff = c.sg, c.off
+			if len(fl) == 1 && len(f.chunks) == 1 {
+				run = c.b // alone: no copy
+			} else {
+				run = append(s.wbuf[:0], c.b...)
 			}
 		}
 	}
-	seq, prev := s.head, s.headHash
+	err := put()
+	if len(fl) > 1 && cap(run) <= 4<<20 {
+		s.wbuf = run[:0]
+	}
+	return err
+}
+
+func containsSeg(l []*segment, sg *segment) bool {
+	for _, x := range l {
+		if x == sg {
+			return true
+		}
+	}
+	return false
+}
+
+// written is a record of the batch and where it went.
+type written struct {
+	r    *trace.Record
+	keys *keys
+	loc  loc
+}
+
+// write chains, encodes and writes one batch and hands it to the syncer.
+// A request whose record is over the size limit fails alone; a write
+// error fails the whole batch and every later write (the tail on disk is
+// then repaired by the next Open).
+func (s *Store) write(batch []*request) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	fl := &flight{reqs: batch}
+	s.inflight.Add(1)
+	defer func() { s.flights <- fl }()
+	if err := s.failure(); err != nil {
+		for _, r := range batch {
+			r.err = err
+		}
+		return
+	}
+	fail := func(err error) {
+		err = s.fail(err)
+		for _, r := range batch {
+			if r.err == nil {
+				r.err = err
+			}
+		}
+		fl.out = nil
+	}
+	seq, prev := s.whead, s.whash
 	sg := s.active()
-	buf := s.wbuf[:0]
-	base := int64(0) // size of sg when buf is written at its end
+	est := 0
+	for _, req := range batch {
+		for _, r := range req.recs {
+			est += frameHeader + 512 + len(r.Message) + len(r.Subject) + 64*len(r.Recipients)
+		}
+	}
+	buf := make([]byte, 0, min(est, 16<<20)) // the flight's own: the syncer writes it later
+	base := int64(0) // size of sg once what is before buf is written
 	if sg != nil {
-		base = sg.size
+		base = sg.wsize
 	}
 	for _, req := range batch {
-		start, startOut := len(buf), len(out)
+		start, startOut := len(buf), len(fl.out)
 		seq0, prev0 := seq, prev
 		for i, r := range req.recs {
 			r.Chain(seq+1, prev)
@@ -151,12 +297,12 @@ func (s *Store) commit(batch []*request) {
 			if i == len(req.recs)-1 {
 				flags = flagCommit
 			}
-			out = append(out, written{r, sg, loc{base + int64(len(buf)), uint32(len(p))}})
+			fl.out = append(fl.out, written{r, req.keys[i], loc{base + int64(len(buf)), uint32(len(p))}})
 			buf = appendFrame(buf, flags, p)
 			seq, prev = r.Seq, r.Hash
 		}
 		if req.err != nil {
-			buf, out = buf[:start], out[:startOut]
+			buf, fl.out = buf[:start], fl.out[:startOut]
 			seq, prev = seq0, prev0
 			continue
 		}
@@ -169,10 +315,8 @@ func (s *Store) commit(batch []*request) {
 		// Roll: what came before this call goes to the current segment,
 		// this call starts a new one.
 		if sg != nil && start > 0 {
-			if err := s.writeSync(sg, buf[:start]); err != nil {
-				fail(err)
-				return
-			}
+			fl.chunks = append(fl.chunks, chunk{sg, base, bytes.Clone(buf[:start])})
+			sg.wsize = base + int64(start)
 		}
 		nsg, err := s.newSegment(seq0 + 1)
 		if err != nil {
@@ -181,30 +325,17 @@ func (s *Store) commit(batch []*request) {
 		}
 		rest := buf[start:]
 		delta := int64(fileHeader) - (base + int64(start))
-		for i := startOut; i < len(out); i++ {
-			out[i].sg = nsg
-			out[i].loc.off += delta
+		for i := startOut; i < len(fl.out); i++ {
+			fl.out[i].loc.off += delta
 		}
 		buf = append(buf[:0], rest...)
 		sg, base = nsg, fileHeader
 	}
 	if len(buf) > 0 {
-		if err := s.writeSync(sg, buf); err != nil {
-			fail(err)
-			return
-		}
+		fl.chunks = append(fl.chunks, chunk{sg, base, buf})
+		sg.wsize = base + int64(len(buf))
 	}
-	if cap(buf) <= 4<<20 {
-		s.wbuf = buf[:0]
-	}
-	if len(out) == 0 {
-		return
-	}
-	s.mu.Lock()
-	for _, w := range out {
-		s.publish(w.r, w.loc)
-	}
-	s.mu.Unlock()
+	s.whead, s.whash = seq, prev
 }
 
 // active returns the segment appended to, or nil when there is none yet.
@@ -215,21 +346,6 @@ func (s *Store) active() *segment {
 		return nil
 	}
 	return s.segs[len(s.segs)-1]
-}
-
-// writeSync appends b to sg and fsyncs it; the new size is published under
-// mu so that Scan sees whole frames only.
-func (s *Store) writeSync(sg *segment, b []byte) error {
-	if _, err := sg.f.WriteAt(b, sg.size); err != nil {
-		return err
-	}
-	if err := sg.f.Sync(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	sg.size += int64(len(b))
-	s.mu.Unlock()
-	return nil
 }
 
 // newSegment creates the segment starting at first, durably (file and
@@ -252,7 +368,7 @@ func (s *Store) newSegment(first uint64) (*segment, error) {
 		os.Remove(path)
 		return nil, err
 	}
-	sg := &segment{path: path, first: first, f: f, rw: true, size: fileHeader}
+	sg := &segment{path: path, first: first, f: f, rw: true, size: fileHeader, wsize: fileHeader}
 	s.mu.Lock()
 	s.segs = append(s.segs, sg)
 	s.mu.Unlock()

@@ -28,8 +28,9 @@ func (s *Store) Cut(ctx context.Context, cp *trace.Checkpoint) error {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if s.failed != nil {
-		return s.failed
+	s.inflight.Wait() // every batch written is fsync'd and published
+	if err := s.failure(); err != nil {
+		return err
 	}
 	s.mu.RLock()
 	closed := s.closed
@@ -51,8 +52,7 @@ func (s *Store) Cut(ctx context.Context, cp *trace.Checkpoint) error {
 	}
 	c := copyCheckpoint(cp)
 	fail := func(err error) error {
-		s.failed = fmt.Errorf("filestore: cut failed, the store refuses further writes until reopened: %w", err)
-		return s.failed
+		return s.fail(fmt.Errorf("filestore: cut failed: %w", err))
 	}
 	cpFile := appendFrame(fileHead(checkpointMagic, 0), flagCommit, encodeCheckpoint(c))
 	if err := writeAtomic(filepath.Join(s.dir, checkpointName), cpFile); err != nil {
@@ -178,5 +178,6 @@ func (s *Store) rewrite(sg *segment, first uint64, off int64, active bool) (*seg
 			return nil, err
 		}
 	}
-	return &segment{path: path, first: first, f: f, rw: active, size: fileHeader + sg.size - off}, nil
+	size := fileHeader + sg.size - off
+	return &segment{path: path, first: first, f: f, rw: active, size: size, wsize: size}, nil
 }

@@ -29,33 +29,89 @@ func (ix *indexes) init() {
 
 // key is what an identifier or address is indexed under: without brackets
 // and surrounding space, lower-cased whole (the local part compares exactly
-// in Match; folding it here only widens what the index finds).
+// in Match; folding it here only widens what the index finds). It runs for
+// every key of every record appended, so the ASCII case avoids allocating.
 func (ix *indexes) key(s string) (uint64, bool) {
-	s = strings.ToLower(pec.NormalizeMsgID(s))
+	s = strings.TrimSpace(s)
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 0x80:
+			ascii = false
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			s = pec.NormalizeMsgID(s)
+			i = len(s)
+		}
+	}
 	if s == "" {
 		return 0, false
 	}
-	return maphash.String(ix.seed, s), true
+	if !ascii {
+		return maphash.String(ix.seed, strings.ToLower(s)), true
+	}
+	var h maphash.Hash
+	h.SetSeed(ix.seed)
+	var buf [128]byte
+	for len(s) > 0 {
+		n := copy(buf[:], s)
+		for i, c := range buf[:n] {
+			if 'A' <= c && c <= 'Z' {
+				buf[i] = c + 'a' - 'A'
+			}
+		}
+		h.Write(buf[:n])
+		s = s[n:]
+	}
+	return h.Sum64(), true
 }
 
-func (ix *indexes) add(r *trace.Record) {
-	if k, ok := ix.key(r.MsgID); ok {
-		ix.msgID.add(k, r.Seq)
-	}
-	if k, ok := ix.key(r.ClientMsgID); ok {
-		ix.clientID.add(k, r.Seq)
-	}
-	for _, a := range r.Addresses() {
-		if k, ok := ix.key(a); ok {
-			ix.address.add(k, r.Seq)
+// keys are the index keys of one record, computed before the committer
+// needs them (by the caller of Append, in parallel).
+type keys struct {
+	msgID, clientID uint64
+	hasMsg, hasCli  bool
+	address         []uint64
+	generated       []uint64
+	inline          [6]uint64 // room for the addresses of most records
+}
+
+func (ix *indexes) keysOf(r *trace.Record) *keys {
+	k := new(keys)
+	k.msgID, k.hasMsg = ix.key(r.MsgID)
+	k.clientID, k.hasCli = ix.key(r.ClientMsgID)
+	addr := func(a string) {
+		if h, ok := ix.key(a); ok && !containsKey(k.address, h) {
+			k.address = append(k.address, h)
 		}
 	}
-	var seen []uint64
+	k.address = k.inline[:0]
+	addr(r.Sender)
+	for _, rc := range r.Recipients {
+		addr(rc.Address)
+	}
+	addr(r.Delivery)
+	addr(r.Reception)
 	for _, g := range r.Generated {
-		if k, ok := ix.key(g); ok && !containsKey(seen, k) {
-			seen = append(seen, k)
-			ix.generated.add(k, r.Seq)
+		if h, ok := ix.key(g); ok && !containsKey(k.generated, h) {
+			k.generated = append(k.generated, h)
 		}
+	}
+	return k
+}
+
+func (ix *indexes) add(k *keys, seq uint64) {
+	if k.hasMsg {
+		ix.msgID.add(k.msgID, seq)
+	}
+	if k.hasCli {
+		ix.clientID.add(k.clientID, seq)
+	}
+	for _, h := range k.address {
+		ix.address.add(h, seq)
+	}
+	for _, h := range k.generated {
+		ix.generated.add(h, seq)
 	}
 }
 

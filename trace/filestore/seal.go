@@ -304,8 +304,8 @@ func (s *Store) AddSeal(ctx context.Context, sl *trace.Seal) error {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if s.failed != nil {
-		return s.failed
+	if err := s.failure(); err != nil {
+		return err
 	}
 	s.mu.RLock()
 	closed := s.closed
@@ -333,12 +333,10 @@ func (s *Store) AddSeal(ctx context.Context, sl *trace.Seal) error {
 		s.sealf, s.sealSize = f, fileHeader
 	}
 	if _, err := s.sealf.WriteAt(frame, s.sealSize); err != nil {
-		s.failed = fmt.Errorf("filestore: seal write failed: %w", err)
-		return s.failed
+		return s.fail(fmt.Errorf("filestore: seal write failed: %w", err))
 	}
 	if err := s.sealf.Sync(); err != nil {
-		s.failed = fmt.Errorf("filestore: seal fsync failed: %w", err)
-		return s.failed
+		return s.fail(fmt.Errorf("filestore: seal fsync failed: %w", err))
 	}
 	s.sealSize += int64(len(frame))
 	s.mu.Lock()

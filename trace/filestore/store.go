@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pecsdk/pec/trace"
 )
@@ -66,19 +67,28 @@ type Store struct {
 	retired  []*os.File // handles of segments cut, closed by Close (a Scan may be reading them)
 	closed   bool
 
-	// wmu serialises writing: the committer holds it for a batch, AddSeal
-	// and Cut for their whole work.
-	wmu       sync.Mutex
-	sealf     *os.File
-	sealSize  int64
-	failed    error // a write or fsync failed: the store refuses further writes
-	wbuf      []byte
+	// wmu serialises writing: the committer holds it while it encodes and
+	// writes a batch, AddSeal and Cut for their whole work (Cut also waits
+	// for the batches in flight to be fsync'd).
+	wmu      sync.Mutex
+	whead    uint64     // Seq of the last record written (maybe not yet fsync'd)
+	whash    trace.Hash // its Hash
+	inflight sync.WaitGroup
+	sealf    *os.File
+	sealSize int64
+	wbuf     []byte
+
+	fmu    sync.Mutex
+	failed error // a write or fsync failed: the store refuses further writes
+
 	recovered []Recovery
+	commits   atomic.Uint64 // batches written (fsyncs of appends), for the benchmarks
 
 	// The queue of Appends waiting for the committer.
 	qmu     sync.RWMutex
 	qclosed bool
 	reqs    chan *request
+	flights chan *flight // written, waiting for fsync
 	done    chan struct{}
 }
 
@@ -88,7 +98,8 @@ type segment struct {
 	first uint64
 	f     *os.File // read-only, or read-write for the last segment of a writable store
 	rw    bool     // f is open for writing
-	size  int64
+	size  int64    // bytes written (guarded by mu)
+	wsize int64    // bytes written and encoded to be written (the committer's)
 }
 
 // loc is where a record's frame is in its segment.
@@ -140,9 +151,12 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	if !s.opts.ReadOnly {
+		s.whead, s.whash = s.head, s.headHash
 		s.reqs = make(chan *request, 1024)
+		s.flights = make(chan *flight, 1024)
 		s.done = make(chan struct{})
 		go s.commitLoop()
+		go s.syncLoop()
 	}
 	return s, nil
 }
@@ -386,7 +400,7 @@ func (s *Store) loadSegment(sg *segment, next *uint64, cut uint64, last bool, se
 		if flags&flagCommit != 0 {
 			for _, pr := range pending {
 				if pr.r.Seq > cut {
-					s.publish(pr.r, pr.loc)
+					s.publish(pr.r, s.idx.keysOf(pr.r), pr.loc)
 				}
 			}
 			pending = pending[:0]
@@ -421,6 +435,7 @@ func (s *Store) loadSegment(sg *segment, next *uint64, cut uint64, last bool, se
 		}
 		sg.size = committed
 	}
+	sg.wsize = sg.size
 	*next = max(*next, committedSeq)
 	if committedSeq <= cut+1 && !last {
 		// Every record of it was cut: an interrupted Cut left it.
@@ -467,7 +482,7 @@ func (s *Store) recover(r Recovery, remove bool) error {
 
 // publish adds a record that is on disk to the read view. The caller holds
 // mu (or owns the store, during Open).
-func (s *Store) publish(r *trace.Record, l loc) {
+func (s *Store) publish(r *trace.Record, k *keys, l loc) {
 	t := r.Time.UnixNano()
 	if n := len(s.times); n > 0 && t < s.times[n-1] {
 		s.monotone = false
@@ -475,7 +490,7 @@ func (s *Store) publish(r *trace.Record, l loc) {
 	s.locs = append(s.locs, l)
 	s.times = append(s.times, t)
 	s.head, s.headHash = r.Seq, r.Hash
-	s.idx.add(r)
+	s.idx.add(k, r.Seq)
 }
 
 // Recovered returns the repairs Open made after a crash: torn tails cut

@@ -1,0 +1,247 @@
+package filestore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pecsdk/pec/trace"
+	"github.com/pecsdk/pec/trace/tracetest"
+)
+
+// BenchmarkRawFsync is the floor of durable appends: write 200 bytes at
+// the end of a file and fsync it, in a loop, on the disk of the temporary
+// directory the store benchmarks use.
+func BenchmarkRawFsync(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "raw"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 200)
+	b.SetBytes(int64(len(buf)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := f.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "fsync/s")
+}
+
+// rawFsyncRate measures the raw fsync rate in dir, to report each append
+// figure beside the floor measured in the same run and on the same disk.
+func rawFsyncRate(b *testing.B, dir string) float64 {
+	f, err := os.Create(filepath.Join(dir, "calibrate"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	buf := make([]byte, 200)
+	const n = 200
+	start := time.Now()
+	for range n {
+		f.Write(buf)
+		f.Sync()
+	}
+	return n / time.Since(start).Seconds()
+}
+
+// BenchmarkAppend: durable appends of one record each from 1, 8 and 64
+// concurrent writers. appends/s is the figure; x-raw-fsync divides it by
+// the raw fsync rate measured just before on the same disk, and
+// appends/commit says how many appends shared one write and fsync.
+func BenchmarkAppend(b *testing.B) {
+	for _, writers := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			dir := b.TempDir()
+			raw := rawFsyncRate(b, dir)
+			st, err := Open(context.Background(), dir, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			recs := make([]*trace.Record, writers)
+			for i := range recs {
+				recs[i] = tracetest.NewRecord(i)
+			}
+			commits0 := st.commits.Load()
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			per := b.N / writers
+			extra := b.N % writers
+			for w := range writers {
+				n := per
+				if w < extra {
+					n++
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range n {
+						if err := st.Append(context.Background(), recs[w]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			rate := float64(b.N) / b.Elapsed().Seconds()
+			b.ReportMetric(rate, "appends/s")
+			b.ReportMetric(raw, "raw-fsync/s")
+			b.ReportMetric(rate/raw, "x-raw-fsync")
+			if c := st.commits.Load() - commits0; c > 0 {
+				b.ReportMetric(float64(b.N)/float64(c), "appends/commit")
+			}
+		})
+	}
+}
+
+// bigLog is a store of a million records, built once per benchmark run.
+var bigLog struct {
+	once sync.Once
+	dir  string
+	err  error
+	took time.Duration
+}
+
+const bigLogSize = 1_000_000
+
+func bigLogDir(b *testing.B) string {
+	bigLog.once.Do(func() {
+		dir, err := os.MkdirTemp("", "filestore-bench-")
+		if err != nil {
+			bigLog.err = err
+			return
+		}
+		bigLog.dir = dir
+		start := time.Now()
+		st, err := Open(context.Background(), dir, nil)
+		if err != nil {
+			bigLog.err = err
+			return
+		}
+		const batch = 10_000
+		for i := 0; i < bigLogSize; i += batch {
+			if err := st.Append(context.Background(), tracetest.NewRecords(i, batch)...); err != nil {
+				bigLog.err = err
+				return
+			}
+		}
+		bigLog.err = st.Close()
+		bigLog.took = time.Since(start)
+	})
+	if bigLog.err != nil {
+		b.Fatal(bigLog.err)
+	}
+	return bigLog.dir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bigLog.dir != "" {
+		os.RemoveAll(bigLog.dir)
+	}
+	os.Exit(code)
+}
+
+// BenchmarkOpen1M: opening a store of a million records, which reads every
+// segment and rebuilds the indexes; heap-MB is the memory the open store
+// holds.
+func BenchmarkOpen1M(b *testing.B) {
+	dir := bigLogDir(b)
+	b.ReportMetric(bigLog.took.Seconds(), "build-s")
+	var heap uint64
+	for b.Loop() {
+		st, err := Open(context.Background(), dir, &Options{ReadOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		heap = ms.HeapAlloc
+		st.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
+}
+
+// BenchmarkQuery1M: Query, Reissue and Get on a log of a million records.
+func BenchmarkQuery1M(b *testing.B) {
+	dir := bigLogDir(b)
+	st, err := Open(context.Background(), dir, &Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	// Values from all over the log.
+	pick := func(i int) *trace.Record { return tracetest.NewRecord((i * 7919) % bigLogSize) }
+	window := func(i int) (time.Time, time.Time) {
+		t := pick(i).Time
+		return t, t.Add(time.Hour)
+	}
+	cases := []struct {
+		name string
+		q    func(i int) trace.Query
+		min  int
+	}{
+		{"MsgID", func(i int) trace.Query { return trace.Query{MsgID: pick(i).MsgID} }, 5},
+		{"ClientMsgID", func(i int) trace.Query { return trace.Query{ClientMsgID: pick(i*6 + 1).ClientMsgID} }, 5},
+		{"Address/Limit=100", func(i int) trace.Query { return trace.Query{Address: pick(i).Sender, Limit: 100} }, 100},
+		{"Address+1h", func(i int) trace.Query {
+			s, u := window(i)
+			return trace.Query{Address: pick(i).Recipients[0].Address, Since: s, Until: u}
+		}, 1},
+		{"Time1h", func(i int) trace.Query { s, u := window(i); return trace.Query{Since: s, Until: u} }, 90},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				i++
+				got, err := st.Query(context.Background(), c.q(i))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(got) < c.min {
+					b.Fatalf("Query %+v: %d records, want at least %d", c.q(i), len(got), c.min)
+				}
+			}
+		})
+	}
+	b.Run("Reissue", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i++
+			r := pick(i)
+			if len(r.Message) == 0 {
+				r = pick(i + 1)
+			}
+			if _, err := st.Reissue(context.Background(), r.Generated[0]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Get", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i++
+			if _, err := st.Get(context.Background(), uint64(1+(i*7919)%bigLogSize)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
