@@ -279,7 +279,7 @@ func (s *Store) write(batch []*request) {
 		}
 	}
 	buf := make([]byte, 0, min(est, 16<<20)) // the flight's own: the syncer writes it later
-	base := int64(0) // size of sg once what is before buf is written
+	base := int64(0)                         // size of sg once what is before buf is written
 	if sg != nil {
 		base = sg.wsize
 	}
