@@ -1,7 +1,9 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -23,7 +25,9 @@ type appendReq struct {
 // the same time. It returns once they are committed. A record that fails
 // Validate or is over the size limit (trace.ErrTooLarge) fails the call,
 // and nothing of it is written; Seq, Prev, MessageHash and Hash are set
-// only on success.
+// only on success. When the connection fails with the COMMIT sent, Append
+// asks the database whether the records are in: an error means they are
+// not, unless it matches ErrUnknown (the database could not be asked).
 func (s *Store) Append(ctx context.Context, recs ...*trace.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -293,9 +297,50 @@ func (s *Store) commitTx(ctx context.Context, batch []*appendReq) ([]chained, er
 	}
 	if err != nil {
 		rollback(conn.Conn())
-		return placed, fmt.Errorf("pgstore: append: %w", err)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Severity == "ERROR" {
+			// The server refused a statement: the transaction is void.
+			return placed, fmt.Errorf("pgstore: append: %w", err)
+		}
+		// The connection failed with the COMMIT sent, or maybe sent:
+		// whether it took effect is for the log to say.
+		last := &placed[len(placed)-1]
+		ok, cerr := s.committed(&last.recs[len(last.recs)-1])
+		switch {
+		case cerr != nil:
+			return placed, fmt.Errorf("pgstore: append: outcome unknown (%v), and not found out: %v: %w", err, cerr, ErrUnknown)
+		case ok:
+			s.log.Warn("pgstore: append committed despite a failed connection", "schema", s.schema, "err", err)
+			return placed, nil
+		}
+		return placed, fmt.Errorf("pgstore: append: not committed: %w", err)
 	}
 	return placed, nil
+}
+
+// committed reports whether the last record of a transaction whose COMMIT
+// got no answer is in the log. It takes the head lock in share mode first,
+// so that it waits for that transaction if its session is still alive.
+func (s *Store) committed(last *trace.Record) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM "+s.q("head")+" WHERE one FOR SHARE"); err != nil {
+		return false, err
+	}
+	var h []byte
+	err = tx.QueryRow(ctx, "SELECT hash FROM "+s.q("records")+" WHERE seq = $1", int64(last.Seq)).Scan(&h)
+	if err == pgx.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(h, last.Hash[:]), nil
 }
 
 // rollback ends a failed transaction on c, if it is still in one.
