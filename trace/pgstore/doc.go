@@ -16,8 +16,10 @@
 // committed together or not at all. Within one instance, concurrent
 // Appends are grouped into one transaction, and so share one commit (one
 // WAL flush). Cut runs in one transaction under the same lock. An Append
-// that returned is committed; sessions whose synchronous_commit is off are
-// switched back on.
+// that returned is committed (sessions whose synchronous_commit is off are
+// switched back on); one whose connection failed with its COMMIT sent asks
+// the database whether the records are in before it answers, so that an
+// error means they are not (unless it matches ErrUnknown).
 //
 // Tables (in the store's schema):
 //
