@@ -80,10 +80,13 @@ func (p *cutProxy) serve(client net.Conn) {
 	buf := make([]byte, 64<<10)
 	syncMsg := []byte{'S', 0, 0, 0, 4}
 	cutting := false
+	var tail []byte // the end of the chunk before, for a match across two
 	for {
 		n, err := client.Read(buf)
 		chunk := buf[:n]
-		if !cutting && bytes.Contains(chunk, []byte("COMMIT\x00")) {
+		seen := append(tail, chunk...)
+		tail = append([]byte(nil), seen[max(0, len(seen)-8):]...)
+		if !cutting && bytes.Contains(seen, []byte("COMMIT\x00")) {
 			switch {
 			case p.mode.CompareAndSwap(cutAfterCommit, relay):
 				cut.Store(true)
