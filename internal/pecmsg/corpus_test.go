@@ -25,6 +25,7 @@ type summary struct {
 	Error      string   `json:"errore,omitempty"`
 	Sender     string   `json:"mittente,omitempty"`
 	Recipients []string `json:"destinatari,omitempty"`
+	ReplyTo    string   `json:"risposte,omitempty"`
 	Subject    string   `json:"oggetto,omitempty"`
 	Provider   string   `json:"gestore,omitempty"`
 	Date       string   `json:"data,omitempty"`
@@ -32,8 +33,10 @@ type summary struct {
 	MsgID      string   `json:"msgid,omitempty"`
 	Receipt    string   `json:"ricevuta,omitempty"`
 	Delivery   string   `json:"consegna,omitempty"`
+	Receipts   []string `json:"ricezione,omitempty"`
 	Extended   string   `json:"errore-esteso,omitempty"`
 	Signed     bool     `json:"signed"`
+	Present    bool     `json:"present"`
 	Intact     bool     `json:"intact"`
 	Signer     string   `json:"signer,omitempty"`
 	Hashes     int      `json:"hashes,omitempty"`
@@ -47,12 +50,13 @@ func summarize(m *Message) summary {
 		s.Type, s.Error, s.Sender, s.Subject, s.Provider = string(d.Type), string(d.Error), d.Sender, d.Subject, d.Provider
 		s.Date = d.Time.Format("2006-01-02T15:04:05-0700")
 		s.ID, s.MsgID, s.Receipt, s.Delivery, s.Extended = d.ID, d.MsgID, string(d.ReceiptType), d.Delivery, d.ExtendedError
+		s.ReplyTo, s.Receipts = d.ReplyTo, d.Receipts
 		for _, r := range d.Recipients {
 			s.Recipients = append(s.Recipients, r.Address+" ("+string(r.Type)+")")
 		}
 	}
 	if v := m.Signature; v != nil {
-		s.Signed, s.Intact, s.Signer = true, v.Intact, v.SignerEmail
+		s.Signed, s.Present, s.Intact, s.Signer = true, v.Present, v.Intact, v.SignerEmail
 	}
 	for _, p := range m.Problems {
 		s.Problems = append(s.Problems, p.Error())

@@ -261,6 +261,13 @@ func (m *Message) OriginalBody() (io.Reader, error) {
 	return r, err
 }
 
+// blank reports whether r holds nothing but white space (reading at most
+// a few KiB of it).
+func blank(r io.Reader) bool {
+	b, _ := io.ReadAll(io.LimitReader(r, 4096))
+	return len(bytes.TrimSpace(b)) == 0
+}
+
 func looksLikeCertData(p *mimeutil.Part) bool {
 	body, err := p.Body()
 	if err != nil {
@@ -339,6 +346,12 @@ func (m *Message) verify(vopts *smime.VerifyOptions) error {
 	v, err := smime.Verify(m.Content.Raw(), p7s, &o)
 	if err != nil {
 		return &pec.ParseError{Part: m.Content.Path, Offset: m.Content.Start, Err: fmt.Errorf("reading signed content: %w", err)}
+	}
+	// Signature bytes were supplied even when they did not decode (a
+	// placeholder, invalid base64, over the limit): an empty part alone
+	// means no signature.
+	if !v.Present && !blank(m.SigPart.RawBody()) {
+		v.Present = true
 	}
 	m.Signature = v
 	if v.Legacy {
