@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/pecsdk/pec/pec"
@@ -269,9 +270,10 @@ func newFetcher(opts *FetchOptions) (*fetcher, error) {
 
 func (f *fetcher) close() { f.store.close() }
 
-// account is the key of this mailbox in the fetch state.
+// account is the key of this mailbox in the fetch state. The port is not
+// part of it: implicit TLS and STARTTLS ports reach the same mailbox.
 func (f *fetcher) account() string {
-	k := string(f.opts.Protocol) + "://" + f.opts.Username + "@" + f.opts.Server.Addr()
+	k := string(f.opts.Protocol) + "://" + f.opts.Username + "@" + strings.ToLower(f.opts.Server.Host)
 	if f.opts.Protocol == IMAP {
 		k += "/" + f.opts.Mailbox
 	}

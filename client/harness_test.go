@@ -132,3 +132,9 @@ func emlFiles(t testing.TB, dir string) []string {
 	}
 	return fs
 }
+
+// shaHex is the SHA-256 of b, in hexadecimal.
+func shaHex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

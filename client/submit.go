@@ -210,8 +210,8 @@ func dialSMTP(ctx context.Context, o *SubmitOptions) (*smtp.Client, error) {
 	defer stop()
 	var c *smtp.Client
 	if o.Server.Security == SecurityStartTLS {
-		// go-smtp upgrades as it greets (EHLO as "localhost"; LocalName
-		// is for implicit TLS only).
+		// go-smtp upgrades as it greets, with EHLO localhost; the EHLO
+		// after STARTTLS runs the handshake, and uses LocalName.
 		c, err = smtp.NewClientStartTLS(conn, conf)
 		if err != nil {
 			conn.Close()
@@ -221,6 +221,14 @@ func dialSMTP(ctx context.Context, o *SubmitOptions) (*smtp.Client, error) {
 			return nil, fmt.Errorf("client: smtp: %s: STARTTLS: %w", addr, err)
 		}
 		setupSMTP(c, o)
+		if err := c.Hello(localName(o)); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("client: smtp: %s: STARTTLS: %w", addr, err)
+		}
+		if _, ok := c.TLSConnectionState(); !ok {
+			c.Close()
+			return nil, fmt.Errorf("client: smtp: %s: %w: STARTTLS did not take", addr, ErrInsecure)
+		}
 	} else {
 		c = smtp.NewClient(conn)
 		setupSMTP(c, o)

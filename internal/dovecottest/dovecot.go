@@ -124,6 +124,7 @@ ssl_key = <%[4]s
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_internal_user = %[7]s
 default_login_user = %[7]s
 mail_uid = %[8]d
