@@ -28,6 +28,7 @@ type ValueError struct {
 	Value string // the value found
 }
 
+// Error names the literal and the value found.
 func (e *ValueError) Error() string {
 	return fmt.Sprintf("pec: invalid %s value %q", e.What, e.Value)
 }
@@ -43,6 +44,8 @@ type Error struct {
 	Recipient string    // consegna: the recipient concerned, when one is named
 }
 
+// Error describes the outcome: the notice, the recipient, the code and the
+// extended description.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("pec: ")
@@ -95,6 +98,7 @@ type ParseError struct {
 	Err    error  // the cause
 }
 
+// Error says where parsing failed and why.
 func (e *ParseError) Error() string {
 	var b strings.Builder
 	b.WriteString("pec: parse")
@@ -116,4 +120,5 @@ func (e *ParseError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the cause.
 func (e *ParseError) Unwrap() error { return e.Err }
