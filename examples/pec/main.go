@@ -6,6 +6,7 @@
 //	pec verify [--ca FILE] FILE...
 //	pec extract -o DIR FILE
 //	pec sample -o DIR
+//	pec status [--json] [--store PATH] [MESSAGE-ID...]
 //
 // Run with no arguments, it writes the samples to a temporary folder and
 // inspects and verifies them: a demonstration on embedded defaults.
@@ -22,6 +23,8 @@ const usage = `usage:
   pec verify [--ca FILE] FILE...             exit 0 only when every file is intact (and trusted with --ca)
   pec extract -o DIR FILE                    write postacert.eml, daticert.xml and the attachments
   pec sample -o DIR                          a test CA and a signed sample of all 14 kinds
+  pec status [--json] [--store PATH] [MESSAGE-ID...]
+                                             state and evidence of each recipient of each sent message
   pec demo                                   sample + inspect + verify in a temporary folder
 `
 
@@ -45,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdExtract(args[1:], stdout)
 	case "sample":
 		err = cmdSample(args[1:], stdout)
+	case "status":
+		err = cmdStatus(args[1:], stdout)
 	case "demo":
 		status, err = cmdDemo(stdout)
 	case "help", "-h", "--help":
