@@ -111,6 +111,10 @@ func (c *pop3Conn) do(ctx context.Context, f func() error) error {
 	c.extend(ctx)
 	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
 	err := f()
+	if dl, ok := ctx.Deadline(); ok && err != nil && !time.Now().Before(dl) {
+		// The connection deadline was the context's.
+		return fmt.Errorf("pop3: %w (%v)", context.DeadlineExceeded, err)
+	}
 	if !stop() || ctx.Err() != nil {
 		// The context ended the wait: say so rather than "i/o timeout".
 		return fmt.Errorf("pop3: %w (%v)", ctx.Err(), err)
