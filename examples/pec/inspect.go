@@ -25,13 +25,15 @@ func cmdInspect(args []string, out io.Writer) (int, error) {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
 	ca := fs.String("ca", "", "PEM file of trust anchors")
+	ldapURL := fs.String("ldap", "", "URL of the provider directory, to judge trust")
+	ldif := fs.String("ldif", "", "LDIF file of the provider index (plain, or signed .p7m verified against --ca), to judge trust")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
 	}
 	if fs.NArg() == 0 {
 		return 2, fmt.Errorf("inspect: no file given")
 	}
-	opts, err := verifyOptions(*ca)
+	opts, err := verifyOptions(*ca, *ldapURL, *ldif)
 	if err != nil {
 		return 2, err
 	}

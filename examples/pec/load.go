@@ -70,11 +70,34 @@ func load(path string, opts *smime.VerifyOptions) (*message, error) {
 	}, nil
 }
 
-// verifyOptions loads the trust anchors of --ca, if given.
-func verifyOptions(caFile string) (*smime.VerifyOptions, error) {
-	if caFile == "" {
-		return nil, nil
+// verifyOptions loads the trust anchors of --ca and the provider index of
+// --ldap or --ldif, if given: with an index, a signature is trusted only
+// when its signer is listed for the From domain (and chains to --ca when
+// given too). A signed LDIF is verified against --ca.
+func verifyOptions(caFile, ldapURL, ldifFile string) (*smime.VerifyOptions, error) {
+	var opts *smime.VerifyOptions
+	if caFile != "" {
+		pool, err := loadPool(caFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = &smime.VerifyOptions{Roots: pool}
 	}
+	idx, err := loadIndex(ldapURL, ldifFile, caFile)
+	if err != nil {
+		return nil, err
+	}
+	if idx != nil {
+		if opts == nil {
+			opts = &smime.VerifyOptions{}
+		}
+		opts.Authority = idx
+	}
+	return opts, nil
+}
+
+// loadPool reads the PEM certificates of a file.
+func loadPool(caFile string) (*x509.CertPool, error) {
 	b, err := os.ReadFile(caFile)
 	if err != nil {
 		return nil, err
@@ -100,7 +123,7 @@ func verifyOptions(caFile string) (*smime.VerifyOptions, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("%s: no PEM certificate", caFile)
 	}
-	return &smime.VerifyOptions{Roots: pool}, nil
+	return pool, nil
 }
 
 // timeNow is the clock of the tool, replaced in tests.

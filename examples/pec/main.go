@@ -2,10 +2,12 @@
 // inspects, verifies and unpacks PEC messages, and writes a signed sample of
 // every kind of the catalogue for testing software that consumes PEC.
 //
-//	pec inspect [--json] [--ca FILE] FILE...
-//	pec verify [--ca FILE] FILE...
+//	pec inspect [--json] [--ca FILE] [--ldap URL | --ldif FILE] FILE...
+//	pec verify [--ca FILE] [--ldap URL | --ldif FILE] FILE...
 //	pec extract -o DIR FILE
 //	pec sample -o DIR
+//	pec index lookup (--ldap URL | --ldif FILE) [--json] DOMAIN
+//	pec index dump [--ldap URL | --ldif FILE] [--json]
 //	pec status [--json] [--store PATH] [MESSAGE-ID...]
 //
 // Run with no arguments, it writes the samples to a temporary folder and
@@ -21,8 +23,14 @@ import (
 const usage = `usage:
   pec inspect [--json] [--ca FILE] FILE...   kind, headers, certification data, signature, original
   pec verify [--ca FILE] FILE...             exit 0 only when every file is intact (and trusted with --ca)
+  pec inspect|verify --ldap URL | --ldif FILE ...
+                                             trusted only when signed by a listed provider of the From domain
   pec extract -o DIR FILE                    write postacert.eml, daticert.xml and the attachments
   pec sample -o DIR                          a test CA and a signed sample of all 14 kinds
+  pec index lookup (--ldap URL | --ldif FILE) [--json] DOMAIN
+                                             exit 0 when DOMAIN is a PEC domain, 1 when not
+  pec index dump [--ldap URL | --ldif FILE] [--json]
+                                             the provider index (a sample one with no source)
   pec status [--json] [--store PATH] [MESSAGE-ID...]
                                              state and evidence of each recipient of each sent message
   pec demo                                   sample + inspect + verify in a temporary folder
@@ -48,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdExtract(args[1:], stdout)
 	case "sample":
 		err = cmdSample(args[1:], stdout)
+	case "index":
+		status, err = cmdIndex(args[1:], stdout, stderr)
 	case "status":
 		err = cmdStatus(args[1:], stdout)
 	case "demo":

@@ -34,8 +34,9 @@ func cmdSample(args []string, out io.Writer) error {
 	return nil
 }
 
-// writeSamples writes ca.pem, the two provider certificates and one signed
-// message of every catalogue kind to dir, and returns their paths.
+// writeSamples writes ca.pem, the two provider certificates, one signed
+// message of every catalogue kind and the providers' index (index.ldif) to
+// dir, and returns their paths.
 func writeSamples(dir string, now time.Time) ([]string, error) {
 	set, err := sample.New(now)
 	if err != nil {
@@ -66,6 +67,14 @@ func writeSamples(dir string, now time.Time) ([]string, error) {
 		if err := save(fmt.Sprintf("%02d-%s.eml", i+1, k), set.Messages[k]); err != nil {
 			return nil, err
 		}
+	}
+	// The provider index of the sample world, for --ldif.
+	ldif, err := set.IndexLDIF()
+	if err != nil {
+		return nil, err
+	}
+	if err := save("index.ldif", ldif); err != nil {
+		return nil, err
 	}
 	return files, nil
 }

@@ -37,7 +37,7 @@ func TestSampleCommand(t *testing.T) {
 		for _, e := range entries {
 			got = append(got, e.Name())
 		}
-		want := []string{"ca.pem", "provider-destinatario.pem", "provider-mittente.pem"}
+		want := []string{"ca.pem", "index.ldif", "provider-destinatario.pem", "provider-mittente.pem"}
 		for i, k := range pec.Kinds {
 			want = append(want, fmt.Sprintf("%02d-%s.eml", i+1, k))
 		}

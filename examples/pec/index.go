@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/pecsdk/pec/pec/index"
+	"github.com/pecsdk/pec/sample"
+)
+
+// indexTimeout bounds reading the directory.
+var indexTimeout = 30 * time.Second
+
+// cmdIndex runs "pec index lookup" and "pec index dump".
+func cmdIndex(args []string, out, errOut io.Writer) (int, error) {
+	if len(args) == 0 {
+		return 2, fmt.Errorf("index: usage: pec index lookup|dump [--ldap URL | --ldif FILE] ...")
+	}
+	switch args[0] {
+	case "lookup":
+		return indexLookup(args[1:], out)
+	case "dump":
+		return indexDump(args[1:], out, errOut)
+	}
+	return 2, fmt.Errorf("index: unknown subcommand %q (lookup, dump)", args[0])
+}
+
+// indexFlags are the flags naming an index: --ldap or --ldif, and --ca for
+// a signed LDIF or an ldaps server.
+type indexFlags struct {
+	ldap, ldif, ca *string
+}
+
+func addIndexFlags(fs *flag.FlagSet) *indexFlags {
+	return &indexFlags{
+		ldap: fs.String("ldap", "", "URL of the provider directory (ldap:// or ldaps://)"),
+		ldif: fs.String("ldif", "", "LDIF file of the provider index, plain or signed (.p7m, verified against --ca)"),
+		ca:   fs.String("ca", "", "PEM file of trust anchors (for a signed LDIF and an ldaps server)"),
+	}
+}
+
+// loadIndex reads the index named by --ldap or --ldif; nil when neither
+// is given.
+func loadIndex(ldapURL, ldifFile, caFile string) (*index.Snapshot, error) {
+	if ldapURL != "" && ldifFile != "" {
+		return nil, fmt.Errorf("give --ldap or --ldif, not both")
+	}
+	if ldapURL == "" && ldifFile == "" {
+		return nil, nil
+	}
+	var anchors *x509.CertPool
+	if caFile != "" {
+		pool, err := loadPool(caFile)
+		if err != nil {
+			return nil, err
+		}
+		anchors = pool
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), indexTimeout)
+	defer cancel()
+	if ldifFile != "" {
+		return (&index.File{Path: ldifFile, Anchors: anchors}).Load(ctx)
+	}
+	src := &index.LDAP{URL: ldapURL}
+	if anchors != nil {
+		src.TLSConfig = &tls.Config{RootCAs: anchors}
+	}
+	return src.Load(ctx)
+}
+
+// jsonProvider is an index entry in --json output.
+type jsonProvider struct {
+	DN           string     `json:"dn"`
+	Name         string     `json:"name"`
+	Unit         string     `json:"unit,omitempty"`
+	MailReceipt  string     `json:"mail_receipt"`
+	Domains      []string   `json:"domains"`
+	Certificates []jsonCert `json:"certificates"`
+	LDIFLocation string     `json:"ldif_location_url,omitempty"`
+	Description  string     `json:"description,omitempty"`
+}
+
+type jsonCert struct {
+	SHA1      string `json:"sha1"`
+	Subject   string `json:"subject"`
+	Email     string `json:"email,omitempty"`
+	NotBefore string `json:"not_before"`
+	NotAfter  string `json:"not_after"`
+}
+
+func providerJSON(p *index.Provider) jsonProvider {
+	j := jsonProvider{DN: p.DN, Name: p.Name, Unit: p.Unit, MailReceipt: p.MailReceipt, Domains: p.Domains,
+		LDIFLocation: p.LDIFLocationURL, Description: p.Description, Certificates: []jsonCert{}}
+	for _, c := range p.Certificates {
+		h := sha1.Sum(c.Raw)
+		jc := jsonCert{SHA1: strings.ToUpper(hex.EncodeToString(h[:])), Subject: c.Subject.String(),
+			NotBefore: c.NotBefore.UTC().Format(time.RFC3339), NotAfter: c.NotAfter.UTC().Format(time.RFC3339)}
+		if len(c.EmailAddresses) > 0 {
+			jc.Email = c.EmailAddresses[0]
+		}
+		j.Certificates = append(j.Certificates, jc)
+	}
+	return j
+}
+
+// indexLookup answers whether a domain is PEC: status 0 when it is, 1
+// when not.
+func indexLookup(args []string, out io.Writer) (int, error) {
+	fs := flag.NewFlagSet("index lookup", flag.ContinueOnError)
+	src := addIndexFlags(fs)
+	asJSON := fs.Bool("json", false, "print a JSON object")
+	if err := fs.Parse(args); err != nil {
+		return 2, err
+	}
+	if fs.NArg() != 1 || (*src.ldap == "") == (*src.ldif == "") {
+		return 2, fmt.Errorf("index lookup: usage: pec index lookup (--ldap URL | --ldif FILE) [--json] DOMAIN")
+	}
+	idx, err := loadIndex(*src.ldap, *src.ldif, *src.ca)
+	if err != nil {
+		return 2, err
+	}
+	domain := fs.Arg(0)
+	p, ok := idx.Domain(domain)
+	if *asJSON {
+		r := struct {
+			Domain   string        `json:"domain"`
+			PEC      bool          `json:"pec"`
+			Provider *jsonProvider `json:"provider,omitempty"`
+		}{Domain: domain, PEC: ok}
+		if ok {
+			j := providerJSON(p)
+			r.Provider = &j
+		}
+		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(r); err != nil {
+			return 2, err
+		}
+	} else if ok {
+		name := p.Name
+		if p.Unit != "" {
+			name += " (" + p.Unit + ")"
+		}
+		fmt.Fprintf(out, "%s: PEC domain of %s, service address %s\n", domain, name, p.MailReceipt)
+	} else {
+		fmt.Fprintf(out, "%s: not a PEC domain\n", domain)
+	}
+	if !ok {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// indexDump prints the whole index as LDIF, or JSON with --json. With no
+// source it prints the index of a fresh sample set.
+func indexDump(args []string, out, errOut io.Writer) (int, error) {
+	fs := flag.NewFlagSet("index dump", flag.ContinueOnError)
+	src := addIndexFlags(fs)
+	asJSON := fs.Bool("json", false, "print a JSON array of the entries")
+	if err := fs.Parse(args); err != nil {
+		return 2, err
+	}
+	if fs.NArg() != 0 {
+		return 2, fmt.Errorf("index dump: usage: pec index dump [--ldap URL | --ldif FILE] [--json]")
+	}
+	idx, err := loadIndex(*src.ldap, *src.ldif, *src.ca)
+	if err != nil {
+		return 2, err
+	}
+	if idx == nil {
+		set, err := sample.New(timeNow())
+		if err != nil {
+			return 2, err
+		}
+		if idx, err = set.Index(); err != nil {
+			return 2, err
+		}
+		fmt.Fprintln(errOut, "pec: no --ldap or --ldif: the index of a fresh sample set")
+	}
+	if !*asJSON {
+		if err := idx.WriteLDIF(out); err != nil {
+			return 2, err
+		}
+		return 0, nil
+	}
+	list := []jsonProvider{}
+	for _, p := range idx.Providers() {
+		list = append(list, providerJSON(p))
+	}
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(list); err != nil {
+		return 2, err
+	}
+	return 0, nil
+}
