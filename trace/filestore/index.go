@@ -2,6 +2,7 @@ package filestore
 
 import (
 	"hash/maphash"
+	"sort"
 	"strings"
 
 	"github.com/pecsdk/pec/pec"
@@ -23,7 +24,7 @@ type indexes struct {
 func (ix *indexes) init() {
 	ix.seed = maphash.MakeSeed()
 	for _, p := range []*postings{&ix.msgID, &ix.clientID, &ix.address, &ix.generated} {
-		p.heads = make(map[uint64]list)
+		p.heads = make(map[uint64]plist)
 	}
 }
 
@@ -124,45 +125,64 @@ func containsKey(ks []uint64, k uint64) bool {
 	return false
 }
 
-// postings is a set of posting lists sharing two arrays: each posting
-// links to the one added before it under the same key.
+// postings maps keys to the Seqs of the records carrying them, in
+// ascending order. Most keys (a generated Message-ID) have one record:
+// it is kept in the map's value; the others keep the rest in a slice.
 type postings struct {
-	heads map[uint64]list
-	seq   []uint64
-	prev  []uint32 // index+1 of the previous posting of the same key, 0 for none
+	heads map[uint64]plist
+	more  [][]uint64
 }
 
-type list struct {
-	last uint32 // index+1 of the newest posting
+type plist struct {
+	one  uint64 // the first Seq
+	more int32  // index+1 in postings.more of the others, 0 for none
 	n    uint32
 }
 
 func (p *postings) add(k, seq uint64) {
-	l := p.heads[k]
-	if l.last != 0 && p.seq[l.last-1] == seq {
-		return // two addresses of one record folding to one key
+	l, ok := p.heads[k]
+	switch {
+	case !ok:
+		p.heads[k] = plist{one: seq, n: 1}
+		return
+	case l.more == 0:
+		if l.one == seq {
+			return // two addresses of one record folding to one key
+		}
+		p.more = append(p.more, []uint64{seq})
+		l.more = int32(len(p.more))
+	default:
+		m := p.more[l.more-1]
+		if m[len(m)-1] == seq {
+			return
+		}
+		p.more[l.more-1] = append(m, seq)
 	}
-	p.seq = append(p.seq, seq)
-	p.prev = append(p.prev, l.last)
-	p.heads[k] = list{uint32(len(p.seq)), l.n + 1}
+	l.n++
+	p.heads[k] = l
 }
 
 // count returns the length of k's list.
 func (p *postings) count(k uint64) int { return int(p.heads[k].n) }
 
-// get returns k's list in ascending Seq order, without the records below
-// first (cut).
-func (p *postings) get(k, first uint64) []uint64 {
-	l := p.heads[k]
-	out := make([]uint64, 0, l.n)
-	for i := l.last; i != 0; i = p.prev[i-1] {
-		if p.seq[i-1] < first {
-			break // older postings are older records
+// each calls fn for the Seqs of k's list within [lo, hi], in order, until
+// fn returns false.
+func (p *postings) each(k, lo, hi uint64, fn func(seq uint64) bool) {
+	l, ok := p.heads[k]
+	if !ok {
+		return
+	}
+	if l.one >= lo && l.one <= hi && !fn(l.one) {
+		return
+	}
+	if l.more == 0 {
+		return
+	}
+	m := p.more[l.more-1]
+	i := sort.Search(len(m), func(i int) bool { return m[i] >= lo })
+	for ; i < len(m) && m[i] <= hi; i++ {
+		if !fn(m[i]) {
+			return
 		}
-		out = append(out, p.seq[i-1])
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out
 }

@@ -25,68 +25,67 @@ func (s *Store) Query(ctx context.Context, q trace.Query) ([]*trace.Record, erro
 	if !q.Until.IsZero() {
 		until = q.Until.UnixNano()
 	}
-	inTime := func(pos uint64) bool {
-		t := s.times[pos]
-		return (q.Since.IsZero() || t >= since) && (q.Until.IsZero() || t < until)
+	// The Seqs to look at: all, or the time range when times only grow.
+	lo, hi := s.first, s.head
+	if s.monotone && len(s.times) > 0 {
+		n := len(s.times)
+		if !q.Since.IsZero() {
+			lo = s.first + uint64(sort.Search(n, func(i int) bool { return s.times[i] >= since }))
+		}
+		if !q.Until.IsZero() {
+			hi = s.first + uint64(sort.Search(n, func(i int) bool { return s.times[i] >= until }))
+			if hi == 0 {
+				return nil, nil
+			}
+			hi--
+		}
 	}
 	var out []*trace.Record
 	var buf []byte
-	// try reads record seq and keeps it when it matches; it reports
-	// whether the query is complete.
-	try := func(seq uint64) (bool, error) {
-		if !inTime(seq - s.first) {
-			return false, nil
+	var err error
+	looked := 0
+	// try reads record seq and keeps it when it matches; it returns false
+	// when the query is complete or failed.
+	try := func(seq uint64) bool {
+		t := s.times[seq-s.first]
+		if (!q.Since.IsZero() && t < since) || (!q.Until.IsZero() && t >= until) {
+			return true
 		}
-		r, err := s.readRecord(seq, &buf)
-		if err != nil {
-			return false, err
+		if looked++; looked%1024 == 0 {
+			if err = ctx.Err(); err != nil {
+				return false
+			}
+		}
+		var r *trace.Record
+		if r, err = s.readRecord(seq, &buf); err != nil {
+			return false
 		}
 		if q.Match(r) {
 			out = append(out, r)
 		}
-		return q.Limit > 0 && len(out) >= q.Limit, nil
+		return q.Limit <= 0 || len(out) < q.Limit
 	}
-	n := uint64(len(s.locs))
-	if cands, ok := s.keyCandidates(&q); ok {
-		for i, seq := range cands {
-			if i%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
-			}
-			if done, err := try(seq); err != nil || done {
-				return out, err
-			}
-		}
-		return out, nil
+	if lo > hi || len(s.locs) == 0 {
+		return nil, nil
 	}
-	lo, hi := uint64(0), n // positions to look at
-	if s.monotone {
-		if !q.Since.IsZero() {
-			lo = uint64(sort.Search(int(n), func(i int) bool { return s.times[i] >= since }))
-		}
-		if !q.Until.IsZero() {
-			hi = uint64(sort.Search(int(n), func(i int) bool { return s.times[i] >= until }))
+	if p, k, ok, none := s.bestKey(&q); none {
+		return nil, nil
+	} else if ok {
+		p.each(k, lo, hi, try)
+	} else {
+		for seq := lo; seq <= hi && try(seq); seq++ {
 		}
 	}
-	for pos := lo; pos < hi; pos++ {
-		if pos%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		if done, err := try(s.first + pos); err != nil || done {
-			return out, err
-		}
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-// keyCandidates returns the Seqs the shortest posting list of q's keys
-// holds, or false when q names no key. The caller holds mu.
-func (s *Store) keyCandidates(q *trace.Query) ([]uint64, bool) {
-	var best *postings
-	var bestKey uint64
+// bestKey returns the shortest posting list among q's keys; ok is false
+// when q names none, and none is true when a key can match nothing. The
+// caller holds mu.
+func (s *Store) bestKey(q *trace.Query) (best *postings, key uint64, ok, none bool) {
 	bestN := -1
 	for _, c := range []struct {
 		v string
@@ -95,18 +94,15 @@ func (s *Store) keyCandidates(q *trace.Query) ([]uint64, bool) {
 		if c.v == "" {
 			continue
 		}
-		k, ok := s.idx.key(c.v)
-		if !ok {
-			return nil, true // a key of only space and brackets matches nothing
+		k, valid := s.idx.key(c.v)
+		if !valid {
+			return nil, 0, false, true // only space and brackets
 		}
 		if n := c.p.count(k); bestN < 0 || n < bestN {
-			best, bestKey, bestN = c.p, k, n
+			best, key, bestN = c.p, k, n
 		}
 	}
-	if best == nil {
-		return nil, false
-	}
-	return best.get(bestKey, s.first), true
+	return best, key, best != nil, false
 }
 
 // Reissue returns the signed bytes of the generated message whose
@@ -124,25 +120,34 @@ func (s *Store) Reissue(ctx context.Context, messageID string) ([]byte, error) {
 		return nil, fmt.Errorf("filestore: reissue %q: %w", messageID, trace.ErrNotFound)
 	}
 	var buf []byte
+	var found []byte
+	var err error
 	ref := ""
-	for _, seq := range s.idx.generated.get(k, s.first) {
-		r, err := s.readRecord(seq, &buf)
-		if err != nil {
-			return nil, err
+	s.idx.generated.each(k, s.first, s.head, func(seq uint64) bool {
+		var r *trace.Record
+		if r, err = s.readRecord(seq, &buf); err != nil {
+			return false
 		}
 		for _, g := range r.Generated {
 			if !pec.EqualMsgID(g, messageID) {
 				continue
 			}
 			if len(r.Message) > 0 {
-				return r.Message, nil
+				found = r.Message
+				return false
 			}
 			if r.MessageRef != "" && ref == "" {
 				ref = r.MessageRef
 			}
 		}
-	}
-	if ref != "" {
+		return true
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case found != nil:
+		return found, nil
+	case ref != "":
 		return nil, fmt.Errorf("filestore: reissue %q: the message is kept outside the log, as %q: %w", messageID, ref, trace.ErrNotFound)
 	}
 	return nil, fmt.Errorf("filestore: reissue %q: %w", messageID, trace.ErrNotFound)
