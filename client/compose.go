@@ -164,13 +164,27 @@ func Compose(w io.Writer, d *Draft, opts *ComposeOptions) (string, error) {
 }
 
 func compose(w io.Writer, d *Draft, id string, now time.Time) error {
+	// go-message writes the last field added first: add them bottom up,
+	// so that the message reads From, To, Cc, Subject, Date, Message-ID.
 	var h gomail.Header
-	from, _ := mail.ParseAddress(d.From)
-	h.SetAddressList("From", []*gomail.Address{{Name: from.Name, Address: from.Address}})
+	// Raw fields keep the spelling of the registry (PEC.md §4): go-message
+	// would write X-Tiporicevuta.
+	h.AddRaw([]byte("MIME-Version: 1.0\r\n"))
+	if d.ReceiptType != "" {
+		rt, _ := pec.ParseReceiptType(string(d.ReceiptType))
+		h.AddRaw([]byte(pec.HeaderReceiptType + ": " + string(rt) + "\r\n"))
+	}
+	h.AddRaw([]byte("Message-ID: <" + id + ">\r\n"))
+	date := d.Date
+	if date.IsZero() {
+		date = now
+	}
+	h.SetDate(date)
+	h.SetSubject(d.Subject)
 	for _, f := range []struct {
 		name  string
 		addrs []string
-	}{{"To", d.To}, {"Cc", d.Cc}} {
+	}{{"Cc", d.Cc}, {"To", d.To}} {
 		if len(f.addrs) == 0 {
 			continue
 		}
@@ -181,18 +195,8 @@ func compose(w io.Writer, d *Draft, id string, now time.Time) error {
 		}
 		h.SetAddressList(f.name, list)
 	}
-	h.SetSubject(d.Subject)
-	date := d.Date
-	if date.IsZero() {
-		date = now
-	}
-	h.SetDate(date)
-	h.SetMessageID(id)
-	if d.ReceiptType != "" {
-		rt, _ := pec.ParseReceiptType(string(d.ReceiptType))
-		h.Set(pec.HeaderReceiptType, string(rt))
-	}
-	h.Set("MIME-Version", "1.0")
+	from, _ := mail.ParseAddress(d.From)
+	h.SetAddressList("From", []*gomail.Address{{Name: from.Name, Address: from.Address}})
 
 	var text gomail.InlineHeader
 	text.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
