@@ -249,9 +249,6 @@ func parseMods(lines []ldifLine) ([]ldifMod, error) {
 		// it, and some generators leave it out.
 		mods = append(mods, *cur)
 	}
-	if len(mods) == 0 && len(lines) == 0 {
-		return nil, nil
-	}
 	return mods, nil
 }
 

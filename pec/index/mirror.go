@@ -62,8 +62,9 @@ type Mirror struct {
 
 	cur atomic.Pointer[Snapshot]
 
-	mu     sync.Mutex // serialises refreshes and guards status
-	status Status
+	refreshing sync.Mutex // serialises refreshes
+	mu         sync.Mutex // guards status
+	status     Status
 }
 
 var _ Index = (*Mirror)(nil)
@@ -97,28 +98,31 @@ func NewMirror(src Source, opts *MirrorOptions) *Mirror {
 // old one for every later lookup; on failure the old one stays and the
 // error is returned.
 func (m *Mirror) Refresh(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.refreshing.Lock()
+	defer m.refreshing.Unlock()
 	start := m.opts.Now()
 	s, err := m.src.Load(ctx)
+	m.mu.Lock()
 	m.status.Attempted = start
 	m.status.Err = err
 	if err != nil {
 		m.status.Failures++
-		if l := m.opts.Logger; l != nil {
-			l.Warn("index refresh failed; serving the last good snapshot",
-				"error", err, "failures", m.status.Failures, "loaded", m.status.Loaded)
-		}
 	} else {
 		m.cur.Store(s)
 		m.status.Loaded = start
 		m.status.Failures = 0
 		m.status.Entries = s.Len()
-		if l := m.opts.Logger; l != nil {
-			l.Info("index refreshed", "entries", s.Len())
-		}
 	}
 	st := m.status
+	m.mu.Unlock()
+	if l := m.opts.Logger; l != nil {
+		if err != nil {
+			l.Warn("index refresh failed; serving the last good snapshot",
+				"error", err, "failures", st.Failures, "loaded", st.Loaded)
+		} else {
+			l.Info("index refreshed", "entries", st.Entries)
+		}
+	}
 	if m.opts.OnRefresh != nil {
 		m.opts.OnRefresh(st)
 	}

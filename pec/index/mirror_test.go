@@ -1,10 +1,13 @@
 package index_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -91,7 +94,8 @@ func TestLDAPHangingServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		src := &switchSource{snap: good}
-		m := index.NewMirror(src, nil)
+		var log bytes.Buffer
+		m := index.NewMirror(src, &index.MirrorOptions{Logger: slog.New(slog.NewTextHandler(&log, nil))})
 		if err := m.Refresh(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -103,6 +107,9 @@ func TestLDAPHangingServer(t *testing.T) {
 		}
 		if m.Snapshot() != good {
 			t.Fatal("snapshot replaced")
+		}
+		if !strings.Contains(log.String(), "index refresh failed") || !strings.Contains(log.String(), "deadline exceeded") {
+			t.Errorf("failure not logged:\n%s", log.String())
 		}
 		checkLookups(t, w, m)
 	})
