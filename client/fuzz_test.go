@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/sample"
 )
 
 // FuzzReplay feeds arbitrary journals to the store's replay. It must never
@@ -18,9 +21,12 @@ import (
 // that replays cleanly; and the records must fold into a tracker without
 // panic.
 func FuzzReplay(f *testing.F) {
-	for _, seed := range replaySeeds(f) {
-		f.Add(seed)
-	}
+	// The seeds in testdata/fuzz/FuzzReplay include journals written by the
+	// tracker (see journalSeeds); building them here would sign receipts in
+	// every fuzzing worker.
+	f.Add([]byte("{}\n"))
+	f.Add([]byte(`{"v":1,"sent":{"msgid":"a@b","time":"2026-09-14T09:00:00+02:00"}}` + "\n"))
+	f.Add([]byte(`{"v":1,"receipt":{"kind":"delivery","sha256":"00","time":"0001-01-01T00:00:00Z","verified":true}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var recs []*record
 		end, torn, err := replayJournal(bytes.NewReader(data), func(r *record) { recs = append(recs, r) })
@@ -85,8 +91,9 @@ func normRecord(r *record) record {
 	return c
 }
 
-// replaySeeds are real journals written by the tracker, and edits of them.
-func replaySeeds(f *testing.F) [][]byte {
+// journalSeeds are real journals written by the tracker, and edits of them:
+// the seeds of FuzzReplay kept under testdata/fuzz.
+func journalSeeds(f testing.TB) [][]byte {
 	dir := f.TempDir()
 	tr, err := OpenTracker(dir, &TrackerOptions{NoSync: true})
 	if err != nil {
@@ -111,8 +118,70 @@ func replaySeeds(f *testing.F) [][]byte {
 		full[:len(full)/2],
 		append(append([]byte{}, full...), full...),
 		bytes.ReplaceAll(full, []byte(`"v":1`), []byte(`"v":1.5`)),
-		[]byte("{}\n"),
-		[]byte(`{"v":1,"sent":{"msgid":"a@b","time":"2026-09-14T09:00:00+02:00"}}` + "\n"),
-		[]byte(`{"v":1,"receipt":{"kind":"delivery","sha256":"00","time":"0001-01-01T00:00:00Z","verified":true}}`),
+	}
+}
+
+// FuzzClassify: any input is classified without panic or error (the input
+// is in memory, so always readable); the kind agrees with what was parsed;
+// a receipt keeps exactly its input as evidence; and classifying again
+// gives the same reading.
+func FuzzClassify(f *testing.F) {
+	// The seeds in testdata/fuzz/FuzzClassify include the sample message of
+	// every kind (see TestFuzzSeeds).
+	f.Add([]byte(sample.Ordinary))
+	f.Add([]byte("X-Ricevuta: avvenuta-consegna\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Classify(bytes.NewReader(data), nil)
+		if err != nil {
+			t.Fatalf("err = %v for input in memory", err)
+		}
+		switch {
+		case m.Kind == pec.KindUnknown && (m.Envelope != nil || m.Receipt != nil):
+			t.Fatal("unknown kind with a parse")
+		case m.Kind.IsEnvelope() && (m.Envelope == nil || m.Envelope.Kind != m.Kind):
+			t.Fatal("envelope kind without its envelope")
+		case m.Kind.IsReceipt() && (m.Receipt == nil || m.Receipt.Kind != m.Kind || !bytes.Equal(m.raw, data)):
+			t.Fatal("receipt kind without its receipt or bytes")
+		}
+		again, err := Classify(bytes.NewReader(data), nil)
+		if err != nil || again.Kind != m.Kind || again.MessageID != m.MessageID || again.Digest != m.Digest || len(again.Problems) != len(m.Problems) {
+			t.Fatalf("second reading differs: %v %s/%s", err, again.Kind, m.Kind)
+		}
+		if m.Receipt != nil {
+			tr, _ := OpenTracker("", &TrackerOptions{AllowUnverified: true})
+			tr.Observe(m)
+			tr.Close()
+		}
+	})
+}
+
+var writeSeeds = flag.Bool("fuzz.seeds", false, "rewrite the fuzz seeds made from the sample set under testdata/fuzz")
+
+// TestFuzzSeeds writes the seeds that are costly to build (signed messages
+// and the journals that record them) with -fuzz.seeds, and otherwise checks
+// that they are there.
+func TestFuzzSeeds(t *testing.T) {
+	seeds := map[string][]byte{}
+	if *writeSeeds {
+		for k, b := range samples(t).Messages {
+			seeds[filepath.Join("FuzzClassify", "sample-"+k.String())] = b
+		}
+		for i, b := range journalSeeds(t) {
+			seeds[filepath.Join("FuzzReplay", fmt.Sprintf("journal-%d", i))] = b
+		}
+		for name, b := range seeds {
+			p := filepath.Join("testdata", "fuzz", name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, pattern := range []string{"FuzzClassify/sample-*", "FuzzReplay/journal-*"} {
+		if m, _ := filepath.Glob(filepath.Join("testdata", "fuzz", pattern)); len(m) == 0 {
+			t.Errorf("no seeds %s: run go test -run TestFuzzSeeds -fuzz.seeds", pattern)
+		}
 	}
 }
