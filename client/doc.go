@@ -2,11 +2,50 @@
 // mailbox, classifies and verifies what arrives, and follows every recipient
 // of every sent message to a final outcome.
 //
+// # Classifying
+//
 // Classify tells the kind of an incoming message from its own header fields
-// (PEC.md §15.3) and parses and verifies it with the envelope and receipt
-// packages. A Tracker correlates receipts and notices with the messages sent
-// (PEC.md §9, §15.4, §10.3) and keeps its state in a small append-only
-// store, so that a restart loses nothing.
+// (PEC.md §15.3): X-Ricevuta makes a receipt or notice, X-Trasporto an
+// envelope, anything else is ordinary mail (pec.KindUnknown, not an error).
+// It then parses and verifies the message with the envelope and receipt
+// packages, whose certification data is authoritative for the kind. Those
+// packages also find a PEC message wrapped inside another one; Classify
+// does not follow them there, because a forwarded .eml never makes a message
+// PEC.
+//
+// # Tracking
+//
+// A Tracker keeps, for each message registered at submission, the state of
+// each recipient (PEC.md §15.4), fed with the receipts and notices fetched
+// from the mailbox. Receipts are matched to the message by the daticert msgid
+// (the client's Message-ID), else by X-Riferimento-Message-ID, else by the
+// identificativo once another receipt has told it (PEC.md §9); and to the
+// recipient by consegna, ricezione and the destinatari of the acceptance,
+// which also tells certified recipients from external ones.
+//
+// The state of a recipient is a function of the set of its receipts, not of
+// their order: it is the state of highest precedence that they support (see
+// State), so that a final state never goes back to a provisional one, and a
+// delivery receipt after the 24 h notice still counts (PEC.md §10.3). The 12 h
+// and 24 h notices are told apart by their text; one whose text says neither
+// is the final one when certified 22 hours or more after acceptance (PEC.md
+// §15.4). A receipt seen again, by its bytes or by its own Message-ID, is a
+// duplicate and changes nothing. A receipt about a message the tracker does
+// not follow is reported (ErrUnknownMessage) and kept, and counts if that
+// message is registered later. Only receipts whose signature verifies are
+// evidence, unless TrackerOptions.AllowUnverified says otherwise.
+//
+// # Store
+//
+// The tracker's state is a journal of JSON lines, one record per
+// registration or receipt, each appended whole and fsync'd before Register
+// or Observe returns, and replayed at OpenTracker. The signed receipts are
+// kept beside it, one file per receipt named by the SHA-256 of its bytes,
+// synced before the journal line that names them. A crash can leave only an
+// incomplete last line: OpenTracker drops it and reports it (Repaired,
+// ErrTornRecord). Damage anywhere else is refused (ErrCorruptStore), never
+// skipped. One process writes a store at a time (ErrLocked); others may read
+// it (TrackerOptions.ReadOnly).
 //
 // Normative sources: PEC.md §15 (client side), §9 (identifiers and
 // correlation), §10.3 (time limits), §11.4 (multi-recipient behaviour);
@@ -14,8 +53,8 @@
 //
 // Tolerated divergences: header names and values in any case and with
 // surrounding white space; receipts delivered in any order, more than once,
-// or re-fetched byte for byte (duplicates are recognised and ignored); a
-// presa in carico after the delivery receipt it precedes; a delivery receipt
-// after the 24 h timeout notice, which still counts as delivered (PEC.md
-// §10.3).
+// or re-fetched with other mailbox header fields; a presa in carico after the
+// delivery receipt it precedes; a receipt without msgid, matched by its
+// identificativo; the recipient of a rilevazione-virus notice in ricezione
+// (PEC.md §17 item 21); a preavviso whose text names no time limit.
 package client

@@ -293,6 +293,7 @@ func (t *Tracker) Register(s Sent) error {
 		}
 	}
 	t.apply(r)
+	t.log.Info("tracker: registered", "message-id", s.MessageID, "recipients", len(s.To)+len(s.Cc))
 	return nil
 }
 
@@ -345,6 +346,7 @@ func (t *Tracker) Observe(m *Message) (*Update, error) {
 	t.apply(r)
 	tm := t.msgs[owner]
 	if tm == nil {
+		t.log.Debug("tracker: receipt for an unknown message", "kind", m.Kind, "receipt", o.Own, "about", o.describeTarget())
 		return nil, fmt.Errorf("%w: %s %s about %s", ErrUnknownMessage, pec.Kind(o.Kind), o.Own, o.describeTarget())
 	}
 	u.MessageID = tm.sent.MessageID
@@ -353,6 +355,7 @@ func (t *Tracker) Observe(m *Message) (*Update, error) {
 			u.Changes = append(u.Changes, Change{Recipient: rs.Address, From: before[i].State, To: rs.State})
 		}
 	}
+	t.log.Debug("tracker: receipt", "message-id", u.MessageID, "kind", m.Kind, "receipt", o.Own, "changes", len(u.Changes))
 	if err := o.matchErr(tm); err != nil {
 		return u, err
 	}
