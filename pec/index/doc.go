@@ -40,5 +40,7 @@
 // Values by URL (":<") and moddn records are refused (ErrUnsupported):
 // a published index has neither. Revocation is by removal from the
 // index: a certificate deleted from it is no longer trusted after the next
-// refresh.
+// refresh. A certificate is found by its providerCertificateHash (§13.5):
+// one listed without its hash is not found. CRL and OCSP checks are not
+// made here.
 package index
