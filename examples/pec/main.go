@@ -9,6 +9,7 @@
 //	pec index lookup (--ldap URL | --ldif FILE) [--json] DOMAIN
 //	pec index dump [--ldap URL | --ldif FILE] [--json]
 //	pec status [--json] [--store PATH] [MESSAGE-ID...]
+//	pec trace verify|query|reissue (--dir DIR | --postgres URL) ...
 //
 // Run with no arguments, it writes the samples to a temporary folder and
 // inspects and verifies them: a demonstration on embedded defaults.
@@ -33,6 +34,12 @@ const usage = `usage:
                                              the provider index (a sample one with no source)
   pec status [--json] [--store PATH] [MESSAGE-ID...]
                                              state and evidence of each recipient of each sent message
+  pec trace verify (--dir DIR | --postgres URL) [--ca FILE] [--cert FILE]
+                                             exit 0 only when the trace log is unaltered
+  pec trace query (--dir DIR | --postgres URL) [--msgid ID] [--client-msgid ID] [--address A]
+                  [--since T] [--until T] [--limit N] [--json]
+  pec trace reissue (--dir DIR | --postgres URL) [-o FILE] MESSAGE-ID
+                                             the receipt exactly as it was sent, from the log
   pec demo                                   sample + inspect + verify in a temporary folder
 `
 
@@ -60,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		status, err = cmdIndex(args[1:], stdout, stderr)
 	case "status":
 		err = cmdStatus(args[1:], stdout)
+	case "trace":
+		status, err = cmdTrace(args[1:], stdout)
 	case "demo":
 		status, err = cmdDemo(stdout)
 	case "help", "-h", "--help":
