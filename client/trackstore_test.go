@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -255,4 +256,36 @@ func TestStoreLock(t *testing.T) {
 		t.Fatalf("after Close the lock is released: %v", err)
 	}
 	tr2.Close()
+}
+
+// TestStoreRepairLogged: the repair of a torn record is logged, and the
+// tracker is silent without a logger.
+func TestStoreRepairLogged(t *testing.T) {
+	dir := t.TempDir()
+	tr, err := OpenTracker(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Register(Sent{MessageID: "a@client.example", To: []string{bob}, Time: sampleTime}); err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	f, err := os.OpenFile(filepath.Join(dir, journalName), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"v":1,"sent":{"msgid":"b@cl`)
+	f.Close()
+	var logged bytes.Buffer
+	tr, err = OpenTracker(dir, &TrackerOptions{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if !errors.Is(tr.Repaired(), ErrTornRecord) || !strings.Contains(logged.String(), "tracker store repaired") || !strings.Contains(logged.String(), "line 2") {
+		t.Fatalf("Repaired = %v, log %q", tr.Repaired(), logged.String())
+	}
+	if _, ok := tr.Status("a@client.example"); !ok {
+		t.Fatal("the whole record before the torn one is lost")
+	}
 }
