@@ -540,7 +540,25 @@ func (s *Status) clone() *Status {
 	c.Problems = slices.Clone(s.Problems)
 	c.Recipients = slices.Clone(s.Recipients)
 	for i := range c.Recipients {
-		c.Recipients[i].Events = slices.Clone(c.Recipients[i].Events)
+		r := &c.Recipients[i]
+		r.Events = slices.Clone(r.Events)
+		for j := range r.Events {
+			r.Events[j].Error = cloneError(r.Events[j].Error)
+		}
+		if r.Evidence != nil {
+			e := *r.Evidence
+			e.Error = cloneError(e.Error)
+			r.Evidence = &e
+		}
+		r.Error = cloneError(r.Error)
 	}
+	return &c
+}
+
+func cloneError(e *pec.Error) *pec.Error {
+	if e == nil {
+		return nil
+	}
+	c := *e
 	return &c
 }

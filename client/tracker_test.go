@@ -497,3 +497,23 @@ func otherPKI(t *testing.T) *pectest.PKI {
 	}
 	return p
 }
+
+// TestTrackerStatusCopy: what Status returns can be changed freely.
+func TestTrackerStatusCopy(t *testing.T) {
+	tr := memTracker(t)
+	m := newSent(1, sampleTime, []string{bob}, nil)
+	if err := tr.Register(m.sent); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Observe(classifyBytes(t, m.build(t, pec.KindDeliveryError, 1, bob))); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := tr.Status(m.sent.MessageID)
+	r := st.Recipient(bob)
+	r.Error.Code, r.Evidence.Kind, r.Events[0].Error.Extended = pec.ErrorOther, pec.KindDelivery, "changed"
+	st.To[0] = "x@y"
+	again, _ := tr.Status(m.sent.MessageID)
+	if r := again.Recipient(bob); r == nil || r.Error.Code != pec.ErrorNoDest || r.Evidence.Kind != pec.KindDeliveryError || r.Events[0].Error.Extended == "changed" {
+		t.Fatalf("the tracker's state changed through a returned Status: %+v", again)
+	}
+}
