@@ -3,6 +3,7 @@ package client
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,6 +114,8 @@ type store struct {
 	sync     bool
 	readOnly bool
 	unlock   func()
+
+	evidenceReady bool // the evidence folder exists
 }
 
 func openStore(path string, sync, readOnly bool) (*store, error) {
@@ -310,8 +313,8 @@ func (s *store) append(r *record) error {
 }
 
 // keep writes the receipt bytes raw to the evidence folder, named by digest,
-// and returns the path relative to the store's folder. An existing file is
-// kept (the bytes are the same by construction).
+// and returns the path relative to the store's folder. An existing file with
+// the same bytes is kept.
 func (s *store) keep(digest string, raw []byte) (string, error) {
 	if s.readOnly {
 		return "", ErrReadOnly
@@ -327,11 +330,15 @@ func (s *store) keep(digest string, raw []byte) (string, error) {
 	if err != nil {
 		rel = name
 	}
-	if _, err := os.Stat(name); err == nil {
+	if b, err := os.ReadFile(name); err == nil && sha256.Sum256(b) == sha256.Sum256(raw) {
+		// Written before a crash that came before its journal line.
 		return rel, nil
 	}
-	if err := os.MkdirAll(s.evidence, 0o700); err != nil {
-		return "", fmt.Errorf("client: tracker store: %w", err)
+	if !s.evidenceReady {
+		if err := os.MkdirAll(s.evidence, 0o700); err != nil {
+			return "", fmt.Errorf("client: tracker store: %w", err)
+		}
+		s.evidenceReady = true
 	}
 	tmp, err := os.CreateTemp(s.evidence, ".tmp-*")
 	if err != nil {

@@ -289,3 +289,32 @@ func TestStoreRepairLogged(t *testing.T) {
 		t.Fatal("the whole record before the torn one is lost")
 	}
 }
+
+// TestStoreEvidenceRewritten: an evidence file left damaged, with no journal
+// line naming it, is written again when its receipt is observed.
+func TestStoreEvidenceRewritten(t *testing.T) {
+	dir := t.TempDir()
+	tr, err := OpenTracker(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	m := newSent(1, sampleTime, []string{bob}, nil)
+	if err := tr.Register(m.sent); err != nil {
+		t.Fatal(err)
+	}
+	msg := classifyBytes(t, m.build(t, pec.KindDeliverySummary, 1, bob))
+	name := filepath.Join(dir, evidenceName, msg.Digest+".eml")
+	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, msg.raw[:100], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Observe(msg); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(name); err != nil || !bytes.Equal(b, msg.raw) {
+		t.Fatalf("evidence not rewritten: %v", err)
+	}
+}
