@@ -1,12 +1,17 @@
 package index_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/pecsdk/pec/envelope"
+	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/pec/index"
+	"github.com/pecsdk/pec/pec/smime"
+	"github.com/pecsdk/pec/sample"
 )
 
 // ExampleParseLDIF reads a published dump and answers the lookups of an
@@ -61,4 +66,34 @@ func ExampleSnapshot_Authorize() {
 	err = idx.Authorize(nil, "mario@pec.example.it", time.Time{})
 	fmt.Println(errors.Is(err, index.ErrUnlisted), err)
 	// Output: true index: signer certificate not listed: no signer certificate
+}
+
+// Example_verify judges the trust of a PEC message by the index: the
+// Snapshot is the Authority of the verification that envelope.Parse (and
+// receipt.Parse) make.
+func Example_verify() {
+	set, err := sample.New(time.Now())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	idx, err := set.Index() // or index.ParseLDIF, or a Mirror of the directory
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	env, err := envelope.Parse(bytes.NewReader(set.Messages[pec.KindTransport]), &smime.VerifyOptions{Authority: idx})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, _ := idx.Signer(env.Signature.Signer)
+	fmt.Println("trusted:", *env.Signature.Trusted, "signed by", p.Name)
+
+	empty, _ := index.New(nil)
+	env, _ = envelope.Parse(bytes.NewReader(set.Messages[pec.KindTransport]), &smime.VerifyOptions{Authority: empty})
+	fmt.Println("trusted:", *env.Signature.Trusted, env.Signature.Problems[0].Code)
+	// Output:
+	// trusted: true signed by Gestore Mittente S.p.A.
+	// trusted: false unlisted-signer
 }
