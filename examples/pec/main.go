@@ -9,6 +9,8 @@
 //	pec index lookup (--ldap URL | --ldif FILE) [--json] DOMAIN
 //	pec index dump [--ldap URL | --ldif FILE] [--json]
 //	pec status [--json] [--store PATH] [MESSAGE-ID...]
+//	pec send [--preset NAME | --server HOST:PORT [--starttls]] --user U --to A [--cc C] --subject S ...
+//	pec fetch [--preset NAME | --server HOST:PORT [--starttls]] [--pop3] --user U -o DIR [--ca FILE] [--watch]
 //	pec trace verify|query|reissue (--dir DIR | --postgres URL) ...
 //
 // Run with no arguments, it writes the samples to a temporary folder and
@@ -34,6 +36,13 @@ const usage = `usage:
                                              the provider index (a sample one with no source)
   pec status [--json] [--store PATH] [MESSAGE-ID...]
                                              state and evidence of each recipient of each sent message
+  pec send [--preset NAME | --server HOST:PORT [--starttls]] --user U [--password-file F]
+           --to A [--cc C] --subject S [--text T | --text-file F] [--attach FILE]
+           [--receipt completa|breve|sintetica] [--message-id ID] [--store PATH]
+                                             submit a PEC (password also from $PEC_PASSWORD)
+  pec fetch [--preset NAME | --server HOST:PORT [--starttls]] [--pop3] --user U -o DIR
+            [--ca FILE | --ldap URL | --ldif FILE] [--store PATH] [--watch]
+                                             fetch new mail into DIR, verify it, feed the tracker
   pec trace verify (--dir DIR | --postgres URL) [--ca FILE] [--cert FILE]
                                              exit 0 only when the trace log is unaltered
   pec trace query (--dir DIR | --postgres URL) [--msgid ID] [--client-msgid ID] [--address A]
@@ -67,6 +76,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		status, err = cmdIndex(args[1:], stdout, stderr)
 	case "status":
 		err = cmdStatus(args[1:], stdout)
+	case "send":
+		err = cmdSend(args[1:], stdout)
+	case "fetch":
+		status, err = cmdFetch(args[1:], stdout, stderr)
 	case "trace":
 		status, err = cmdTrace(args[1:], stdout)
 	case "demo":

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pecsdk/pec/client"
+	"github.com/pecsdk/pec/pec"
+)
+
+// longFetch is how many messages make a fetch long enough for a progress
+// line (with --progress auto).
+const longFetch = 50
+
+// cmdFetch fetches the new messages of a mailbox into a local folder,
+// verifies each and feeds the tracker store; it exits 1 when a PEC message
+// does not verify.
+func cmdFetch(args []string, stdout, stderr io.Writer) (int, error) {
+	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var sf serverFlags
+	sf.register(fs, "IMAP or POP3")
+	pop3 := fs.Bool("pop3", false, "use POP3 instead of IMAP")
+	mailbox := fs.String("mailbox", "INBOX", "IMAP mailbox")
+	dir := fs.String("o", "", "local folder (required): one .eml per message and the fetch state")
+	ca := fs.String("ca", "", "PEM file of trust anchors for the PEC signatures; with it, a PEC message must also be trusted")
+	ldapURL := fs.String("ldap", "", "URL of the provider directory, for trust as in verify")
+	ldif := fs.String("ldif", "", "LDIF file of the provider index, for trust as in verify")
+	store := fs.String("store", defaultStore(), "tracker store (folder or journal file), shared with send and status")
+	watch := fs.Bool("watch", false, "keep fetching new mail (IMAP IDLE, else polling) until interrupted")
+	poll := fs.Duration("poll", time.Minute, "with --watch: how often to look when the server cannot notify")
+	progress := fs.String("progress", "auto", "progress line on standard error: auto (on long fetches), always, never")
+	timeout := fs.Duration("timeout", 2*time.Minute, "limit of each network exchange")
+	if err := fs.Parse(args); err != nil {
+		return 2, fmt.Errorf("fetch: %w", err)
+	}
+	if *dir == "" {
+		return 2, errors.New("fetch: no -o folder")
+	}
+	proto := client.IMAP
+	if *pop3 {
+		proto = client.POP3
+	}
+	ep, conf, pass, auth, err := sf.resolve(func(p client.Preset) client.Endpoint {
+		if proto == client.POP3 {
+			return p.POP3
+		}
+		return p.IMAP
+	})
+	if err != nil {
+		return 2, fmt.Errorf("fetch: %w", err)
+	}
+	verify, err := verifyOptions(*ca, *ldapURL, *ldif)
+	if err != nil {
+		return 2, fmt.Errorf("fetch: %w", err)
+	}
+	anchors := verify != nil
+	tr, err := client.OpenTracker(*store, nil)
+	if err != nil {
+		return 2, fmt.Errorf("fetch: tracker store: %w", err)
+	}
+	defer tr.Close()
+	pl := &progressLine{w: stderr, mode: *progress}
+	opts := &client.FetchOptions{
+		Protocol: proto, Server: ep, TLSConfig: conf, Username: sf.user, Password: pass, Auth: auth,
+		Mailbox: *mailbox, Dir: *dir, Verify: verify, Tracker: tr,
+		Progress: pl.update, Timeout: *timeout, PollInterval: *poll,
+	}
+	ctx, cancel := interruptible()
+	defer cancel()
+	var sum summary
+	report := func(res *client.FetchResult) {
+		pl.done()
+		for _, fm := range res.Messages {
+			sum.add(stdout, fm, anchors)
+		}
+	}
+	if *watch {
+		err = client.Watch(ctx, opts, func(res *client.FetchResult) error {
+			report(res)
+			return nil
+		})
+		if ctx.Err() != nil {
+			err = nil // interrupted: the normal end of --watch
+		}
+	} else {
+		var res *client.FetchResult
+		res, err = client.Fetch(ctx, opts)
+		if res != nil {
+			report(res)
+		}
+	}
+	pl.done()
+	fmt.Fprintf(stdout, "%d fetched (%d new) into %s: %d PEC verified, %d PEC failing, %d not PEC, %d receipts of unknown messages\n",
+		sum.total, sum.fresh, *dir, sum.ok, sum.bad, sum.notPEC, sum.unknown)
+	if err != nil {
+		return 2, fmt.Errorf("fetch: %w", err)
+	}
+	if sum.bad > 0 {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// summary counts what a fetch brought.
+type summary struct {
+	total, fresh, ok, bad, notPEC, unknown int
+}
+
+// add prints one line for fm and counts it.
+func (s *summary) add(w io.Writer, fm *client.Fetched, anchors bool) {
+	s.total++
+	if fm.New {
+		s.fresh++
+	}
+	m := fm.Message
+	verdict := "not PEC"
+	var notes []string
+	switch {
+	case m.Kind == pec.KindUnknown:
+		s.notPEC++
+		for _, p := range m.Problems {
+			notes = append(notes, p.Error())
+		}
+	case m.Signature == nil:
+		s.bad++
+		verdict = "FAIL not signed"
+	case !m.Signature.Intact:
+		s.bad++
+		verdict = "FAIL not intact"
+	case anchors && (m.Signature.Trusted == nil || !*m.Signature.Trusted):
+		s.bad++
+		verdict = "FAIL not trusted"
+	default:
+		s.ok++
+		verdict = "OK intact"
+		if anchors {
+			verdict += ", trusted"
+		}
+	}
+	if fm.Update != nil {
+		for _, c := range fm.Update.Changes {
+			notes = append(notes, fmt.Sprintf("%s: %s → %s", c.Recipient, c.From, c.To))
+		}
+		if fm.Update.Duplicate {
+			notes = append(notes, "already seen")
+		}
+	}
+	if errors.Is(fm.Err, client.ErrUnknownMessage) {
+		s.unknown++
+		notes = append(notes, "receipt of a message not sent from here")
+	} else if fm.Err != nil && m.Kind != pec.KindUnknown {
+		notes = append(notes, fm.Err.Error())
+	}
+	line := fmt.Sprintf("%s  %-22s %s", filepath.Base(fm.Path), m.Kind, verdict)
+	if len(notes) > 0 {
+		line += "  (" + strings.Join(notes, "; ") + ")"
+	}
+	fmt.Fprintln(w, line)
+}
+
+// progressLine keeps one line of progress on a terminal: "fetching 12/450
+// (3.4 MB)", rewritten in place, at most every 200 ms.
+type progressLine struct {
+	w     io.Writer
+	mode  string
+	last  time.Time
+	shown bool
+}
+
+func (p *progressLine) update(pr client.Progress) {
+	if p.mode == "never" || (p.mode != "always" && pr.Total < longFetch) {
+		return
+	}
+	if pr.Done < pr.Total && time.Since(p.last) < 200*time.Millisecond && p.shown {
+		return
+	}
+	p.last = time.Now()
+	p.shown = true
+	fmt.Fprintf(p.w, "\rfetching %d/%d (%.1f MB)", pr.Done, pr.Total, float64(pr.Bytes)/1e6)
+}
+
+// done ends the progress line.
+func (p *progressLine) done() {
+	if p.shown {
+		fmt.Fprintln(p.w)
+		p.shown = false
+	}
+}
