@@ -131,6 +131,32 @@ func (s *Status) Final() bool {
 	return true
 }
 
+// OverdueAfter is how long after dispatch a certified recipient without a
+// final state is overdue: the 24 h limit of PEC.md §10.3, by which the
+// sender's provider must have sent the final notice, and an hour for it
+// to arrive.
+const OverdueAfter = 25 * time.Hour
+
+// Overdue returns the certified recipients that have no final state
+// OverdueAfter past dispatch (the acceptance, else the submission) as of
+// now: a receipt or notice the providers owe has not been observed.
+func (s *Status) Overdue(now time.Time) []*RecipientStatus {
+	dispatch := s.Time
+	var out []*RecipientStatus
+	for i := range s.Recipients {
+		r := &s.Recipients[i]
+		for _, e := range r.Events {
+			if e.Kind == pec.KindAcceptance {
+				dispatch = e.Time
+			}
+		}
+		if !r.State.Final() && r.Type != pec.RecipientExternal && now.Sub(dispatch) >= OverdueAfter {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Recipient returns the status of the recipient addr, or nil.
 func (s *Status) Recipient(addr string) *RecipientStatus {
 	for i := range s.Recipients {

@@ -517,3 +517,29 @@ func TestTrackerStatusCopy(t *testing.T) {
 		t.Fatalf("the tracker's state changed through a returned Status: %+v", again)
 	}
 }
+
+// TestStatusOverdue: a certified recipient still open 25 h after acceptance
+// is overdue; an external one or a final one never is.
+func TestStatusOverdue(t *testing.T) {
+	tr := memTracker(t)
+	m := newSent(1, sampleTime, []string{bob, dora}, []string{carol})
+	if err := tr.Register(m.sent); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []step{acc(), at(pec.KindDeliverySummary, 1, dora), at(pec.KindDeliveryTimeout12h, 12, bob)} {
+		if _, err := tr.Observe(classifyBytes(t, m.build(t, s.kind, s.after, s.rcpt...))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ := tr.Status(m.sent.MessageID)
+	accepted := st.Recipient(bob).Events[0].Time
+	for _, tc := range []struct {
+		after time.Duration
+		want  int
+	}{{0, 0}, {24 * time.Hour, 0}, {OverdueAfter - time.Second, 0}, {OverdueAfter, 1}, {100 * time.Hour, 1}} {
+		got := st.Overdue(accepted.Add(tc.after))
+		if len(got) != tc.want || (tc.want == 1 && got[0].Address != bob) {
+			t.Errorf("%v after acceptance: overdue %d, want %d", tc.after, len(got), tc.want)
+		}
+	}
+}

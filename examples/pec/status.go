@@ -16,6 +16,10 @@ import (
 	"github.com/pecsdk/pec/pec"
 )
 
+// statusNow is the clock of pec status, which says which recipients are
+// overdue.
+var statusNow = time.Now
+
 // storeEnv names the environment variable that sets the default tracker store.
 const storeEnv = "PEC_STORE"
 
@@ -63,16 +67,26 @@ func cmdStatus(args []string, stdout io.Writer) error {
 		}
 		list = append(list, st)
 	}
+	now := statusNow()
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(statusJSONOf(list))
+		return enc.Encode(statusJSONOf(list, now))
 	}
-	return statusTable(stdout, list)
+	return statusTable(stdout, list, now)
+}
+
+// overdue returns the addresses of st's overdue recipients.
+func overdue(st *client.Status, now time.Time) map[string]bool {
+	m := map[string]bool{}
+	for _, r := range st.Overdue(now) {
+		m[r.Address] = true
+	}
+	return m
 }
 
 // statusTable writes one line per recipient.
-func statusTable(w io.Writer, list []*client.Status) error {
+func statusTable(w io.Writer, list []*client.Status, now time.Time) error {
 	if len(list) == 0 {
 		_, err := fmt.Fprintln(w, "no messages sent")
 		return err
@@ -80,6 +94,7 @@ func statusTable(w io.Writer, list []*client.Status) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MESSAGE-ID\tSENT\tRECIPIENT\tSTATE\tSINCE\tEVIDENCE")
 	for _, st := range list {
+		late := overdue(st, now)
 		for i, r := range st.Recipients {
 			id, sent := st.MessageID, formatTime(st.Time)
 			if i > 0 {
@@ -92,6 +107,9 @@ func statusTable(w io.Writer, list []*client.Status) error {
 			state := r.State.String()
 			if r.Error != nil {
 				state += " (" + describeError(r.Error) + ")"
+			}
+			if late[r.Address] {
+				state += " [overdue]"
 			}
 			evidence := "-"
 			if r.Evidence != nil {
@@ -152,6 +170,7 @@ type (
 		Type     string              `json:"type,omitempty"`
 		State    client.State        `json:"state"`
 		Final    bool                `json:"final"`
+		Overdue  bool                `json:"overdue,omitempty"`
 		Time     *time.Time          `json:"time,omitempty"`
 		Evidence *statusEvidenceJSON `json:"evidence,omitempty"`
 		Error    *statusErrorJSON    `json:"error,omitempty"`
@@ -173,15 +192,16 @@ type (
 	}
 )
 
-func statusJSONOf(list []*client.Status) []statusMessageJSON {
+func statusJSONOf(list []*client.Status, now time.Time) []statusMessageJSON {
 	out := []statusMessageJSON{}
 	for _, st := range list {
+		late := overdue(st, now)
 		js := statusMessageJSON{
 			MessageID: st.MessageID, ID: st.ID, From: st.From, Subject: st.Subject, Sent: st.Time,
 			ReceiptType: string(st.ReceiptType), Final: st.Final(), Recipients: []statusRecipientJSON{}, Problems: st.Problems,
 		}
 		for _, r := range st.Recipients {
-			jr := statusRecipientJSON{Address: r.Address, Copy: r.Copy, Type: string(r.Type), State: r.State, Final: r.State.Final()}
+			jr := statusRecipientJSON{Address: r.Address, Copy: r.Copy, Type: string(r.Type), State: r.State, Final: r.State.Final(), Overdue: late[r.Address]}
 			if !r.Time.IsZero() {
 				t := r.Time
 				jr.Time = &t

@@ -57,8 +57,17 @@ func statusStore(t *testing.T) string {
 	return dir
 }
 
+// statusClock sets the clock of pec status for the test.
+func statusClock(t *testing.T, at time.Time) {
+	old := statusNow
+	statusNow = func() time.Time { return at }
+	t.Cleanup(func() { statusNow = old })
+}
+
 func TestStatusTable(t *testing.T) {
 	dir := statusStore(t)
+	// A day and two hours after the second message: it is overdue.
+	statusClock(t, time.Date(2026, 9, 15, 12, 0, 0, 0, pec.Location))
 	status, out, errOut := runTool("status", "--store", dir)
 	if status != 0 {
 		t.Fatalf("status %d: %s", status, errOut)
@@ -93,6 +102,7 @@ func normaliseStatus(s, dir string) string {
 
 func TestStatusJSON(t *testing.T) {
 	dir := statusStore(t)
+	statusClock(t, time.Date(2026, 9, 14, 12, 0, 0, 0, pec.Location))
 	status, out, errOut := runTool("status", "--json", "--store", dir)
 	if status != 0 {
 		t.Fatalf("status %d: %s", status, errOut)
@@ -121,7 +131,7 @@ func TestStatusJSON(t *testing.T) {
 	if carol.State != client.StateSentToOrdinaryMail || carol.Type != "esterno" || !carol.Copy {
 		t.Errorf("carol: %+v", carol)
 	}
-	if got[1].Final || got[1].Recipients[0].State != client.StateSubmitted || got[1].Recipients[0].Time != nil {
+	if got[1].Final || got[1].Recipients[0].State != client.StateSubmitted || got[1].Recipients[0].Time != nil || got[1].Recipients[0].Overdue {
 		t.Errorf("second message: %+v", got[1])
 	}
 }
