@@ -56,8 +56,10 @@
 //
 // # Limits
 //
-// Revocation (CRL, OCSP) and the provider index checks of PEC.md §12.5
-// steps 2–3 are left to the caller. crypto/x509 refuses certificates
+// Revocation (CRL, OCSP) is not checked. The provider index checks of
+// PEC.md §12.5 steps 2–3 (the signer certificate is listed, and its
+// provider manages the From domain) are made by an Authority given in
+// VerifyOptions; package pec/index provides one. crypto/x509 refuses certificates
 // signed with SHA-1 when building chains, so chains of certificates issued
 // before about 2017 are reported as untrusted; their signatures still
 // verify as intact.
