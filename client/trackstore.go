@@ -106,16 +106,27 @@ func (k *kindText) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// journalFile is what the store needs of the journal: an *os.File, or in
+// tests one that fails on demand.
+type journalFile interface {
+	io.ReadWriteSeeker
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
 // store is the journal file and the evidence folder.
 type store struct {
 	journal  string
 	evidence string
-	f        *os.File
+	f        journalFile
 	sync     bool
 	readOnly bool
 	unlock   func()
 
-	evidenceReady bool // the evidence folder exists
+	evidenceReady bool  // the evidence folder exists
+	size          int64 // the journal's length: the end of its last whole record
+	broken        error // set when an append failed in a way that leaves the journal in doubt
 }
 
 func openStore(path string, sync, readOnly bool) (*store, error) {
@@ -177,6 +188,7 @@ func (s *store) replay(apply func(*record)) error {
 	if _, err := s.f.Seek(end, io.SeekStart); err != nil && !s.readOnly {
 		return fmt.Errorf("client: tracker store: %w", err)
 	}
+	s.size = end
 	if torn != nil {
 		return fmt.Errorf("%s: %w", s.journal, torn)
 	}
@@ -301,14 +313,28 @@ func (s *store) append(r *record) error {
 		return fmt.Errorf("client: tracker store: record of %d bytes over %d", len(b), maxRecord)
 	}
 	b = append(b, '\n')
+	if s.broken != nil {
+		return s.broken
+	}
 	if _, err := s.f.Write(b); err != nil {
+		// Cut off what was written of the record, so that the journal
+		// still ends with a whole one (a disk full, a quota).
+		if terr := s.f.Truncate(s.size); terr != nil {
+			s.broken = fmt.Errorf("client: tracker store: %s unusable after a failed append: %w", s.journal, terr)
+		} else if _, serr := s.f.Seek(s.size, io.SeekStart); serr != nil {
+			s.broken = fmt.Errorf("client: tracker store: %s unusable after a failed append: %w", s.journal, serr)
+		}
 		return fmt.Errorf("client: tracker store: appending to %s: %w", s.journal, err)
 	}
 	if s.sync {
 		if err := s.f.Sync(); err != nil {
-			return fmt.Errorf("client: tracker store: syncing %s: %w", s.journal, err)
+			// After a failed fsync what reached the disk is unknown:
+			// refuse further appends rather than build on it.
+			s.broken = fmt.Errorf("client: tracker store: %s unusable after a failed sync: %w", s.journal, err)
+			return s.broken
 		}
 	}
+	s.size += int64(len(b))
 	return nil
 }
 

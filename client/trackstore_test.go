@@ -318,3 +318,71 @@ func TestStoreEvidenceRewritten(t *testing.T) {
 		t.Fatalf("evidence not rewritten: %v", err)
 	}
 }
+
+// failingFile writes part of a record and fails, as a full disk does, or
+// fails its sync.
+type failingFile struct {
+	journalFile
+	failWrite, failSync bool
+}
+
+func (f *failingFile) Write(b []byte) (int, error) {
+	if f.failWrite {
+		n, _ := f.journalFile.Write(b[:len(b)/2])
+		return n, errors.New("no space left on device")
+	}
+	return f.journalFile.Write(b)
+}
+
+func (f *failingFile) Sync() error {
+	if f.failSync {
+		return errors.New("input/output error")
+	}
+	return f.journalFile.Sync()
+}
+
+// TestStoreFailedAppend: a failed write leaves the journal ending with a
+// whole record, the call fails and nothing is applied; after a failed sync
+// the store refuses further appends. The store opens cleanly afterwards.
+func TestStoreFailedAppend(t *testing.T) {
+	dir := t.TempDir()
+	tr, err := OpenTracker(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ff := &failingFile{journalFile: tr.store.f}
+	tr.store.f = ff
+	m := newSent(1, sampleTime, []string{bob}, nil)
+	if err := tr.Register(m.sent); err != nil {
+		t.Fatal(err)
+	}
+	ff.failWrite = true
+	msg := classifyBytes(t, m.build(t, pec.KindDeliverySummary, 1, bob))
+	if _, err := tr.Observe(msg); err == nil || !strings.Contains(err.Error(), "no space") {
+		t.Fatalf("err = %v", err)
+	}
+	if st, _ := tr.Status(m.sent.MessageID); st.Recipient(bob).State != StateSubmitted {
+		t.Fatal("a receipt not written was applied")
+	}
+	ff.failWrite = false
+	if _, err := tr.Observe(msg); err != nil {
+		t.Fatalf("after the disk has room again: %v", err)
+	}
+	ff.failSync = true
+	if err := tr.Register(newSent(2, sampleTime, []string{bob}, nil).sent); err == nil {
+		t.Fatal("a failed sync is not reported")
+	}
+	ff.failSync = false
+	if err := tr.Register(newSent(3, sampleTime, []string{bob}, nil).sent); err == nil || !strings.Contains(err.Error(), "unusable") {
+		t.Fatalf("append after a failed sync: %v", err)
+	}
+	tr.Close()
+	tr, err = OpenTracker(dir, nil)
+	if err != nil || tr.Repaired() != nil {
+		t.Fatalf("reopen: %v, %v", err, tr.Repaired())
+	}
+	defer tr.Close()
+	if st, _ := tr.Status(m.sent.MessageID); st.Recipient(bob).State != StateDelivered {
+		t.Fatalf("after reopen: %s", st.Recipient(bob).State)
+	}
+}
