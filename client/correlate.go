@@ -25,11 +25,17 @@ func newObservation(m *Message, allowUnverified bool) (*observation, error) {
 	verified := sig != nil && sig.Intact && (sig.Trusted == nil || *sig.Trusted) && (sig.FromMatches == nil || *sig.FromMatches)
 	if !verified && !allowUnverified {
 		why := "unsigned"
-		if sig != nil {
+		switch {
+		case sig == nil:
+		case !sig.Intact:
 			why = "signature not intact"
-			if sig.Intact {
-				why = "signer not trusted"
-			}
+		case sig.Trusted != nil && !*sig.Trusted:
+			why = "signer not trusted"
+		default:
+			why = "signer is not the sender of the notice"
+		}
+		if sig != nil && len(sig.Problems) > 0 {
+			why += fmt.Sprintf(" (%v)", sig.Problems[0])
 		}
 		return nil, fmt.Errorf("%w: %s %s: %s", ErrNotEvidence, m.Kind, m.MessageID, why)
 	}
