@@ -3,6 +3,7 @@ package trace_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/x509"
 	"testing"
 
 	"github.com/pecsdk/pec/trace"
@@ -68,7 +69,7 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	opts := &trace.VerifyOptions{Certificate: p.Signer.Certificate()}
+	opts := &trace.VerifyOptions{Certificates: []*x509.Certificate{p.Signer.Certificate()}}
 	b.ReportAllocs()
 	for b.Loop() {
 		rep, err := trace.Verify(b.Context(), st, opts)

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -40,10 +41,39 @@ func (r *Record) Validate() error {
 		return &FieldError{"Point", fmt.Sprintf("%q is not AP, PR or PC", string(r.Point))}
 	case r.Kind != pec.KindUnknown && !r.Kind.Valid():
 		return &FieldError{"Kind", fmt.Sprintf("%d is not a catalogue kind", int(r.Kind))}
+	case zoneOffsetOut(r.Time):
+		_, off := r.Time.Zone()
+		return &FieldError{"Time", fmt.Sprintf("zone offset %+ds is beyond the ±18 hours the log encodes", off)}
 	case r.MsgID == "" && r.ClientMsgID == "":
 		return &FieldError{"MsgID", "neither MsgID nor ClientMsgID is set"}
 	case len(r.Message) > 0 && !r.MessageHash.IsZero() && r.MessageHash != sha256.Sum256(r.Message):
 		return &FieldError{"MessageHash", "is not the SHA-256 of Message"}
+	}
+	for i, rc := range r.Recipients {
+		switch {
+		case !utf8.ValidString(rc.Address) || !utf8.ValidString(string(rc.Type)):
+			return &FieldError{"Recipients", fmt.Sprintf("recipient %d is not valid UTF-8", i+1)}
+		case NormalizeAddress(rc.Address) == "":
+			return &FieldError{"Recipients", fmt.Sprintf("recipient %d has no address", i+1)}
+		}
+	}
+	for i, g := range r.Generated {
+		switch {
+		case !utf8.ValidString(g):
+			return &FieldError{"Generated", fmt.Sprintf("identifier %d is not valid UTF-8", i+1)}
+		case NormalizeID(g) == "":
+			return &FieldError{"Generated", fmt.Sprintf("identifier %d is empty", i+1)}
+		}
+	}
+	if r.keepsMessage() {
+		if len(r.Generated) != 1 {
+			return &FieldError{"Generated", fmt.Sprintf("a record that keeps a message must list that message's Message-ID alone, not %d identifiers", len(r.Generated))}
+		}
+		if ids := headerMessageIDs(r.Message); len(ids) > 1 {
+			return &FieldError{"Message", fmt.Sprintf("has %d Message-ID header fields", len(ids))}
+		} else if len(ids) == 1 && !equalID(ids[0], r.Generated[0]) {
+			return &FieldError{"Message", fmt.Sprintf("is the message <%s>, not <%s> that Generated names", NormalizeID(ids[0]), NormalizeID(r.Generated[0]))}
+		}
 	}
 	for _, f := range [...]struct{ name, s string }{
 		{"MsgID", r.MsgID}, {"ClientMsgID", r.ClientMsgID}, {"Sender", r.Sender}, {"Subject", r.Subject},
@@ -55,6 +85,68 @@ func (r *Record) Validate() error {
 		}
 	}
 	return nil
+}
+
+// zoneOffsetOut reports whether t's zone offset is beyond the ±18 hours
+// the encoding accepts.
+func zoneOffsetOut(t time.Time) bool {
+	_, off := t.Zone()
+	return off < -maxZoneOffset || off > maxZoneOffset
+}
+
+// maxZoneOffset bounds a record's zone offset, in seconds, as ISO 8601
+// and RFC 3339 bound it.
+const maxZoneOffset = 18 * 3600
+
+// keepsMessage reports whether r keeps the bytes of a generated message,
+// inline or by reference.
+func (r *Record) keepsMessage() bool {
+	return len(r.Message) > 0 || r.MessageRef != "" || !r.MessageHash.IsZero()
+}
+
+// Keeps reports whether r keeps the bytes of the generated message whose
+// Message-ID is id, inline (Message) or by reference (MessageRef): r
+// keeps a message and lists id as its one Generated identifier (brackets
+// and the case of the domain ignored). Validate makes a record that keeps
+// a message list exactly that message's identifier, and refuses inline
+// bytes whose own Message-ID header names another, so that Store.Reissue
+// returns only the message asked for. Stores use it to pick what Reissue
+// returns among the records their index of Generated finds.
+func (r *Record) Keeps(id string) bool {
+	return r.keepsMessage() && len(r.Generated) == 1 && NormalizeID(id) != "" && equalID(r.Generated[0], id)
+}
+
+// headerMessageIDs returns the values of the Message-ID header fields of
+// the message msg (RFC 5322 §3.6.4), unfolded: the fields before the first
+// empty line, whose name matches case-insensitively.
+func headerMessageIDs(msg []byte) []string {
+	var ids []string
+	in := false // the last field was a Message-ID, continued by folded lines
+	for len(msg) > 0 {
+		line := msg
+		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+			line, msg = msg[:i], msg[i+1:]
+		} else {
+			msg = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if in {
+				ids[len(ids)-1] += string(line)
+			}
+			continue
+		}
+		in = false
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if ok && strings.EqualFold(string(bytes.TrimRight(name, " \t")), "Message-ID") {
+			ids = append(ids, string(value))
+			in = true
+		}
+	}
+	return ids
 }
 
 // Chain places r after the record whose hash is prev, at position seq: it
@@ -230,7 +322,9 @@ func appendBytes(b, p []byte) []byte {
 
 // UnmarshalBinary decodes what MarshalBinary encoded. Malformed input gives
 // a *DecodeError (matching ErrCorrupt) with the byte offset; it never
-// panics, and never allocates more than the input's size per field.
+// panics, and never allocates more than the input's size per field. It
+// accepts only the one encoding MarshalBinary writes (no overlong
+// varint): what it decodes encodes back to the same bytes.
 func (r *Record) UnmarshalBinary(data []byte) error {
 	d := decoder{b: data, what: "record"}
 	if len(data) < len(recordMagic) || string(data[:len(recordMagic)]) != recordMagic {
@@ -241,7 +335,7 @@ func (r *Record) UnmarshalBinary(data []byte) error {
 	out.Seq = d.uvarint()
 	nanos := d.varint()
 	off := d.varint()
-	if d.err == nil && (off < -18*3600 || off > 18*3600) {
+	if d.err == nil && (off < -maxZoneOffset || off > maxZoneOffset) {
 		return d.fail("zone offset out of range")
 	}
 	out.Time = time.Unix(0, nanos).In(zone(int(off)))
@@ -333,8 +427,24 @@ func (d *decoder) uvarint() uint64 {
 		d.fail("bad unsigned varint")
 		return 0
 	}
+	if n != uvarintLen(v) {
+		d.fail(fmt.Sprintf("overlong unsigned varint (%d bytes for %d)", n, v))
+		return 0
+	}
 	d.off += n
 	return v
+}
+
+// uvarintLen is the length of the one encoding of v that
+// binary.AppendUvarint writes: a decoder that took a longer form would
+// give one record several encodings.
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
 }
 
 func (d *decoder) varint() int64 {
@@ -344,6 +454,10 @@ func (d *decoder) varint() int64 {
 	v, n := binary.Varint(d.b[d.off:])
 	if n <= 0 {
 		d.fail("bad varint")
+		return 0
+	}
+	if n != uvarintLen(uint64(v)<<1^uint64(v>>63)) { // the zig-zag form binary.AppendVarint writes
+		d.fail(fmt.Sprintf("overlong varint (%d bytes for %d)", n, v))
 		return 0
 	}
 	d.off += n

@@ -11,15 +11,29 @@
 //
 // Records are chained by hash: each one carries the hash of the one before
 // it, so altering, removing, inserting or reordering a record breaks the
-// chain at that record. At intervals (Sealer, SealHead) the chain head is
-// sealed with the provider's signature, a detached CMS signature made with
-// the key that signs receipts, over one line of text that openssl checks
-// as it is; so the log cannot be rewritten without the key. Verify walks
-// the log and reports the first Break: the record, by Seq, and whether it
-// was altered, removed, inserted, reordered or duplicated, or a seal or
-// the checkpoint does not hold. Prune cuts what is older than the
-// retention period (RetentionCutoff) and puts a signed Checkpoint in its
-// place, from which the rest of the chain still verifies.
+// chain at that record. The chain alone needs no key: whoever can write
+// the store can rewrite records and recompute every hash after them. So
+// at intervals (Sealer, SealHead) the chain head is sealed with the
+// provider's signature, a detached CMS signature made with the key that
+// signs receipts, over one line of text that openssl checks as it is;
+// the records up to the last seal cannot be rewritten without that key.
+// The records appended since the last seal can: Verify finds them
+// consistent, and says how many they are (Report.Unsealed) unless
+// VerifyOptions.RequireSealed (with MaxUnsealed for the interval's worth
+// of fresh records) makes them a break.
+//
+// Verify walks the log and reports the first Break: the record, by Seq,
+// and whether it was altered, removed, inserted, reordered or duplicated,
+// or a seal or the checkpoint does not hold. A seal holds when it commits
+// to the hash the walk found and its signature is intact; by whom it is
+// signed counts only when VerifyOptions names the provider certificates
+// (Certificates, every one the provider used over the retention period)
+// or roots to trust (SignatureOptions): Verify(ctx, st, nil) accepts seals
+// by any signer, and so proves only that someone sealed the log. Prune
+// cuts what is older than the retention period (RetentionCutoff) and puts
+// a signed Checkpoint in its place, from which the rest of the chain
+// still verifies; it first makes the same walk over what it cuts, with
+// the same options, and refuses to sign over a break.
 //
 // WriteLog exports records in the de facto line format of provider logs.
 //

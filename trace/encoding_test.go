@@ -216,3 +216,36 @@ func splice(b []byte, off int, repl []byte) []byte {
 	out = append(out, repl...)
 	return append(out, b[off+2:]...)
 }
+
+// TestUnmarshalCanonical: a record has one encoding. A varint written
+// overlong (0x81 0x00 for 1) decodes to the same values, so a decoder that
+// took it would let one record be stored in several byte forms; every
+// input UnmarshalBinary accepts encodes back to itself.
+func TestUnmarshalCanonical(t *testing.T) {
+	good, _ := chained(8)[7].MarshalBinary()
+	overlongSeq := append(append([]byte("PTR\x01"), 0x88, 0x00), good[5:]...) // Seq 8 in two bytes
+	var r trace.Record
+	if err := r.UnmarshalBinary(overlongSeq); !errors.Is(err, trace.ErrCorrupt) || !strings.Contains(err.Error(), "overlong") {
+		t.Fatalf("UnmarshalBinary of an overlong Seq: %v, want ErrCorrupt saying overlong", err)
+	}
+	for _, rec := range append(chained(6), edgeRecords()...) {
+		b, _ := rec.MarshalBinary()
+		refused := 0
+		for i := range b {
+			// Rewrite the byte at i as the first of two: an overlong form
+			// when it ends a varint, other garbage when not.
+			alt := append(append(append([]byte(nil), b[:i]...), b[i]|0x80, 0x00), b[i+1:]...)
+			var got trace.Record
+			if err := got.UnmarshalBinary(alt); err != nil {
+				refused++
+				continue
+			}
+			if enc, _ := got.MarshalBinary(); !bytes.Equal(enc, alt) {
+				t.Fatalf("record %d: the input with byte %d made overlong decodes, but encodes to other bytes", rec.Seq, i)
+			}
+		}
+		if refused == 0 {
+			t.Fatalf("record %d: no rewriting was refused", rec.Seq)
+		}
+	}
+}

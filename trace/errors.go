@@ -23,6 +23,7 @@ type FieldError struct {
 	Reason string
 }
 
+// Error says which field is wrong and why.
 func (e *FieldError) Error() string { return fmt.Sprintf("trace: record %s: %s", e.Field, e.Reason) }
 
 // Is makes a FieldError match ErrInvalid.
@@ -37,6 +38,7 @@ type DecodeError struct {
 	Err    error
 }
 
+// Error says what is malformed, at which byte, and why.
 func (e *DecodeError) Error() string {
 	s := fmt.Sprintf("trace: malformed %s at byte %d: %s", e.What, e.Offset, e.Reason)
 	if e.Err != nil {

@@ -3,6 +3,7 @@ package trace_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"log"
 	"time"
@@ -72,7 +73,7 @@ func ExampleVerify() {
 		log.Fatal(err)
 	}
 
-	rep, err := trace.Verify(ctx, st, &trace.VerifyOptions{Certificate: signer.Certificate()})
+	rep, err := trace.Verify(ctx, st, &trace.VerifyOptions{Certificates: []*x509.Certificate{signer.Certificate()}})
 	if err != nil {
 		log.Fatal(err) // the store failed
 	}
@@ -112,7 +113,7 @@ func ExamplePrune() {
 			log.Fatal(err)
 		}
 	}
-	cp, err := trace.Prune(ctx, st, trace.RetentionCutoff(now), signer, now)
+	cp, err := trace.Prune(ctx, st, trace.RetentionCutoff(now), signer, now, &trace.VerifyOptions{Certificates: []*x509.Certificate{signer.Certificate()}})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -23,57 +23,76 @@ func RetentionCutoff(now time.Time) time.Time { return now.AddDate(0, -Retention
 // from the start that are all older than before: a record appended late
 // with an older time stays, with everything after it.
 //
-// Prune checks the chain of what it cuts, and refuses (with the *Break,
-// matching ErrBroken) to sign a checkpoint over a broken chain. It returns
-// the new checkpoint, or nil when nothing was older than before.
-func Prune(ctx context.Context, st Store, before time.Time, signer *smime.Signer, now time.Time) (*Checkpoint, error) {
+// Before it signs, Prune makes the walk Verify makes over what it cuts,
+// with opts as Verify takes them: the old checkpoint's signature, the
+// chain, and every seal up to the cut point, its hash and its signature
+// (by one of opts.Certificates, when set; by anyone, when opts is nil). On
+// any break it refuses, with the *Break (matching ErrBroken), so that a
+// checkpoint never launders a rewritten prefix and the seals that would
+// show it are never cut. Records after the last seal carry no signature
+// to check: with opts.RequireSealed, Prune cuts only up to the last
+// record a valid seal commits to (reading on past the cut point to the
+// next seal); without it, it signs them as the chain links them.
+//
+// A Prune or a Cut made meanwhile by another is not a break: Prune starts
+// again from the new checkpoint. It returns the new checkpoint, or nil
+// when nothing was older than before (or sealed, with RequireSealed).
+func Prune(ctx context.Context, st Store, before time.Time, signer *smime.Signer, now time.Time, opts *VerifyOptions) (*Checkpoint, error) {
 	if signer == nil {
 		return nil, errors.New("trace: no signer for the checkpoint")
 	}
-	old, err := st.Checkpoint(ctx)
-	if err != nil {
-		return nil, err
+	if opts == nil {
+		opts = &VerifyOptions{}
 	}
-	exp, prev := uint64(1), Hash{}
-	if old != nil {
-		exp, prev = old.Seq+1, old.Head
-	}
-	var last *Record
+	var made *Checkpoint
 	var brk *Break
-	err = st.Scan(ctx, exp, func(r *Record) error {
-		if !r.Time.Before(before) {
-			return errStop
+	err := retryCut(ctx, st, func(old *Checkpoint) (bool, error) {
+		made, brk = nil, nil
+		cutting := true
+		var cutSeq uint64
+		var cutHead Hash
+		w, err := walk(ctx, st, opts, old, func(w *walker, r *Record) bool {
+			if cutting {
+				if r.Time.Before(before) {
+					return false
+				}
+				cutting = false
+				cutSeq, cutHead = w.rep.Last, w.rep.Head
+			}
+			// With RequireSealed, read on to the seal that covers the cut.
+			return !opts.RequireSealed || w.rep.Sealed >= cutSeq
+		})
+		if err != nil {
+			return false, err
 		}
-		switch {
-		case !r.Check():
-			brk = &Break{Seq: exp, Kind: BreakAltered, Reason: fmt.Sprintf("record %d does not match its hash", exp)}
-		case r.Seq != exp:
-			brk = &Break{Seq: exp, Kind: BreakRemoved, Reason: fmt.Sprintf("record %d follows record %d", r.Seq, exp-1)}
-		case r.Prev != prev:
-			brk = &Break{Seq: exp, Kind: BreakAltered, Reason: fmt.Sprintf("record %d does not follow record %d", exp, exp-1)}
+		if w.rep.Break != nil {
+			brk = w.rep.Break
+			return false, nil
 		}
-		if brk != nil {
-			return errStop
+		if cutting {
+			cutSeq, cutHead = w.rep.Last, w.rep.Head
 		}
-		last = r
-		exp, prev = r.Seq+1, r.Hash
-		return nil
+		if opts.RequireSealed && w.rep.Sealed < cutSeq {
+			cutSeq, cutHead = w.rep.Sealed, w.sealedHead
+		}
+		if cutSeq == 0 || old != nil && cutSeq <= old.Seq {
+			return true, nil
+		}
+		cp, err := NewCheckpoint(cutSeq, cutHead, before, now, signer)
+		if err != nil {
+			return false, err
+		}
+		if err := st.Cut(ctx, cp); err != nil {
+			return false, err
+		}
+		made = cp
+		return true, nil
 	})
-	if err != nil && !errors.Is(err, errStop) {
+	if err != nil {
 		return nil, err
 	}
 	if brk != nil {
 		return nil, fmt.Errorf("trace: not pruning: %w", brk)
 	}
-	if last == nil {
-		return nil, nil
-	}
-	cp, err := NewCheckpoint(last.Seq, last.Hash, before, now, signer)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.Cut(ctx, cp); err != nil {
-		return nil, err
-	}
-	return cp, nil
+	return made, nil
 }

@@ -41,20 +41,25 @@ const (
 	EventForwarded          Event = "Inoltro"              // a message handed to another provider or ordinary mail
 )
 
-// Events lists every Event, in declaration order.
-var Events = []Event{
-	EventAcceptance, EventNonAcceptance, EventNonAcceptanceVirus, EventTransport,
-	EventTakenInCharge, EventDelivery, EventNonDelivery, EventNonDeliveryVirus,
-	EventTimeout12h, EventTimeout24h, EventVirusDetected, EventAnomaly,
-	EventReceived, EventDelivered, EventForwarded,
+// Events returns every Event, in declaration order: a new slice at each
+// call, which the caller may keep or change.
+func Events() []Event {
+	return []Event{
+		EventAcceptance, EventNonAcceptance, EventNonAcceptanceVirus, EventTransport,
+		EventTakenInCharge, EventDelivery, EventNonDelivery, EventNonDeliveryVirus,
+		EventTimeout12h, EventTimeout24h, EventVirusDetected, EventAnomaly,
+		EventReceived, EventDelivered, EventForwarded,
+	}
 }
 
-// Valid reports whether e is one of Events.
+// Valid reports whether e is one of the events declared above.
 func (e Event) Valid() bool {
-	for _, v := range Events {
-		if e == v {
-			return true
-		}
+	switch e {
+	case EventAcceptance, EventNonAcceptance, EventNonAcceptanceVirus, EventTransport,
+		EventTakenInCharge, EventDelivery, EventNonDelivery, EventNonDeliveryVirus,
+		EventTimeout12h, EventTimeout24h, EventVirusDetected, EventAnomaly,
+		EventReceived, EventDelivered, EventForwarded:
+		return true
 	}
 	return false
 }
@@ -134,7 +139,10 @@ type Record struct {
 	// as sent, when the log keeps them inline. MessageRef names them when
 	// they are kept elsewhere (a content-addressed file, an object key);
 	// MessageHash is then their SHA-256, chained like every other field, so
-	// that the reference cannot be swapped.
+	// that the reference cannot be swapped. A record that keeps a message
+	// (by any of the three) is the record of emitting that one message:
+	// Generated lists its Message-ID alone, and inline bytes whose header
+	// names another Message-ID are refused (Validate, Keeps).
 	Message     []byte
 	MessageRef  string
 	MessageHash Hash

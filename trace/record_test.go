@@ -31,6 +31,35 @@ func TestValidate(t *testing.T) {
 		{"MessageHash", func(r *trace.Record) { r.Message, r.MessageHash = []byte("a"), trace.Hash{1} }, "MessageHash"},
 		{"Provider", func(r *trace.Record) { r.Provider = "\xc3" }, "Provider"},
 		{"MessageRef", func(r *trace.Record) { r.MessageRef = "\xff" }, "MessageRef"},
+		{"ZoneEast18h", func(r *trace.Record) { r.Time = r.Time.In(time.FixedZone("", 18*3600)) }, ""},
+		{"ZoneWest18h", func(r *trace.Record) { r.Time = r.Time.In(time.FixedZone("", -18*3600)) }, ""},
+		{"ZoneEast19h", func(r *trace.Record) { r.Time = r.Time.In(time.FixedZone("X", 19*3600)) }, "Time"},
+		{"ZoneWestPast18h", func(r *trace.Record) { r.Time = r.Time.In(time.FixedZone("", -18*3600-1)) }, "Time"},
+		{"RecipientEmpty", func(r *trace.Record) { r.Recipients[0].Address = " <> " }, "Recipients"},
+		{"RecipientUTF8", func(r *trace.Record) { r.Recipients[0].Address = "a\xff@b" }, "Recipients"},
+		{"RecipientTypeUTF8", func(r *trace.Record) { r.Recipients[0].Type = "\xff" }, "Recipients"},
+		{"GeneratedEmpty", func(r *trace.Record) { r.Message, r.Generated = nil, []string{"a@b", ""} }, "Generated"},
+		{"GeneratedUTF8", func(r *trace.Record) { r.Message, r.Generated = nil, []string{"\xffa@b"} }, "Generated"},
+		{"GeneratedSeveralNoMessage", func(r *trace.Record) { r.Message, r.Generated = nil, []string{"a@b", "c@d"} }, ""},
+		{"GeneratedSeveralWithMessage", func(r *trace.Record) { r.Generated = append(r.Generated, "other@pec.mittente.it") }, "Generated"},
+		{"GeneratedSeveralWithRef", func(r *trace.Record) {
+			r.Message, r.MessageRef, r.Generated = nil, "blob/1", append(r.Generated, "other@pec.mittente.it")
+		}, "Generated"},
+		{"GeneratedNoneWithMessage", func(r *trace.Record) { r.Generated = nil }, "Generated"},
+		{"MessageOfAnother", func(r *trace.Record) { r.Generated = []string{"other@pec.mittente.it"} }, "Message"},
+		{"MessageIDCaseOfDomain", func(r *trace.Record) {
+			r.Generated[0] = "<" + strings.Replace(r.Generated[0], "pec.mittente.it", "PEC.Mittente.IT", 1) + ">"
+		}, ""},
+		{"MessageIDFolded", func(r *trace.Record) {
+			r.Message = []byte("Subject: x\r\nmessage-id:\r\n <" + r.Generated[0] + ">\r\n\r\nbody")
+		}, ""},
+		{"MessageIDFoldedOther", func(r *trace.Record) {
+			r.Message = []byte("Subject: x\r\nMESSAGE-ID:\r\n\t<other@pec.mittente.it>\r\n\r\nMessage-ID: <" + r.Generated[0] + ">\r\n")
+		}, "Message"},
+		{"MessageIDTwice", func(r *trace.Record) {
+			r.Message = []byte("Message-ID: <" + r.Generated[0] + ">\nMessage-ID: <" + r.Generated[0] + ">\n\nbody")
+		}, "Message"},
+		{"MessageWithoutHeader", func(r *trace.Record) { r.Message = []byte("firmato") }, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,5 +141,27 @@ func TestClone(t *testing.T) {
 	c.Message[0] = 'x'
 	if r.Recipients[0].Address == "x" || r.Generated[0] == "x" || r.Message[0] == 'x' {
 		t.Fatal("Clone shares memory with the original")
+	}
+}
+
+// TestEvents: Events hands out a copy, and Event.Valid does not depend on
+// it.
+func TestEvents(t *testing.T) {
+	all := trace.Events()
+	if len(all) != 15 {
+		t.Fatalf("%d events, want 15", len(all))
+	}
+	for i := range all {
+		all[i] = "Spedizione"
+	}
+	for _, e := range trace.Events() {
+		if e == "Spedizione" || !e.Valid() {
+			t.Fatalf("changing the slice Events returned changed the events: %q", e)
+		}
+	}
+	for _, e := range []trace.Event{"", "Spedizione", "consegna", trace.EventDelivery + " "} {
+		if e.Valid() {
+			t.Errorf("%q is valid", e)
+		}
 	}
 }

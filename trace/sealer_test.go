@@ -3,6 +3,7 @@ package trace_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"strings"
@@ -75,7 +76,7 @@ func TestSealer(t *testing.T) {
 	if got := seals(); len(got) != 2 || got[1] != 5 {
 		t.Fatalf("seals after Run ended: %v", got)
 	}
-	rep, err := trace.Verify(t.Context(), st, &trace.VerifyOptions{Certificate: p.Signer.Certificate()})
+	rep, err := trace.Verify(t.Context(), st, &trace.VerifyOptions{Certificates: []*x509.Certificate{p.Signer.Certificate()}})
 	if err != nil || !rep.OK() || rep.Sealed != 5 || rep.Seals != 2 {
 		t.Fatalf("Verify: %+v, %v", rep, err)
 	}
@@ -111,7 +112,7 @@ func TestSealNoSigner(t *testing.T) {
 	if _, err := trace.NewSeal(1, trace.Hash{}, time.Now(), nil); err == nil {
 		t.Fatal("NewSeal without a signer succeeded")
 	}
-	if _, err := trace.Prune(t.Context(), memstore.New(nil), time.Now(), nil, time.Now()); err == nil {
+	if _, err := trace.Prune(t.Context(), memstore.New(nil), time.Now(), nil, time.Now(), nil); err == nil {
 		t.Fatal("Prune without a signer succeeded")
 	}
 }

@@ -40,7 +40,9 @@ type Store interface {
 
 	// Reissue returns the signed bytes of the generated message (receipt,
 	// notice, envelope) whose Message-ID is messageID, exactly as they were
-	// sent, or an error matching ErrNotFound.
+	// sent, from a record that keeps them inline for that identifier
+	// (Record.Keeps: a record listing it among several generated messages
+	// keeps none), or an error matching ErrNotFound.
 	Reissue(ctx context.Context, messageID string) ([]byte, error)
 
 	// AddSeal stores a seal of the chain head. The store checks that

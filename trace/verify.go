@@ -1,28 +1,70 @@
 package trace
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pecsdk/pec/pec/smime"
 )
 
-// VerifyOptions configures Verify. A nil *VerifyOptions checks the chain
-// and the integrity of every signature, whoever made it.
+// VerifyOptions configures Verify and Prune. A nil *VerifyOptions checks
+// the chain and that every signature is intact, whoever made it: it proves
+// that the log is the one someone sealed, not that the provider did. Set
+// Certificates (or SignatureOptions with Roots) for that.
 type VerifyOptions struct {
-	// Certificate is the provider certificate: every seal and the
-	// checkpoint must be signed with it. Nil accepts any signer whose
-	// signature is intact (and trusted, when Signature asks for trust).
+	// Certificates are the provider certificates, past and present (a
+	// certificate is renewed well within the 30 months a log is kept):
+	// every seal and the checkpoint must be signed with one of them.
+	// Empty accepts any signer whose signature is intact (and trusted,
+	// when SignatureOptions asks for trust).
+	Certificates []*x509.Certificate
+	// Certificate is one more provider certificate, as if it were in
+	// Certificates.
+	//
+	// Deprecated: use Certificates, which takes the renewed ones too.
 	Certificate *x509.Certificate
-	// Signature says how signatures are checked (Roots, Intermediates,
-	// CurrentTime, Authority); with Roots or an Authority, a seal must
-	// also be trusted. Nil checks integrity only. Certificates are judged
-	// as of each seal's signing time unless CurrentTime is set.
+	// SignatureOptions says how signatures are checked (Roots,
+	// Intermediates, CurrentTime, Authority); with Roots or an
+	// Authority, a seal must also be trusted. Nil checks integrity
+	// only. Certificates are judged as of each seal's signing time
+	// unless CurrentTime is set.
+	SignatureOptions *smime.VerifyOptions
+	// Signature is SignatureOptions, used when SignatureOptions is nil.
+	//
+	// Deprecated: use SignatureOptions.
 	Signature *smime.VerifyOptions
+	// RequireSealed makes the records that no valid seal (nor the
+	// checkpoint) commits to a break (BreakUnsealed), but for the last
+	// MaxUnsealed of them: the chain alone does not protect a record,
+	// since anyone can rewrite the records after the last seal and
+	// recompute their hashes without the provider key. With it, an OK
+	// report means "sealed"; without it, only "unaltered since sealed,
+	// and consistent after". Prune with RequireSealed cuts only records
+	// a valid seal commits to.
+	RequireSealed bool
+	// MaxUnsealed is how many records after the last valid seal
+	// RequireSealed tolerates (those appended since the last seal, at
+	// most one Sealer interval's worth); zero tolerates none.
+	MaxUnsealed uint64
+}
+
+// certificates returns every provider certificate o names.
+func (o *VerifyOptions) certificates() []*x509.Certificate {
+	if o.Certificate == nil {
+		return o.Certificates
+	}
+	return append([]*x509.Certificate{o.Certificate}, o.Certificates...)
+}
+
+// signatureOptions returns SignatureOptions, or the deprecated Signature.
+func (o *VerifyOptions) signatureOptions() *smime.VerifyOptions {
+	if o.SignatureOptions != nil {
+		return o.SignatureOptions
+	}
+	return o.Signature
 }
 
 // BreakKind says what is wrong where the chain breaks.
@@ -38,6 +80,7 @@ const (
 	BreakSeal       BreakKind = "seal"       // a seal's signature fails, or it sealed another hash
 	BreakCheckpoint BreakKind = "checkpoint" // the checkpoint's signature fails, or the chain does not start from it
 	BreakTruncated  BreakKind = "truncated"  // a seal or the store's head points past the last record
+	BreakUnsealed   BreakKind = "unsealed"   // records no valid seal commits to, with VerifyOptions.RequireSealed
 )
 
 // Break is the first place where the log fails to verify: the record (by
@@ -49,6 +92,7 @@ type Break struct {
 	Reason string
 }
 
+// Error says where the chain breaks and why.
 func (b *Break) Error() string {
 	return fmt.Sprintf("trace: chain broken at record %d (%s): %s", b.Seq, b.Kind, b.Reason)
 }
@@ -92,225 +136,82 @@ func (r *Report) Unsealed() uint64 {
 	return r.Last - r.Sealed
 }
 
-// ringSize is how many recent record hashes Verify keeps to tell a
-// duplicated record from a different one claiming the same place.
-const ringSize = 1024
-
-var errStop = errors.New("stop")
-
 // Verify walks the log from its checkpoint (or its first record) to its
 // head and reports the first record altered, removed, inserted,
 // reordered or duplicated, by its Seq; it checks every seal (that it
 // commits to the hash the walk found at its Seq, and its signature), the
 // checkpoint's signature and that the chain starts from it, and that
 // neither a seal nor the store's head points past the last record (a
-// truncated log). A seal must be signed with opts.Certificate when set.
+// truncated log). With opts.Certificates, every seal and the checkpoint
+// must be signed with one of them; with a nil opts, by anyone.
+//
+// What Verify proves stops at the last valid seal: the records after it
+// are protected by the chain alone, which anyone with write access to the
+// store can rewrite and rehash without the provider key, and Verify then
+// finds them consistent. Report.Sealed and Report.Unsealed say where that
+// line is; opts.RequireSealed makes records past it a break.
 //
 // The error is for the store failing (I/O, a context ended); what is
 // wrong with the log is in Report.Break. A record the store cannot decode
 // (an error matching ErrCorrupt from Scan) is a break at that record.
-// Verify reads Head, Seals and Checkpoint before it walks: appends made
-// meanwhile are walked or not, and are never a break; a Cut meanwhile is.
+// Verify reads Checkpoint, then Head and Seals, before it walks: appends
+// made meanwhile are walked or not, and are never a break; a Cut
+// meanwhile is not either: when the walk breaks or the store fails and
+// the checkpoint has changed since, Verify starts again from the new one.
 func Verify(ctx context.Context, st Store, opts *VerifyOptions) (*Report, error) {
 	if opts == nil {
 		opts = &VerifyOptions{}
 	}
-	headSeq, headHash, err := st.Head(ctx)
+	var rep *Report
+	err := retryCut(ctx, st, func(cp *Checkpoint) (bool, error) {
+		w, err := walk(ctx, st, opts, cp, nil)
+		if err != nil {
+			return false, err
+		}
+		rep = w.rep
+		if rep.Break == nil {
+			w.requireSealed(w.rep.Last)
+		}
+		return rep.Break == nil, nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	return rep, nil
+}
+
+// maxRestarts bounds how many times a walk starts again because the log
+// was cut meanwhile: each restart needs another Cut to have completed.
+const maxRestarts = 16
+
+// retryCut runs try from the store's checkpoint, and again from the new
+// one when try fails (ok false, or an error) and the checkpoint changed
+// meanwhile: a concurrent Cut, not a fault of the log. The last outcome
+// stands.
+func retryCut(ctx context.Context, st Store, try func(cp *Checkpoint) (ok bool, err error)) error {
 	cp, err := st.Checkpoint(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	seals, err := st.Seals(ctx)
-	if err != nil {
-		return nil, err
-	}
-	w := &walker{opts: opts, rep: &Report{Checkpoint: cp}, headSeq: headSeq, headHash: headHash, exp: 1}
-	if cp != nil {
-		w.exp, w.prev = cp.Seq+1, cp.Head
-		w.rep.Last, w.rep.Head = cp.Seq, cp.Head
-		if p := w.signer(cp.Verify(opts.Signature)); p != "" {
-			w.fail(cp.Seq, BreakCheckpoint, "the checkpoint's signature "+p)
-			return w.rep, nil
+	for attempt := 0; ; attempt++ {
+		ok, err := try(cp)
+		if ok && err == nil {
+			return nil
 		}
-		w.rep.Sealed, w.rep.SealedAt = cp.Seq, cp.Time
-		if headSeq < cp.Seq || headSeq == cp.Seq && headHash != cp.Head {
-			w.fail(cp.Seq, BreakCheckpoint, fmt.Sprintf("the store's head (record %d) is not at or after the checkpoint", headSeq))
-			return w.rep, nil
+		if attempt == maxRestarts || ctx.Err() != nil {
+			return err
 		}
-	}
-	for _, s := range seals {
-		if cp == nil || s.Seq > cp.Seq {
-			w.seals = append(w.seals, s)
+		now, cerr := st.Checkpoint(ctx)
+		if cerr != nil || sameCheckpoint(cp, now) {
+			return err
 		}
-	}
-	start := w.exp
-	err = st.Scan(ctx, start, w.record)
-	switch {
-	case err == nil || errors.Is(err, errStop):
-	case errors.Is(err, ErrCorrupt) && ctx.Err() == nil:
-		if w.gap != nil {
-			w.endGap()
-		}
-		if w.rep.Break == nil {
-			w.fail(w.exp, BreakAltered, "unreadable: "+err.Error())
-		}
-		return w.rep, nil
-	default:
-		return nil, err
-	}
-	if w.rep.Break != nil {
-		return w.rep, nil
-	}
-	if w.gap != nil {
-		w.endGap()
-		return w.rep, nil
-	}
-	if headSeq > w.rep.Last {
-		w.fail(w.rep.Last+1, BreakTruncated, fmt.Sprintf("the store's head is record %d, but the log ends at record %d", headSeq, w.rep.Last))
-		return w.rep, nil
-	}
-	for _, s := range w.seals {
-		if s.Seq > w.rep.Last {
-			w.fail(w.rep.Last+1, BreakTruncated, fmt.Sprintf("a seal commits to record %d, but the log ends at record %d", s.Seq, w.rep.Last))
-			return w.rep, nil
-		}
-	}
-	return w.rep, nil
-}
-
-type walker struct {
-	opts     *VerifyOptions
-	rep      *Report
-	headSeq  uint64
-	headHash Hash
-	seals    []*Seal // left to check, in Seq order
-
-	exp  uint64 // the Seq the next record must have
-	prev Hash   // the Prev it must have
-	ring [ringSize]Hash
-	gap  *gap
-}
-
-// gap is a missing record the walk looks for further on: found, it was
-// reordered; not found, removed.
-type gap struct {
-	at     uint64 // the Seq missing
-	stored uint64 // the Seq found in its place
-}
-
-func (w *walker) fail(seq uint64, kind BreakKind, reason string) {
-	if w.rep.Break == nil {
-		w.rep.Break = &Break{Seq: seq, Kind: kind, Reason: reason}
+		cp = now
 	}
 }
 
-func (w *walker) endGap() {
-	g := w.gap
-	if g.stored-1 > g.at {
-		w.fail(g.at, BreakRemoved, fmt.Sprintf("records %d to %d are missing: record %d follows record %d", g.at, g.stored-1, g.stored, g.at-1))
-	} else {
-		w.fail(g.at, BreakRemoved, fmt.Sprintf("record %d is missing: record %d follows record %d", g.at, g.stored, g.at-1))
+func sameCheckpoint(a, b *Checkpoint) bool {
+	if a == nil || b == nil {
+		return a == b
 	}
-}
-
-func (w *walker) record(r *Record) error {
-	if w.gap != nil {
-		if r.Seq == w.gap.at && r.Check() {
-			w.fail(w.gap.at, BreakReordered, fmt.Sprintf("record %d comes after record %d, out of its place", r.Seq, w.gap.stored))
-			return errStop
-		}
-		return nil
-	}
-	if !r.Check() {
-		if r.Seq == w.exp {
-			w.fail(w.exp, BreakAltered, fmt.Sprintf("record %d does not match its hash", w.exp))
-		} else {
-			w.fail(w.exp, BreakAltered, fmt.Sprintf("the record in place of record %d (it says %d) does not match its hash", w.exp, r.Seq))
-		}
-		return errStop
-	}
-	switch {
-	case r.Seq > w.exp:
-		w.gap = &gap{at: w.exp, stored: r.Seq}
-		return nil
-	case r.Seq < w.exp:
-		if w.exp-r.Seq > ringSize || w.ring[r.Seq%ringSize] == r.Hash {
-			w.fail(r.Seq, BreakDuplicated, fmt.Sprintf("record %d appears again after record %d", r.Seq, w.exp-1))
-		} else {
-			w.fail(r.Seq, BreakInserted, fmt.Sprintf("a second, different record %d follows record %d", r.Seq, w.exp-1))
-		}
-		return errStop
-	}
-	if r.Prev != w.prev {
-		if cp := w.rep.Checkpoint; cp != nil && r.Seq == cp.Seq+1 {
-			w.fail(r.Seq, BreakCheckpoint, fmt.Sprintf("record %d does not follow the checkpoint: its Prev is not the checkpoint's head", r.Seq))
-		} else {
-			w.fail(r.Seq, BreakAltered, fmt.Sprintf("record %d does not follow record %d: its Prev is not that record's hash, one of the two was rewritten", r.Seq, r.Seq-1))
-		}
-		return errStop
-	}
-	if r.Seq == w.headSeq && r.Hash != w.headHash {
-		w.fail(r.Seq, BreakAltered, fmt.Sprintf("record %d is not the head the store reports", r.Seq))
-		return errStop
-	}
-	for len(w.seals) > 0 && w.seals[0].Seq <= r.Seq {
-		s := w.seals[0]
-		w.seals = w.seals[1:]
-		w.rep.Seals++
-		if s.Seq < r.Seq { // out of order or not in the log: a store fault
-			w.fail(s.Seq, BreakSeal, fmt.Sprintf("a seal of record %d is out of order", s.Seq))
-			return errStop
-		}
-		if s.Head != r.Hash {
-			from := w.rep.Sealed + 1
-			w.fail(s.Seq, BreakSeal, fmt.Sprintf("record %d is not the one sealed at %s: records %d to %d were rewritten", s.Seq, s.Time.Format(time.RFC3339), from, s.Seq))
-			return errStop
-		}
-		if p := w.signer(s.Verify(w.opts.Signature)); p != "" {
-			w.fail(s.Seq, BreakSeal, fmt.Sprintf("the signature of the seal of record %d %s", s.Seq, p))
-			return errStop
-		}
-		w.rep.Sealed, w.rep.SealedAt = s.Seq, s.Time
-	}
-	if w.rep.First == 0 {
-		w.rep.First = r.Seq
-	}
-	w.rep.Records++
-	w.rep.Last, w.rep.Head = r.Seq, r.Hash
-	w.ring[r.Seq%ringSize] = r.Hash
-	w.exp, w.prev = r.Seq+1, r.Hash
-	return nil
-}
-
-// signer returns "" when the verdict is acceptable for a seal, else why
-// not, as the end of a sentence.
-func (w *walker) signer(v *smime.Verdict) string {
-	if !v.Intact {
-		return "does not verify: " + problems(v)
-	}
-	if v.Trusted != nil && !*v.Trusted {
-		return "is not trusted: " + problems(v)
-	}
-	if c := w.opts.Certificate; c != nil && (v.Signer == nil || !v.Signer.Equal(c)) {
-		name := "no certificate"
-		if v.Signer != nil {
-			name = v.Signer.Subject.String()
-		}
-		return fmt.Sprintf("is by %s, not the provider certificate %s", name, c.Subject)
-	}
-	return ""
-}
-
-func problems(v *smime.Verdict) string {
-	var s []string
-	for _, p := range v.Problems {
-		s = append(s, p.String())
-	}
-	if len(s) == 0 {
-		return "no detail"
-	}
-	return strings.Join(s, "; ")
+	return a.Seq == b.Seq && a.Head == b.Head && a.Time.Equal(b.Time) && bytes.Equal(a.Signature, b.Signature)
 }

@@ -229,7 +229,9 @@ func (s *Store) Query(ctx context.Context, q trace.Query) ([]*trace.Record, erro
 	return out, nil
 }
 
-// Reissue implements trace.Store.
+// Reissue implements trace.Store: it returns the inline message of the
+// first record that keeps the message messageID (trace.Record.Keeps), not
+// that of a record merely listing it among others it generated.
 func (s *Store) Reissue(ctx context.Context, messageID string) ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -240,7 +242,7 @@ func (s *Store) Reissue(ctx context.Context, messageID string) ([]byte, error) {
 	ref := ""
 	for _, seq := range s.byGen[id] {
 		r := s.at(seq)
-		if r == nil {
+		if r == nil || !r.Keeps(id) {
 			continue
 		}
 		if len(r.Message) > 0 {

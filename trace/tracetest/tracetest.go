@@ -289,6 +289,15 @@ func testAppendInvalid(t *testing.T, st trace.Store) {
 		{"MessageHash", func(r *trace.Record) { r.Message = []byte("x"); r.MessageHash = trace.Hash{1} }},
 		{"Subject", func(r *trace.Record) { r.Subject = badUTF8 }},
 		{"Sender", func(r *trace.Record) { r.Sender = badUTF8 }},
+		// A zone offset the encoding cannot hold would make the log unreadable.
+		{"Time", func(r *trace.Record) { r.Time = r.Time.In(time.FixedZone("X", 19*3600)) }},
+		{"Recipients", func(r *trace.Record) { r.Recipients[0].Address = "" }},
+		{"Recipients", func(r *trace.Record) { r.Recipients[0].Address = badUTF8 }},
+		{"Generated", func(r *trace.Record) { r.Message, r.Generated = nil, []string{"a@b", " "} }},
+		{"Generated", func(r *trace.Record) { r.Message, r.Generated = nil, []string{badUTF8} }},
+		// A message is kept for one identifier, its own.
+		{"Generated", func(r *trace.Record) { r.Generated = append(r.Generated, "altro@pec.mittente.it") }},
+		{"Message", func(r *trace.Record) { r.Generated = []string{"altro@pec.mittente.it"} }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.field, func(t *testing.T) {
@@ -534,6 +543,40 @@ func testReissue(t *testing.T, st trace.Store) {
 		if _, err := st.Reissue(ctx(t), id); !errors.Is(err, trace.ErrNotFound) {
 			t.Errorf("Reissue(%q): %v, want ErrNotFound", id, err)
 		}
+	}
+
+	// Reissue returns a message only for its own identifier: a record
+	// that lists several generated messages keeps none of their bytes, and
+	// a message is never logged under another's identifier.
+	envelope, acceptance := "busta.A@pec.mittente.it", "accettazione.B@pec.mittente.it"
+	both := NewRecord(1)
+	both.Generated, both.Message, both.MessageRef, both.MessageHash = []string{envelope, acceptance}, nil, "", trace.Hash{}
+	if err := st.Append(ctx(t), both); err != nil {
+		t.Fatalf("Append of a record listing two generated messages: %v", err)
+	}
+	msgA := []byte("Message-ID: <" + envelope + ">\r\nSubject: POSTA CERTIFICATA: x\r\n\r\nbusta")
+	for _, gen := range [][]string{{envelope, acceptance}, {acceptance}} {
+		bad := NewRecord(1)
+		bad.Generated, bad.Message, bad.MessageRef, bad.MessageHash = gen, msgA, "", trace.Hash{}
+		if err := st.Append(ctx(t), bad); !errors.Is(err, trace.ErrInvalid) {
+			t.Fatalf("Append of the bytes of <%s> for %v: %v, want ErrInvalid", envelope, gen, err)
+		}
+	}
+	for _, id := range []string{envelope, acceptance} {
+		if got, err := st.Reissue(ctx(t), id); !errors.Is(err, trace.ErrNotFound) {
+			t.Errorf("Reissue(%q) of a message never logged: %.40q, %v; want ErrNotFound", id, got, err)
+		}
+	}
+	own := NewRecord(1)
+	own.Generated, own.Message, own.MessageRef, own.MessageHash = []string{envelope}, msgA, "", trace.Hash{}
+	if err := st.Append(ctx(t), own); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.Reissue(ctx(t), envelope); err != nil || !bytes.Equal(got, msgA) {
+		t.Fatalf("Reissue(%q): %.40q, %v; want the message logged for it", envelope, got, err)
+	}
+	if got, err := st.Reissue(ctx(t), acceptance); !errors.Is(err, trace.ErrNotFound) {
+		t.Errorf("Reissue(%q) returned the bytes of <%s>: %.40q, %v", acceptance, envelope, got, err)
 	}
 }
 

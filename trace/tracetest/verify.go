@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"slices"
 	"sync"
@@ -68,8 +69,8 @@ func signer(t testing.TB) *smime.Signer { return TestProvider(t).Signer }
 func verifyOpts(t testing.TB) *trace.VerifyOptions {
 	p := TestProvider(t)
 	return &trace.VerifyOptions{
-		Certificate: p.Signer.Certificate(),
-		Signature:   &smime.VerifyOptions{Roots: p.PKI.Pool(), CurrentTime: time.Now()},
+		Certificates:     []*x509.Certificate{p.Signer.Certificate()},
+		SignatureOptions: &smime.VerifyOptions{Roots: p.PKI.Pool(), CurrentTime: time.Now()},
 	}
 }
 
@@ -105,6 +106,7 @@ type tampered struct {
 	checkpoint func(*trace.Checkpoint) *trace.Checkpoint
 }
 
+// Scan gives the records as edit changed them, then scanErr.
 func (s *tampered) Scan(ctx context.Context, from uint64, fn func(*trace.Record) error) error {
 	var recs []*trace.Record
 	if err := s.Store.Scan(ctx, 0, func(r *trace.Record) error { recs = append(recs, r); return nil }); err != nil {
@@ -124,6 +126,7 @@ func (s *tampered) Scan(ctx context.Context, from uint64, fn func(*trace.Record)
 	return s.scanErr
 }
 
+// Head gives what head says, when set.
 func (s *tampered) Head(ctx context.Context) (uint64, trace.Hash, error) {
 	if s.head != nil {
 		seq, h := s.head()
@@ -132,6 +135,7 @@ func (s *tampered) Head(ctx context.Context) (uint64, trace.Hash, error) {
 	return s.Store.Head(ctx)
 }
 
+// Seals gives the seals as seals changed them, when set.
 func (s *tampered) Seals(ctx context.Context) ([]*trace.Seal, error) {
 	seals, err := s.Store.Seals(ctx)
 	if err == nil && s.seals != nil {
@@ -140,6 +144,7 @@ func (s *tampered) Seals(ctx context.Context) ([]*trace.Seal, error) {
 	return seals, err
 }
 
+// Checkpoint gives the checkpoint as checkpoint changed it, when set.
 func (s *tampered) Checkpoint(ctx context.Context) (*trace.Checkpoint, error) {
 	cp, err := s.Store.Checkpoint(ctx)
 	if err == nil && s.checkpoint != nil {
@@ -318,7 +323,7 @@ func testVerifyCheckpoint(t *testing.T, st trace.Store) {
 	if err := st.AddSeal(ctx(t), testSeal(t, recs[7], recs[7].Time)); err != nil {
 		t.Fatal(err)
 	}
-	cp, err := trace.Prune(ctx(t), st, recs[3].Time.Add(time.Nanosecond), signer(t), recs[9].Time.Add(time.Hour))
+	cp, err := trace.Prune(ctx(t), st, recs[3].Time.Add(time.Nanosecond), signer(t), recs[9].Time.Add(time.Hour), verifyOpts(t))
 	if err != nil {
 		t.Fatalf("Prune: %v", err)
 	}
@@ -335,7 +340,7 @@ func testVerifyCheckpoint(t *testing.T, st trace.Store) {
 	if _, err := st.Get(ctx(t), 4); !errors.Is(err, trace.ErrNotFound) {
 		t.Fatalf("Get(4) after Prune: %v, want ErrNotFound", err)
 	}
-	again, err := trace.Prune(ctx(t), st, recs[3].Time.Add(time.Nanosecond), signer(t), recs[9].Time.Add(2*time.Hour))
+	again, err := trace.Prune(ctx(t), st, recs[3].Time.Add(time.Nanosecond), signer(t), recs[9].Time.Add(2*time.Hour), verifyOpts(t))
 	if err != nil || again != nil {
 		t.Fatalf("a second Prune with the same cut-off: %+v, %v; want nothing to do", again, err)
 	}
@@ -385,11 +390,11 @@ func testPrune(t *testing.T, st trace.Store) {
 	recs = append(recs, late)
 	rest := appendN(t, st, 12, 4, 4)
 	recs = append(recs, rest...)
-	if cp, err := trace.Prune(ctx(t), st, recs[0].Time, signer(t), Epoch.Add(time.Hour)); err != nil || cp != nil {
+	if cp, err := trace.Prune(ctx(t), st, recs[0].Time, signer(t), Epoch.Add(time.Hour), verifyOpts(t)); err != nil || cp != nil {
 		t.Fatalf("Prune with nothing older: %+v, %v", cp, err)
 	}
 	// Records 1 to 6 are older; 7 is not, so the late record 13 stays.
-	cp, err := trace.Prune(ctx(t), st, recs[5].Time.Add(time.Nanosecond), signer(t), Epoch.AddDate(2, 0, 0))
+	cp, err := trace.Prune(ctx(t), st, recs[5].Time.Add(time.Nanosecond), signer(t), Epoch.AddDate(2, 0, 0), verifyOpts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +406,7 @@ func testPrune(t *testing.T, st trace.Store) {
 	}
 	checkLog(t, st, recs[6:])
 	before := recs[14].Time.Add(time.Nanosecond) // records 1..12, 13 (late) and 14..15 are older
-	cp, err = trace.Prune(ctx(t), st, before, signer(t), Epoch.AddDate(3, 0, 0))
+	cp, err = trace.Prune(ctx(t), st, before, signer(t), Epoch.AddDate(3, 0, 0), verifyOpts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,7 +418,7 @@ func testPrune(t *testing.T, st trace.Store) {
 		t.Fatalf("RetentionCutoff: %v", got)
 	}
 	bad := &tampered{Store: st, edit: change(16, func(r *trace.Record) { r.Subject = "altro" })}
-	if cp, err := trace.Prune(ctx(t), bad, recs[16].Time.Add(time.Second), signer(t), Epoch.AddDate(3, 0, 0)); !errors.Is(err, trace.ErrBroken) || cp != nil {
+	if cp, err := trace.Prune(ctx(t), bad, recs[16].Time.Add(time.Second), signer(t), Epoch.AddDate(3, 0, 0), verifyOpts(t)); !errors.Is(err, trace.ErrBroken) || cp != nil {
 		t.Fatalf("Prune over an altered record: %+v, %v; want ErrBroken", cp, err)
 	}
 	if got, _ := st.Checkpoint(ctx(t)); got == nil || got.Seq != 15 {
