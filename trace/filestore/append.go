@@ -1,7 +1,6 @@
 package filestore
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -253,8 +252,10 @@ func (s *Store) write(batch []*request) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	fl := &flight{reqs: batch}
-	s.inflight.Add(1)
-	defer func() { s.flights <- fl }()
+	defer func() { // before wmu is released: Cut waits for it
+		s.inflight.Add(1)
+		s.flights <- fl
+	}()
 	if err := s.failure(); err != nil {
 		for _, r := range batch {
 			r.err = err
@@ -313,10 +314,26 @@ func (s *Store) write(batch []*request) {
 			continue // alone in a fresh segment: too big to share one
 		}
 		// Roll: what came before this call goes to the current segment,
-		// this call starts a new one.
-		if sg != nil && start > 0 {
-			fl.chunks = append(fl.chunks, chunk{sg, base, bytes.Clone(buf[:start])})
-			sg.wsize = base + int64(start)
+		// this call starts a new one. A segment is only created once the
+		// one before it is whole on disk, so that the segments on disk
+		// never leave a gap: the batches in flight are fsync'd first, and
+		// the rest of the current segment is written and fsync'd here.
+		if sg != nil {
+			s.inflight.Wait()
+			if start > 0 {
+				if _, err := sg.f.WriteAt(buf[:start], base); err != nil {
+					fail(err)
+					return
+				}
+			}
+			if err := sg.f.Sync(); err != nil {
+				fail(err)
+				return
+			}
+			s.mu.Lock()
+			sg.size = base + int64(start)
+			s.mu.Unlock()
+			sg.wsize = sg.size
 		}
 		nsg, err := s.newSegment(seq0 + 1)
 		if err != nil {

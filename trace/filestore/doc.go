@@ -9,17 +9,26 @@
 //	seals.log                 the seals, framed the same way, appended only
 //	checkpoint                the checkpoint of the last Cut, replaced atomically
 //
-// A frame is a little-endian uint32 length, one flags byte, a CRC-32C over
-// the three (length, flags, payload) and the payload: a record as
-// trace.Record.MarshalBinary encodes it, or a seal. The last frame of every
-// Append call carries a commit flag, so that a call of several records is
-// kept whole or not at all.
+// A frame is a 13-byte header (the payload length as a little-endian
+// uint32, one flags byte, the CRC-32C of the payload, and the CRC-32C of
+// those nine bytes) followed by the payload: a record as
+// trace.Record.MarshalBinary encodes it, or a seal. The header's own
+// checksum keeps a damaged length from passing for a frame cut short by a
+// crash. The last frame of every Append call carries a commit flag, so
+// that a call of several records is kept whole or not at all.
 //
 // An Append returns once its frames are written and the segment fsync'd
 // (and the directory, when a segment was created). Concurrent Appends are
-// committed together: they queue, one goroutine writes the whole batch with
-// one write and one fsync, and then releases them all (group commit).
-// Segments are rolled when they reach Options.SegmentSize.
+// committed together (group commit): they queue; one goroutine chains and
+// encodes what is queued while another writes everything encoded so far
+// with one write per segment, fsyncs once, then publishes the records to
+// the indexes and releases every caller. Segments are rolled when they
+// reach Options.SegmentSize; one Append call never spans two.
+//
+// Each seal is one frame appended to seals.log and fsync'd, so that sealing
+// costs the same however many seals the retention period holds; the file
+// is only ever replaced whole (temporary file, fsync, rename, directory
+// fsync), by Cut. The checkpoint is written the same way.
 //
 // Open recovers from a crash: a torn tail of the last segment or of the
 // seals log (a frame cut short, a bad checksum at the very end, frames after
