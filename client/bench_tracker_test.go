@@ -91,7 +91,7 @@ func BenchmarkRefSHA256(b *testing.B) {
 // Observe throughput: receipts per second into a tracker in memory, into
 // the store without fsync, and into the store with an fsync per append,
 // beside the floor of the last: one write and fsync of a line of the same
-// size.
+// size, and of the evidence file: its creation (BenchmarkRefCreateFile).
 
 // benchReceipts returns n classified receipts for n/4 registered messages.
 func benchReceipts(b *testing.B, n int) ([]Sent, []*Message) {
@@ -167,5 +167,27 @@ func BenchmarkRefFsync(b *testing.B) {
 		if err := f.Sync(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkRefCreateFile is the floor of keeping one receipt as a file:
+// create, write and rename, without sync.
+func BenchmarkRefCreateFile(b *testing.B) {
+	dir := b.TempDir()
+	msg := samples(b).Messages[pec.KindDeliverySummary]
+	i := 0
+	for b.Loop() {
+		f, err := os.CreateTemp(dir, ".tmp-*")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		if err := os.Rename(f.Name(), filepath.Join(dir, fmt.Sprint(i))); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }

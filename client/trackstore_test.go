@@ -144,9 +144,16 @@ func TestStoreCrash(t *testing.T) {
 		}
 	}
 	prev := 0
+	step := 1
+	if testing.Short() {
+		step = 11
+	}
 	for n := 0; n <= len(full); n++ {
 		if _, ok := want[n]; ok {
 			prev = n
+		}
+		if _, boundary := want[n]; !boundary && n%step != 0 {
+			continue
 		}
 		if err := os.WriteFile(journal, full[:n], 0o600); err != nil {
 			t.Fatal(err)
