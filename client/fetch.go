@@ -401,7 +401,7 @@ func (f *fetcher) fetchPOP3(ctx context.Context) (res *FetchResult, err error) {
 		}
 		res.add(fm)
 		acct.UIDL = append(acct.UIDL, m.UID)
-		if err := f.store.maybeSaveState(); err != nil {
+		if err := f.store.record(fetchRecord{Account: f.account(), UIDL: m.UID}); err != nil {
 			return res, err
 		}
 		f.progress(res, len(todo))

@@ -10,32 +10,37 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/pecsdk/pec/pec/smime"
 )
 
-// StateFile is the name of the fetch state in a local folder.
+// StateFile is the name of the fetch state in a local folder: a snapshot,
+// and beside it a journal (StateFile + ".log") of what was fetched since,
+// one line per message, synced before the next message is counted.
 const StateFile = ".pec-fetch.json"
+
+// journalSuffix names the journal beside the snapshot.
+const journalSuffix = ".log"
 
 // tmpPrefix starts the names of files being written; a crash leaves them
 // behind, and the next fetch removes them.
 const tmpPrefix = ".tmp-"
 
-// State saving: after this many messages or this long, whichever first.
-const (
-	saveEvery  = 32
-	saveWithin = 2 * time.Second
-)
-
 // folder is the local folder of fetched messages: one file per message,
 // named by the SHA-256 of its bytes, so that a message fetched again is
 // recognised and never stored twice, and the fetch state beside them.
 type folder struct {
-	dir      string
-	state    *fetchState
-	unsaved  int
-	lastSave time.Time
+	dir     string
+	state   *fetchState
+	journal *os.File // appended to, synced per record
+}
+
+// fetchRecord is one journal line: a message of an account is in the folder.
+type fetchRecord struct {
+	Account     string `json:"a"`
+	UIDValidity uint32 `json:"v,omitempty"` // IMAP
+	UID         uint32 `json:"u,omitempty"` // IMAP: LastUID is now this
+	UIDL        string `json:"l,omitempty"` // POP3
 }
 
 // fetchState is what was fetched, per account: the persisted form of
@@ -66,7 +71,7 @@ func openFolder(dir string) (*folder, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("client: folder: %w", err)
 	}
-	f := &folder{dir: dir, state: &fetchState{Version: 1, Accounts: map[string]*accountState{}}, lastSave: time.Now()}
+	f := &folder{dir: dir, state: &fetchState{Version: 1, Accounts: map[string]*accountState{}}}
 	b, err := os.ReadFile(filepath.Join(dir, StateFile))
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -88,7 +93,70 @@ func openFolder(dir string) (*folder, error) {
 	for _, t := range tmps {
 		_ = os.Remove(t)
 	}
+	if err := f.replay(); err != nil {
+		return nil, err
+	}
+	// Fold the journal into a new snapshot and start an empty one.
+	if err := f.saveState(); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// replay applies the journal left by the last run to the snapshot. A last
+// line cut short by a crash is dropped: its message is fetched again, and
+// found already in the folder.
+func (f *folder) replay() error {
+	b, err := os.ReadFile(filepath.Join(f.dir, StateFile+journalSuffix))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("client: folder: %w", err)
+	}
+	seen := map[string]map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		var r fetchRecord
+		if line == "" || json.Unmarshal([]byte(line), &r) != nil || r.Account == "" {
+			continue
+		}
+		a := f.state.account(r.Account)
+		if r.UIDL != "" {
+			if seen[r.Account] == nil {
+				seen[r.Account] = map[string]bool{}
+				for _, u := range a.UIDL {
+					seen[r.Account][u] = true
+				}
+			}
+			if !seen[r.Account][r.UIDL] {
+				seen[r.Account][r.UIDL] = true
+				a.UIDL = append(a.UIDL, r.UIDL)
+			}
+			continue
+		}
+		if r.UIDValidity != a.UIDValidity {
+			a.UIDValidity, a.LastUID = r.UIDValidity, r.UID
+		} else if r.UID > a.LastUID {
+			a.LastUID = r.UID
+		}
+	}
+	return nil
+}
+
+// record appends r to the journal and syncs it. Call it only once the
+// message it records is on disk.
+func (f *folder) record(r fetchRecord) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if _, err := f.journal.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("client: folder: fetch journal: %w", err)
+	}
+	if err := f.journal.Sync(); err != nil {
+		return fmt.Errorf("client: folder: fetch journal: %w", err)
+	}
+	return nil
 }
 
 // put writes the message read from r to the folder: under a temporary
@@ -140,18 +208,10 @@ func (f *folder) classify(path string, opts *smime.VerifyOptions) (*Message, err
 	return Classify(fh, opts)
 }
 
-// maybeSaveState saves the state when enough has changed since the last
-// save. Every message it records is already on disk.
-func (f *folder) maybeSaveState() error {
-	f.unsaved++
-	if f.unsaved >= saveEvery || time.Since(f.lastSave) >= saveWithin {
-		return f.saveState()
-	}
-	return nil
-}
-
-// saveState writes the state atomically: a temporary file, synced,
-// renamed over the old one, the folder synced.
+// saveState writes the state as a snapshot, atomically (a temporary file,
+// synced, renamed over the old one, the folder synced), then starts an
+// empty journal. A crash between the two leaves a journal whose records
+// the snapshot already holds: replaying them changes nothing.
 func (f *folder) saveState() error {
 	b, err := json.MarshalIndent(f.state, "", "  ")
 	if err != nil {
@@ -175,11 +235,29 @@ func (f *folder) saveState() error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("client: folder: saving the fetch state: %w", err)
 	}
-	f.unsaved, f.lastSave = 0, time.Now()
+	if err := syncDir(f.dir); err != nil {
+		return err
+	}
+	if f.journal != nil {
+		f.journal.Close()
+	}
+	f.journal, err = os.OpenFile(filepath.Join(f.dir, StateFile+journalSuffix), os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("client: folder: fetch journal: %w", err)
+	}
+	if err := f.journal.Sync(); err != nil {
+		return fmt.Errorf("client: folder: fetch journal: %w", err)
+	}
 	return syncDir(f.dir)
 }
 
-func (f *folder) close() {}
+// close ends the folder's use; the journal stays for the next open.
+func (f *folder) close() {
+	if f.journal != nil {
+		f.journal.Close()
+		f.journal = nil
+	}
+}
 
 // syncDir makes the names in dir durable.
 func syncDir(dir string) error {

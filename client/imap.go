@@ -139,6 +139,9 @@ func (s *imapSession) pass(ctx context.Context) (res *FetchResult, err error) {
 			f.log.Warn("imap: UIDVALIDITY changed: fetching the mailbox again", "mailbox", f.opts.Mailbox, "old", acct.UIDValidity, "new", sel.UIDValidity)
 		}
 		acct.UIDValidity, acct.LastUID = sel.UIDValidity, 0
+		if err := f.store.record(fetchRecord{Account: f.account(), UIDValidity: sel.UIDValidity}); err != nil {
+			return res, err
+		}
 	}
 	if sel.NumMessages == 0 || (sel.UIDNext != 0 && uint32(sel.UIDNext) <= acct.LastUID+1) {
 		return res, nil
@@ -171,7 +174,7 @@ func (s *imapSession) pass(ctx context.Context) (res *FetchResult, err error) {
 			BodySection: []*imap.FetchItemBodySection{{Peek: true}},
 		})
 		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-			fm, err := s.message(msg, acct.UIDValidity)
+			fm, uid, err := s.message(msg, acct.UIDValidity)
 			if err != nil {
 				cmd.Close()
 				return res, err
@@ -180,12 +183,8 @@ func (s *imapSession) pass(ctx context.Context) (res *FetchResult, err error) {
 				continue
 			}
 			res.add(fm)
-			done[imap.UID(mustUID(fm.UID))] = true
-			for next < len(todo) && done[todo[next]] {
-				acct.LastUID = uint32(todo[next])
-				next++
-			}
-			if err := f.store.maybeSaveState(); err != nil {
+			done[uid] = true
+			if err := s.advance(acct, todo, done, &next); err != nil {
 				cmd.Close()
 				return res, err
 			}
@@ -198,17 +197,30 @@ func (s *imapSession) pass(ctx context.Context) (res *FetchResult, err error) {
 		for _, u := range batch {
 			done[u] = true
 		}
-		for next < len(todo) && done[todo[next]] {
-			acct.LastUID = uint32(todo[next])
-			next++
+		if err := s.advance(acct, todo, done, &next); err != nil {
+			return res, err
 		}
 	}
 	return res, nil
 }
 
+// advance moves LastUID past the UIDs of todo that are all done, and
+// journals it.
+func (s *imapSession) advance(acct *accountState, todo []imap.UID, done map[imap.UID]bool, next *int) error {
+	last := acct.LastUID
+	for *next < len(todo) && done[todo[*next]] {
+		acct.LastUID = uint32(todo[*next])
+		*next++
+	}
+	if acct.LastUID == last {
+		return nil
+	}
+	return s.f.store.record(fetchRecord{Account: s.f.account(), UIDValidity: acct.UIDValidity, UID: acct.LastUID})
+}
+
 // message stores, classifies and tracks one FETCH response. It returns nil
 // for a response without a body (a flag change announced in passing).
-func (s *imapSession) message(msg *imapclient.FetchMessageData, validity uint32) (*Fetched, error) {
+func (s *imapSession) message(msg *imapclient.FetchMessageData, validity uint32) (*Fetched, imap.UID, error) {
 	var uid imap.UID
 	var fm *Fetched
 	for item := msg.Next(); item != nil; item = msg.Next() {
@@ -222,32 +234,21 @@ func (s *imapSession) message(msg *imapclient.FetchMessageData, validity uint32)
 			var err error
 			fm, err = s.f.put(it.Literal, "")
 			if err != nil {
-				return nil, s.wrap(fmt.Sprintf("message %d", msg.SeqNum), err)
+				return nil, 0, s.wrap(fmt.Sprintf("message %d", msg.SeqNum), err)
 			}
 		}
 	}
 	if fm == nil {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if uid == 0 {
-		return nil, s.wrap(fmt.Sprintf("message %d", msg.SeqNum), errors.New("no UID in the FETCH response"))
+		return nil, 0, s.wrap(fmt.Sprintf("message %d", msg.SeqNum), errors.New("no UID in the FETCH response"))
 	}
 	fm.UID = strconv.FormatUint(uint64(validity), 10) + "/" + strconv.FormatUint(uint64(uid), 10)
 	if err := s.f.finish(fm); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return fm, nil
-}
-
-// mustUID reads back the UID part of a Fetched.UID made by message.
-func mustUID(s string) uint32 {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			n, _ := strconv.ParseUint(s[i+1:], 10, 32)
-			return uint32(n)
-		}
-	}
-	return 0
+	return fm, uid, nil
 }
 
 // wait returns when the server announces new mail (IDLE), when poll has

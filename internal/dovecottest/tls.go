@@ -8,8 +8,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
+	"os"
 	"time"
 )
 
@@ -95,4 +97,23 @@ func (t *TLS) ServerConfig() *tls.Config {
 // ClientConfig returns a client TLS configuration that trusts the CA.
 func (t *TLS) ClientConfig() *tls.Config {
 	return &tls.Config{RootCAs: t.Pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+}
+
+// PoolFromPEM reads a PEM file of CA certificates into a pool.
+func PoolFromPEM(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, errors.New("dovecottest: no certificate in " + path)
+	}
+	return pool, nil
+}
+
+// ClientConfigFor returns a client TLS configuration trusting pool, for
+// the loopback servers.
+func ClientConfigFor(pool *x509.CertPool) *tls.Config {
+	return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 }
