@@ -22,6 +22,9 @@ const StateFile = ".pec-fetch.json"
 // journalSuffix names the journal beside the snapshot.
 const journalSuffix = ".log"
 
+// lockName is the file locked while a fetch uses the folder.
+const lockName = ".pec-fetch.lock"
+
 // tmpPrefix starts the names of files being written; a crash leaves them
 // behind, and the next fetch removes them.
 const tmpPrefix = ".tmp-"
@@ -33,6 +36,8 @@ type folder struct {
 	dir     string
 	state   *fetchState
 	journal *os.File // appended to, synced per record
+	lock    *os.File // held while the folder is open
+	unlock  func()
 }
 
 // fetchRecord is one journal line: a message of an account is in the folder.
@@ -72,6 +77,24 @@ func openFolder(dir string) (*folder, error) {
 		return nil, fmt.Errorf("client: folder: %w", err)
 	}
 	f := &folder{dir: dir, state: &fetchState{Version: 1, Accounts: map[string]*accountState{}}}
+	// One fetch at a time per folder: a second would rewrite the state
+	// under the first.
+	lf, err := os.OpenFile(filepath.Join(dir, lockName), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("client: folder: %w", err)
+	}
+	unlock, err := lockFile(lf)
+	if err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("client: folder %s: %w", dir, err)
+	}
+	f.lock, f.unlock = lf, unlock
+	ok := false
+	defer func() {
+		if !ok {
+			f.close()
+		}
+	}()
 	b, err := os.ReadFile(filepath.Join(dir, StateFile))
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -100,6 +123,7 @@ func openFolder(dir string) (*folder, error) {
 	if err := f.saveState(); err != nil {
 		return nil, err
 	}
+	ok = true
 	return f, nil
 }
 
@@ -256,6 +280,11 @@ func (f *folder) close() {
 	if f.journal != nil {
 		f.journal.Close()
 		f.journal = nil
+	}
+	if f.lock != nil {
+		f.unlock()
+		f.lock.Close()
+		f.lock = nil
 	}
 }
 

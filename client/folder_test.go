@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,7 +96,7 @@ func TestFolderPut(t *testing.T) {
 	for _, e := range es {
 		names = append(names, e.Name())
 	}
-	if len(names) != 3 { // the message, the snapshot, the journal
+	if len(names) != 4 { // the message, the snapshot, the journal, the lock
 		t.Errorf("folder holds %v", names)
 	}
 }
@@ -108,4 +109,22 @@ func (f *failing) Read(p []byte) (int, error) {
 	}
 	f.n++
 	return copy(p, "Subject: partial"), nil
+}
+
+// TestFolderLocked: a second fetch into a folder in use is refused.
+func TestFolderLocked(t *testing.T) {
+	dir := t.TempDir()
+	f, err := openFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openFolder(dir); !errors.Is(err, ErrLocked) {
+		t.Errorf("second open: %v, want ErrLocked", err)
+	}
+	f.close()
+	f, err = openFolder(dir)
+	if err != nil {
+		t.Fatalf("after close: %v", err)
+	}
+	f.close()
 }
