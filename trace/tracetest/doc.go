@@ -2,7 +2,9 @@
 // what every implementation must do (Append assigning the chain, batch
 // atomicity, refusals, Head, Get, Scan, every Query field, Reissue, seals,
 // Cut and the checkpoint, concurrent appends that never fork the chain,
-// and that trace.Verify finds what is wrong with what the store returns);
+// that trace.Verify finds what is wrong with what the store returns, and
+// that trace.Prune refuses a rewritten prefix and survives another Prune
+// and Verify running beside it);
 // RunDurable checks that a store reopened on the same location holds
 // everything it acknowledged.
 //

@@ -46,6 +46,8 @@ func Run(t *testing.T, open func(t *testing.T) trace.Store) {
 		{"Verify", testVerify},
 		{"VerifyCheckpoint", testVerifyCheckpoint},
 		{"Prune", testPrune},
+		{"PruneRewritten", testPruneRewritten},
+		{"PruneConcurrent", testPruneConcurrent},
 		{"SealHead", testSealHead},
 		{"Close", testClose},
 	}

@@ -426,6 +426,74 @@ func testPrune(t *testing.T, st trace.Store) {
 	}
 }
 
+// testPruneRewritten: Prune refuses to sign a checkpoint over records
+// rewritten and rehashed without the provider key, which a seal shows, and
+// so the store keeps that seal.
+func testPruneRewritten(t *testing.T, st trace.Store) {
+	recs := appendN(t, st, 0, 10, 10)
+	if err := st.AddSeal(ctx(t), testSeal(t, recs[7], recs[7].Time.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	bad := &tampered{Store: st, edit: rechain(3, func(r *trace.Record) { r.Subject = "falso" })}
+	var forged []*trace.Record
+	if err := bad.Scan(ctx(t), 0, func(r *trace.Record) error { forged = append(forged, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	last := forged[len(forged)-1]
+	bad.head = func() (uint64, trace.Hash) { return last.Seq, last.Hash }
+	cp, err := trace.Prune(ctx(t), bad, recs[8].Time.Add(time.Nanosecond), signer(t), Epoch.AddDate(3, 0, 0), verifyOpts(t))
+	var b *trace.Break
+	if cp != nil || !errors.As(err, &b) || b.Kind != trace.BreakSeal || b.Seq != 8 {
+		t.Fatalf("Prune over records 3 to 10 rewritten: checkpoint %v, %v; want the seal of record 8 broken", cp != nil, err)
+	}
+	if got, err := st.Checkpoint(ctx(t)); got != nil || err != nil {
+		t.Fatalf("a refused Prune left checkpoint %+v, %v", got, err)
+	}
+	if seals, err := st.Seals(ctx(t)); err != nil || len(seals) != 1 {
+		t.Fatalf("a refused Prune left %d seals (%v), want 1", len(seals), err)
+	}
+	checkLog(t, st, recs)
+}
+
+// testPruneConcurrent runs two Prunes and Verifies at once: a walk that a
+// Cut overtakes starts again from the new checkpoint, so none of them
+// reports a break, and the store never takes a checkpoint behind the one
+// it holds.
+func testPruneConcurrent(t *testing.T, st trace.Store) {
+	recs := appendN(t, st, 0, 60, 20)
+	for _, i := range []int{19, 49} {
+		if err := st.AddSeal(ctx(t), testSeal(t, recs[i], recs[i].Time.Add(time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, n := range []int{15, 40} {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if _, err := trace.Prune(ctx(t), st, recs[n-1].Time.Add(time.Nanosecond), signer(t), Epoch.AddDate(3, 0, 0), verifyOpts(t)); err != nil {
+				t.Errorf("Prune to record %d beside another: %v", n, err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for range 3 {
+				rep, err := trace.Verify(ctx(t), st, verifyOpts(t))
+				if err != nil || !rep.OK() {
+					t.Errorf("Verify beside Prunes: %v, %v", rep.Err(), err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if cp, err := st.Checkpoint(ctx(t)); err != nil || cp == nil || cp.Seq != 40 {
+		t.Fatalf("after Prunes to 15 and 40, the checkpoint is %+v (%v), want one at record 40", cp, err)
+	}
+	checkVerify(t, st)
+	checkLog(t, st, recs[40:])
+}
+
 // testSealHead checks SealHead: a seal of the head, once.
 func testSealHead(t *testing.T, st trace.Store) {
 	if s, err := trace.SealHead(ctx(t), st, signer(t), Epoch); err != nil || s != nil {
