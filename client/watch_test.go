@@ -3,10 +3,12 @@ package client_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pecsdk/pec/client"
+	"github.com/pecsdk/pec/internal/dovecottest"
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/sample"
 )
@@ -74,4 +76,48 @@ func TestWatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWatchReconnects: a connection cut while Watch fetches is reopened;
+// the message being fetched arrives, once.
+func TestWatchReconnects(t *testing.T) {
+	set, msgs := seedSet(t)
+	srv := startSeeded(t, msgs[:2])
+	proxy := dovecottest.NewProxy(t, srv.IMAPS)
+	proxy.CutAfter(60000) // the first pass fits; the big message below does not
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	o := fetchOpts(srv, client.IMAP, client.SecurityTLS, t.TempDir(), set)
+	o.Server = endpoint(proxy.Addr, client.SecurityTLS)
+	o.PollInterval = 200 * time.Millisecond
+	passes := make(chan *client.FetchResult, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- client.Watch(ctx, o, func(r *client.FetchResult) error { passes <- r; return nil })
+	}()
+	if r := <-passes; len(r.Messages) != 2 {
+		t.Fatalf("first pass: %d messages", len(r.Messages))
+	}
+	proxy.CutAfter(0) // connections opened from now on are not cut
+	big := []byte("From: x@example.test\r\nSubject: big\r\nMessage-ID: <big@example.test>\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 5000))
+	if err := srv.Deliver(sample.Alice, big); err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	deadline := time.After(20 * time.Second)
+	for got == 0 {
+		select {
+		case r := <-passes:
+			got += len(r.Messages)
+		case err := <-done:
+			t.Fatalf("Watch ended: %v", err)
+		case <-deadline:
+			t.Fatal("the big message never arrived")
+		}
+	}
+	if got != 1 || proxy.Cuts() != 1 {
+		t.Errorf("%d messages after the cut, %d cuts", got, proxy.Cuts())
+	}
+	cancel()
+	<-done
 }
