@@ -212,3 +212,36 @@ func checkSubmitted(t *testing.T, got dovecottest.Submission, sub *client.Submis
 		t.Errorf("daticert msgid %q", got.Envelope.MsgID)
 	}
 }
+
+// TestSendRefusedAtData: a message the provider refuses at the end of DATA
+// is a *SendError that is not uncertain, and stays registered, so that it
+// is not sent again under the same Message-ID by mistake.
+func TestSendRefusedAtData(t *testing.T) {
+	set, err := sample.New(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := dovecottest.Start(t, &dovecottest.Options{Users: map[string]string{sample.Alice: alicePass}})
+	prov := dovecottest.StartProvider(t, dovecottest.ProviderOptions{
+		Dovecot: srv, TLS: srv.TLS.ServerConfig(), Sender: set.Sender, Receive: set.Recipient,
+		Name: sample.SenderProvider, RName: sample.RecipientProvider, Domain: sample.SenderDomain,
+		Refuse: func([]byte) error { return errors.New("virus found") },
+	})
+	w := &world{set: set, srv: srv, prov: prov}
+	tr, _ := client.OpenTracker("", nil)
+	ctx := context.Background()
+	_, err = client.Send(ctx, draft("refused.1@client.example", ""), w.submitOpts(client.SecurityTLS, "", tr))
+	var se *client.SendError
+	if !errors.As(err, &se) || se.Uncertain || se.MessageID != "refused.1@client.example" || !strings.Contains(err.Error(), "virus found") {
+		t.Fatalf("%v: want a certain *SendError", err)
+	}
+	if _, ok := tr.Status("refused.1@client.example"); !ok {
+		t.Error("the refused message is not registered")
+	}
+	if _, err := client.Send(ctx, draft("refused.1@client.example", ""), w.submitOpts(client.SecurityTLS, "", tr)); !errors.Is(err, client.ErrAlreadySent) {
+		t.Errorf("second send: %v", err)
+	}
+	if srv.Count(sample.Alice) != 0 {
+		t.Error("receipts for a refused message")
+	}
+}

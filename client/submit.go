@@ -61,26 +61,29 @@ type Submission struct {
 	Time       time.Time // when the provider took it
 }
 
-// SendError is a failure of Send that happened after the message was
+// SendError is a failure of Send in the DATA phase, after the message was
 // registered with the tracker: the tracker keeps the Message-ID, so the same
-// message cannot be sent again by mistake. Sent says whether the provider
-// may have taken the message: false only for a refusal of the message (an
-// SMTP reply), true when the connection failed after the data was written,
-// which only the receipts can settle.
+// message cannot be sent again by mistake (send it again under a new
+// Message-ID once sure it was not taken). Uncertain is false for a refusal
+// of the message (an SMTP reply), true when the connection failed while or
+// after the data was written, which only the acceptance receipt (or its
+// absence) can settle.
 type SendError struct {
 	MessageID string
-	MaySent   bool
+	Uncertain bool
 	Err       error
 }
 
+// Error implements error.
 func (e *SendError) Error() string {
 	s := "refused"
-	if e.MaySent {
+	if e.Uncertain {
 		s = "outcome unknown (wait for the acceptance receipt)"
 	}
 	return fmt.Sprintf("client: send %s: %s: %v", e.MessageID, s, e.Err)
 }
 
+// Unwrap returns the underlying error (an *smtp.SMTPError for a refusal).
 func (e *SendError) Unwrap() error { return e.Err }
 
 // Send checks d as the provider would (Draft.Check, the sender, the size),
@@ -179,7 +182,7 @@ func Send(ctx context.Context, d *Draft, opts *SubmitOptions) (*Submission, erro
 	size := int64(msg.Len())
 	if err := data(c, msg.Bytes()); err != nil {
 		var se *smtp.SMTPError
-		return nil, &SendError{MessageID: id, MaySent: !errors.As(err, &se), Err: wrap("DATA", err)}
+		return nil, &SendError{MessageID: id, Uncertain: !errors.As(err, &se), Err: wrap("DATA", err)}
 	}
 	_ = c.Quit()
 	return &Submission{MessageID: id, Recipients: rcpts, Size: size, Time: now}, nil

@@ -53,6 +53,9 @@ type ProviderOptions struct {
 	Domain  string              // the sender provider's mail domain (PEC msgids)
 	Managed []string            // domains whose recipients are certificato; others are esterno
 	Outcome map[string]pec.Kind // per recipient address: the notice to produce instead of a delivery receipt
+	// Refuse, when set, is asked about each message; an error refuses it
+	// at the end of DATA with 554.
+	Refuse func(data []byte) error
 	// MaxBytes is the SIZE announced; zero: no limit.
 	MaxBytes int64
 	// Now is the provider clock; nil: time.Now.
@@ -168,6 +171,11 @@ func (s *session) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if f := s.p.opts.Refuse; f != nil {
+		if err := f(b); err != nil {
+			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: err.Error()}
+		}
 	}
 	if err := s.p.accept(s.user, s.from, s.rcpt, b); err != nil {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: err.Error()}
