@@ -3,10 +3,12 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/pecsdk/pec/pec/smime"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -173,4 +175,53 @@ func referenceStatus(t *testing.T, set *sample.Set, msgs []seededMsg) *client.St
 		t.Fatal("reference: no status")
 	}
 	return st
+}
+
+// TestUIDValidityChange: when the mailbox's UIDVALIDITY is not the one the
+// state holds (the server renumbered its UIDs), the old UIDs mean nothing:
+// the whole mailbox is fetched again, and the folder, which knows each
+// message by its bytes, stores none of them twice.
+func TestUIDValidityChange(t *testing.T) {
+	set, msgs := seedSet(t)
+	msgs = msgs[:5]
+	srv := startSeeded(t, msgs)
+	dir := t.TempDir()
+	o := fetchOpts(srv, client.IMAP, client.SecurityTLS, dir, set)
+	ctx := context.Background()
+	if res, err := client.Fetch(ctx, o); err != nil || res.New != len(msgs) {
+		t.Fatalf("first fetch: %v", err)
+	}
+	// Make the state speak of another UIDVALIDITY.
+	p := filepath.Join(dir, client.StateFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Version  int                                   `json:"version"`
+		Accounts map[string]map[string]json.RawMessage `json:"accounts"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range st.Accounts {
+		a["uidValidity"] = json.RawMessage("1")
+	}
+	b, _ = json.Marshal(st)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := client.Fetch(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Messages) != len(msgs) || res.New != 0 {
+		t.Errorf("after the change: %d fetched, %d new; want %d and 0", len(res.Messages), res.New, len(msgs))
+	}
+	if n := len(emlFiles(t, dir)); n != len(msgs) {
+		t.Errorf("%d files, want %d", n, len(msgs))
+	}
+	if res, err := client.Fetch(ctx, o); err != nil || len(res.Messages) != 0 {
+		t.Errorf("third fetch: %d messages, %v", len(res.Messages), err)
+	}
 }
