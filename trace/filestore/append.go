@@ -36,6 +36,10 @@ type chunk struct {
 // maxBatch bounds how many Append calls share one write.
 const maxBatch = 4096
 
+// maxSpins bounds how many times the syncer yields, waiting for Appends on
+// their way, before an fsync.
+const maxSpins = 64
+
 // Append adds recs at the end of the log and returns once they are on disk
 // (see trace.Store). Concurrent calls are committed together, with one
 // fsync. A record that fails Validate or is over Options.MaxRecordSize
@@ -74,9 +78,11 @@ func (s *Store) Append(ctx context.Context, recs ...*trace.Record) error {
 		s.qmu.RUnlock()
 		return trace.ErrClosed
 	}
+	s.pending.Add(1)
 	select {
 	case s.reqs <- req:
 	case <-ctx.Done():
+		s.pending.Add(-1)
 		s.qmu.RUnlock()
 		return ctx.Err()
 	}
@@ -125,11 +131,17 @@ func (s *Store) syncLoop() {
 	var fl []*flight
 	for f := range s.flights {
 		fl = append(fl[:0], f)
-		// Yield before the fsync while more batches keep coming: callers
-		// just released by the last fsync get to queue again and the
-		// committer to write them, so that this fsync covers them too.
-		for spins := 0; spins < 8; spins++ {
-			n := len(fl)
+		// Before the fsync, yield while Appends already made are still on
+		// their way (queued, or being encoded): the callers the last fsync
+		// released get to queue again and the committer to encode them, so
+		// that this fsync covers them too. Bounded, so that a steady stream
+		// cannot hold an fsync back.
+		inHand := 0
+		for _, f := range fl {
+			inHand += len(f.reqs)
+		}
+		for spins := 0; spins < maxSpins; spins++ {
+			before := inHand
 		drain:
 			for {
 				select {
@@ -138,12 +150,13 @@ func (s *Store) syncLoop() {
 						break drain
 					}
 					fl = append(fl, f)
+					inHand += len(f.reqs)
 				default:
 					break drain
 				}
 			}
-			if spins > 0 && len(fl) == n {
-				break
+			if inHand >= maxBatch || spins > 0 && inHand == before && int64(inHand) >= s.pending.Load() {
+				break // nothing came since the last yield, and nothing is on its way
 			}
 			runtime.Gosched()
 		}
@@ -175,6 +188,7 @@ func (s *Store) syncLoop() {
 				if r.err == nil {
 					r.err = err
 				}
+				s.pending.Add(-1)
 				close(r.done)
 			}
 			s.inflight.Done()

@@ -83,6 +83,7 @@ type Store struct {
 
 	recovered []Recovery
 	commits   atomic.Uint64 // batches written (fsyncs of appends), for the benchmarks
+	pending   atomic.Int64  // Append calls queued and not yet released
 
 	// The queue of Appends waiting for the committer.
 	qmu     sync.RWMutex
