@@ -134,15 +134,15 @@ func headerMessageIDs(msg []byte) []string {
 			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			if in {
-				ids[len(ids)-1] += string(line)
+			if in { // unfolded as net/textproto does: one space in place of the fold
+				ids[len(ids)-1] += " " + string(bytes.TrimSpace(line))
 			}
 			continue
 		}
 		in = false
 		name, value, ok := bytes.Cut(line, []byte(":"))
-		if ok && strings.EqualFold(string(bytes.TrimRight(name, " \t")), "Message-ID") {
-			ids = append(ids, string(value))
+		if ok && bytes.EqualFold(bytes.TrimRight(name, " \t"), []byte("Message-ID")) {
+			ids = append(ids, string(bytes.TrimSpace(value)))
 			in = true
 		}
 	}

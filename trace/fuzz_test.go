@@ -2,6 +2,8 @@ package trace_test
 
 import (
 	"bytes"
+	"errors"
+	"net/mail"
 	"testing"
 
 	"github.com/pecsdk/pec/pec"
@@ -46,7 +48,8 @@ func FuzzUnmarshalBinary(f *testing.F) {
 }
 
 // FuzzFromMessage: any bytes as the message of an anomaly envelope (read
-// from its header) never panic, and a record it builds keeps them whole.
+// from its header) never panic, a record it builds keeps them whole, and
+// Validate agrees with it on the message's Message-ID.
 func FuzzFromMessage(f *testing.F) {
 	f.Add([]byte("Message-ID: <a@b>\r\nDate: Mon, 2 Mar 2026 10:00:00 +0100\r\nReply-To: x@y\r\nTo: a@b, c@d\r\nSubject: ANOMALIA MESSAGGIO: =?utf-8?q?caf=C3=A8?=\r\n\r\nbody"))
 	f.Add([]byte("Message-ID: <a@b>\n\n"))
@@ -59,7 +62,14 @@ func FuzzFromMessage(f *testing.F) {
 		if !bytes.Equal(r.Message, msg) || len(r.Generated) != 1 || r.Generated[0] == "" || r.Kind != pec.KindAnomaly {
 			t.Fatalf("record %+v", r)
 		}
-		r.Validate()
+		// Validate reads the Message-ID of the bytes as net/mail does: a
+		// message with one Message-ID is never refused as another's.
+		if m, err := mail.ReadMessage(bytes.NewReader(msg)); err == nil && len(m.Header["Message-Id"]) == 1 {
+			var fe *trace.FieldError
+			if err := r.Validate(); errors.As(err, &fe) && fe.Field == "Message" {
+				t.Fatalf("Validate refuses the record FromMessage made: %v", err)
+			}
+		}
 		r.Line()
 	})
 }

@@ -56,6 +56,11 @@ func TestValidate(t *testing.T) {
 		{"MessageIDFoldedOther", func(r *trace.Record) {
 			r.Message = []byte("Subject: x\r\nMESSAGE-ID:\r\n\t<other@pec.mittente.it>\r\n\r\nMessage-ID: <" + r.Generated[0] + ">\r\n")
 		}, "Message"},
+		{"MessageIDFoldedInside", func(r *trace.Record) {
+			id := r.Generated[0]
+			r.Message = []byte("Message-ID: <" + id[:3] + "\r\n\t " + id[3:] + ">\r\n\r\n")
+			r.Generated[0] = id[:3] + " " + id[3:]
+		}, ""},
 		{"MessageIDTwice", func(r *trace.Record) {
 			r.Message = []byte("Message-ID: <" + r.Generated[0] + ">\nMessage-ID: <" + r.Generated[0] + ">\n\nbody")
 		}, "Message"},
