@@ -85,6 +85,52 @@ func ExampleVerify() {
 	// 3 records, 1 seal, sealed up to record 3
 }
 
+// Records appended after the last seal are protected by the chain alone;
+// RequireSealed makes them a break, with MaxUnsealed for the fresh ones a
+// Sealer has yet to seal.
+func ExampleVerifyOptions_requireSealed() {
+	ctx := context.Background()
+	pki, err := pectest.NewPKI("Example CA")
+	if err != nil {
+		log.Fatal(err)
+	}
+	signer, _, err := pki.NewProvider("Gestore Mittente S.p.A.", "posta-certificata@pec.mittente.example", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	st := memstore.New(nil)
+	defer st.Close()
+	add := func(i int) {
+		r := &trace.Record{Time: time.Now(), Event: trace.EventReceived, MsgID: fmt.Sprintf("m%d@pec.example", i)}
+		if err := st.Append(ctx, r); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		add(i)
+	}
+	if _, err := trace.SealHead(ctx, st, signer, time.Now()); err != nil {
+		log.Fatal(err)
+	}
+	add(3)
+	add(4)
+
+	opts := &trace.VerifyOptions{Certificates: []*x509.Certificate{signer.Certificate()}, RequireSealed: true}
+	rep, err := trace.Verify(ctx, st, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(rep.Unsealed(), rep.Break.Kind, rep.Break.Seq)
+	opts.MaxUnsealed = 2
+	if rep, err = trace.Verify(ctx, st, opts); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(rep.OK())
+	// Output:
+	// 2 unsealed 4
+	// true
+}
+
 // A Verify that finds the log altered names the first record wrong.
 func ExampleBreak() {
 	b := &trace.Break{Seq: 42, Kind: trace.BreakRemoved, Reason: "record 42 is missing: record 43 follows record 41"}

@@ -282,27 +282,32 @@ func testAppendInvalid(t *testing.T, st trace.Store) {
 	tests := []struct {
 		field string
 		edit  func(r *trace.Record)
+		name  string // when the field is not name enough
 	}{
-		{"Time", func(r *trace.Record) { r.Time = time.Time{} }},
-		{"Event", func(r *trace.Record) { r.Event = "Spedizione" }},
-		{"Point", func(r *trace.Record) { r.Point = "XX" }},
-		{"Kind", func(r *trace.Record) { r.Kind = 99 }},
-		{"MsgID", func(r *trace.Record) { r.MsgID, r.ClientMsgID = "", "" }},
-		{"MessageHash", func(r *trace.Record) { r.Message = []byte("x"); r.MessageHash = trace.Hash{1} }},
-		{"Subject", func(r *trace.Record) { r.Subject = badUTF8 }},
-		{"Sender", func(r *trace.Record) { r.Sender = badUTF8 }},
+		{"Time", func(r *trace.Record) { r.Time = time.Time{} }, ""},
+		{"Event", func(r *trace.Record) { r.Event = "Spedizione" }, ""},
+		{"Point", func(r *trace.Record) { r.Point = "XX" }, ""},
+		{"Kind", func(r *trace.Record) { r.Kind = 99 }, ""},
+		{"MsgID", func(r *trace.Record) { r.MsgID, r.ClientMsgID = "", "" }, ""},
+		{"MessageHash", func(r *trace.Record) { r.Message = []byte("x"); r.MessageHash = trace.Hash{1} }, ""},
+		{"Subject", func(r *trace.Record) { r.Subject = badUTF8 }, ""},
+		{"Sender", func(r *trace.Record) { r.Sender = badUTF8 }, ""},
 		// A zone offset the encoding cannot hold would make the log unreadable.
-		{"Time", func(r *trace.Record) { r.Time = r.Time.In(time.FixedZone("X", 19*3600)) }},
-		{"Recipients", func(r *trace.Record) { r.Recipients[0].Address = "" }},
-		{"Recipients", func(r *trace.Record) { r.Recipients[0].Address = badUTF8 }},
-		{"Generated", func(r *trace.Record) { r.Message, r.Generated = nil, []string{"a@b", " "} }},
-		{"Generated", func(r *trace.Record) { r.Message, r.Generated = nil, []string{badUTF8} }},
+		{"Time", func(r *trace.Record) { r.Time = r.Time.In(time.FixedZone("X", 19*3600)) }, "TimeZoneOffset"},
+		{"Recipients", func(r *trace.Record) { r.Recipients[0].Address = "" }, "RecipientsEmpty"},
+		{"Recipients", func(r *trace.Record) { r.Recipients[0].Address = badUTF8 }, "RecipientsUTF8"},
+		{"Generated", func(r *trace.Record) { r.Message, r.Generated = nil, []string{"a@b", " "} }, "GeneratedEmpty"},
+		{"Generated", func(r *trace.Record) { r.Message, r.Generated = nil, []string{badUTF8} }, "GeneratedUTF8"},
 		// A message is kept for one identifier, its own.
-		{"Generated", func(r *trace.Record) { r.Generated = append(r.Generated, "altro@pec.mittente.it") }},
-		{"Message", func(r *trace.Record) { r.Generated = []string{"altro@pec.mittente.it"} }},
+		{"Generated", func(r *trace.Record) { r.Generated = append(r.Generated, "altro@pec.mittente.it") }, "GeneratedWithMessage"},
+		{"Message", func(r *trace.Record) { r.Generated = []string{"altro@pec.mittente.it"} }, "MessageOfAnother"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.field, func(t *testing.T) {
+		name := tc.name
+		if name == "" {
+			name = tc.field
+		}
+		t.Run(name, func(t *testing.T) {
 			bad := NewRecord(3)
 			tc.edit(bad)
 			for _, batch := range [][]*trace.Record{{bad}, {NewRecord(2), bad}, {bad, NewRecord(4)}} {
