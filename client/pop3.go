@@ -50,19 +50,9 @@ type pop3Conn struct {
 // never left unencrypted: a server without STLS is refused.
 func dialPOP3(ctx context.Context, addr string, sec Security, conf *tls.Config, timeout time.Duration, debug io.Writer) (*pop3Conn, error) {
 	conf = tlsConfigFor(conf, addr)
-	var d net.Dialer
-	raw, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := dialTLS(ctx, addr, sec, conf, timeout)
 	if err != nil {
-		return nil, fmt.Errorf("pop3: %w", err)
-	}
-	conn := raw
-	if sec != SecurityStartTLS {
-		tc := tls.Client(raw, conf)
-		if err := handshake(ctx, tc, timeout); err != nil {
-			raw.Close()
-			return nil, fmt.Errorf("pop3: %s: %w", addr, err)
-		}
-		conn = tc
+		return nil, fmt.Errorf("pop3: %s: %w", addr, err)
 	}
 	c := newPOP3Conn(conn, timeout, debug)
 	err = c.do(ctx, func() error {
