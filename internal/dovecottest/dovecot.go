@@ -260,8 +260,13 @@ func (s *Server) Count(user string) int {
 	return n
 }
 
-// mailUser returns the uid and gid mail is owned by: nobody's.
+// mailUser returns the uid and gid mail is owned by: nobody's when the
+// tests run as root (Dovecot does not serve mail as root), else the
+// current user's.
 func mailUser(tb testing.TB) (int, int) {
+	if os.Geteuid() != 0 {
+		return os.Geteuid(), os.Getegid()
+	}
 	u, err := user.Lookup("nobody")
 	if err != nil {
 		tb.Skipf("no user nobody: %v", err)
@@ -274,6 +279,11 @@ func mailUser(tb testing.TB) (int, int) {
 // loginUser returns the unprivileged user of Dovecot's login and internal
 // processes.
 func loginUser() string {
+	if os.Geteuid() != 0 {
+		if u, err := user.Current(); err == nil {
+			return u.Username
+		}
+	}
 	if _, err := user.Lookup("dovenull"); err == nil {
 		return "dovenull"
 	}
