@@ -12,12 +12,9 @@ import (
 // Query returns the records that match q, in Seq order. It picks the most
 // selective index among the identifiers and the address of q, narrows by
 // time in memory, and reads from disk only the records that may match.
+// The store is locked only while the indexes are consulted: the reads do
+// not hold appends back.
 func (s *Store) Query(ctx context.Context, q trace.Query) ([]*trace.Record, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, trace.ErrClosed
-	}
 	var since, until int64
 	if !q.Since.IsZero() {
 		since = q.Since.UnixNano()
@@ -25,59 +22,77 @@ func (s *Store) Query(ctx context.Context, q trace.Query) ([]*trace.Record, erro
 	if !q.Until.IsZero() {
 		until = q.Until.UnixNano()
 	}
+	inTime := func(v *view, seq uint64) bool {
+		t := v.times[seq-v.first]
+		return (q.Since.IsZero() || t >= since) && (q.Until.IsZero() || t < until)
+	}
+
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, trace.ErrClosed
+	}
+	v := s.view()
 	// The Seqs to look at: all, or the time range when times only grow.
-	lo, hi := s.first, s.head
-	if s.monotone && len(s.times) > 0 {
-		n := len(s.times)
+	lo, hi := v.first, v.first+uint64(len(v.locs))-1
+	if n := len(v.times); s.monotone && n > 0 {
 		if !q.Since.IsZero() {
-			lo = s.first + uint64(sort.Search(n, func(i int) bool { return s.times[i] >= since }))
+			lo = v.first + uint64(sort.Search(n, func(i int) bool { return v.times[i] >= since }))
 		}
 		if !q.Until.IsZero() {
-			hi = s.first + uint64(sort.Search(n, func(i int) bool { return s.times[i] >= until }))
-			if hi == 0 {
-				return nil, nil
-			}
-			hi--
+			hi = v.first + uint64(sort.Search(n, func(i int) bool { return v.times[i] >= until })) - 1
 		}
 	}
+	var cands []uint64 // nil: every Seq from lo to hi
+	keyed := false
+	if p, k, ok, none := s.bestKey(&q); none || len(v.locs) == 0 || lo > hi || lo < v.first {
+		s.mu.RUnlock()
+		return nil, nil
+	} else if ok {
+		keyed = true
+		p.each(k, lo, hi, func(seq uint64) bool {
+			if inTime(v, seq) {
+				cands = append(cands, seq)
+			}
+			return true
+		})
+	}
+	s.mu.RUnlock()
+
 	var out []*trace.Record
 	var buf []byte
-	var err error
-	looked := 0
-	// try reads record seq and keeps it when it matches; it returns false
-	// when the query is complete or failed.
-	try := func(seq uint64) bool {
-		t := s.times[seq-s.first]
-		if (!q.Since.IsZero() && t < since) || (!q.Until.IsZero() && t >= until) {
-			return true
-		}
-		if looked++; looked%1024 == 0 {
-			if err = ctx.Err(); err != nil {
-				return false
+	next := lo
+	for i := 0; ; i++ {
+		var seq uint64
+		if keyed {
+			if i >= len(cands) {
+				break
+			}
+			seq = cands[i]
+		} else {
+			if next > hi {
+				break
+			}
+			seq, next = next, next+1
+			if !inTime(v, seq) {
+				continue
 			}
 		}
-		var r *trace.Record
-		if r, err = s.readRecord(seq, &buf); err != nil {
-			return false
+		if i%1024 == 1023 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		r, err := v.read(seq, &buf)
+		if err != nil {
+			return nil, err
 		}
 		if q.Match(r) {
 			out = append(out, r)
+			if q.Limit > 0 && len(out) >= q.Limit {
+				break
+			}
 		}
-		return q.Limit <= 0 || len(out) < q.Limit
-	}
-	if lo > hi || len(s.locs) == 0 {
-		return nil, nil
-	}
-	if p, k, ok, none := s.bestKey(&q); none {
-		return nil, nil
-	} else if ok {
-		p.each(k, lo, hi, try)
-	} else {
-		for seq := lo; seq <= hi && try(seq); seq++ {
-		}
-	}
-	if err != nil {
-		return nil, err
 	}
 	return out, nil
 }
@@ -111,37 +126,44 @@ func (s *Store) bestKey(q *trace.Query) (best *postings, key uint64, ok, none bo
 // references them (MessageRef) is reported, wrapping trace.ErrNotFound.
 func (s *Store) Reissue(ctx context.Context, messageID string) ([]byte, error) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	if s.closed {
+		s.mu.RUnlock()
 		return nil, trace.ErrClosed
 	}
+	v := s.view()
+	var cands []uint64
 	k, ok := s.idx.key(messageID)
-	if !ok {
-		return nil, fmt.Errorf("filestore: reissue %q: %w", messageID, trace.ErrNotFound)
+	if ok {
+		s.idx.generated.each(k, v.first, v.head, func(seq uint64) bool {
+			cands = append(cands, seq)
+			return true
+		})
 	}
+	s.mu.RUnlock()
 	var buf []byte
 	var found []byte
 	var err error
 	ref := ""
-	s.idx.generated.each(k, s.first, s.head, func(seq uint64) bool {
+	for _, seq := range cands {
 		var r *trace.Record
-		if r, err = s.readRecord(seq, &buf); err != nil {
-			return false
+		if r, err = v.read(seq, &buf); err != nil {
+			break
 		}
 		for _, g := range r.Generated {
 			if !pec.EqualMsgID(g, messageID) {
 				continue
 			}
-			if len(r.Message) > 0 {
+			if len(r.Message) > 0 && found == nil {
 				found = r.Message
-				return false
 			}
 			if r.MessageRef != "" && ref == "" {
 				ref = r.MessageRef
 			}
 		}
-		return true
-	})
+		if found != nil {
+			break
+		}
+	}
 	switch {
 	case err != nil:
 		return nil, err

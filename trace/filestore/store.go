@@ -301,22 +301,44 @@ func (s *Store) Checkpoint(ctx context.Context) (*trace.Checkpoint, error) {
 	return copyCheckpoint(s.cp), nil
 }
 
-// segFor returns the segment holding seq. The caller holds mu.
-func (s *Store) segFor(seq uint64) *segment {
-	i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i].first > seq })
+// view is what a reader needs of the read view, taken under mu and then
+// used without it: the slices only ever grow past their length (appends)
+// or are replaced whole (Cut), and the files of segments cut stay open
+// until Close.
+type view struct {
+	first, head uint64
+	locs        []loc
+	times       []int64
+	segs        []*segment
+}
+
+// view returns the current view. The caller holds mu.
+func (s *Store) view() *view {
+	n := len(s.locs)
+	return &view{first: s.first, head: s.head, locs: s.locs[:n:n], times: s.times[:n:n], segs: append([]*segment(nil), s.segs...)}
+}
+
+// segFor returns the segment holding seq.
+func (v *view) segFor(seq uint64) *segment {
+	i := sort.Search(len(v.segs), func(i int) bool { return v.segs[i].first > seq })
 	if i == 0 {
 		return nil
 	}
-	return s.segs[i-1]
+	return v.segs[i-1]
 }
 
 // readRecord reads and decodes record seq. The caller holds mu.
 func (s *Store) readRecord(seq uint64, buf *[]byte) (*trace.Record, error) {
-	if seq < s.first || seq > s.head {
+	return s.view().read(seq, buf)
+}
+
+// read reads and decodes record seq, checking its frame.
+func (v *view) read(seq uint64, buf *[]byte) (*trace.Record, error) {
+	if seq < v.first || seq > v.head || seq-v.first >= uint64(len(v.locs)) {
 		return nil, fmt.Errorf("filestore: record %d: %w", seq, trace.ErrNotFound)
 	}
-	l := s.locs[seq-s.first]
-	sg := s.segFor(seq)
+	l := v.locs[seq-v.first]
+	sg := v.segFor(seq)
 	n := frameHeader + int(l.n)
 	if cap(*buf) < n {
 		*buf = make([]byte, n)
