@@ -100,7 +100,7 @@ func TestConcurrentCut(t *testing.T) {
 		})
 	})
 	readers(func() error {
-		_, err := st.Reissue(ctx, tracetest.NewRecord(int(next.Load())/2).Generated[0])
+		_, err := st.Reissue(ctx, tracetest.NewRecord(int(next.Load()) / 2).Generated[0])
 		if errors.Is(err, trace.ErrNotFound) {
 			return nil
 		}
