@@ -53,8 +53,6 @@ type FetchOptions struct {
 	// cannot notify (POP3, IMAP without IDLE); zero: one minute. With
 	// IDLE it is the longest wait before a check anyway.
 	PollInterval time.Duration
-	// Now is the clock; nil: time.Now.
-	Now func() time.Time
 	// Logger receives what the fetch does; nil is silent.
 	Logger *slog.Logger
 	// DebugWriter receives the wire trace, credentials included.
@@ -252,9 +250,6 @@ func newFetcher(opts *FetchOptions) (*fetcher, error) {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Minute
-	}
-	if o.Now == nil {
-		o.Now = time.Now
 	}
 	o.TLSConfig = tlsConfigFor(o.TLSConfig, o.Server.Addr())
 	log := o.Logger
