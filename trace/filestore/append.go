@@ -99,9 +99,9 @@ func (s *Store) Append(ctx context.Context, recs ...*trace.Record) error {
 }
 
 // commitLoop is the committer: it takes every Append queued, chains and
-// encodes them, writes them with one write, and hands the batch to the
-// syncer. While one fsync runs, the next batches are written; the syncer's
-// next fsync covers them all (group commit).
+// encodes them, and hands the batch to the syncer. While one fsync runs,
+// the next batches are encoded; the syncer writes them all with one write
+// and covers them with its next fsync (group commit).
 func (s *Store) commitLoop() {
 	defer close(s.flights)
 	batch := make([]*request, 0, 64)
@@ -124,8 +124,9 @@ func (s *Store) commitLoop() {
 	}
 }
 
-// syncLoop is the syncer: it fsyncs the segments every batch written so far
-// touched, then publishes the batches and releases their callers.
+// syncLoop is the syncer: it writes every batch encoded so far, fsyncs the
+// segments they touched, then publishes the batches to the read view and
+// releases their callers.
 func (s *Store) syncLoop() {
 	defer close(s.done)
 	var fl []*flight
@@ -258,10 +259,10 @@ type written struct {
 	loc  loc
 }
 
-// write chains, encodes and writes one batch and hands it to the syncer.
-// A request whose record is over the size limit fails alone; a write
-// error fails the whole batch and every later write (the tail on disk is
-// then repaired by the next Open).
+// write chains and encodes one batch and hands it to the syncer. A
+// request whose record is over the size limit fails alone; a write error
+// fails the whole batch and every later write (the tail on disk is then
+// repaired by the next Open).
 func (s *Store) write(batch []*request) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
