@@ -101,15 +101,15 @@ func TestInspectDaticertValues(t *testing.T) {
 			facts := xmlFacts(t, x)
 			obj := inspectJSON(t, f)
 			var d struct {
-				Tipo        string  `json:"tipo"`
-				Errore      string  `json:"errore"`
-				Mittente    string  `json:"mittente"`
+				Tipo        string `json:"tipo"`
+				Errore      string `json:"errore"`
+				Mittente    string `json:"mittente"`
 				Destinatari []struct {
 					Tipo, Indirizzo string
 				} `json:"destinatari"`
-				Risposte  string   `json:"risposte"`
-				Oggetto   string   `json:"oggetto"`
-				Gestore   string   `json:"gestore-emittente"`
+				Risposte  string `json:"risposte"`
+				Oggetto   string `json:"oggetto"`
+				Gestore   string `json:"gestore-emittente"`
 				Data      struct{ Zona, Giorno, Ora string }
 				ID        string   `json:"identificativo"`
 				MsgID     *string  `json:"msgid"`
