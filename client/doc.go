@@ -35,6 +35,22 @@
 // message is registered later. Only receipts whose signature verifies are
 // evidence, unless TrackerOptions.AllowUnverified says otherwise.
 //
+// # Submitting and fetching
+//
+// Send composes a Draft with the header fields a provider expects (one
+// From, To and Cc only, never Bcc, X-TipoRicevuta for the requested delivery
+// receipt, a Message-ID kept as the correlation key), checks before
+// connecting what the provider would refuse (addresses, sender = the
+// authenticated mailbox, size × recipients), and submits it over SMTP with
+// implicit TLS or STARTTLS and SASL PLAIN or LOGIN. With a Tracker the
+// message is registered once every recipient is accepted and before DATA,
+// so the same Message-ID is never sent twice. Fetch and Watch read the
+// mailbox over IMAP (UID-based, UIDVALIDITY-aware, IDLE when offered) or
+// POP3 (UIDL), into a local folder, one .eml per message, each written and
+// synced before the fetch state records it, so a cut connection or a crash
+// neither loses nor duplicates a message; each is classified, verified and
+// given to the Tracker. Presets name the servers of the large providers.
+//
 // # Store
 //
 // The tracker's state is a journal of JSON lines, one record per
@@ -48,8 +64,11 @@
 // it (TrackerOptions.ReadOnly).
 //
 // Normative sources: PEC.md §15 (client side), §9 (identifiers and
-// correlation), §10.3 (time limits), §11.4 (multi-recipient behaviour);
-// RFC 6109 §3 and §6.
+// correlation), §10.3 (time limits), §11.1 and §11.4 (what the access point
+// checks, multi-recipient behaviour); RFC 6109 §3 and §6; RFC 6409, 8314,
+// 3207 and 4954 (submission, implicit TLS, STARTTLS, AUTH); RFC 9051 and
+// 2177 (IMAP, IDLE); RFC 1939, 2449, 2595 and 5034 (POP3, its extensions,
+// STLS, SASL).
 //
 // Tolerated divergences: header names and values in any case and with
 // surrounding white space; receipts delivered in any order, more than once,
