@@ -165,23 +165,39 @@ func (p *postings) add(k, seq uint64) {
 // count returns the length of k's list.
 func (p *postings) count(k uint64) int { return int(p.heads[k].n) }
 
-// each calls fn for the Seqs of k's list within [lo, hi], in order, until
-// fn returns false.
-func (p *postings) each(k, lo, hi uint64, fn func(seq uint64) bool) {
+// list is k's posting list as it stands, to be read without the lock: the
+// values below a slice's length are never written again.
+type list struct {
+	one  uint64
+	ok   bool
+	rest []uint64
+}
+
+func (p *postings) list(k uint64) list {
 	l, ok := p.heads[k]
 	if !ok {
+		return list{}
+	}
+	out := list{one: l.one, ok: true}
+	if l.more != 0 {
+		m := p.more[l.more-1]
+		out.rest = m[:len(m):len(m)]
+	}
+	return out
+}
+
+// each calls fn for the Seqs of the list within [lo, hi], in order, until
+// fn returns false.
+func (l list) each(lo, hi uint64, fn func(seq uint64) bool) {
+	if !l.ok {
 		return
 	}
 	if l.one >= lo && l.one <= hi && !fn(l.one) {
 		return
 	}
-	if l.more == 0 {
-		return
-	}
-	m := p.more[l.more-1]
-	i := sort.Search(len(m), func(i int) bool { return m[i] >= lo })
-	for ; i < len(m) && m[i] <= hi; i++ {
-		if !fn(m[i]) {
+	i := sort.Search(len(l.rest), func(i int) bool { return l.rest[i] >= lo })
+	for ; i < len(l.rest) && l.rest[i] <= hi; i++ {
+		if !fn(l.rest[i]) {
 			return
 		}
 	}

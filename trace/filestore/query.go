@@ -43,56 +43,48 @@ func (s *Store) Query(ctx context.Context, q trace.Query) ([]*trace.Record, erro
 			hi = v.first + uint64(sort.Search(n, func(i int) bool { return v.times[i] >= until })) - 1
 		}
 	}
-	var cands []uint64 // nil: every Seq from lo to hi
+	var cands list
 	keyed := false
 	if p, k, ok, none := s.bestKey(&q); none || len(v.locs) == 0 || lo > hi || lo < v.first {
 		s.mu.RUnlock()
 		return nil, nil
 	} else if ok {
-		keyed = true
-		p.each(k, lo, hi, func(seq uint64) bool {
-			if inTime(v, seq) {
-				cands = append(cands, seq)
-			}
-			return true
-		})
+		keyed, cands = true, p.list(k)
 	}
 	s.mu.RUnlock()
 
 	var out []*trace.Record
 	var buf []byte
-	next := lo
-	for i := 0; ; i++ {
-		var seq uint64
-		if keyed {
-			if i >= len(cands) {
-				break
-			}
-			seq = cands[i]
-		} else {
-			if next > hi {
-				break
-			}
-			seq, next = next, next+1
-			if !inTime(v, seq) {
-				continue
+	var err error
+	looked := 0
+	// try reads record seq and keeps it when it matches; it returns false
+	// when the query is complete or failed.
+	try := func(seq uint64) bool {
+		if !inTime(v, seq) {
+			return true
+		}
+		if looked++; looked%1024 == 0 {
+			if err = ctx.Err(); err != nil {
+				return false
 			}
 		}
-		if i%1024 == 1023 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		r, err := v.read(seq, &buf)
-		if err != nil {
-			return nil, err
+		var r *trace.Record
+		if r, err = v.read(seq, &buf); err != nil {
+			return false
 		}
 		if q.Match(r) {
 			out = append(out, r)
-			if q.Limit > 0 && len(out) >= q.Limit {
-				break
-			}
 		}
+		return q.Limit <= 0 || len(out) < q.Limit
+	}
+	if keyed {
+		cands.each(lo, hi, try)
+	} else {
+		for seq := lo; seq <= hi && try(seq); seq++ {
+		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -134,7 +126,7 @@ func (s *Store) Reissue(ctx context.Context, messageID string) ([]byte, error) {
 	var cands []uint64
 	k, ok := s.idx.key(messageID)
 	if ok {
-		s.idx.generated.each(k, v.first, v.head, func(seq uint64) bool {
+		s.idx.generated.list(k).each(v.first, v.head, func(seq uint64) bool {
 			cands = append(cands, seq)
 			return true
 		})
