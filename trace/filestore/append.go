@@ -385,7 +385,7 @@ func (s *Store) active() *segment {
 // it read-only.
 func (s *Store) newSegment(first uint64) (*segment, error) {
 	path := filepath.Join(s.dir, segName(first))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
 	if err != nil {
 		return nil, err
 	}

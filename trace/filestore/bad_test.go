@@ -71,6 +71,28 @@ func TestNotOurs(t *testing.T) {
 	}
 }
 
+// TestLostFound: the root of a file system made for the log, which holds
+// only lost+found, becomes a store; the files are not world-readable.
+func TestLostFound(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "lost+found"), 0o700)
+	st := openT(t, dir, nil)
+	if err := st.Append(context.Background(), tracetest.NewRecord(0)); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st = openT(t, dir, nil)
+	defer st.Close()
+	if seq, _, _ := st.Head(context.Background()); seq != 1 {
+		t.Fatalf("head %d after reopening", seq)
+	}
+	for n := range files(t, dir) {
+		if fi, err := os.Stat(filepath.Join(dir, n)); err == nil && !fi.IsDir() && fi.Mode().Perm()&0o007 != 0 {
+			t.Errorf("%s is world-accessible: %v", n, fi.Mode())
+		}
+	}
+}
+
 // TestLocked: a second writer is refused while the first holds the store;
 // a reader is not.
 func TestLocked(t *testing.T) {

@@ -146,7 +146,7 @@ func (s *Store) Cut(ctx context.Context, cp *trace.Checkpoint) error {
 func (s *Store) rewrite(sg *segment, first uint64, off int64, active bool) (*segment, error) {
 	path := filepath.Join(s.dir, segName(first))
 	tmp := path + tmpSuffix
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, fileMode)
 	if err != nil {
 		return nil, err
 	}

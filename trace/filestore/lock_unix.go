@@ -11,7 +11,7 @@ import (
 // lockFile takes the exclusive write lock of the store: an flock on path,
 // released by the kernel when the process dies.
 func lockFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
 	if err != nil {
 		return nil, err
 	}

@@ -175,7 +175,7 @@ func (s *Store) claim() error {
 		ents, derr := os.ReadDir(s.dir)
 		switch {
 		case os.IsNotExist(derr) && !s.opts.ReadOnly:
-			if err := os.MkdirAll(s.dir, 0o755); err != nil {
+			if err := os.MkdirAll(s.dir, dirMode); err != nil {
 				return err
 			}
 		case derr != nil:
@@ -183,7 +183,9 @@ func (s *Store) claim() error {
 				return fmt.Errorf("filestore: %w", derr)
 			}
 			return &NotStoreError{s.dir, derr.Error()}
-		case len(ents) > 0:
+		case len(ents) > 1 || len(ents) == 1 && ents[0].Name() != "lost+found":
+			// The root of a file system made for the log holds only
+			// lost+found: still an empty place for a store.
 			return &NotStoreError{s.dir, fmt.Sprintf("no %s marker, and it holds %d other entries (%s, ...)", markerName, len(ents), ents[0].Name())}
 		case s.opts.ReadOnly:
 			return &NotStoreError{s.dir, "empty directory"}
