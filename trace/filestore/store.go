@@ -37,7 +37,9 @@ type Options struct {
 
 	// ReadOnly opens the store for reading only, without taking the write
 	// lock, so that it can be inspected while another process writes to
-	// it. Nothing is repaired: a torn tail is only skipped and reported.
+	// it; it sees the log as it was when opened. Nothing is repaired: a
+	// torn tail (or the frames of an Append still being written) is only
+	// skipped and reported.
 	ReadOnly bool
 
 	// Logger receives recoveries and warnings (nil: silent).
@@ -124,7 +126,8 @@ func segName(first uint64) string { return fmt.Sprintf(segPattern, first) }
 // empty (unless opts.ReadOnly). A directory that holds anything but a trace
 // store fails with a *NotStoreError and is left untouched; a store another
 // process has open for writing fails with ErrLocked. Open recovers from a
-// crash (see Recovered) and rebuilds the indexes.
+// crash (see Recovered) and rebuilds the indexes, reading every segment;
+// they take about 140 bytes of memory per record.
 func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 	s := &Store{dir: dir, monotone: true}
 	if opts != nil {
