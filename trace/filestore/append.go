@@ -128,7 +128,7 @@ func (s *Store) commitLoop() {
 // segments they touched, then publishes the batches to the read view and
 // releases their callers.
 func (s *Store) syncLoop() {
-	defer close(s.done)
+	defer close(s.released)
 	var fl []*flight
 	for f := range s.flights {
 		fl = append(fl[:0], f)
@@ -176,25 +176,42 @@ func (s *Store) syncLoop() {
 		}
 		if err == nil {
 			s.commits.Add(1)
+		}
+		s.released <- released{append([]*flight(nil), fl...), err}
+		clear(fl)
+	}
+}
+
+// released is what the syncer made durable (or failed to).
+type released struct {
+	fl  []*flight
+	err error
+}
+
+// releaseLoop publishes what the syncer made durable to the read view and
+// releases the callers, while the syncer goes on to the next fsync.
+func (s *Store) releaseLoop() {
+	defer close(s.done)
+	for rel := range s.released {
+		if rel.err == nil {
 			s.mu.Lock()
-			for _, f := range fl {
+			for _, f := range rel.fl {
 				for _, w := range f.out {
 					s.publish(w.r, w.keys, w.loc)
 				}
 			}
 			s.mu.Unlock()
 		}
-		for _, f := range fl {
+		for _, f := range rel.fl {
 			for _, r := range f.reqs {
 				if r.err == nil {
-					r.err = err
+					r.err = rel.err
 				}
 				s.pending.Add(-1)
 				close(r.done)
 			}
 			s.inflight.Done()
 		}
-		clear(fl)
 	}
 }
 

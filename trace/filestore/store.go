@@ -88,11 +88,12 @@ type Store struct {
 	pending   atomic.Int64  // Append calls queued and not yet released
 
 	// The queue of Appends waiting for the committer.
-	qmu     sync.RWMutex
-	qclosed bool
-	reqs    chan *request
-	flights chan *flight // written, waiting for fsync
-	done    chan struct{}
+	qmu      sync.RWMutex
+	qclosed  bool
+	reqs     chan *request
+	flights  chan *flight  // encoded, waiting to be written and fsync'd
+	released chan released // fsync'd, waiting to be published
+	done     chan struct{}
 }
 
 // segment is one segment file.
@@ -159,8 +160,10 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 		s.reqs = make(chan *request, 1024)
 		s.flights = make(chan *flight, 1024)
 		s.done = make(chan struct{})
+		s.released = make(chan released, 1024)
 		go s.commitLoop()
 		go s.syncLoop()
+		go s.releaseLoop()
 	}
 	return s, nil
 }
