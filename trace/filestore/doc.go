@@ -20,9 +20,9 @@
 // An Append returns once its frames are written and the segment fsync'd
 // (and the directory, when a segment was created). Concurrent Appends are
 // committed together (group commit): they queue; one goroutine chains and
-// encodes what is queued while another writes everything encoded so far
-// with one write per segment, fsyncs once, then publishes the records to
-// the indexes and releases every caller. Segments are rolled when they
+// encodes what is queued while a second writes everything encoded so far
+// with one write per segment and fsyncs once, and a third publishes what
+// that fsync made durable to the indexes and releases every caller. Segments are rolled when they
 // reach Options.SegmentSize; one Append call never spans two.
 //
 // Each seal is one frame appended to seals.log and fsync'd, so that sealing
