@@ -214,8 +214,9 @@ func checkSubmitted(t *testing.T, got dovecottest.Submission, sub *client.Submis
 }
 
 // TestSendRefusedAtData: a message the provider refuses at the end of DATA
-// is a *SendError that is not uncertain, and stays registered, so that it
-// is not sent again under the same Message-ID by mistake.
+// is a *SendError that is not uncertain; since it was never sent, the
+// tracker withdraws it, and the same Message-ID may be sent again (here
+// refused again by the provider, not by the tracker).
 func TestSendRefusedAtData(t *testing.T) {
 	set, err := sample.New(time.Now())
 	if err != nil {
@@ -235,11 +236,12 @@ func TestSendRefusedAtData(t *testing.T) {
 	if !errors.As(err, &se) || se.Uncertain || se.MessageID != "refused.1@client.example" || !strings.Contains(err.Error(), "virus found") {
 		t.Fatalf("%v: want a certain *SendError", err)
 	}
-	if _, ok := tr.Status("refused.1@client.example"); !ok {
-		t.Error("the refused message is not registered")
+	if _, ok := tr.Status("refused.1@client.example"); ok {
+		t.Error("the refused message is still registered")
 	}
-	if _, err := client.Send(ctx, draft("refused.1@client.example", ""), w.submitOpts(client.SecurityTLS, "", tr)); !errors.Is(err, client.ErrAlreadySent) {
-		t.Errorf("second send: %v", err)
+	_, err = client.Send(ctx, draft("refused.1@client.example", ""), w.submitOpts(client.SecurityTLS, "", tr))
+	if errors.Is(err, client.ErrAlreadySent) || !errors.As(err, &se) || se.Uncertain {
+		t.Errorf("second send: %v, want the provider's refusal again", err)
 	}
 	if srv.Count(sample.Alice) != 0 {
 		t.Error("receipts for a refused message")

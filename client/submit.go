@@ -62,12 +62,12 @@ type Submission struct {
 }
 
 // SendError is a failure of Send in the DATA phase, after the message was
-// registered with the tracker: the tracker keeps the Message-ID, so the same
-// message cannot be sent again by mistake (send it again under a new
-// Message-ID once sure it was not taken). Uncertain is false for a refusal
-// of the message (an SMTP reply), true when the connection failed while or
-// after the data was written, which only the acceptance receipt (or its
-// absence) can settle.
+// registered with the tracker. Uncertain is false for a refusal of the
+// message (an SMTP reply): the tracker then withdraws the registration, and
+// the same message may be sent again. It is true when the connection failed
+// while or after the data was written, which only the acceptance receipt
+// (or its absence) can settle: the tracker keeps the Message-ID, so the same
+// message cannot be sent twice by mistake.
 type SendError struct {
 	MessageID string
 	Uncertain bool
@@ -182,7 +182,14 @@ func Send(ctx context.Context, d *Draft, opts *SubmitOptions) (*Submission, erro
 	size := int64(msg.Len())
 	if err := data(c, msg.Bytes()); err != nil {
 		var se *smtp.SMTPError
-		return nil, &SendError{MessageID: id, Uncertain: !errors.As(err, &se), Err: wrap("DATA", err)}
+		certain := errors.As(err, &se)
+		if certain && o.Tracker != nil {
+			// Refused for certain: never sent, so it may be sent again.
+			if werr := o.Tracker.Withdraw(id, se.Message); werr != nil {
+				log.Warn("tracker: withdraw failed", "message-id", id, "err", werr)
+			}
+		}
+		return nil, &SendError{MessageID: id, Uncertain: !certain, Err: wrap("DATA", err)}
 	}
 	_ = c.Quit()
 	return &Submission{MessageID: id, Recipients: rcpts, Size: size, Time: now}, nil

@@ -323,6 +323,41 @@ func (t *Tracker) Register(s Sent) error {
 	return nil
 }
 
+// Withdraw undoes the registration of a message that the provider refused
+// for certain (an SMTP reply refusing the data), so that it can be sent
+// again under the same Message-ID. Send calls it; a failure whose outcome is
+// unknown must not be withdrawn, since only the acceptance receipt, or its
+// absence, can tell whether the provider took the message. A message that
+// already has receipts is not withdrawn: errors.Is(err, ErrAlreadySent).
+// Withdrawing a Message-ID the tracker does not follow does nothing.
+func (t *Tracker) Withdraw(messageID, reason string) error {
+	id := pec.NormalizeMsgID(messageID)
+	if id == "" {
+		return fmt.Errorf("client: withdraw: no Message-ID")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return ErrClosed
+	}
+	tm, ok := t.msgs[msgKey(id)]
+	if !ok {
+		return nil
+	}
+	if len(tm.obs) > 0 {
+		return fmt.Errorf("%w: %s has receipts and cannot be withdrawn", ErrAlreadySent, id)
+	}
+	r := &record{Withdrawn: &withdrawnRecord{MessageID: id, Reason: reason, Time: t.opts.Now().Round(0)}}
+	if t.store != nil {
+		if err := t.store.append(r); err != nil {
+			return err
+		}
+	}
+	t.apply(r)
+	t.log.Info("tracker: withdrawn", "message-id", id, "reason", reason)
+	return nil
+}
+
 // Observe feeds the tracker one classified message. A receipt or notice
 // about a registered message updates the state of the recipients it
 // concerns; the same receipt seen again (or the same bytes fetched again)
@@ -472,6 +507,11 @@ func (t *Tracker) apply(r *record) {
 		}
 		t.orphans = rest
 		t.refresh(tm)
+	case r.Withdrawn != nil:
+		k := msgKey(r.Withdrawn.MessageID)
+		if tm := t.msgs[k]; tm != nil && len(tm.obs) == 0 {
+			delete(t.msgs, k)
+		}
 	case r.Receipt != nil:
 		o := r.Receipt
 		t.digests[o.Digest] = true

@@ -35,9 +35,18 @@ const (
 
 // record is one line of the journal: exactly one of its fields is set.
 type record struct {
-	V       int          `json:"v"`
-	Sent    *sentRecord  `json:"sent,omitempty"`
-	Receipt *observation `json:"receipt,omitempty"`
+	V         int              `json:"v"`
+	Sent      *sentRecord      `json:"sent,omitempty"`
+	Receipt   *observation     `json:"receipt,omitempty"`
+	Withdrawn *withdrawnRecord `json:"withdrawn,omitempty"`
+}
+
+// withdrawnRecord undoes a registration: the provider refused the message,
+// so it was never sent and may be sent again under the same Message-ID.
+type withdrawnRecord struct {
+	MessageID string    `json:"msgid"`
+	Reason    string    `json:"reason,omitempty"`
+	Time      time.Time `json:"time"`
 }
 
 // sentRecord is a Sent as the journal writes it: plain strings, so that
@@ -277,17 +286,27 @@ func decodeRecord(b []byte) (*record, error) {
 			o.Recipients = nil
 		}
 	}
+	set := 0
+	for _, ok := range []bool{rec.Sent != nil, rec.Receipt != nil, rec.Withdrawn != nil} {
+		if ok {
+			set++
+		}
+	}
 	switch {
-	case rec.Sent != nil && rec.Receipt == nil:
+	case set != 1:
+		return nil, errors.New("record with not exactly one of sent, receipt and withdrawn")
+	case rec.Sent != nil:
 		if pec.NormalizeMsgID(rec.Sent.MessageID) == "" {
 			return nil, errors.New("sent record without Message-ID")
 		}
-	case rec.Receipt != nil && rec.Sent == nil:
+	case rec.Receipt != nil:
 		if !pec.Kind(rec.Receipt.Kind).IsReceipt() || rec.Receipt.Digest == "" {
 			return nil, errors.New("receipt record without kind or digest")
 		}
-	default:
-		return nil, errors.New("record with neither or both of sent and receipt")
+	case rec.Withdrawn != nil:
+		if pec.NormalizeMsgID(rec.Withdrawn.MessageID) == "" {
+			return nil, errors.New("withdrawn record without Message-ID")
+		}
 	}
 	return &rec, nil
 }
