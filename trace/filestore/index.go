@@ -92,7 +92,9 @@ func (ix *indexes) keysOf(r *trace.Record) *keys {
 		addr(rc.Address)
 	}
 	addr(r.Delivery)
-	addr(r.Reception)
+	for _, a := range strings.Split(r.Reception, ",") { // several recipients taken in charge at once
+		addr(a)
+	}
 	for _, g := range r.Generated {
 		if h, ok := ix.key(g); ok && !containsKey(k.generated, h) {
 			k.generated = append(k.generated, h)

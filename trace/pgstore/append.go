@@ -252,7 +252,7 @@ func (s *Store) commitTx(ctx context.Context, batch []*appendReq) ([]chained, er
 			cids = append(cids, idKey(w.ClientMsgID))
 			hashes = append(hashes, w.Hash[:])
 			datas = append(datas, c.data[i])
-			for _, a := range addrKeys(w) {
+			for _, a := range w.Addresses() {
 				addrs, addrSeqs = append(addrs, a), append(addrSeqs, sq)
 			}
 			for _, g := range genKeys(w) {
@@ -367,32 +367,6 @@ func (s *Store) placeAll(batch []*appendReq) []chained {
 // idKey is the indexed form of a message identifier (PEC.md §9), and
 // addrKey that of an address: the forms Query.Match compares.
 func idKey(id string) string { return trace.NormalizeID(id) }
-
-func addrKey(a string) string { return trace.NormalizeAddress(a) }
-
-// addrKeys returns the distinct address keys of r.
-func addrKeys(r *trace.Record) []string {
-	var out []string
-	add := func(a string) {
-		k := addrKey(a)
-		if k == "" {
-			return
-		}
-		for _, o := range out {
-			if o == k {
-				return
-			}
-		}
-		out = append(out, k)
-	}
-	add(r.Sender)
-	for _, rc := range r.Recipients {
-		add(rc.Address)
-	}
-	add(r.Delivery)
-	add(r.Reception)
-	return out
-}
 
 // genKeys returns the distinct keys of the Message-IDs r generated.
 func genKeys(r *trace.Record) []string {

@@ -32,7 +32,7 @@ func (s *Store) Query(ctx context.Context, q trace.Query) ([]*trace.Record, erro
 	if k := idKey(q.ClientMsgID); k != "" {
 		where = append(where, "client_msgid = "+arg(k))
 	}
-	if k := addrKey(q.Address); k != "" {
+	if k := trace.NormalizeAddress(q.Address); k != "" {
 		where = append(where, "seq IN (SELECT seq FROM "+s.q("addresses")+" WHERE addr = "+arg(k)+")")
 	}
 	if !q.Since.IsZero() {

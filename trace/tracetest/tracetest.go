@@ -494,6 +494,19 @@ func testQuery(t *testing.T, st trace.Store) {
 	if fmt.Sprint(seqs(window)) != fmt.Sprint(seqs(recs[10:25])) {
 		t.Errorf("Query by time gave %v, want records 11 to 25", seqs(window))
 	}
+	// A taking charge of several recipients names them all in Reception;
+	// each of them finds it.
+	multi := NewRecord(2)
+	multi.Reception = "primo@pec.presa.example, Secondo@pec.presa.example"
+	if err := st.Append(ctx(t), multi); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"primo@pec.presa.example", "SECONDO@pec.presa.example"} {
+		got, err := st.Query(ctx(t), trace.Query{Address: a})
+		if err != nil || len(got) != 1 || got[0].Seq != multi.Seq {
+			t.Errorf("Query by %s, one of several in Reception, gave %v (%v), want [%d]", a, seqs(got), err, multi.Seq)
+		}
+	}
 }
 
 func testQueryLimit(t *testing.T, st trace.Store) {
