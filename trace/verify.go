@@ -21,21 +21,12 @@ type VerifyOptions struct {
 	// Empty accepts any signer whose signature is intact (and trusted,
 	// when SignatureOptions asks for trust).
 	Certificates []*x509.Certificate
-	// Certificate is one more provider certificate, as if it were in
-	// Certificates.
-	//
-	// Deprecated: use Certificates, which takes the renewed ones too.
-	Certificate *x509.Certificate
 	// SignatureOptions says how signatures are checked (Roots,
 	// Intermediates, CurrentTime, Authority); with Roots or an
 	// Authority, a seal must also be trusted. Nil checks integrity
 	// only. Certificates are judged as of each seal's signing time
 	// unless CurrentTime is set.
 	SignatureOptions *smime.VerifyOptions
-	// Signature is SignatureOptions, used when SignatureOptions is nil.
-	//
-	// Deprecated: use SignatureOptions.
-	Signature *smime.VerifyOptions
 	// RequireSealed makes the records that no valid seal (nor the
 	// checkpoint) commits to a break (BreakUnsealed), but for the last
 	// MaxUnsealed of them: the chain alone does not protect a record,
@@ -52,20 +43,10 @@ type VerifyOptions struct {
 }
 
 // certificates returns every provider certificate o names.
-func (o *VerifyOptions) certificates() []*x509.Certificate {
-	if o.Certificate == nil {
-		return o.Certificates
-	}
-	return append([]*x509.Certificate{o.Certificate}, o.Certificates...)
-}
+func (o *VerifyOptions) certificates() []*x509.Certificate { return o.Certificates }
 
-// signatureOptions returns SignatureOptions, or the deprecated Signature.
-func (o *VerifyOptions) signatureOptions() *smime.VerifyOptions {
-	if o.SignatureOptions != nil {
-		return o.SignatureOptions
-	}
-	return o.Signature
-}
+// signatureOptions returns the options of the signature checks.
+func (o *VerifyOptions) signatureOptions() *smime.VerifyOptions { return o.SignatureOptions }
 
 // BreakKind says what is wrong where the chain breaks.
 type BreakKind string

@@ -116,7 +116,6 @@ func TestVerifyCertificates(t *testing.T) {
 	}{
 		{"Both", trace.VerifyOptions{Certificates: []*x509.Certificate{oldCert, newCert}}, 0},
 		{"BothOtherOrder", trace.VerifyOptions{Certificates: []*x509.Certificate{newCert, oldCert}}, 0},
-		{"OldAndDeprecatedField", trace.VerifyOptions{Certificate: newCert, Certificates: []*x509.Certificate{oldCert}}, 0},
 		{"OldOnly", trace.VerifyOptions{Certificates: []*x509.Certificate{oldCert}}, 10},
 		{"NewOnly", trace.VerifyOptions{Certificates: []*x509.Certificate{newCert}}, 5},
 		{"AnotherProvider", trace.VerifyOptions{Certificates: []*x509.Certificate{p.Other.Certificate(), nil}}, 5},

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pecsdk/pec/pec"
@@ -100,7 +101,10 @@ func traceVerify(args []string, out io.Writer) (int, error) {
 	fs := flag.NewFlagSet("trace verify", flag.ContinueOnError)
 	sf := addStoreFlags(fs)
 	ca := fs.String("ca", "", "PEM file of trust anchors: every seal must be trusted")
-	cert := fs.String("cert", "", "PEM file of the provider certificate: every seal must be signed with it")
+	var certs pemFiles
+	fs.Var(&certs, "cert", "PEM file of a provider certificate, past or present (repeat for renewals): every seal must be signed with one of them")
+	sealed := fs.Bool("require-sealed", false, "records no seal covers are a failure (see --max-unsealed)")
+	maxUnsealed := fs.Uint64("max-unsealed", 0, "with --require-sealed, how many records after the last seal are tolerated")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return 2, err
@@ -108,14 +112,16 @@ func traceVerify(args []string, out io.Writer) (int, error) {
 	if len(pos) > 0 {
 		return 2, fmt.Errorf("trace verify: unexpected argument %q", pos[0])
 	}
-	opts := &trace.VerifyOptions{}
-	if opts.Signature, err = verifyOptions(*ca, "", ""); err != nil {
+	opts := &trace.VerifyOptions{RequireSealed: *sealed, MaxUnsealed: *maxUnsealed}
+	if opts.SignatureOptions, err = verifyOptions(*ca, "", ""); err != nil {
 		return 2, err
 	}
-	if *cert != "" {
-		if opts.Certificate, err = loadCertificate(*cert); err != nil {
+	for _, path := range certs {
+		c, err := loadCertificate(path)
+		if err != nil {
 			return 2, err
 		}
+		opts.Certificates = append(opts.Certificates, c)
 	}
 	ctx := context.Background()
 	st, err := sf.open(ctx)
@@ -159,6 +165,12 @@ func traceVerify(args []string, out io.Writer) (int, error) {
 }
 
 // loadCertificate reads the first certificate of a PEM file.
+// pemFiles is a flag that may be given more than once.
+type pemFiles []string
+
+func (p *pemFiles) String() string     { return strings.Join(*p, ",") }
+func (p *pemFiles) Set(v string) error { *p = append(*p, v); return nil }
+
 func loadCertificate(path string) (*x509.Certificate, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

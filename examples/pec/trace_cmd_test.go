@@ -110,6 +110,34 @@ func TestTraceVerify(t *testing.T) {
 	if st, out, _ := runTool("trace", "verify", "--dir", dir, "--cert", other); st != 1 || !strings.Contains(out, "FAIL record 14: seal") {
 		t.Fatalf("verify with another provider's certificate: status %d: %s", st, out)
 	}
+	// A renewal: the seal's certificate among several given.
+	if st, out, errs := runTool("trace", "verify", "--dir", dir, "--cert", other, "--cert", f.cert, "--require-sealed"); st != 0 {
+		t.Fatalf("verify with two certificates, one of them the sealer's: status %d: %s%s", st, out, errs)
+	}
+
+	// Records appended after the last seal: OK by the chain, a failure
+	// when the log must be sealed, unless tolerated.
+	{
+		st, err := filestore.Open(context.Background(), dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		extra := trace.FromData(trace.EventReceived, trace.PointIncoming, f.set.Data[pec.KindTransport])
+		if err := st.Append(context.Background(), extra); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+	}
+	if st, out, _ := runTool("trace", "verify", "--dir", dir, "--cert", f.cert); st != 0 {
+		t.Fatalf("verify of a log with an unsealed record: status %d: %s", st, out)
+	}
+	if st, out, _ := runTool("trace", "verify", "--dir", dir, "--cert", f.cert, "--require-sealed"); st != 1 || !strings.Contains(out, "FAIL record 15") {
+		t.Fatalf("verify --require-sealed of a log with an unsealed record: status %d: %s", st, out)
+	}
+	if st, out, _ := runTool("trace", "verify", "--dir", dir, "--cert", f.cert, "--require-sealed", "--max-unsealed", "1"); st != 0 {
+		t.Fatalf("verify --require-sealed --max-unsealed 1: status %d: %s", st, out)
+	}
+	dir = f.fileStore(t) // a fresh log for the tampering below
 
 	segs, _ := filepath.Glob(filepath.Join(dir, "seg-*.log"))
 	if len(segs) != 1 {

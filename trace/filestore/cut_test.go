@@ -2,6 +2,7 @@ package filestore
 
 import (
 	"context"
+	"crypto/x509"
 	"os"
 	"path/filepath"
 	"testing"
@@ -127,7 +128,7 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("Prune before record 71 made checkpoint %+v", cp)
 	}
 	verify := func(st *Store) {
-		rep, err := trace.Verify(ctx, st, &trace.VerifyOptions{Certificate: signer.Certificate()})
+		rep, err := trace.Verify(ctx, st, &trace.VerifyOptions{Certificates: []*x509.Certificate{signer.Certificate()}})
 		if err != nil || !rep.OK() || rep.First != 71 || rep.Last != 120 {
 			t.Fatalf("Verify after Prune: %+v, %v", rep, err)
 		}

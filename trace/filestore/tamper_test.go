@@ -3,6 +3,7 @@ package filestore
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -166,7 +167,7 @@ func TestTamperEveryByte(t *testing.T) {
 	signer := testSigner(t)
 	dir, _ := smallLog(t, signer)
 	orig := files(t, dir)
-	opts := &trace.VerifyOptions{Certificate: signer.Certificate()}
+	opts := &trace.VerifyOptions{Certificates: []*x509.Certificate{signer.Certificate()}}
 	if seq, why, err := judge(t, orig, opts); err == nil {
 		t.Fatalf("the untouched log does not verify: record %d: %s", seq, why)
 	}
@@ -255,7 +256,7 @@ func TestTamperRecords(t *testing.T) {
 	signer := testSigner(t)
 	dir, recs := smallLog(t, signer)
 	orig := files(t, dir)
-	opts := &trace.VerifyOptions{Certificate: signer.Certificate()}
+	opts := &trace.VerifyOptions{Certificates: []*x509.Certificate{signer.Certificate()}}
 	segs := segNames(orig)
 	type frame struct {
 		seg   int

@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
@@ -417,8 +418,8 @@ func verifyOK(t *testing.T, st trace.Store) *trace.Report {
 func verifyOpts(t testing.TB) *trace.VerifyOptions {
 	p := tracetest.TestProvider(t)
 	return &trace.VerifyOptions{
-		Certificate: p.Signer.Certificate(),
-		Signature:   &smime.VerifyOptions{Roots: p.PKI.Pool(), CurrentTime: time.Now()},
+		Certificates:     []*x509.Certificate{p.Signer.Certificate()},
+		SignatureOptions: &smime.VerifyOptions{Roots: p.PKI.Pool(), CurrentTime: time.Now()},
 	}
 }
 
