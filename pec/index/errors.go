@@ -48,6 +48,7 @@ type SyntaxError struct {
 	Err  error // what is wrong; wraps ErrSyntax or ErrUnsupported
 }
 
+// Error names the line and what is wrong there.
 func (e *SyntaxError) Error() string { return fmt.Sprintf("index: LDIF line %d: %v", e.Line, e.Err) }
 
 // Unwrap returns e.Err.
@@ -68,6 +69,7 @@ type EntryError struct {
 	Err  error
 }
 
+// Error names the entry, its line, the attribute and the cause.
 func (e *EntryError) Error() string {
 	s := "index: entry " + fmt.Sprintf("%q", e.DN)
 	if e.Line > 0 {
@@ -94,6 +96,7 @@ type TrustError struct {
 	Detail   string // the reason in words
 }
 
+// Error gives the refusal with the signer, the provider and the reason.
 func (e *TrustError) Error() string {
 	s := e.Err.Error()
 	if e.Signer != "" {

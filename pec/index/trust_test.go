@@ -51,7 +51,7 @@ func transport(t *testing.T, s *smime.Signer, at time.Time) []byte {
 	return b.Bytes()
 }
 
-// TestTrust: the trust decisions of the issue, through envelope.Parse
+// TestTrust: the trust decisions of PEC.md §12.5 steps 2–3, through envelope.Parse
 // with the index as the Authority: each refusal with its own reason.
 func TestTrust(t *testing.T) {
 	w := testWorld(t)
