@@ -25,6 +25,7 @@ type NotStoreError struct {
 	Reason string
 }
 
+// Error names the directory and why it is not a store.
 func (e *NotStoreError) Error() string {
 	return fmt.Sprintf("filestore: %s is not a trace store: %s", e.Dir, e.Reason)
 }
@@ -43,6 +44,7 @@ type CorruptError struct {
 	Err    error
 }
 
+// Error names the file, the byte offset, the record and what is wrong.
 func (e *CorruptError) Error() string {
 	s := fmt.Sprintf("filestore: %s at byte %d", e.File, e.Offset)
 	if e.Seq != 0 {
@@ -72,6 +74,7 @@ type Recovery struct {
 	Reason  string
 }
 
+// String describes what was recovered and where.
 func (r Recovery) String() string {
 	s := fmt.Sprintf("%s: %d bytes dropped at byte %d", r.File, r.Dropped, r.Offset)
 	if r.Seq != 0 {
