@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pecsdk/pec/sample"
 )
 
 // cmdDemo writes the samples to a temporary folder, inspects and verifies
@@ -32,5 +34,16 @@ func cmdDemo(out io.Writer) (int, error) {
 		return st, err
 	}
 	fmt.Fprintf(out, "\n$ pec verify --ca ca.pem *.eml\n")
-	return cmdVerify(append([]string{"--ca", ca}, emls...), out)
+	if st, err := cmdVerify(append([]string{"--ca", ca}, emls...), out); err != nil || st != 0 {
+		return st, err
+	}
+	// Trust from the provider index instead of a CA: each signer must be a
+	// listed certificate of a provider that manages the From domain.
+	ldif := filepath.Join(dir, "index.ldif")
+	fmt.Fprintf(out, "\n$ pec index lookup --ldif index.ldif %s\n", sample.SenderDomain)
+	if st, err := cmdIndex([]string{"lookup", "--ldif", ldif, sample.SenderDomain}, out, out); err != nil || st != 0 {
+		return st, err
+	}
+	fmt.Fprintf(out, "\n$ pec verify --ldif index.ldif *.eml\n")
+	return cmdVerify(append([]string{"--ldif", ldif}, emls...), out)
 }

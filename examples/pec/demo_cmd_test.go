@@ -6,7 +6,8 @@ import (
 )
 
 // TestDemoCommand: with no arguments the tool demonstrates itself and every
-// sample verifies.
+// sample verifies, against the sample CA and then through the sample
+// provider index.
 func TestDemoCommand(t *testing.T) {
 	st, stdout, stderr := runTool()
 	if st != 0 {
@@ -18,8 +19,11 @@ func TestDemoCommand(t *testing.T) {
 			n++
 		}
 	}
-	if n != 14 {
-		t.Errorf("%d lines with \": OK \", want 14\n%s", n, stdout)
+	if n != 28 {
+		t.Errorf("%d lines with \": OK \", want 28 (14 by the CA, 14 by the index)\n%s", n, stdout)
+	}
+	if !strings.Contains(stdout, "pec.mittente.example: PEC domain of") {
+		t.Errorf("no index lookup in the demo:\n%s", stdout)
 	}
 	if stderr != "" {
 		t.Errorf("stderr: %s", stderr)
