@@ -22,14 +22,18 @@ func newObservation(m *Message, allowUnverified bool) (*observation, error) {
 	if sig == nil {
 		sig = rc.Signature
 	}
-	verified := sig != nil && sig.Intact && (sig.Trusted == nil || *sig.Trusted) && (sig.FromMatches == nil || *sig.FromMatches)
+	// Evidence must be trusted: an intact signature alone proves only that
+	// somebody signed the receipt, not that a PEC provider did.
+	verified := sig != nil && sig.Intact && sig.Trusted != nil && *sig.Trusted && (sig.FromMatches == nil || *sig.FromMatches)
 	if !verified && !allowUnverified {
 		why := "unsigned"
 		switch {
 		case sig == nil:
 		case !sig.Intact:
 			why = "signature not intact"
-		case sig.Trusted != nil && !*sig.Trusted:
+		case sig.Trusted == nil:
+			why = "no trust anchors or provider index given to judge the signer"
+		case !*sig.Trusted:
 			why = "signer not trusted"
 		default:
 			why = "signer is not the sender of the notice"

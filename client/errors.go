@@ -40,4 +40,7 @@ var (
 	ErrTooLarge = errors.New("client: message too large")
 	// ErrInvalidDraft reports a draft that cannot be composed (subject, Message-ID, receipt type, attachment).
 	ErrInvalidDraft = errors.New("client: draft not valid")
+	// ErrNoTrust reports a fetch that feeds a Tracker but was given neither trust
+	// anchors nor a provider index to judge the receipts by.
+	ErrNoTrust = errors.New("client: no trust anchors or provider index")
 )

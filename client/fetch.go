@@ -39,7 +39,9 @@ type FetchOptions struct {
 	// of its bytes, and the fetch state (.pec-fetch.json).
 	Dir string
 	// Verify says how to judge the signatures of what arrives (trust
-	// anchors, the provider index as Authority); nil checks integrity only.
+	// anchors, the provider index as Authority); nil checks integrity only,
+	// which a Tracker refuses (ErrNoTrust): an intact signature alone does
+	// not show that a PEC provider signed a receipt.
 	Verify *smime.VerifyOptions
 	// Tracker, when set, is fed every fetched message (Tracker.Observe).
 	Tracker *Tracker
@@ -241,6 +243,12 @@ func newFetcher(opts *FetchOptions) (*fetcher, error) {
 	}
 	if o.Dir == "" {
 		return nil, errors.New("client: fetch: no folder")
+	}
+	// A receipt counts as evidence only when its signer is judged: with a
+	// tracker and nothing to judge by, every receipt would be refused (and
+	// its UID already recorded), so refuse the fetch instead.
+	if o.Tracker != nil && !o.Tracker.opts.AllowUnverified && (o.Verify == nil || (o.Verify.Roots == nil && o.Verify.Authority == nil)) {
+		return nil, fmt.Errorf("client: fetch: %w: a Tracker needs Verify.Roots or Verify.Authority (the provider index) to judge receipts", ErrNoTrust)
 	}
 	if o.Mailbox == "" {
 		o.Mailbox = "INBOX"

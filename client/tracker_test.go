@@ -298,7 +298,8 @@ func TestTrackerEvidence(t *testing.T) {
 		{"verified", classifyBytes(t, good), false, true},
 		{"tampered", classifyBytes(t, tampered), false, false},
 		{"tampered, allowed", classifyBytes(t, tampered), true, true},
-		{"integrity only", mustClassify(t, good, nil), false, true}, // no roots given: Trusted is nil
+		{"integrity only", mustClassify(t, good, nil), false, false}, // no roots given: Trusted is nil, nothing says a provider signed it
+		{"integrity only, allowed", mustClassify(t, good, nil), true, true},
 		{"other CA", mustClassify(t, good, &smime.VerifyOptions{Roots: otherPKI(t).Pool()}), false, false},
 		{"unsigned, no data", classifyBytes(t, []byte(unsigned)), true, false},
 	}

@@ -78,7 +78,7 @@ func TestSamples(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	var out, errb bytes.Buffer
-	if st := run(nil, &out, &errb); st != 0 || strings.Count(out.String(), ": OK ") != 14 {
+	if st := run(nil, &out, &errb); st != 0 || strings.Count(out.String(), ": OK ") != 28 {
 		t.Fatalf("demo: %d\n%s\n%s", st, out.String(), errb.String())
 	}
 }

@@ -97,13 +97,13 @@ func TestSendFetchStatusCommands(t *testing.T) {
 
 	// A wrong password is a clear error.
 	bad := file("bad", []byte("nope"))
-	st, _, errs = cmd("fetch", "--server", srv.IMAPS, "-o", filepath.Join(dir, "mail4"), "--store", store,
+	st, _, errs = cmd("fetch", "--server", srv.IMAPS, "-o", filepath.Join(dir, "mail4"), "--ca", pecCA, "--store", store,
 		"--user", sample.Alice, "--password-file", bad, "--tls-ca", tlsCA)
 	if st != 2 || !strings.Contains(errs, "authentication refused") {
 		t.Errorf("wrong password: %d %s", st, errs)
 	}
 	// And a server certificate the roots do not know.
-	st, _, errs = cmd("fetch", "--server", srv.IMAPS, "-o", filepath.Join(dir, "mail5"), "--store", store,
+	st, _, errs = cmd("fetch", "--server", srv.IMAPS, "-o", filepath.Join(dir, "mail5"), "--ca", pecCA, "--store", store,
 		"--user", sample.Alice, "--password-file", pw, "--tls-ca", pecCA)
 	if st != 2 || !strings.Contains(errs, "certificate") {
 		t.Errorf("untrusted server: %d %s", st, errs)

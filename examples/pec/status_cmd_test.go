@@ -13,6 +13,7 @@ import (
 
 	"github.com/pecsdk/pec/client"
 	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/smime"
 	"github.com/pecsdk/pec/sample"
 )
 
@@ -43,10 +44,11 @@ func statusStore(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	// Integrity only: the sample certificates are issued for the current
-	// time, and the golden output needs a fixed one.
+	// Trust is judged now: the sample certificates are issued for the
+	// current time, and the golden output needs a fixed one.
+	vopts := &smime.VerifyOptions{Roots: set.PKI.Pool(), CurrentTime: time.Now()}
 	for _, k := range []pec.Kind{pec.KindAcceptance, pec.KindTakeInCharge, pec.KindDeliveryTimeout12h, pec.KindDeliverySummary} {
-		m, err := client.Classify(bytes.NewReader(set.Messages[k]), nil)
+		m, err := client.Classify(bytes.NewReader(set.Messages[k]), vopts)
 		if err != nil {
 			t.Fatal(err)
 		}
