@@ -28,9 +28,7 @@ func cmdFetch(args []string, stdout, stderr io.Writer) (int, error) {
 	pop3 := fs.Bool("pop3", false, "use POP3 instead of IMAP")
 	mailbox := fs.String("mailbox", "INBOX", "IMAP mailbox")
 	dir := fs.String("o", "", "local folder (required): one .eml per message and the fetch state")
-	ca := fs.String("ca", "", "PEM file of trust anchors for the PEC signatures; with it, a PEC message must also be trusted")
-	ldapURL := fs.String("ldap", "", "URL of the provider directory, for trust as in verify")
-	ldif := fs.String("ldif", "", "LDIF file of the provider index, for trust as in verify")
+	trust := addTrustFlags(fs, "PEM file of trust anchors for the PEC signatures; with it, a PEC message must also be trusted")
 	store := fs.String("store", defaultStore(), "tracker store (folder or journal file), shared with send and status")
 	watch := fs.Bool("watch", false, "keep fetching new mail (IMAP IDLE, else polling) until interrupted")
 	poll := fs.Duration("poll", time.Minute, "with --watch: how often to look when the server cannot notify")
@@ -55,7 +53,7 @@ func cmdFetch(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 2, fmt.Errorf("fetch: %w", err)
 	}
-	verify, err := verifyOptions(*ca, *ldapURL, *ldif)
+	verify, err := trust.options()
 	if err != nil {
 		return 2, fmt.Errorf("fetch: %w", err)
 	}

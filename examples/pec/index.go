@@ -34,8 +34,10 @@ func cmdIndex(args []string, out, errOut io.Writer) (int, error) {
 	return 2, fmt.Errorf("index: unknown subcommand %q (lookup, dump)", args[0])
 }
 
-// indexFlags are the flags naming an index: --ldap or --ldif, and --ca for
-// a signed LDIF or an ldaps server.
+// indexFlags are the flags naming an index: --ldap or --ldif, and
+// --index-ca for the publisher of a signed LDIF and an ldaps server. They
+// are not the anchors of message signatures (--ca): a provider key, which
+// chains to those, must not be able to sign a replacement index.
 type indexFlags struct {
 	ldap, ldif, ca *string
 }
@@ -43,8 +45,8 @@ type indexFlags struct {
 func addIndexFlags(fs *flag.FlagSet) *indexFlags {
 	return &indexFlags{
 		ldap: fs.String("ldap", "", "URL of the provider directory (ldap:// or ldaps://)"),
-		ldif: fs.String("ldif", "", "LDIF file of the provider index, plain or signed (.p7m, verified against --ca)"),
-		ca:   fs.String("ca", "", "PEM file of trust anchors (for a signed LDIF and an ldaps server)"),
+		ldif: fs.String("ldif", "", "LDIF file of the provider index, plain, or signed (.p7m) and verified against --index-ca"),
+		ca:   fs.String("index-ca", "", "PEM file of the anchors of the index: its publisher's signature (then a plain LDIF is refused) and the ldaps server"),
 	}
 }
 

@@ -180,16 +180,20 @@ func TestIndexSignedLDIF(t *testing.T) {
 	os.WriteFile(ca, pki.CAPEM(), 0o644)
 	os.WriteFile(signed, p7m, 0o644)
 	os.WriteFile(tampered, bytes.Replace(p7m, []byte(sample.SenderDomain), []byte("pec.mittente.exampl3"), 1), 0o644)
-	if st, out, errOut := runTool("index", "lookup", "--ldif", signed, "--ca", ca, sample.SenderDomain); st != 0 {
+	if st, out, errOut := runTool("index", "lookup", "--ldif", signed, "--index-ca", ca, sample.SenderDomain); st != 0 {
 		t.Fatalf("signed: %d %s %s", st, out, errOut)
 	}
 	if st, _, errOut := runTool("index", "lookup", "--ldif", signed, sample.SenderDomain); st != 2 || !strings.Contains(errOut, "refused") {
-		t.Fatalf("signed without --ca: %d %s", st, errOut)
+		t.Fatalf("signed without --index-ca: %d %s", st, errOut)
 	}
-	if st, _, errOut := runTool("index", "lookup", "--ldif", tampered, "--ca", ca, sample.SenderDomain); st != 2 || !strings.Contains(errOut, "digest-mismatch") {
+	// With the publisher's anchors given, a plain (signature-stripped) file is refused.
+	if st, _, errOut := runTool("index", "lookup", "--ldif", filepath.Join(dir, "index.ldif"), "--index-ca", ca, sample.SenderDomain); st != 2 || !strings.Contains(errOut, "not signed") {
+		t.Fatalf("plain LDIF with --index-ca: %d %s", st, errOut)
+	}
+	if st, _, errOut := runTool("index", "lookup", "--ldif", tampered, "--index-ca", ca, sample.SenderDomain); st != 2 || !strings.Contains(errOut, "digest-mismatch") {
 		t.Fatalf("tampered: %d %s", st, errOut)
 	}
-	if st, _, errOut := runTool("verify", "--ldif", tampered, "--ca", ca, files[0].path); st != 2 || !strings.Contains(errOut, "refused") {
+	if st, _, errOut := runTool("verify", "--ldif", tampered, "--index-ca", ca, files[0].path); st != 2 || !strings.Contains(errOut, "refused") {
 		t.Fatalf("verify with a tampered index: %d %s", st, errOut)
 	}
 }

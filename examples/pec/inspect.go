@@ -24,16 +24,14 @@ var pecHeaders = []string{
 func cmdInspect(args []string, out io.Writer) (int, error) {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
-	ca := fs.String("ca", "", "PEM file of trust anchors")
-	ldapURL := fs.String("ldap", "", "URL of the provider directory, to judge trust")
-	ldif := fs.String("ldif", "", "LDIF file of the provider index (plain, or signed .p7m verified against --ca), to judge trust")
+	trust := addTrustFlags(fs, "PEM file of trust anchors")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
 	}
 	if fs.NArg() == 0 {
 		return 2, fmt.Errorf("inspect: no file given")
 	}
-	opts, err := verifyOptions(*ca, *ldapURL, *ldif)
+	opts, err := trust.options()
 	if err != nil {
 		return 2, err
 	}

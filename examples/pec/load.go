@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -70,20 +71,25 @@ func load(path string, opts *smime.VerifyOptions) (*message, error) {
 	}, nil
 }
 
-// verifyOptions loads the trust anchors of --ca and the provider index of
-// --ldap or --ldif, if given: with an index, a signature is trusted only
-// when its signer is listed for the From domain (and chains to --ca when
-// given too). A signed LDIF is verified against --ca.
-func verifyOptions(caFile, ldapURL, ldifFile string) (*smime.VerifyOptions, error) {
-	var opts *smime.VerifyOptions
-	if caFile != "" {
-		pool, err := loadPool(caFile)
-		if err != nil {
-			return nil, err
-		}
-		opts = &smime.VerifyOptions{Roots: pool}
+// trustFlags are the flags that say how to judge a signature: --ca for
+// the anchors of message signatures, and an index (--ldap or --ldif, with
+// --index-ca).
+type trustFlags struct {
+	ca *string
+	ix *indexFlags
+}
+
+func addTrustFlags(fs *flag.FlagSet, caUsage string) *trustFlags {
+	return &trustFlags{ca: fs.String("ca", "", caUsage), ix: addIndexFlags(fs)}
+}
+
+// options loads what the flags name; nil when none is given.
+func (t *trustFlags) options() (*smime.VerifyOptions, error) {
+	opts, err := verifyOptions(*t.ca)
+	if err != nil {
+		return nil, err
 	}
-	idx, err := loadIndex(ldapURL, ldifFile, caFile)
+	idx, err := loadIndex(*t.ix.ldap, *t.ix.ldif, *t.ix.ca)
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +100,18 @@ func verifyOptions(caFile, ldapURL, ldifFile string) (*smime.VerifyOptions, erro
 		opts.Authority = idx
 	}
 	return opts, nil
+}
+
+// verifyOptions loads the trust anchors of --ca, if given.
+func verifyOptions(caFile string) (*smime.VerifyOptions, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pool, err := loadPool(caFile)
+	if err != nil {
+		return nil, err
+	}
+	return &smime.VerifyOptions{Roots: pool}, nil
 }
 
 // loadPool reads the PEM certificates of a file.

@@ -113,7 +113,7 @@ func traceVerify(args []string, out io.Writer) (int, error) {
 		return 2, fmt.Errorf("trace verify: unexpected argument %q", pos[0])
 	}
 	opts := &trace.VerifyOptions{RequireSealed: *sealed, MaxUnsealed: *maxUnsealed}
-	if opts.SignatureOptions, err = verifyOptions(*ca, "", ""); err != nil {
+	if opts.SignatureOptions, err = verifyOptions(*ca); err != nil {
 		return 2, err
 	}
 	for _, path := range certs {

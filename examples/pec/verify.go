@@ -9,16 +9,14 @@ import (
 
 func cmdVerify(args []string, out io.Writer) (int, error) {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	ca := fs.String("ca", "", "PEM file of trust anchors; with it, a file must also be trusted")
-	ldapURL := fs.String("ldap", "", "URL of the provider directory; with it, a file must be signed by a listed provider of its From domain")
-	ldif := fs.String("ldif", "", "LDIF file of the provider index (plain, or signed .p7m verified against --ca); as --ldap")
+	trust := addTrustFlags(fs, "PEM file of trust anchors; with it, a file must also be trusted")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
 	}
 	if fs.NArg() == 0 {
 		return 2, fmt.Errorf("verify: no file given")
 	}
-	opts, err := verifyOptions(*ca, *ldapURL, *ldif)
+	opts, err := trust.options()
 	if err != nil {
 		return 2, err
 	}

@@ -155,9 +155,11 @@ type File struct {
 	// Path is the file to read.
 	Path string
 	// Anchors verify a signed file; a signed file without Anchors is
-	// refused. A plain file is read without them, unless RequireSigned.
+	// refused. With Anchors a plain file is refused too: otherwise
+	// stripping the signature would pass the check.
 	Anchors *x509.CertPool
-	// RequireSigned refuses a plain (unsigned) file.
+	// RequireSigned refuses a plain (unsigned) file even without Anchors
+	// (a signed one is then refused for lack of them).
 	RequireSigned bool
 	// CurrentTime is when the signer certificate must be valid; zero
 	// means its signing time.
@@ -192,8 +194,8 @@ func (f *File) parse(b []byte) (*Snapshot, error) {
 	if der, ok := signedData(b); ok {
 		return ParseSignedLDIF(der, &smime.VerifyOptions{Roots: f.Anchors, CurrentTime: f.CurrentTime})
 	}
-	if f.RequireSigned {
-		return nil, fmt.Errorf("%w: the file is not signed", ErrUntrustedLDIF)
+	if f.RequireSigned || f.Anchors != nil {
+		return nil, fmt.Errorf("%w: the file is not signed, and anchors to verify it were given", ErrUntrustedLDIF)
 	}
 	return ParseLDIF(bytes.NewReader(b))
 }
