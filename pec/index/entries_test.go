@@ -41,6 +41,9 @@ func TestBadEntries(t *testing.T) {
 		{"two-names", strings.Replace(good, "providerName: Gamma, Certificata S.p.A.\n", "providerName: Gamma, Certificata S.p.A.\nproviderName: Altro\n", 1), index.ErrBadEntry, "providerName", gammaLine},
 		{"hash-not-hex", strings.Replace(good, "providerCertificateHash: "+strings.ToUpper(hashOf(w.gamma.Certificate())), "providerCertificateHash: XYZ", 1), index.ErrBadEntry, "providerCertificateHash", gammaLine},
 		{"domain-of-two-providers", strings.Replace(good, "managedDomains: pec.gamma.example", "managedDomains: pec.beta.example", 1), index.ErrConflict, "managedDomains", gammaLine},
+		// An entry under one provider's DN that names another would take
+		// over the other's domains, since trust goes by providerName.
+		{"name-not-its-dn", strings.Replace(good, "providerName: Gamma, Certificata S.p.A.\n", "providerName: Impostore S.p.A.\n", 1), index.ErrBadEntry, "providerName", gammaLine},
 		{"dn-twice", good + "\n" + good[strings.Index(good, "dn: providerName=Gamma"):], index.ErrConflict, "", 0},
 		{"delete-missing", good + "\ndn: providerName=Delta,o=postacert\nchangetype: delete\n", index.ErrConflict, "", 0},
 	} {
@@ -55,6 +58,16 @@ func TestBadEntries(t *testing.T) {
 			}
 		})
 	}
+	t.Run("unit-without-main-entry", func(t *testing.T) {
+		p := w.providers[3]
+		p.DN, p.Name, p.Unit = "", "Senza Sede S.p.A.", "collaudo"
+		p.Domains = []string{"pec.senzasede.example"}
+		_, err := index.New([]index.Provider{p})
+		var ee *index.EntryError
+		if !errors.Is(err, index.ErrConflict) || !errors.As(err, &ee) || ee.Attr != "providerName" {
+			t.Fatalf("err %v, want ErrConflict on providerName", err)
+		}
+	})
 	t.Run("new", func(t *testing.T) {
 		p := w.providers[3]
 		for _, mod := range []func(*index.Provider){

@@ -139,6 +139,16 @@ func normalize(p *Provider, line int) error {
 	if p.Name == "" {
 		return bad("providerName", "missing")
 	}
+	// The entry's place in the tree must be the provider it names (PEC.md
+	// §13.2): trust goes by providerName, so an entry under one provider
+	// claiming another's name would take over that provider's domains.
+	want := "providerName=" + escapeDN(p.Name)
+	if p.Unit != "" {
+		want = "providerUnit=" + escapeDN(p.Unit) + "," + want
+	}
+	if want = normalizeDN(want) + ","; !strings.HasPrefix(normalizeDN(p.DN)+",", want) {
+		return bad("providerName", "%q (unit %q) is not the provider its DN names", p.Name, p.Unit)
+	}
 	p.MailReceipt = strings.TrimSpace(p.MailReceipt)
 	if !isAddrSpec(p.MailReceipt) {
 		return bad("mailReceipt", "%q is not a dot-atom address", p.MailReceipt)

@@ -95,6 +95,14 @@ func build(ps []*Provider, lines map[*Provider]int) (*Snapshot, error) {
 			s.hashes[string(k)] = append(s.hashes[string(k)], p)
 		}
 	}
+	for _, p := range ps {
+		if p.Unit != "" {
+			if _, ok := s.names[strings.ToLower(p.Name)]; !ok {
+				return nil, &EntryError{DN: p.DN, Line: lines[p], Attr: "providerName",
+					Err: fmt.Errorf("%w: secondary environment of %q, which has no main entry", ErrConflict, p.Name)}
+			}
+		}
+	}
 	return s, nil
 }
 
