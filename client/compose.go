@@ -27,7 +27,9 @@ import (
 const DefaultMaxTotal = 30 << 20
 
 // Draft is a message to send as PEC. Attachments are read once, when the
-// draft is composed.
+// draft is composed: composing (or sending) the same Draft again with
+// attachments is refused, since their readers are spent; build a new
+// Draft with fresh readers.
 type Draft struct {
 	// From is the sender's PEC mailbox, with an optional display name
 	// ("Alice Rossi <alice@pec.example.it>"). It must be the mailbox the
@@ -38,6 +40,8 @@ type Draft struct {
 	Text    string // the plain-text body
 	// Attachments follow the text, in order.
 	Attachments []Attachment
+
+	spent bool // the attachments were read by a Compose
 	// ReceiptType is the delivery receipt requested (X-TipoRicevuta,
 	// PEC.md §6.7); empty leaves the header out, which means completa.
 	ReceiptType pec.ReceiptType
@@ -153,6 +157,10 @@ func Compose(w io.Writer, d *Draft, opts *ComposeOptions) (string, error) {
 	if err := d.Check(); err != nil {
 		return "", err
 	}
+	if d.spent && len(d.Attachments) > 0 {
+		return "", fmt.Errorf("%w: the attachments were read by an earlier Compose or Send of this draft; give fresh readers", ErrInvalidDraft)
+	}
+	d.spent = true
 	id := d.MessageID
 	if id == "" {
 		id = NewMessageID(pec.Domain(d.sender()), o.Now())

@@ -180,9 +180,11 @@ func Send(ctx context.Context, d *Draft, opts *SubmitOptions) (*Submission, erro
 	}
 	log.Info("smtp: sending", "message-id", id, "recipients", len(rcpts), "bytes", msg.Len())
 	size := int64(msg.Len())
-	if err := data(c, msg.Bytes()); err != nil {
+	if afterDot, err := data(c, msg.Bytes()); err != nil {
+		// Certain: a reply refusing the data, or a failure before the
+		// final dot went out (the server cannot have taken the message).
 		var se *smtp.SMTPError
-		certain := errors.As(err, &se)
+		certain := errors.As(err, &se) || !afterDot
 		if certain && o.Tracker != nil {
 			// Refused for certain: never sent, so it may be sent again.
 			if werr := o.Tracker.Withdraw(id, se.Message); werr != nil {
@@ -195,17 +197,19 @@ func Send(ctx context.Context, d *Draft, opts *SubmitOptions) (*Submission, erro
 	return &Submission{MessageID: id, Recipients: rcpts, Size: size, Time: now}, nil
 }
 
-// data sends the message; the error of the final reply matters.
-func data(c *smtp.Client, msg []byte) error {
+// data sends the message; the error of the final reply matters. afterDot
+// says whether the failure came while or after the end of the data was
+// sent, when the server may have taken the message.
+func data(c *smtp.Client, msg []byte) (afterDot bool, err error) {
 	w, err := c.Data()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if _, err := w.Write(msg); err != nil {
 		w.Close()
-		return err
+		return false, err
 	}
-	return w.Close()
+	return true, w.Close()
 }
 
 // dialSMTP connects, protects the connection and greets.

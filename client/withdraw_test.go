@@ -1,7 +1,10 @@
 package client
 
 import (
+	"bytes"
 	"errors"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +62,27 @@ func TestWithdraw(t *testing.T) {
 	}
 	if err := tr.Register(taken.sent); !errors.Is(err, ErrAlreadySent) {
 		t.Errorf("registering the accepted one again: %v, want ErrAlreadySent", err)
+	}
+}
+
+// TestComposeSpentAttachments: a draft whose attachment readers were read
+// by a Compose is refused the second time, rather than sent with empty
+// attachments (as a retry after a withdrawn send would otherwise do).
+func TestComposeSpentAttachments(t *testing.T) {
+	d := &Draft{From: sample.Alice, To: []string{"bob@" + sample.RecipientDomain}, Subject: "Prova", Text: "Testo.",
+		MessageID:   "spent.1@client.example",
+		Attachments: []Attachment{{Name: "a.txt", Content: strings.NewReader("contenuto")}}}
+	var b bytes.Buffer
+	if _, err := Compose(&b, d, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compose(io.Discard, d, nil); !errors.Is(err, ErrInvalidDraft) {
+		t.Errorf("second Compose with spent attachments: %v, want ErrInvalidDraft", err)
+	}
+	plain := &Draft{From: sample.Alice, To: []string{"bob@" + sample.RecipientDomain}, Subject: "Prova", Text: "Testo."}
+	for i := 0; i < 2; i++ {
+		if _, err := Compose(io.Discard, plain, nil); err != nil {
+			t.Errorf("Compose %d of a draft without attachments: %v", i+1, err)
+		}
 	}
 }
