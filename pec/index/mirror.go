@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -62,8 +63,8 @@ type Mirror struct {
 
 	cur atomic.Pointer[Snapshot]
 
-	refreshing sync.Mutex // serialises refreshes
-	mu         sync.Mutex // guards status
+	refreshing chan struct{} // one slot: serialises refreshes, a waiter's ctx still counts
+	mu         sync.Mutex    // guards status
 	status     Status
 }
 
@@ -71,7 +72,7 @@ var _ Index = (*Mirror)(nil)
 
 // NewMirror returns a Mirror of src; call Refresh or Run to load it.
 func NewMirror(src Source, opts *MirrorOptions) *Mirror {
-	m := &Mirror{src: src}
+	m := &Mirror{src: src, refreshing: make(chan struct{}, 1)}
 	if opts != nil {
 		m.opts = *opts
 	}
@@ -98,10 +99,17 @@ func NewMirror(src Source, opts *MirrorOptions) *Mirror {
 // old one for every later lookup; on failure the old one stays and the
 // error is returned.
 func (m *Mirror) Refresh(ctx context.Context) error {
-	m.refreshing.Lock()
-	defer m.refreshing.Unlock()
+	select {
+	case m.refreshing <- struct{}{}:
+		defer func() { <-m.refreshing }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	start := m.opts.Now()
 	s, err := m.src.Load(ctx)
+	if err == nil && s == nil {
+		err = fmt.Errorf("%w: the source returned no snapshot", ErrDirectory)
+	}
 	m.mu.Lock()
 	m.status.Attempted = start
 	m.status.Err = err
