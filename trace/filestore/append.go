@@ -170,7 +170,7 @@ func (s *Store) syncLoop() {
 			if err != nil {
 				break
 			}
-			if e := sg.f.Sync(); e != nil {
+			if e := datasync(sg.f); e != nil {
 				err = s.fail(e)
 			}
 		}
@@ -339,8 +339,8 @@ func (s *Store) write(batch []*request) {
 			seq, prev = seq0, prev0
 			continue
 		}
-		if sg != nil && base+int64(len(buf)) <= s.opts.SegmentSize {
-			continue
+		if end := base + int64(len(buf)); sg != nil && end <= s.opts.SegmentSize && (end <= sg.fill || !s.spareReady()) {
+			continue // it fits, in the zero-filled part or while the next file is not ready
 		}
 		if sg != nil && base+int64(start) == fileHeader {
 			continue // alone in a fresh segment: too big to share one
@@ -358,7 +358,7 @@ func (s *Store) write(batch []*request) {
 					return
 				}
 			}
-			if err := sg.f.Sync(); err != nil {
+			if err := datasync(sg.f); err != nil {
 				fail(err)
 				return
 			}
@@ -385,6 +385,9 @@ func (s *Store) write(batch []*request) {
 		sg.wsize = base + int64(len(buf))
 	}
 	s.whead, s.whash = seq, prev
+	if sg != nil && sg.wsize >= sg.fill/2 {
+		s.wantSpare(sg) // half full: the next file is made meanwhile
+	}
 }
 
 // active returns the segment appended to, or nil when there is none yet.
@@ -398,26 +401,66 @@ func (s *Store) active() *segment {
 }
 
 // newSegment creates the segment starting at first, durably (file and
-// directory fsync'd), makes it the active one and reopens the one before
-// it read-only.
+// directory fsync'd), and makes it the active one. It takes the spare file
+// prepared in the background when one is ready (its header is written in
+// place and it is renamed); otherwise it makes the file here, filled with
+// the zeros of a store's first segment.
 func (s *Store) newSegment(first uint64) (*segment, error) {
 	path := filepath.Join(s.dir, segName(first))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
-	if err != nil {
-		return nil, err
+	var f *os.File
+	var fill int64
+	if sp := s.takeSpare(); sp != nil {
+		f, fill = sp.f, max(sp.size, fileHeader)
+		err := error(nil)
+		if _, err = os.Lstat(path); err == nil {
+			err = &os.PathError{Op: "create", Path: path, Err: os.ErrExist}
+		} else if os.IsNotExist(err) {
+			err = nil
+		}
+		if err == nil {
+			_, err = f.WriteAt(fileHead(segMagic, first), 0)
+		}
+		if err == nil {
+			err = datasync(f)
+		}
+		if err == nil {
+			err = os.Rename(sp.path, path)
+		}
+		if err == nil {
+			err = syncDir(s.dir)
+		}
+		if err != nil {
+			f.Close()
+			os.Remove(sp.path)
+			return nil, err
+		}
+	} else {
+		var err error
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+		if err != nil {
+			return nil, err
+		}
+		fill = max(min(s.opts.ZeroFill, firstFill), fileHeader)
+		if _, err = f.Write(fileHead(segMagic, first)); err == nil {
+			for off := int64(fileHeader); off < fill && err == nil; {
+				n := min(fill-off, int64(len(zeros)))
+				_, err = f.WriteAt(zeros[:n], off)
+				off += n
+			}
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+		if err == nil {
+			err = syncDir(s.dir)
+		}
+		if err != nil {
+			f.Close()
+			os.Remove(path)
+			return nil, err
+		}
 	}
-	if _, err = f.Write(fileHead(segMagic, first)); err == nil {
-		err = f.Sync()
-	}
-	if err == nil {
-		err = syncDir(s.dir)
-	}
-	if err != nil {
-		f.Close()
-		os.Remove(path)
-		return nil, err
-	}
-	sg := &segment{path: path, first: first, f: f, rw: true, size: fileHeader, wsize: fileHeader}
+	sg := &segment{path: path, first: first, f: f, rw: true, size: fileHeader, wsize: fileHeader, fill: fill}
 	s.mu.Lock()
 	s.segs = append(s.segs, sg)
 	s.mu.Unlock()

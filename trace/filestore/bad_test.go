@@ -204,24 +204,48 @@ func TestTornAppend(t *testing.T) {
 	checkRecords(t, st, recs[:2])
 }
 
-// TestTornZeros: zero bytes after the last frame (a file extended but not
-// written) are cut away.
+// TestTornZeros: zero bytes after the last frame are the padding a segment
+// is made with: the store opens with nothing recovered and goes on after
+// the last record. A header of zeros followed by anything else is what a
+// torn write leaves in the padding: it is cut away and reported.
 func TestTornZeros(t *testing.T) {
-	dir := t.TempDir()
-	st := openT(t, dir, nil)
-	recs := tracetest.NewRecords(0, 4)
-	st.Append(context.Background(), recs...)
-	st.Close()
-	seg := lastSegment(t, dir)
-	f, _ := os.OpenFile(seg, os.O_WRONLY|os.O_APPEND, 0)
-	f.Write(make([]byte, 5000))
-	f.Close()
-	st = openT(t, dir, nil)
-	defer st.Close()
-	if rec := st.Recovered(); len(rec) != 1 || rec[0].Dropped != 5000 || rec[0].Seq != 5 {
-		t.Fatalf("Recovered = %+v, want 5000 zero bytes dropped where record 5 would be", rec)
+	for _, tail := range []string{"zeros", "zero header, then data"} {
+		t.Run(tail, func(t *testing.T) {
+			dir := t.TempDir()
+			st := openT(t, dir, nil)
+			recs := tracetest.NewRecords(0, 4)
+			st.Append(context.Background(), recs...)
+			st.Close()
+			seg := lastSegment(t, dir)
+			b, _ := os.ReadFile(seg)
+			end := frameSpans(t, b)[3].end
+			b = append(b[:end], make([]byte, 5000)...)
+			if tail != "zeros" {
+				b[end+frameHeader+100] = 'x'
+			}
+			os.WriteFile(seg, b, 0o644)
+			st = openT(t, dir, nil)
+			rec := st.Recovered()
+			switch {
+			case tail == "zeros" && len(rec) != 0:
+				t.Fatalf("Recovered = %+v, want nothing: zeros are padding", rec)
+			case tail != "zeros" && (len(rec) != 1 || rec[0].Dropped != 5000 || rec[0].Seq != 5 || rec[0].Offset != end):
+				t.Fatalf("Recovered = %+v, want 5000 bytes dropped at %d where record 5 would be", rec, end)
+			}
+			checkRecords(t, st, recs)
+			more := tracetest.NewRecord(4)
+			if err := st.Append(context.Background(), more); err != nil || more.Seq != 5 {
+				t.Fatalf("Append: %v, Seq %d", err, more.Seq)
+			}
+			st.Close()
+			st = openT(t, dir, nil)
+			defer st.Close()
+			if rec := st.Recovered(); len(rec) != 0 {
+				t.Fatalf("reopened: Recovered = %+v", rec)
+			}
+			checkRecords(t, st, append(recs[:4:4], more))
+		})
 	}
-	checkRecords(t, st, recs)
 }
 
 // TestTornNewSegment: a segment created by a roll but whose header never
@@ -265,6 +289,7 @@ func TestTornSealed(t *testing.T) {
 	st.Close()
 	seg := lastSegment(t, dir)
 	b, _ := os.ReadFile(seg)
+	b = b[:frameSpans(t, b)[3].end] // the frames, without the zero padding
 	os.WriteFile(seg, b[:len(b)-10], 0o644)
 	_, err := Open(context.Background(), dir, nil)
 	var ce *CorruptError

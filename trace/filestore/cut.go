@@ -179,5 +179,5 @@ func (s *Store) rewrite(sg *segment, first uint64, off int64, active bool) (*seg
 		}
 	}
 	size := fileHeader + sg.size - off
-	return &segment{path: path, first: first, f: f, rw: active, size: size, wsize: size}, nil
+	return &segment{path: path, first: first, f: f, rw: active, size: size, wsize: size, fill: size}, nil
 }

@@ -5,7 +5,8 @@
 //
 //	PECTRACE                  the marker: this directory is a trace store (format version)
 //	LOCK                      held (flock) by the one process that has the store open for writing
-//	seg-<first seq, hex>.log  segments: a header, then framed records, appended only
+//	seg-<first seq, hex>.log  segments: a header, then framed records, appended only, then zeros (cut off the last one at Close)
+//	next-segment.tmp          the next segment, being filled with zeros in the background
 //	seals.log                 the seals, framed the same way, appended only
 //	checkpoint                the checkpoint of the last Cut, replaced atomically
 //
@@ -17,8 +18,16 @@
 // crash. The last frame of every Append call carries a commit flag, so
 // that a call of several records is kept whole or not at all.
 //
-// An Append returns once its frames are written and the segment fsync'd
-// (and the directory, when a segment was created). Concurrent Appends are
+// A segment file is made at its full size (Options.ZeroFill) filled with
+// zeros, written and fsync'd before it is used: the next one is prepared
+// in the background while the active one fills. Commits then overwrite
+// blocks already allocated without changing the file's size, and need only
+// fdatasync (no journal commit). The records end at the first frame header
+// of zeros followed by nothing but zeros; segments without padding open
+// the same.
+//
+// An Append returns once its frames are written and the segment fdatasync'd
+// (and the directory fsync'd, when a segment was created). Concurrent Appends are
 // committed together (group commit): they queue; one goroutine chains and
 // encodes what is queued while a second writes everything encoded so far
 // with one write per segment and fsyncs once, and a third publishes what
@@ -31,7 +40,8 @@
 // fsync), by Cut. The checkpoint is written the same way.
 //
 // Open recovers from a crash: a torn tail of the last segment or of the
-// seals log (a frame cut short, a bad checksum at the very end, frames after
+// seals log (a frame cut short, a bad checksum at the very end or followed
+// only by zeros, a frame header of zeros followed by data, frames after
 // the last commit flag) is truncated away and reported by Store.Recovered
 // and the logger; data that a seal covers is never dropped, and corruption
 // anywhere else is an error naming the file, the byte offset and the record

@@ -2,6 +2,7 @@ package filestore
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -75,6 +76,11 @@ type frameReader struct {
 	size int64 // the file's size
 	max  int   // largest payload accepted
 	buf  []byte
+
+	// padded says the file may end in zeros after its last frame (a
+	// segment filled with zeros when made): a header of zeros followed by
+	// nothing but zeros is its clean end, and next leaves off there.
+	padded bool
 }
 
 // badFrame is a frame that cannot be read. Torn says whether it is a
@@ -101,6 +107,14 @@ func (fr *frameReader) next() (flags byte, payload []byte, err error) {
 	start := fr.off
 	var h [frameHeader]byte
 	if fr.size-start < frameHeader {
+		if fr.padded {
+			if _, err := io.ReadFull(fr.r, h[:fr.size-start]); err != nil {
+				return 0, nil, err
+			}
+			if allZero(h[:fr.size-start]) {
+				return 0, nil, io.EOF // the padding's last bytes
+			}
+		}
 		return 0, nil, &badFrame{start, true, fmt.Sprintf("frame header cut short (%d of %d bytes)", fr.size-start, frameHeader)}
 	}
 	if _, err := io.ReadFull(fr.r, h[:]); err != nil {
@@ -108,6 +122,9 @@ func (fr *frameReader) next() (flags byte, payload []byte, err error) {
 	}
 	if !headerOK(h[:]) {
 		if allZero(h[:]) {
+			if fr.padded && fr.restZero() {
+				return 0, nil, io.EOF // the zero padding after the last frame
+			}
 			return 0, nil, &badFrame{start, true, "frame header never written (zeros)"}
 		}
 		return 0, nil, &badFrame{start, false, "frame header checksum mismatch"}
@@ -139,7 +156,7 @@ func (fr *frameReader) next() (flags byte, payload []byte, err error) {
 
 // restZero reports whether the rest of the file is zero bytes.
 func (fr *frameReader) restZero() bool {
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, 256<<10)
 	for {
 		n, err := fr.r.Read(buf)
 		if !allZero(buf[:n]) {
@@ -151,11 +168,15 @@ func (fr *frameReader) restZero() bool {
 	}
 }
 
+var zeros [64 << 10]byte
+
 func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
+	for len(b) > 0 {
+		n := min(len(b), len(zeros))
+		if !bytes.Equal(b[:n], zeros[:n]) {
 			return false
 		}
+		b = b[n:]
 	}
 	return true
 }

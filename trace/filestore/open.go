@@ -155,6 +155,7 @@ func (s *Store) loadSegment(sg *segment, next *uint64, cut uint64, last bool, se
 		return false, s.closeSeg(sg, err)
 	}
 	sg.size = fi.Size()
+	fileSize := sg.size
 	var h [fileHeader]byte
 	n, _ := f.ReadAt(h[:], 0)
 	first, herr := parseFileHead(h[:n], segMagic)
@@ -172,14 +173,17 @@ func (s *Store) loadSegment(sg *segment, next *uint64, cut uint64, last bool, se
 		return false, s.closeSeg(sg, &CorruptError{File: sg.path, Seq: *next, Reason: fmt.Sprintf("segment starts at record %d, want %d", first, *next)})
 	}
 	fr := newFrameReader(f, fileHeader, sg.size, maxSegmentSize)
+	fr.padded = true
 	seq := first
 	committed, committedSeq := int64(fileHeader), seq // after the last commit flag
 	var pending []pendingRec
 	tornReason := ""
+	end := fileSize // where the frames end
 	for {
 		off := fr.off
 		flags, p, err := fr.next()
 		if err == io.EOF {
+			end = fr.off // the end of the file, or where its zero padding begins
 			break
 		}
 		if bf, ok := err.(*badFrame); ok {
@@ -211,9 +215,9 @@ func (s *Store) loadSegment(sg *segment, next *uint64, cut uint64, last bool, se
 			committed, committedSeq = fr.off, seq
 		}
 	}
-	if committed < sg.size {
+	if committed < end {
 		if !last {
-			return false, s.closeSeg(sg, &CorruptError{File: sg.path, Offset: sg.size, Seq: seq, Reason: fmt.Sprintf("the Append that began with record %d does not end in this segment: record %d missing", committedSeq, seq)})
+			return false, s.closeSeg(sg, &CorruptError{File: sg.path, Offset: end, Seq: seq, Reason: fmt.Sprintf("the Append that began with record %d does not end in this segment: record %d missing", committedSeq, seq)})
 		}
 		reason := fmt.Sprintf("torn tail: %d complete records of an unfinished Append", len(pending))
 		if tornReason != "" {
@@ -222,7 +226,7 @@ func (s *Store) loadSegment(sg *segment, next *uint64, cut uint64, last bool, se
 		if committedSeq <= sealed {
 			return false, s.closeSeg(sg, &CorruptError{File: sg.path, Offset: committed, Seq: committedSeq, Reason: fmt.Sprintf("%s, but record %d is sealed: not a crash", reason, committedSeq)})
 		}
-		rec := Recovery{File: sg.path, Offset: committed, Dropped: sg.size - committed, Records: len(pending), Reason: reason}
+		rec := Recovery{File: sg.path, Offset: committed, Dropped: fileSize - committed, Records: len(pending), Reason: reason}
 		if len(pending) > 0 || tornReason != "" {
 			rec.Seq = committedSeq
 		}
@@ -237,7 +241,12 @@ func (s *Store) loadSegment(sg *segment, next *uint64, cut uint64, last bool, se
 				return false, s.closeSeg(sg, err)
 			}
 		}
-		sg.size = committed
+		sg.size, fileSize = committed, committed
+	}
+	sg.size = committed
+	sg.fill = fileSize
+	if s.opts.ReadOnly {
+		sg.fill = sg.size
 	}
 	sg.wsize = sg.size
 	*next = max(*next, committedSeq)

@@ -30,6 +30,20 @@ type Options struct {
 	// call is never split across segments.
 	SegmentSize int64
 
+	// ZeroFill bounds the size at which a segment file is made: filled
+	// with zeros, written and fsync'd before the segment is used, so that
+	// each commit overwrites blocks already allocated without changing the
+	// file's size and only needs fdatasync, not a journal commit. The file
+	// for the next segment is prepared in the background while the active
+	// one fills. A store's first segments start smaller (1 MiB, then four
+	// times the one before) and the active segment is rolled early, at its
+	// zero-filled size, when the next file is ready, so that a store that
+	// holds little costs little. Default (0): SegmentSize; at most
+	// SegmentSize; negative: no zero filling, the segment grows with each
+	// commit. Segments without zero padding (of earlier versions) open the
+	// same.
+	ZeroFill int64
+
 	// MaxRecordSize bounds one encoded record (default
 	// trace.DefaultMaxRecordSize); an Append with a record over it fails
 	// with trace.ErrTooLarge and writes nothing.
@@ -83,6 +97,15 @@ type Store struct {
 	fmu    sync.Mutex
 	failed error // a write or fsync failed: the store refuses further writes
 
+	// The file of the next segment, filled with zeros in the background
+	// (see prepLoop).
+	pmu       sync.Mutex
+	spare     *spareFile // ready, or nil
+	preparing bool       // a spare is being made
+	prepReq   chan int64 // the size of the next spare to make
+	prepDone  chan struct{}
+	prepStop  atomic.Bool
+
 	recovered []Recovery
 	commits   atomic.Uint64 // batches written (fsyncs of appends), for the benchmarks
 	pending   atomic.Int64  // Append calls queued and not yet released
@@ -104,6 +127,7 @@ type segment struct {
 	rw    bool     // f is open for writing
 	size  int64    // bytes written (guarded by mu)
 	wsize int64    // bytes written and encoded to be written (the committer's)
+	fill  int64    // the file's size when made or opened: the bytes past size, to fill, are zeros
 }
 
 // loc is where a record's frame is in its segment.
@@ -140,6 +164,12 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 	if s.opts.SegmentSize > maxSegmentSize {
 		s.opts.SegmentSize = maxSegmentSize
 	}
+	switch {
+	case s.opts.ZeroFill == 0 || s.opts.ZeroFill > s.opts.SegmentSize:
+		s.opts.ZeroFill = s.opts.SegmentSize
+	case s.opts.ZeroFill < 0:
+		s.opts.ZeroFill = 0
+	}
 	if s.opts.MaxRecordSize <= 0 {
 		s.opts.MaxRecordSize = trace.DefaultMaxRecordSize
 	}
@@ -161,6 +191,9 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 		s.flights = make(chan *flight, 1024)
 		s.done = make(chan struct{})
 		s.released = make(chan released, 1024)
+		s.prepReq = make(chan int64, 1)
+		s.prepDone = make(chan struct{})
+		go s.prepLoop()
 		go s.commitLoop()
 		go s.syncLoop()
 		go s.releaseLoop()
@@ -249,6 +282,8 @@ func (s *Store) Close() error {
 		close(s.reqs)
 		s.qmu.Unlock()
 		<-s.done
+		s.stopPrep()
+		s.trimActive()
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -442,4 +477,18 @@ func (s *Store) Scan(ctx context.Context, from uint64, fn func(*trace.Record) er
 		}
 	}
 	return nil
+}
+
+// trimActive cuts the zero padding off the active segment, at Close, so
+// that a store closed holds no more than its records: the padding pays
+// only while the store is open for appending.
+func (s *Store) trimActive() {
+	sg := s.active()
+	if sg == nil || !sg.rw || sg.fill <= sg.size || s.failure() != nil {
+		return
+	}
+	if err := sg.f.Truncate(sg.size); err == nil {
+		sg.f.Sync()
+		sg.fill = sg.size
+	}
 }

@@ -105,6 +105,7 @@ type frameSpan struct {
 func frameSpans(t *testing.T, b []byte) []frameSpan {
 	t.Helper()
 	fr := newFrameReader(bytes.NewReader(b), fileHeader, int64(len(b)), maxSegmentSize)
+	fr.padded = true
 	var out []frameSpan
 	for {
 		off := fr.off
@@ -118,8 +119,8 @@ func frameSpans(t *testing.T, b []byte) []frameSpan {
 		}
 		out = append(out, frameSpan{off, fr.off, r.Seq})
 	}
-	if len(out) == 0 || out[len(out)-1].end != int64(len(b)) {
-		t.Fatalf("segment of %d bytes does not parse whole", len(b))
+	if len(out) == 0 || !allZero(b[out[len(out)-1].end:]) {
+		t.Fatalf("segment of %d bytes does not parse whole (frames, then only zeros)", len(b))
 	}
 	return out
 }
@@ -163,6 +164,12 @@ func judge(t *testing.T, fs map[string][]byte, opts *trace.VerifyOptions) (uint6
 // record the byte belongs to. The same is done again after fixing the
 // frame checksums, as someone rewriting the file would: the hash chain
 // alone must then catch it.
+//
+// A byte of the zero padding after the last frame of a segment belongs to
+// no record: flipped, it is damage where the next record would be (the
+// first of the next segment), except in the last segment past the first
+// frame header's place, where it is what a torn write leaves (a header of
+// zeros, then data) and is reported as a recovery, with every record kept.
 func TestTamperEveryByte(t *testing.T) {
 	signer := testSigner(t)
 	dir, _ := smallLog(t, signer)
@@ -177,20 +184,45 @@ func TestTamperEveryByte(t *testing.T) {
 	}
 	flips, refixed := 0, 0
 	by := map[string]int{}
-	for _, name := range segs {
+	padFlips := 0
+	for si, name := range segs {
 		b := orig[name]
 		spans := frameSpans(t, b)
+		dataEnd := spans[len(spans)-1].end
 		owner := func(i int64) uint64 { // the record a byte belongs to
 			for _, sp := range spans {
 				if i < sp.end {
 					return sp.seq
 				}
 			}
-			t.Fatalf("byte %d of %s is in no frame", i, name)
-			return 0
+			return spans[len(spans)-1].seq + 1 // padding: where the next record would be
 		}
 		for i := range int64(len(b)) {
 			want := owner(i)
+			if i >= dataEnd {
+				padFlips++
+				c := copyFiles(orig)
+				m := bytes.Clone(b)
+				m[i] ^= 0xff
+				c[name] = m
+				headerPlace := i < dataEnd+frameHeader && dataEnd+frameHeader <= int64(len(b))
+				if si == len(segs)-1 && !headerPlace {
+					if err := judgeRecovered(t, c, want, opts); err != nil {
+						t.Fatalf("%s byte %d (padding) flipped: %v", name, i, err)
+					}
+					by["padding recovered"]++
+					continue
+				}
+				got, why, err := judge(t, c, opts)
+				if err != nil {
+					t.Fatalf("%s byte %d (padding, where record %d would be) flipped: not detected: %v", name, i, want, err)
+				}
+				if got != want {
+					t.Fatalf("%s byte %d (padding, where record %d would be) flipped: detected at record %d: %s", name, i, want, got, why)
+				}
+				by["padding "+why[:6]]++
+				continue
+			}
 			for _, fix := range []bool{false, true} {
 				var sp frameSpan
 				if fix {
@@ -229,7 +261,42 @@ func TestTamperEveryByte(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d byte flips and %d re-checksummed flips over %d segments, all detected at their record: %v", flips, refixed, len(segs), by)
+	if padFlips == 0 {
+		t.Fatal("no segment has zero padding")
+	}
+	t.Logf("%d byte flips (%d in the padding) and %d re-checksummed flips over %d segments, all detected at their record: %v", flips+padFlips, padFlips, refixed, len(segs), by)
+}
+
+// judgeRecovered opens a copy read-only and checks that it reports one torn
+// tail where record seq would be, and that the log before it verifies.
+func judgeRecovered(t *testing.T, fs map[string][]byte, seq uint64, opts *trace.VerifyOptions) error {
+	t.Helper()
+	dir, err := os.MkdirTemp(t.TempDir(), "copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	for n, b := range fs {
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := Open(context.Background(), dir, &Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("open: %v, want a torn tail recovered", err)
+	}
+	defer st.Close()
+	if rec := st.Recovered(); len(rec) != 1 || rec[0].Seq != seq {
+		return fmt.Errorf("Recovered = %+v, want a torn tail at record %d", rec, seq)
+	}
+	if head, _, _ := st.Head(context.Background()); head != seq-1 {
+		return fmt.Errorf("head %d, want %d", head, seq-1)
+	}
+	rep, err := trace.Verify(context.Background(), st, opts)
+	if err != nil || !rep.OK() {
+		return fmt.Errorf("Verify: %v %v", err, rep.Break)
+	}
+	return nil
 }
 
 func copyFiles(fs map[string][]byte) map[string][]byte {
