@@ -383,6 +383,12 @@ func (r *Record) UnmarshalBinary(data []byte) error {
 	return nil
 }
 
+// OffsetZone returns the fixed zone a decoded time of the log is in: the
+// given offset in seconds east of UTC, named UTC, CET or CEST when it is one
+// of Europe/Rome's, so that re-encoding is stable. Stores that keep times as
+// nanoseconds and an offset rebuild them with it.
+func OffsetZone(off int) *time.Location { return zone(off) }
+
 // zone returns a fixed zone for an offset, named as Europe/Rome names it
 // when it is one of Rome's offsets, so that re-encoding is stable.
 func zone(off int) *time.Location {

@@ -184,25 +184,8 @@ func colTime(ns *int64, off int32) time.Time {
 	if ns == nil {
 		return time.Time{}
 	}
-	return time.Unix(0, *ns).In(zone(int(off)))
+	return time.Unix(0, *ns).In(trace.OffsetZone(int(off)))
 }
-
-func zone(off int) *time.Location {
-	switch off {
-	case 0:
-		return time.UTC
-	case 3600:
-		return fixedCET
-	case 7200:
-		return fixedCEST
-	}
-	return time.FixedZone("", off)
-}
-
-var (
-	fixedCET  = time.FixedZone("CET", 3600)
-	fixedCEST = time.FixedZone("CEST", 7200)
-)
 
 // nonNil turns a nil slice into an empty one, for NOT NULL bytea columns.
 func nonNil(b []byte) []byte {
