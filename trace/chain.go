@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -267,7 +268,14 @@ func equalID(a, b string) bool { return NormalizeID(a) == NormalizeID(b) }
 // MarshalBinary encodes r whole: every field, Seq, Prev, Hash and the
 // inline Message. The encoding is stable across versions of this package.
 func (r *Record) MarshalBinary() ([]byte, error) {
-	b := r.appendChained(make([]byte, 0, r.chainedSize()+len(Hash{})+binary.MaxVarintLen64+len(r.Message)))
+	return r.AppendBinary(nil)
+}
+
+// AppendBinary appends the encoding MarshalBinary returns to b
+// (encoding.BinaryAppender).
+func (r *Record) AppendBinary(b []byte) ([]byte, error) {
+	b = slices.Grow(b, r.chainedSize()+len(Hash{})+binary.MaxVarintLen64+len(r.Message))
+	b = r.appendChained(b)
 	b = append(b, r.Hash[:]...)
 	b = appendBytes(b, r.Message)
 	return b, nil
@@ -277,6 +285,13 @@ func (r *Record) MarshalBinary() ([]byte, error) {
 func (r *Record) appendChained(b []byte) []byte {
 	b = append(b, recordMagic...)
 	b = binary.AppendUvarint(b, r.Seq)
+	b = r.appendFields(b)
+	b = append(b, r.Prev[:]...)
+	return b
+}
+
+// appendFields appends the encoding of the fields between Seq and Prev.
+func (r *Record) appendFields(b []byte) []byte {
 	_, off := r.Time.Zone()
 	b = binary.AppendVarint(b, r.Time.UnixNano())
 	b = binary.AppendVarint(b, int64(off))
@@ -306,7 +321,6 @@ func (r *Record) appendChained(b []byte) []byte {
 	b = appendString(b, r.QueueID)
 	b = appendString(b, r.MessageRef)
 	b = append(b, r.MessageHash[:]...)
-	b = append(b, r.Prev[:]...)
 	return b
 }
 

@@ -249,3 +249,38 @@ func TestUnmarshalCanonical(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeChain: an Encoding chained gives the bytes and the hash that
+// Chain and MarshalBinary give, for every sample record and for Seqs whose
+// uvarint takes from one to ten bytes, chained again in place too.
+func TestEncodeChain(t *testing.T) {
+	seqs := []uint64{1, 127, 128, 16383, 16384, 1 << 35, 1<<63 + 5, ^uint64(0)}
+	for i, r := range append(chained(12), edgeRecords()...) {
+		for j, seq := range seqs {
+			var prev trace.Hash
+			prev[0], prev[31] = byte(i), byte(j)
+			want := *r
+			want.Chain(seq, prev)
+			wantBytes, _ := want.MarshalBinary()
+
+			c := *r
+			c.Seq, c.Prev, c.Hash = 0, trace.Hash{}, trace.Hash{}
+			e := c.Encode(13)
+			if e.Bytes() != nil {
+				t.Fatal("Bytes before Chain is not nil")
+			}
+			e.Chain(seqs[(j+1)%len(seqs)], trace.Hash{9}) // somewhere else first
+			e.Chain(seq, prev)
+			got := e.Bytes()
+			if len(got) < 13 || !bytes.Equal(got[13:], wantBytes) {
+				t.Fatalf("record %d, seq %d: Encoding bytes differ from MarshalBinary", i, seq)
+			}
+			if c.Seq != seq || c.Prev != prev || c.Hash != want.Hash || !c.Check() {
+				t.Fatalf("record %d, seq %d: Chain left Seq %d, hash %x; want %x", i, seq, c.Seq, c.Hash[:4], want.Hash[:4])
+			}
+			if e.Record() != &c {
+				t.Fatal("Record is not the record encoded")
+			}
+		}
+	}
+}

@@ -28,8 +28,7 @@ func (s *Store) Cut(ctx context.Context, cp *trace.Checkpoint) error {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	s.inflight.Wait() // every batch written is fsync'd and published
-	if err := s.failure(); err != nil {
+	if err := s.settle(); err != nil { // every batch encoded is fsync'd and published
 		return err
 	}
 	s.mu.RLock()

@@ -27,12 +27,15 @@
 // the same.
 //
 // An Append returns once its frames are written and the segment fdatasync'd
-// (and the directory fsync'd, when a segment was created). Concurrent Appends are
-// committed together (group commit): they queue; one goroutine chains and
-// encodes what is queued while a second writes everything encoded so far
-// with one write per segment and fsyncs once, and a third publishes what
-// that fsync made durable to the indexes and releases every caller. Segments are rolled when they
-// reach Options.SegmentSize; one Append call never spans two.
+// (and the directory fsync'd, when a segment was created). Concurrent
+// Appends are committed together (group commit): each call validates its
+// records and computes their index keys on its own, then, under the
+// writer lock, chains and encodes them into the open batch; one goroutine,
+// the syncer, takes the open batch, writes it with one write and
+// fdatasyncs once, publishes it to the indexes and releases its callers
+// with one wake-up, then takes the batch filled meanwhile. Segments are
+// rolled when they reach Options.SegmentSize; one Append call never spans
+// two, and a segment is made only once every batch before it is durable.
 //
 // Each seal is one frame appended to seals.log and fsync'd, so that sealing
 // costs the same however many seals the retention period holds; the file

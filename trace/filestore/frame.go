@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+
+	"github.com/pecsdk/pec/trace"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -26,12 +28,28 @@ const (
 // appendFrame appends one frame holding payload.
 func appendFrame(b []byte, flags byte, payload []byte) []byte {
 	var h [frameHeader]byte
+	putFrameHeader(h[:], flags, payload)
+	b = append(b, h[:]...)
+	return append(b, payload...)
+}
+
+// appendRecordFrame appends one frame holding the encoding of r, encoded
+// in place (a record that keeps a large message is not copied twice).
+func appendRecordFrame(b []byte, flags byte, r *trace.Record) []byte {
+	start := len(b)
+	b = append(b, make([]byte, frameHeader)...)
+	b, _ = r.AppendBinary(b)
+	putFrameHeader(b[start:start+frameHeader], flags, b[start+frameHeader:])
+	return b
+}
+
+// putFrameHeader fills h, frameHeader bytes, as the header of a frame
+// holding payload.
+func putFrameHeader(h []byte, flags byte, payload []byte) {
 	binary.LittleEndian.PutUint32(h[0:4], uint32(len(payload)))
 	h[4] = flags
 	binary.LittleEndian.PutUint32(h[5:9], crc32.Checksum(payload, castagnoli))
 	binary.LittleEndian.PutUint32(h[9:13], crc32.Checksum(h[:9], castagnoli))
-	b = append(b, h[:]...)
-	return append(b, payload...)
 }
 
 // headerOK reports whether a frame header's own checksum holds.

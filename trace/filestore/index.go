@@ -67,8 +67,8 @@ func (ix *indexes) key(s string) (uint64, bool) {
 	return h.Sum64(), true
 }
 
-// keys are the index keys of one record, computed before the committer
-// needs them (by the caller of Append, in parallel).
+// keys are the index keys of one record, computed by the caller of Append
+// before it takes the writer lock, in parallel with the others.
 type keys struct {
 	msgID, clientID uint64
 	hasMsg, hasCli  bool

@@ -22,7 +22,7 @@ type spareFile struct {
 	size int64
 }
 
-// prepLoop makes the spare files the committer asks for, one at a time:
+// prepLoop makes the spare files the Appends ask for, one at a time:
 // zeros written (not only allocated: the blocks of an unwritten extent
 // still change on their first write) and fsync'd, in a file of its own so
 // that the fdatasync of the active segment never waits for them.
@@ -104,7 +104,7 @@ func (s *Store) takeSpare() *spareFile {
 	return sp
 }
 
-// stopPrep stops prepLoop, once the committer has stopped, and removes the
+// stopPrep stops prepLoop, once the syncer has stopped, and removes the
 // spare file, made or half made.
 func (s *Store) stopPrep() {
 	if s.prepReq == nil {

@@ -67,8 +67,8 @@ type Store struct {
 	log  *slog.Logger
 	lock *os.File
 
-	// mu guards the read view below. The committer holds it only to
-	// publish what it has already written and fsync'd.
+	// mu guards the read view below. The syncer holds it only to publish
+	// what it has already written and fsync'd.
 	mu       sync.RWMutex
 	segs     []*segment // by first Seq
 	first    uint64     // Seq of locs[0]
@@ -83,16 +83,24 @@ type Store struct {
 	retired  []*os.File // handles of segments cut, closed by Close (a Scan may be reading them)
 	closed   bool
 
-	// wmu serialises writing: the committer holds it while it encodes and
-	// writes a batch, AddSeal and Cut for their whole work (Cut also waits
-	// for the batches in flight to be fsync'd).
+	// wmu serialises writing: each Append holds it while it chains and
+	// encodes its records, AddSeal and Cut for their whole work (Cut
+	// also waits for the batches encoded to be fsync'd).
 	wmu      sync.Mutex
-	whead    uint64     // Seq of the last record written (maybe not yet fsync'd)
+	whead    uint64     // Seq of the last record encoded (maybe not yet fsync'd)
 	whash    trace.Hash // its Hash
-	inflight sync.WaitGroup
+	wclosed  bool       // Close has begun: no more Appends
 	sealf    *os.File
 	sealSize int64
-	wbuf     []byte
+
+	// bmu guards the batch that Appends fill and the syncer takes.
+	bmu  sync.Mutex
+	open *batch // being filled, or nil
+	last *batch // the newest batch, open or taken; batches complete in order
+
+	kick     chan struct{} // a batch is open (room for one)
+	syncDone chan struct{} // the syncer has ended
+	wbuf     []byte        // the syncer's, to gather chunks into one write
 
 	fmu    sync.Mutex
 	failed error // a write or fsync failed: the store refuses further writes
@@ -108,15 +116,6 @@ type Store struct {
 
 	recovered []Recovery
 	commits   atomic.Uint64 // batches written (fsyncs of appends), for the benchmarks
-	pending   atomic.Int64  // Append calls queued and not yet released
-
-	// The queue of Appends waiting for the committer.
-	qmu      sync.RWMutex
-	qclosed  bool
-	reqs     chan *request
-	flights  chan *flight  // encoded, waiting to be written and fsync'd
-	released chan released // fsync'd, waiting to be published
-	done     chan struct{}
 }
 
 // segment is one segment file.
@@ -126,7 +125,7 @@ type segment struct {
 	f     *os.File // read-only, or read-write for the last segment of a writable store
 	rw    bool     // f is open for writing
 	size  int64    // bytes written (guarded by mu)
-	wsize int64    // bytes written and encoded to be written (the committer's)
+	wsize int64    // bytes written and encoded to be written (guarded by wmu)
 	fill  int64    // the file's size when made or opened: the bytes past size, to fill, are zeros
 }
 
@@ -187,16 +186,12 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 	}
 	if !s.opts.ReadOnly {
 		s.whead, s.whash = s.head, s.headHash
-		s.reqs = make(chan *request, 1024)
-		s.flights = make(chan *flight, 1024)
-		s.done = make(chan struct{})
-		s.released = make(chan released, 1024)
+		s.kick = make(chan struct{}, 1)
+		s.syncDone = make(chan struct{})
 		s.prepReq = make(chan int64, 1)
 		s.prepDone = make(chan struct{})
 		go s.prepLoop()
-		go s.commitLoop()
 		go s.syncLoop()
-		go s.releaseLoop()
 	}
 	return s, nil
 }
@@ -269,19 +264,20 @@ func (s *Store) Recovered() []Recovery { return append([]Recovery(nil), s.recove
 // Dir returns the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
-// Close waits for the queued Appends, then releases the files and the
-// lock. Appends that returned are already durable.
+// Close waits for the Appends already chained to be durable, then
+// releases the files and the lock; Appends that come later fail with
+// trace.ErrClosed. Appends that returned are already durable.
 func (s *Store) Close() error {
-	if s.reqs != nil {
-		s.qmu.Lock()
-		if s.qclosed {
-			s.qmu.Unlock()
+	if s.kick != nil {
+		s.wmu.Lock()
+		if s.wclosed {
+			s.wmu.Unlock()
 			return trace.ErrClosed
 		}
-		s.qclosed = true
-		close(s.reqs)
-		s.qmu.Unlock()
-		<-s.done
+		s.wclosed = true
+		close(s.kick) // under wmu: no Append is waking the syncer
+		s.wmu.Unlock()
+		<-s.syncDone // it has committed every batch left
 		s.stopPrep()
 		s.trimActive()
 	}
