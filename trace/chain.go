@@ -54,7 +54,7 @@ func (r *Record) Validate() error {
 		switch {
 		case !utf8.ValidString(rc.Address) || !utf8.ValidString(string(rc.Type)):
 			return &FieldError{"Recipients", fmt.Sprintf("recipient %d is not valid UTF-8", i+1)}
-		case NormalizeAddress(rc.Address) == "":
+		case pec.NormalizeMsgID(rc.Address) == "": // NormalizeAddress(rc.Address) == "", without lower-casing
 			return &FieldError{"Recipients", fmt.Sprintf("recipient %d has no address", i+1)}
 		}
 	}
@@ -62,7 +62,7 @@ func (r *Record) Validate() error {
 		switch {
 		case !utf8.ValidString(g):
 			return &FieldError{"Generated", fmt.Sprintf("identifier %d is not valid UTF-8", i+1)}
-		case NormalizeID(g) == "":
+		case pec.NormalizeMsgID(g) == "": // NormalizeID(g) == ""
 			return &FieldError{"Generated", fmt.Sprintf("identifier %d is empty", i+1)}
 		}
 	}
@@ -263,7 +263,45 @@ func NormalizeID(id string) string {
 	return id
 }
 
-func equalID(a, b string) bool { return NormalizeID(a) == NormalizeID(b) }
+// equalID reports whether NormalizeID(a) == NormalizeID(b), without
+// building either: the local parts (up to the last @) compare exactly and
+// the domains lower-cased.
+func equalID(a, b string) bool {
+	a, b = pec.NormalizeMsgID(a), pec.NormalizeMsgID(b)
+	ia, ib := strings.LastIndexByte(a, '@'), strings.LastIndexByte(b, '@')
+	if ia < 0 || ib < 0 {
+		return ia == ib && a == b
+	}
+	if a[:ia] != b[:ib] {
+		return false
+	}
+	da, db := a[ia:], b[ib:]
+	if len(da) != len(db) || !isASCII(da) || !isASCII(db) {
+		return strings.ToLower(da) == strings.ToLower(db)
+	}
+	for i := 0; i < len(da); i++ {
+		if lowerASCII(da[i]) != lowerASCII(db[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
 
 // MarshalBinary encodes r whole: every field, Seq, Prev, Hash and the
 // inline Message. The encoding is stable across versions of this package.

@@ -12,7 +12,7 @@ import (
 // one SHA-256 of the encoded fields and no encoding.
 type Encoding struct {
 	r     *Record
-	buf   []byte // [room][magic][seq slot][fields][prev][hash][message length][message]
+	buf   []byte // [room or hash domain][magic][seq slot][fields][prev][hash][message length][message]
 	room  int    // bytes kept free before the encoding, for the caller's framing
 	body  int    // where the fields after Seq start
 	prev  int    // where Prev goes
@@ -30,7 +30,7 @@ func (r *Record) Encode(room int) *Encoding {
 	if len(r.Message) > 0 && r.MessageHash.IsZero() {
 		r.MessageHash = sha256.Sum256(r.Message)
 	}
-	body := room + len(recordMagic) + seqSlot
+	body := max(room, len(hashDomain)) + len(recordMagic) + seqSlot
 	b := make([]byte, body, body+r.chainedSize()+len(Hash{})+binary.MaxVarintLen64+len(r.Message))
 	b = r.appendFields(b)
 	e := &Encoding{r: r, room: room, body: body, prev: len(b)}
@@ -53,19 +53,18 @@ func (e *Encoding) Chain(seq uint64, prev Hash) {
 	copy(e.buf[start:], recordMagic)
 	copy(e.buf[e.body-n:], sb[:n])
 	copy(e.buf[e.prev:], prev[:])
-	h := sha256.New()
-	h.Write([]byte(hashDomain))
-	h.Write(e.buf[start : e.prev+len(Hash{})])
-	var sum Hash
-	h.Sum(sum[:0])
+	// The hash domain goes just before the encoding, where the room is,
+	// so that one call hashes it all, with nothing allocated.
+	copy(e.buf[start-len(hashDomain):], hashDomain)
+	sum := Hash(sha256.Sum256(e.buf[start-len(hashDomain) : e.prev+len(Hash{})]))
 	copy(e.buf[e.prev+len(Hash{}):], sum[:])
 	e.r.Seq, e.r.Prev, e.r.Hash = seq, prev, sum
 	e.start = start - e.room
 }
 
-// Bytes returns the room asked for by Encode followed by the record's
-// encoding, the bytes MarshalBinary returns; nil before Chain. The caller
-// may write into the room.
+// Bytes returns the room asked for by Encode, of unspecified content,
+// followed by the record's encoding, the bytes MarshalBinary returns; nil
+// before Chain. The caller may write into the room.
 func (e *Encoding) Bytes() []byte {
 	if e.start < 0 {
 		return nil

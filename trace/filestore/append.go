@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pecsdk/pec/trace"
 )
@@ -14,11 +15,12 @@ import (
 // batch is what the Appends encoded since the syncer last took one have
 // to write: one write and one fdatasync make it durable (group commit).
 type batch struct {
-	chunks  []chunk
-	out     []written
-	filling sync.WaitGroup // callers still framing what they placed in it
-	err     error          // why it failed; read once done is closed
-	done    chan struct{}  // closed once the batch is durable and published, or failed
+	chunks    []chunk
+	out       []written
+	filling   sync.WaitGroup // callers still framing what they placed in it
+	published atomic.Bool    // in the read view (set under Store.mu)
+	err       error          // why it failed; read once done is closed
+	done      chan struct{}  // closed once the batch is durable (and queued to be published), or failed
 }
 
 // chunk is bytes to write at off in sg.
@@ -61,8 +63,8 @@ func (s *Store) Append(ctx context.Context, recs ...*trace.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	items := make([]item, len(recs)) // one allocation for the copies and their keys
 	encs := make([]*trace.Encoding, len(recs))
-	ks := make([]*keys, len(recs))
 	for i, r := range recs {
 		if r == nil {
 			return fmt.Errorf("filestore: record %d of %d: %w", i+1, len(recs), &trace.FieldError{Field: "Record", Reason: "nil"})
@@ -73,9 +75,10 @@ func (s *Store) Append(ctx context.Context, recs ...*trace.Record) error {
 		if len(r.Message) > s.opts.MaxRecordSize {
 			return fmt.Errorf("filestore: record %d of %d: message of %d bytes, over the limit of %d: %w", i+1, len(recs), len(r.Message), s.opts.MaxRecordSize, trace.ErrTooLarge)
 		}
-		c := *r
-		encs[i] = c.Encode(frameHeader) // here, in parallel, not under the lock
-		ks[i] = s.idx.keysOf(&c)
+		it := &items[i]
+		it.rec = *r
+		encs[i] = it.rec.Encode(frameHeader) // here, in parallel, not under the lock
+		s.idx.keysInto(&it.k, &it.rec)
 	}
 	s.wmu.Lock()
 	if s.wclosed {
@@ -86,16 +89,17 @@ func (s *Store) Append(ctx context.Context, recs ...*trace.Record) error {
 		s.wmu.Unlock()
 		return err
 	}
-	b, frames, err := s.place(encs, ks)
+	b, err := s.place(encs, items)
 	s.wmu.Unlock()
 	if err != nil {
 		return err
 	}
-	for i, f := range frames {
+	for i, e := range encs {
 		var flags byte
-		if i == len(frames)-1 {
+		if i == len(encs)-1 {
 			flags = flagCommit
 		}
+		f := e.Bytes()
 		putFrameHeader(f[:frameHeader], flags, f[frameHeader:])
 	}
 	b.filling.Done()
@@ -103,6 +107,7 @@ func (s *Store) Append(ctx context.Context, recs ...*trace.Record) error {
 	if b.err != nil {
 		return b.err
 	}
+	s.publishThrough(b)
 	for i, r := range recs {
 		c := encs[i].Record()
 		r.Seq, r.Prev, r.MessageHash, r.Hash = c.Seq, c.Prev, c.MessageHash, c.Hash
@@ -110,27 +115,30 @@ func (s *Store) Append(ctx context.Context, recs ...*trace.Record) error {
 	return nil
 }
 
+// item is the copy of one record an Append keeps, and its index keys.
+type item struct {
+	rec trace.Record
+	k   keys
+}
+
 // place chains encs after the last record placed and adds them to the
 // open batch, rolling to a new segment when they do not fit in the active
 // one, and returns the batch, which the caller must mark filled once it
-// has framed them, and their frames, in order. The caller holds wmu. A
-// record over the size limit fails the call alone, with nothing changed; a
-// failure to make a segment fails the store.
-func (s *Store) place(encs []*trace.Encoding, ks []*keys) (*batch, [][]byte, error) {
+// has framed them. The caller holds wmu. A record over the size limit
+// fails the call alone, with nothing changed; a failure to make a segment
+// fails the store.
+func (s *Store) place(encs []*trace.Encoding, items []item) (*batch, error) {
 	if err := s.failure(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	frames := make([][]byte, len(encs))
-	rel := make([]int64, len(encs)) // where each frame is after the first
 	size := int64(0)
 	seq, prev := s.whead, s.whash
 	for i, e := range encs {
 		e.Chain(seq+1, prev)
 		f := e.Bytes()
 		if n := len(f) - frameHeader; n > s.opts.MaxRecordSize {
-			return nil, nil, fmt.Errorf("filestore: record %d of %d: %d bytes encoded, over the limit of %d: %w", i+1, len(encs), n, s.opts.MaxRecordSize, trace.ErrTooLarge)
+			return nil, fmt.Errorf("filestore: record %d of %d: %d bytes encoded, over the limit of %d: %w", i+1, len(encs), n, s.opts.MaxRecordSize, trace.ErrTooLarge)
 		}
-		frames[i], rel[i] = f, size
 		size += int64(len(f))
 		seq, prev = seq+1, e.Record().Hash
 	}
@@ -151,12 +159,12 @@ func (s *Store) place(encs []*trace.Encoding, ks []*keys) (*batch, [][]byte, err
 		// disk never leave a gap: every batch before is made durable first.
 		if sg != nil {
 			if err := s.settle(); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 		nsg, err := s.newSegment(s.whead + 1)
 		if err != nil {
-			return nil, nil, s.fail(err)
+			return nil, s.fail(err)
 		}
 		sg, base = nsg, fileHeader
 	}
@@ -167,9 +175,12 @@ func (s *Store) place(encs []*trace.Encoding, ks []*keys) (*batch, [][]byte, err
 		s.open, s.last = b, b
 	}
 	b.filling.Add(1)
-	for i, f := range frames {
-		b.chunks = append(b.chunks, chunk{sg, base + rel[i], f})
-		b.out = append(b.out, written{encs[i].Record(), ks[i], loc{base + rel[i], uint32(len(f) - frameHeader)}})
+	off := base
+	for i, e := range encs {
+		f := e.Bytes()
+		b.chunks = append(b.chunks, chunk{sg, off, f})
+		b.out = append(b.out, written{e.Record(), &items[i].k, loc{off, uint32(len(f) - frameHeader)}})
+		off += int64(len(f))
 	}
 	s.bmu.Unlock()
 	sg.wsize = base + size
@@ -178,7 +189,7 @@ func (s *Store) place(encs []*trace.Encoding, ks []*keys) (*batch, [][]byte, err
 		s.wantSpare(sg) // half full: the next file is made meanwhile
 	}
 	s.wake()
-	return b, frames, nil
+	return b, nil
 }
 
 // wake tells the syncer a batch is open. The caller holds wmu, so that
@@ -190,7 +201,7 @@ func (s *Store) wake() {
 	}
 }
 
-// settle waits until every batch encoded so far is durable and published,
+// settle waits until every batch placed so far is durable and published,
 // and returns the store's failure, if any. The caller holds wmu, so that
 // no batch is added meanwhile.
 func (s *Store) settle() error {
@@ -202,6 +213,9 @@ func (s *Store) settle() error {
 			s.wake()
 		}
 		<-last.done
+		if last.err == nil {
+			s.publishThrough(last)
+		}
 	}
 	return s.failure()
 }
@@ -248,14 +262,41 @@ func (s *Store) commit(b *batch) {
 	}
 	if err == nil {
 		s.commits.Add(1)
-		s.mu.Lock()
-		for _, w := range b.out {
-			s.publish(w.r, w.keys, w.loc)
-		}
-		s.mu.Unlock()
+		s.pqmu.Lock()
+		s.pubq = append(s.pubq, b)
+		s.pqmu.Unlock()
 	}
 	b.err = err
 	close(b.done)
+}
+
+// publishThrough adds to the read view every batch made durable up to b,
+// in order: the first of b's callers to wake does it for all of them,
+// while the syncer is already writing the next batch.
+func (s *Store) publishThrough(b *batch) {
+	if b.published.Load() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for !b.published.Load() {
+		s.pqmu.Lock()
+		if len(s.pubq) == 0 {
+			s.pqmu.Unlock()
+			return // b failed: never queued
+		}
+		next := s.pubq[0]
+		s.pubq[0] = nil
+		s.pubq = s.pubq[1:]
+		s.pqmu.Unlock()
+		for _, c := range next.chunks {
+			c.sg.size = max(c.sg.size, c.off+int64(len(c.b)))
+		}
+		for _, w := range next.out {
+			s.publish(w.r, w.keys, w.loc)
+		}
+		next.published.Store(true)
+	}
 }
 
 // flush writes the chunks, those that follow each other in one segment
@@ -279,9 +320,6 @@ func (s *Store) flush(chunks []chunk, synced *[]*segment) error {
 		if _, err := c.sg.f.WriteAt(run, c.off); err != nil {
 			return s.fail(err)
 		}
-		s.mu.Lock()
-		c.sg.size = c.off + int64(len(run))
-		s.mu.Unlock()
 		if !slices.Contains(*synced, c.sg) {
 			*synced = append(*synced, c.sg)
 		}

@@ -79,6 +79,13 @@ type keys struct {
 
 func (ix *indexes) keysOf(r *trace.Record) *keys {
 	k := new(keys)
+	ix.keysInto(k, r)
+	return k
+}
+
+// keysInto sets k to the keys of r.
+func (ix *indexes) keysInto(k *keys, r *trace.Record) {
+	*k = keys{}
 	k.msgID, k.hasMsg = ix.key(r.MsgID)
 	k.clientID, k.hasCli = ix.key(r.ClientMsgID)
 	addr := func(a string) {
@@ -92,7 +99,9 @@ func (ix *indexes) keysOf(r *trace.Record) *keys {
 		addr(rc.Address)
 	}
 	addr(r.Delivery)
-	for _, a := range strings.Split(r.Reception, ",") { // several recipients taken in charge at once
+	for rest, more := r.Reception, true; more; { // several recipients taken in charge at once
+		var a string
+		a, rest, more = strings.Cut(rest, ",")
 		addr(a)
 	}
 	for _, g := range r.Generated {
@@ -100,7 +109,6 @@ func (ix *indexes) keysOf(r *trace.Record) *keys {
 			k.generated = append(k.generated, h)
 		}
 	}
-	return k
 }
 
 func (ix *indexes) add(k *keys, seq uint64) {

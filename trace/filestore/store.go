@@ -98,6 +98,10 @@ type Store struct {
 	open *batch // being filled, or nil
 	last *batch // the newest batch, open or taken; batches complete in order
 
+	// pqmu guards the batches made durable, waiting to be published.
+	pqmu sync.Mutex
+	pubq []*batch
+
 	kick     chan struct{} // a batch is open (room for one)
 	syncDone chan struct{} // the syncer has ended
 	wbuf     []byte        // the syncer's, to gather chunks into one write
@@ -124,7 +128,7 @@ type segment struct {
 	first uint64
 	f     *os.File // read-only, or read-write for the last segment of a writable store
 	rw    bool     // f is open for writing
-	size  int64    // bytes written (guarded by mu)
+	size  int64    // bytes written, fsync'd and published (guarded by mu)
 	wsize int64    // bytes written and encoded to be written (guarded by wmu)
 	fill  int64    // the file's size when made or opened: the bytes past size, to fill, are zeros
 }
@@ -278,6 +282,9 @@ func (s *Store) Close() error {
 		close(s.kick) // under wmu: no Append is waking the syncer
 		s.wmu.Unlock()
 		<-s.syncDone // it has committed every batch left
+		s.wmu.Lock()
+		s.settle()
+		s.wmu.Unlock()
 		s.stopPrep()
 		s.trimActive()
 	}
