@@ -43,8 +43,10 @@ func NormalizeMsgID(s string) string {
 	s = strings.TrimPrefix(s, "<")
 	s = strings.TrimSuffix(s, ">")
 	s = strings.TrimSpace(s)
-	if strings.ContainsAny(s, " \t\r\n") {
-		s = strings.Join(strings.Fields(s), "")
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+			return strings.Join(strings.Fields(s), "")
+		}
 	}
 	return s
 }

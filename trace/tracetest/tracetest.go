@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -822,6 +823,21 @@ func testConcurrent(t *testing.T, st trace.Store) {
 						errs <- fmt.Errorf("a batch was split: records %d and %d", recs[j-1].Seq, recs[j].Seq)
 						return
 					}
+				}
+				// What an Append made durable is visible once it returns,
+				// to this goroutine and to the others.
+				last := recs[n-1]
+				if got, err := st.Get(ctx(t), last.Seq); err != nil || got.Hash != last.Hash {
+					errs <- fmt.Errorf("record %d, appended, is not read back: %v", last.Seq, err)
+					return
+				}
+				if seq, _, err := st.Head(ctx(t)); err != nil || seq < last.Seq {
+					errs <- fmt.Errorf("Head %d after record %d was appended (%v)", seq, last.Seq, err)
+					return
+				}
+				if got, err := st.Query(ctx(t), trace.Query{MsgID: last.MsgID}); err != nil || !slices.ContainsFunc(got, func(r *trace.Record) bool { return r.Seq == last.Seq }) {
+					errs <- fmt.Errorf("record %d, appended, is not found by its MsgID (%v)", last.Seq, err)
+					return
 				}
 			}
 		}()
