@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -221,9 +222,9 @@ func (s *Store) settle() error {
 }
 
 // syncLoop is the syncer: it takes the open batch, writes it, fdatasyncs
-// the segments it touched, publishes it to the read view and releases its
-// callers; then takes the batch the Appends made meanwhile, until none is
-// open. It ends once Close has closed kick.
+// the segments it touched, queues it to be published and releases its
+// callers (who publish it); then takes the batch the Appends made
+// meanwhile, until none is open. It ends once Close has closed kick.
 func (s *Store) syncLoop() {
 	defer close(s.syncDone)
 	take := func() {
@@ -236,6 +237,11 @@ func (s *Store) syncLoop() {
 				return
 			}
 			s.commit(b)
+			// Let the callers just woken run now, on this P, rather
+			// than wait for it behind the next write and fdatasync
+			// (a P in a system call runs nothing else until the
+			// runtime takes it back); they then join the next batch.
+			runtime.Gosched()
 		}
 	}
 	for range s.kick {

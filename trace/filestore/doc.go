@@ -29,11 +29,13 @@
 // An Append returns once its frames are written and the segment fdatasync'd
 // (and the directory fsync'd, when a segment was created). Concurrent
 // Appends are committed together (group commit): each call validates its
-// records and computes their index keys on its own, then, under the
-// writer lock, chains and encodes them into the open batch; one goroutine,
-// the syncer, takes the open batch, writes it with one write and
-// fdatasyncs once, publishes it to the indexes and releases its callers
-// with one wake-up, then takes the batch filled meanwhile. Segments are
+// records, encodes them and computes their index keys on its own, then,
+// under the writer lock, only chains them (one SHA-256 each) and places
+// them in the open batch; one goroutine, the syncer, takes the open batch,
+// writes it with one write, fdatasyncs once and releases its callers with
+// one wake-up, then takes the batch filled meanwhile. The first of the
+// callers to run publishes the batch to the indexes (with any durable
+// batch before it, in order) before any of them returns. Segments are
 // rolled when they reach Options.SegmentSize; one Append call never spans
 // two, and a segment is made only once every batch before it is durable.
 //

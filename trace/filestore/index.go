@@ -42,7 +42,7 @@ func (ix *indexes) key(s string) (uint64, bool) {
 			ascii = false
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
 			s = pec.NormalizeMsgID(s)
-			i = len(s)
+			ascii, i = isASCII(s), len(s) // what follows the space counts too
 		}
 	}
 	if s == "" {
@@ -211,4 +211,13 @@ func (l list) each(lo, hi uint64, fn func(seq uint64) bool) {
 			return
 		}
 	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

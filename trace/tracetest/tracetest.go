@@ -508,6 +508,31 @@ func testQuery(t *testing.T, st trace.Store) {
 			t.Errorf("Query by %s, one of several in Reception, gave %v (%v), want [%d]", a, seqs(got), err, multi.Seq)
 		}
 	}
+	// Identifiers and addresses written in other forms than the query's
+	// (brackets, folded white space, case of the domain, beyond ASCII)
+	// are found whenever Match accepts them: an index must not miss them.
+	forms := []struct{ stored, asked string }{
+		{"opec.1 2@Pec.É.it", "opec.12@pec.é.it"},
+		{" <opec.3@PEC.ÀÈ.IT> ", "opec.3@pec.àè.it"},
+		{"opec.4@pec.\u00c9.it", "<opec.4@PEC.\u00e9.IT>"},
+		{"Opec.5 @pec.it", "Opec.5@PEC.IT"},
+	}
+	for i, f := range forms {
+		r := NewRecord(1000 + i)
+		r.MsgID, r.ClientMsgID, r.Sender = f.stored, f.stored, f.stored
+		if err := st.Append(ctx(t), r); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []trace.Query{{MsgID: f.asked}, {ClientMsgID: f.asked}, {Address: f.asked}} {
+			if !q.Match(r) {
+				t.Fatalf("Match(%+v) refuses %q: the case is wrong", q, f.stored)
+			}
+			got, err := st.Query(ctx(t), q)
+			if err != nil || !slices.ContainsFunc(got, func(g *trace.Record) bool { return g.Seq == r.Seq }) {
+				t.Errorf("Query(%+v) misses the record stored as %q (%v)", q, f.stored, err)
+			}
+		}
+	}
 }
 
 func testQueryLimit(t *testing.T, st trace.Store) {
