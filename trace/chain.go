@@ -141,6 +141,9 @@ func headerMessageIDs(msg []byte) []string {
 			continue
 		}
 		in = false
+		if len(line) < len("Message-ID:") || line[0] != 'M' && line[0] != 'm' {
+			continue // cannot be a Message-ID field: the common case, without a search
+		}
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if ok && bytes.EqualFold(bytes.TrimRight(name, " \t"), []byte("Message-ID")) {
 			ids = append(ids, string(bytes.TrimSpace(value)))
