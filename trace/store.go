@@ -3,6 +3,8 @@ package trace
 import (
 	"context"
 	"time"
+
+	"github.com/pecsdk/pec/pec"
 )
 
 // Store keeps a provider's trace records. Implementations are safe for
@@ -68,7 +70,8 @@ type Store interface {
 }
 
 // Query selects records. Zero fields match everything; the others must all
-// match.
+// match. An identifier or address made only of brackets and space matches
+// no record.
 type Query struct {
 	MsgID       string    // the provider message identifier (Record.MsgID), brackets and case of the domain ignored
 	ClientMsgID string    // the client's Message-ID (Record.ClientMsgID), likewise
@@ -81,10 +84,10 @@ type Query struct {
 // Match reports whether r satisfies every non-zero field of q but Limit.
 // Stores may use it to filter what their indexes found.
 func (q *Query) Match(r *Record) bool {
-	if q.MsgID != "" && !equalID(q.MsgID, r.MsgID) {
+	if q.MsgID != "" && (pec.NormalizeMsgID(q.MsgID) == "" || !equalID(q.MsgID, r.MsgID)) {
 		return false
 	}
-	if q.ClientMsgID != "" && !equalID(q.ClientMsgID, r.ClientMsgID) {
+	if q.ClientMsgID != "" && (pec.NormalizeMsgID(q.ClientMsgID) == "" || !equalID(q.ClientMsgID, r.ClientMsgID)) {
 		return false
 	}
 	if !q.Since.IsZero() && r.Time.Before(q.Since) {

@@ -33,18 +33,8 @@ func (ix *indexes) init() {
 // in Match; folding it here only widens what the index finds). It runs for
 // every key of every record appended, so the ASCII case avoids allocating.
 func (ix *indexes) key(s string) (uint64, bool) {
-	s = strings.TrimSpace(s)
-	s = strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">")
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= 0x80:
-			ascii = false
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-			s = pec.NormalizeMsgID(s)
-			ascii, i = isASCII(s), len(s) // what follows the space counts too
-		}
-	}
+	s = pec.NormalizeMsgID(s) // as NormalizeID and NormalizeAddress do; allocates only to drop inner spaces
+	ascii := isASCII(s)
 	if s == "" {
 		return 0, false
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/trace"
 )
 
@@ -25,6 +26,11 @@ func (s *Store) Query(ctx context.Context, q trace.Query) ([]*trace.Record, erro
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
+	}
+	for _, v := range []string{q.MsgID, q.ClientMsgID, q.Address} {
+		if v != "" && pec.NormalizeMsgID(v) == "" {
+			return nil, nil // only brackets and space: matches no record (Query.Match)
+		}
 	}
 	if k := idKey(q.MsgID); k != "" {
 		where = append(where, "msgid = "+arg(k))

@@ -516,6 +516,10 @@ func testQuery(t *testing.T, st trace.Store) {
 		{" <opec.3@PEC.ÀÈ.IT> ", "opec.3@pec.àè.it"},
 		{"opec.4@pec.\u00c9.it", "<opec.4@PEC.\u00e9.IT>"},
 		{"Opec.5 @pec.it", "Opec.5@PEC.IT"},
+		{"<opec.6@pec.it\u00a0>", "opec.6@pec.it"},
+		{"<\u00a0opec.7@pec.it>", "<opec.7@pec.it>"},
+		{"<<opec.8 @pec.it>>", "<<opec.8@pec.it>>"},
+		{"\u2028<opec.9@Pec.IT>\t", "opec.9@pec.it"},
 	}
 	for i, f := range forms {
 		r := NewRecord(1000 + i)
@@ -531,6 +535,14 @@ func testQuery(t *testing.T, st trace.Store) {
 			if err != nil || !slices.ContainsFunc(got, func(g *trace.Record) bool { return g.Seq == r.Seq }) {
 				t.Errorf("Query(%+v) misses the record stored as %q (%v)", q, f.stored, err)
 			}
+		}
+	}
+	// An identifier or address of brackets and space alone matches
+	// nothing, not the records without one.
+	for _, q := range []trace.Query{{MsgID: "<>"}, {ClientMsgID: " < > "}, {Address: "<>"}, {ClientMsgID: "\t"}} {
+		got, err := st.Query(ctx(t), q)
+		if err != nil || len(got) != 0 {
+			t.Errorf("Query(%+v) gave %d records (%v), want none", q, len(got), err)
 		}
 	}
 }
