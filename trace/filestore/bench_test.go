@@ -39,24 +39,32 @@ func BenchmarkRawFsync(b *testing.B) {
 
 // BenchmarkRawFdatasync is the floor of the store's own durable write:
 // overwrite the next 200 bytes of a file filled with zeros and fsync'd
-// beforehand, then fdatasync it, in a loop.
+// beforehand, then fdatasync it, in a loop; and the same with 22,000
+// bytes, the size of a commit of about 34 records.
 func BenchmarkRawFdatasync(b *testing.B) {
-	f := zeroFile(b, b.TempDir())
-	defer f.Close()
-	buf := make([]byte, 200)
-	b.SetBytes(int64(len(buf)))
-	off := int64(0)
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := f.WriteAt(buf, off%zeroFileSize); err != nil {
-			b.Fatal(err)
-		}
-		off += int64(len(buf))
-		if err := datasync(f); err != nil {
-			b.Fatal(err)
-		}
+	for _, size := range []int{200, 22000} {
+		b.Run(fmt.Sprintf("bytes=%d", size), func(b *testing.B) {
+			f := zeroFile(b, b.TempDir())
+			defer f.Close()
+			buf := make([]byte, size)
+			b.SetBytes(int64(len(buf)))
+			off := int64(0)
+			b.ResetTimer()
+			for b.Loop() {
+				if off+int64(size) > zeroFileSize {
+					off = 0
+				}
+				if _, err := f.WriteAt(buf, off); err != nil {
+					b.Fatal(err)
+				}
+				off += int64(len(buf))
+				if err := datasync(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "fdatasync/s")
+		})
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "fdatasync/s")
 }
 
 const zeroFileSize = 8 << 20
@@ -130,11 +138,22 @@ func floors(b *testing.B, dir string) (fsyncRate, fdatasyncRate float64) {
 // after them (the store closed), and averaged; appends/commit says how many
 // appends shared one write and fdatasync.
 func BenchmarkAppend(b *testing.B) {
-	for _, writers := range []int{1, 8, 64} {
-		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+	cases := []struct {
+		name    string
+		writers int
+		opts    *Options
+	}{
+		{"writers=1", 1, nil},
+		{"writers=8", 8, nil},
+		{"writers=64", 64, nil},
+		{"writers=64/zerofill=off", 64, &Options{ZeroFill: -1}}, // segments grow with each commit
+	}
+	for _, c := range cases {
+		writers := c.writers
+		b.Run(c.name, func(b *testing.B) {
 			dir := b.TempDir()
 			fsync0, fdatasync0 := floors(b, dir)
-			st, err := Open(context.Background(), dir, nil)
+			st, err := Open(context.Background(), dir, c.opts)
 			if err != nil {
 				b.Fatal(err)
 			}
