@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -309,14 +308,7 @@ func lowerASCII(c byte) byte {
 // MarshalBinary encodes r whole: every field, Seq, Prev, Hash and the
 // inline Message. The encoding is stable across versions of this package.
 func (r *Record) MarshalBinary() ([]byte, error) {
-	return r.AppendBinary(nil)
-}
-
-// AppendBinary appends the encoding MarshalBinary returns to b
-// (encoding.BinaryAppender).
-func (r *Record) AppendBinary(b []byte) ([]byte, error) {
-	b = slices.Grow(b, r.chainedSize()+len(Hash{})+binary.MaxVarintLen64+len(r.Message))
-	b = r.appendChained(b)
+	b := r.appendChained(make([]byte, 0, r.chainedSize()+len(Hash{})+binary.MaxVarintLen64+len(r.Message)))
 	b = append(b, r.Hash[:]...)
 	b = appendBytes(b, r.Message)
 	return b, nil

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-
-	"github.com/pecsdk/pec/trace"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -31,16 +29,6 @@ func appendFrame(b []byte, flags byte, payload []byte) []byte {
 	putFrameHeader(h[:], flags, payload)
 	b = append(b, h[:]...)
 	return append(b, payload...)
-}
-
-// appendRecordFrame appends one frame holding the encoding of r, encoded
-// in place (a record that keeps a large message is not copied twice).
-func appendRecordFrame(b []byte, flags byte, r *trace.Record) []byte {
-	start := len(b)
-	b = append(b, make([]byte, frameHeader)...)
-	b, _ = r.AppendBinary(b)
-	putFrameHeader(b[start:start+frameHeader], flags, b[start+frameHeader:])
-	return b
 }
 
 // putFrameHeader fills h, frameHeader bytes, as the header of a frame
