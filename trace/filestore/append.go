@@ -227,6 +227,8 @@ func (s *Store) settle() error {
 // meanwhile, until none is open. It ends once Close has closed kick.
 func (s *Store) syncLoop() {
 	defer close(s.syncDone)
+	s.dio.off = s.opts.NoDirectIO
+	defer s.dio.close()
 	take := func() {
 		for {
 			s.bmu.Lock()
@@ -306,14 +308,27 @@ func (s *Store) publishThrough(b *batch) {
 }
 
 // flush writes the chunks, those that follow each other in one segment
-// with one write (up to maxRun bytes), and lists the segments written.
+// with one direct write (see direct), or else one write through the page
+// cache (up to maxRun bytes), and lists the segments written.
 func (s *Store) flush(chunks []chunk, synced *[]*segment) error {
 	for i := 0; i < len(chunks); {
 		c := chunks[i]
 		j, n := i+1, len(c.b)
-		for j < len(chunks) && chunks[j].sg == c.sg && chunks[j].off == c.off+int64(n) && n+len(chunks[j].b) <= maxRun {
+		for j < len(chunks) && chunks[j].sg == c.sg && chunks[j].off == c.off+int64(n) {
 			n += len(chunks[j].b)
 			j++
+		}
+		if !slices.Contains(*synced, c.sg) {
+			*synced = append(*synced, c.sg)
+		}
+		if ok, err := s.dio.write(c.sg, c.off, chunks[i:j]); err != nil {
+			return s.fail(err)
+		} else if ok {
+			i = j
+			continue
+		}
+		for j, n = i+1, len(c.b); j < len(chunks) && chunks[j].sg == c.sg && chunks[j].off == c.off+int64(n) && n+len(chunks[j].b) <= maxRun; j++ {
+			n += len(chunks[j].b)
 		}
 		run := c.b
 		if j > i+1 {
@@ -325,9 +340,6 @@ func (s *Store) flush(chunks []chunk, synced *[]*segment) error {
 		}
 		if _, err := c.sg.f.WriteAt(run, c.off); err != nil {
 			return s.fail(err)
-		}
-		if !slices.Contains(*synced, c.sg) {
-			*synced = append(*synced, c.sg)
 		}
 		i = j
 	}

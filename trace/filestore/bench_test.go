@@ -38,70 +38,93 @@ func BenchmarkRawFsync(b *testing.B) {
 }
 
 // BenchmarkRawFdatasync is the floor of the store's own durable write:
-// overwrite the next 200 bytes of a file filled with zeros and fsync'd
-// beforehand, then fdatasync it, in a loop; and the same with 22,000
-// bytes, the size of a commit of about 34 records.
+// the next 200 bytes (or 22,000, the size of a commit of about 34
+// records) written in a file filled with zeros and fsync'd beforehand,
+// then fdatasync'd, in a loop; through the page cache, and the store's way
+// (see direct), with direct I/O where the file system allows it.
 func BenchmarkRawFdatasync(b *testing.B) {
-	for _, size := range []int{200, 22000} {
-		b.Run(fmt.Sprintf("bytes=%d", size), func(b *testing.B) {
-			f := zeroFile(b, b.TempDir())
-			defer f.Close()
-			buf := make([]byte, size)
-			b.SetBytes(int64(len(buf)))
-			off := int64(0)
-			b.ResetTimer()
-			for b.Loop() {
-				if off+int64(size) > zeroFileSize {
-					off = 0
+	for _, mode := range []string{"pagecache", "store"} {
+		for _, size := range []int{200, 22000} {
+			b.Run(fmt.Sprintf("%s/bytes=%d", mode, size), func(b *testing.B) {
+				w := newOwnWriter(b, b.TempDir(), mode == "pagecache")
+				defer w.close()
+				buf := make([]byte, size)
+				b.SetBytes(int64(len(buf)))
+				b.ResetTimer()
+				for b.Loop() {
+					w.write(b, buf)
 				}
-				if _, err := f.WriteAt(buf, off); err != nil {
-					b.Fatal(err)
-				}
-				off += int64(len(buf))
-				if err := datasync(f); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "fdatasync/s")
-		})
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "fdatasync/s")
+			})
+		}
 	}
 }
 
 const zeroFileSize = 8 << 20
 
-// zeroFile makes a file of zeroFileSize zeros in dir, fsync'd.
-func zeroFile(b *testing.B, dir string) *os.File {
+// ownWriter writes durably at the end of what it wrote before, in a file
+// of zeroFileSize zeros (from its start again once at its end), as the
+// store writes a commit: with direct I/O where it can (unless pageCache),
+// then fdatasync.
+type ownWriter struct {
+	sg  *segment
+	dio direct
+	off int64
+}
+
+func newOwnWriter(b *testing.B, dir string, pageCache bool) *ownWriter {
 	f, err := os.CreateTemp(dir, "zeros")
 	if err != nil {
 		b.Fatal(err)
 	}
-	os.Remove(f.Name())
 	if _, err := f.Write(make([]byte, zeroFileSize)); err != nil {
 		b.Fatal(err)
 	}
 	if err := f.Sync(); err != nil {
 		b.Fatal(err)
 	}
-	return f
+	return &ownWriter{sg: &segment{path: f.Name(), f: f, rw: true}, dio: direct{off: pageCache}}
+}
+
+func (w *ownWriter) write(b *testing.B, buf []byte) {
+	if w.off+int64(len(buf)) > zeroFileSize {
+		w.off = 0
+	}
+	ok, err := w.dio.write(w.sg, w.off, []chunk{{w.sg, w.off, buf}})
+	if err == nil && !ok {
+		_, err = w.sg.f.WriteAt(buf, w.off)
+	}
+	if err == nil {
+		err = datasync(w.sg.f)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.off += int64(len(buf))
+}
+
+func (w *ownWriter) close() {
+	w.dio.close()
+	w.sg.f.Close()
+	os.Remove(w.sg.path)
 }
 
 // floors measures, in dir, the two floors of a durable append: 200 bytes
-// appended and fsync'd (fsync/s), and 200 bytes overwritten in a file of
-// zeros and fdatasync'd, the store's own way (fdatasync/s). The two loops
+// appended and fsync'd (fsync/s), and 200 bytes written the store's own
+// way, in a file of zeros, and fdatasync'd (fdatasync/s). The two loops
 // alternate, 100 calls at a time, 500 calls each, so that a change in the
 // rate of this shared disk weighs on both alike.
-func floors(b *testing.B, dir string) (fsyncRate, fdatasyncRate float64) {
+func floors(b *testing.B, dir string, opts *Options) (fsyncRate, ownRate float64) {
 	app, err := os.Create(filepath.Join(dir, "calibrate"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer os.Remove(app.Name())
 	defer app.Close()
-	zf := zeroFile(b, dir)
-	defer zf.Close()
+	own := newOwnWriter(b, dir, opts != nil && opts.NoDirectIO)
+	defer own.close()
 	buf := make([]byte, 200)
-	var tApp, tZero time.Duration
-	off := int64(0)
+	var tApp, tOwn time.Duration
 	const rounds, each = 5, 100
 	for range rounds {
 		start := time.Now()
@@ -116,27 +139,22 @@ func floors(b *testing.B, dir string) (fsyncRate, fdatasyncRate float64) {
 		tApp += time.Since(start)
 		start = time.Now()
 		for range each {
-			if _, err := zf.WriteAt(buf, off); err != nil {
-				b.Fatal(err)
-			}
-			off += int64(len(buf))
-			if err := datasync(zf); err != nil {
-				b.Fatal(err)
-			}
+			own.write(b, buf)
 		}
-		tZero += time.Since(start)
+		tOwn += time.Since(start)
 	}
 	n := float64(rounds * each)
-	return n / tApp.Seconds(), n / tZero.Seconds()
+	return n / tApp.Seconds(), n / tOwn.Seconds()
 }
 
 // BenchmarkAppend: durable appends of one record each from 1, 8 and 64
 // concurrent writers. appends/s is the figure; x-fdatasync divides it by
-// the store's own floor (one 200-byte overwrite and fdatasync, see
+// the store's own floor (200 bytes written its way and fdatasync'd, see
 // floors), and x-fsync by the naive floor (one 200-byte append and fsync),
 // each measured on the same disk just before the appends and again just
 // after them (the store closed), and averaged; appends/commit says how many
-// appends shared one write and fdatasync.
+// appends shared one write and fdatasync, and cpu-µs/append how much
+// processor time (user and system, of the whole process) each one cost.
 func BenchmarkAppend(b *testing.B) {
 	cases := []struct {
 		name    string
@@ -146,13 +164,14 @@ func BenchmarkAppend(b *testing.B) {
 		{"writers=1", 1, nil},
 		{"writers=8", 8, nil},
 		{"writers=64", 64, nil},
-		{"writers=64/zerofill=off", 64, &Options{ZeroFill: -1}}, // segments grow with each commit
+		{"writers=64/zerofill=off", 64, &Options{ZeroFill: -1}},  // segments grow with each commit
+		{"writers=64/pagecache", 64, &Options{NoDirectIO: true}}, // no direct I/O
 	}
 	for _, c := range cases {
 		writers := c.writers
 		b.Run(c.name, func(b *testing.B) {
 			dir := b.TempDir()
-			fsync0, fdatasync0 := floors(b, dir)
+			fsync0, fdatasync0 := floors(b, dir, c.opts)
 			st, err := Open(context.Background(), dir, c.opts)
 			if err != nil {
 				b.Fatal(err)
@@ -162,6 +181,7 @@ func BenchmarkAppend(b *testing.B) {
 				recs[i] = tracetest.NewRecord(i)
 			}
 			commits0 := st.commits.Load()
+			cpu0 := cpuTime()
 			b.ResetTimer()
 			var wg sync.WaitGroup
 			per := b.N / writers
@@ -184,11 +204,12 @@ func BenchmarkAppend(b *testing.B) {
 			}
 			wg.Wait()
 			b.StopTimer()
+			cpu := cpuTime() - cpu0
 			commits := st.commits.Load() - commits0
 			if err := st.Close(); err != nil { // the spare segment stops being made
 				b.Fatal(err)
 			}
-			fsync1, fdatasync1 := floors(b, dir)
+			fsync1, fdatasync1 := floors(b, dir, c.opts)
 			rawFsync, rawFdatasync := (fsync0+fsync1)/2, (fdatasync0+fdatasync1)/2
 			rate := float64(b.N) / b.Elapsed().Seconds()
 			b.ReportMetric(rate, "appends/s")
@@ -196,6 +217,9 @@ func BenchmarkAppend(b *testing.B) {
 			b.ReportMetric(rate/rawFdatasync, "x-fdatasync")
 			b.ReportMetric(rawFsync, "fsync/s")
 			b.ReportMetric(rate/rawFsync, "x-fsync")
+			if cpu > 0 {
+				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/append")
+			}
 			if commits > 0 {
 				b.ReportMetric(float64(b.N)/float64(commits), "appends/commit")
 			}

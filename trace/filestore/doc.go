@@ -22,9 +22,12 @@
 // zeros, written and fsync'd before it is used: the next one is prepared
 // in the background while the active one fills. Commits then overwrite
 // blocks already allocated without changing the file's size, and need only
-// fdatasync (no journal commit). The records end at the first frame header
-// of zeros followed by nothing but zeros; segments without padding open
-// the same.
+// fdatasync (no journal commit). On Linux each commit is written with
+// direct I/O where the file system allows it (Options.NoDirectIO): whole
+// 4 KiB blocks, the last one padded with zeros and written again, with the
+// next frames, by the next commit; the fdatasync then only flushes the
+// disk's cache. The records end at the first frame header of zeros
+// followed by nothing but zeros; segments without padding open the same.
 //
 // An Append returns once its frames are written and the segment fdatasync'd
 // (and the directory fsync'd, when a segment was created). Concurrent

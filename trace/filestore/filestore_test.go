@@ -35,12 +35,25 @@ func TestConformanceSmallSegments(t *testing.T) {
 	tracetest.Run(t, func(t *testing.T) trace.Store { return openT(t, t.TempDir(), &Options{SegmentSize: 2048}) })
 }
 
+// TestConformancePageCache runs the suite with the records written
+// through the page cache (Options.NoDirectIO), as where the file system
+// refuses direct I/O, with small segments and without zero filling.
+func TestConformancePageCache(t *testing.T) {
+	tracetest.Run(t, func(t *testing.T) trace.Store {
+		return openT(t, t.TempDir(), &Options{SegmentSize: 2048, ZeroFill: -1, NoDirectIO: true})
+	})
+}
+
 func TestDurable(t *testing.T) {
 	tracetest.RunDurable(t, func(t *testing.T, dir string) trace.Store { return openT(t, dir, nil) })
 }
 
 func TestDurableSmallSegments(t *testing.T) {
 	tracetest.RunDurable(t, func(t *testing.T, dir string) trace.Store { return openT(t, dir, &Options{SegmentSize: 2048}) })
+}
+
+func TestDurablePageCache(t *testing.T) {
+	tracetest.RunDurable(t, func(t *testing.T, dir string) trace.Store { return openT(t, dir, &Options{NoDirectIO: true}) })
 }
 
 // TestConcurrentCut appends, queries, scans, seals and cuts at once, with
