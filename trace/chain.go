@@ -53,7 +53,7 @@ func (r *Record) Validate() error {
 		switch {
 		case !utf8.ValidString(rc.Address) || !utf8.ValidString(string(rc.Type)):
 			return &FieldError{"Recipients", fmt.Sprintf("recipient %d is not valid UTF-8", i+1)}
-		case pec.NormalizeMsgID(rc.Address) == "": // NormalizeAddress(rc.Address) == "", without lower-casing
+		case blankID(rc.Address): // NormalizeAddress(rc.Address) == ""
 			return &FieldError{"Recipients", fmt.Sprintf("recipient %d has no address", i+1)}
 		}
 	}
@@ -61,7 +61,7 @@ func (r *Record) Validate() error {
 		switch {
 		case !utf8.ValidString(g):
 			return &FieldError{"Generated", fmt.Sprintf("identifier %d is not valid UTF-8", i+1)}
-		case pec.NormalizeMsgID(g) == "": // NormalizeID(g) == ""
+		case blankID(g): // NormalizeID(g) == ""
 			return &FieldError{"Generated", fmt.Sprintf("identifier %d is empty", i+1)}
 		}
 	}
@@ -69,10 +69,10 @@ func (r *Record) Validate() error {
 		if len(r.Generated) != 1 {
 			return &FieldError{"Generated", fmt.Sprintf("a record that keeps a message must list that message's Message-ID alone, not %d identifiers", len(r.Generated))}
 		}
-		if ids := headerMessageIDs(r.Message); len(ids) > 1 {
-			return &FieldError{"Message", fmt.Sprintf("has %d Message-ID header fields", len(ids))}
-		} else if len(ids) == 1 && !equalID(ids[0], r.Generated[0]) {
-			return &FieldError{"Message", fmt.Sprintf("is the message <%s>, not <%s> that Generated names", NormalizeID(ids[0]), NormalizeID(r.Generated[0]))}
+		if id, n := headerMessageID(r.Message); n > 1 {
+			return &FieldError{"Message", fmt.Sprintf("has %d Message-ID header fields", n)}
+		} else if n == 1 && !sameID(id, r.Generated[0]) {
+			return &FieldError{"Message", fmt.Sprintf("is the message <%s>, not <%s> that Generated names", NormalizeID(string(id)), NormalizeID(r.Generated[0]))}
 		}
 	}
 	for _, f := range [...]struct{ name, s string }{
@@ -116,12 +116,14 @@ func (r *Record) Keeps(id string) bool {
 	return r.keepsMessage() && len(r.Generated) == 1 && NormalizeID(id) != "" && equalID(r.Generated[0], id)
 }
 
-// headerMessageIDs returns the values of the Message-ID header fields of
-// the message msg (RFC 5322 §3.6.4), unfolded: the fields before the first
-// empty line, whose name matches case-insensitively.
-func headerMessageIDs(msg []byte) []string {
-	var ids []string
-	in := false // the last field was a Message-ID, continued by folded lines
+// headerMessageID returns the value of the first Message-ID header field
+// of the message msg (RFC 5322 §3.6.4), trimmed and unfolded, and the
+// number of such fields: those before the first empty line whose name
+// matches case-insensitively. The value is part of msg unless the field
+// is folded (then unfolded as net/textproto does: one space in place of
+// each fold).
+func headerMessageID(msg []byte) (id []byte, n int) {
+	in := false // the last field was the first Message-ID, continued by folded lines
 	for len(msg) > 0 {
 		line := msg
 		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
@@ -134,8 +136,10 @@ func headerMessageIDs(msg []byte) []string {
 			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			if in { // unfolded as net/textproto does: one space in place of the fold
-				ids[len(ids)-1] += " " + string(bytes.TrimSpace(line))
+			if more := bytes.TrimSpace(line); in && len(id) == 0 {
+				id = more
+			} else if in && len(more) > 0 {
+				id = append(append(append([]byte(nil), id...), ' '), more...)
 			}
 			continue
 		}
@@ -145,11 +149,43 @@ func headerMessageIDs(msg []byte) []string {
 		}
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if ok && bytes.EqualFold(bytes.TrimRight(name, " \t"), []byte("Message-ID")) {
-			ids = append(ids, string(bytes.TrimSpace(value)))
-			in = true
+			if n++; n == 1 {
+				id, in = bytes.TrimSpace(value), true
+			}
 		}
 	}
-	return ids
+	return id, n
+}
+
+// sameID reports whether the header value v names the message id, as
+// equalID compares them; the forms a provider writes, v the very id or
+// the id in angle brackets, are told without building a string.
+func sameID(v []byte, id string) bool {
+	if string(v) == id {
+		return true
+	}
+	// v is "<id>", and id has nothing NormalizeMsgID would trim, so that
+	// both normalise to id.
+	if len(v) == len(id)+2 && v[0] == '<' && v[len(v)-1] == '>' && string(v[1:len(v)-1]) == id && plainEnds(id) {
+		return true
+	}
+	return equalID(string(v), id)
+}
+
+// blankID reports whether NormalizeMsgID(s) is empty; at once when s
+// starts with a byte that it keeps.
+func blankID(s string) bool {
+	if len(s) > 0 && s[0] > ' ' && s[0] < 0x7f && s[0] != '<' && s[0] != '>' {
+		return false
+	}
+	return pec.NormalizeMsgID(s) == ""
+}
+
+// plainEnds reports whether s starts and ends with an ASCII byte that is
+// neither white space nor an angle bracket.
+func plainEnds(s string) bool {
+	plain := func(c byte) bool { return c > ' ' && c < 0x7f && c != '<' && c != '>' }
+	return len(s) > 0 && plain(s[0]) && plain(s[len(s)-1])
 }
 
 // Chain places r after the record whose hash is prev, at position seq: it
