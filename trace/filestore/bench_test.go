@@ -374,3 +374,29 @@ func BenchmarkQuery1M(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkKeys: the index keys of a record and its encoding, which each
+// Append computes outside the writer lock.
+func BenchmarkKeys(b *testing.B) {
+	recs := tracetest.NewRecords(0, 64)
+	var ix indexes
+	ix.init()
+	var k keys
+	i := 0
+	for b.Loop() {
+		ix.keysInto(&k, recs[i%len(recs)])
+		i++
+	}
+}
+
+// BenchmarkEncode: a record encoded, outside the writer lock, and chained
+// (one SHA-256), under it.
+func BenchmarkEncode(b *testing.B) {
+	recs := tracetest.NewRecords(0, 64)
+	i := 0
+	for b.Loop() {
+		e := recs[i%len(recs)].Encode(frameHeader)
+		e.Chain(uint64(i+1), trace.Hash{})
+		i++
+	}
+}

@@ -33,6 +33,14 @@ func (ix *indexes) init() {
 // in Match; folding it here only widens what the index finds). It runs for
 // every key of every record appended, so the ASCII case avoids allocating.
 func (ix *indexes) key(s string) (uint64, bool) {
+	if h, ok := ix.plainKey(s); ok {
+		return h, true
+	}
+	return ix.normKey(s)
+}
+
+// normKey is key for any s.
+func (ix *indexes) normKey(s string) (uint64, bool) {
 	s = pec.NormalizeMsgID(s) // as NormalizeID and NormalizeAddress do; allocates only to drop inner spaces
 	ascii := isASCII(s)
 	if s == "" {
@@ -57,6 +65,34 @@ func (ix *indexes) key(s string) (uint64, bool) {
 	return h.Sum64(), true
 }
 
+// plainKey is key for the common form, in one pass: s all printable
+// ASCII without white space, at most 128 bytes, which NormalizeMsgID only
+// strips of one leading '<' and one trailing '>'. It reports false for
+// any other s, and for the empty key (h 0 then tells nothing).
+func (ix *indexes) plainKey(s string) (h uint64, ok bool) {
+	if len(s) > 0 && s[0] == '<' {
+		s = s[1:]
+	}
+	if len(s) > 0 && s[len(s)-1] == '>' {
+		s = s[:len(s)-1]
+	}
+	if len(s) == 0 || len(s) > 128 {
+		return 0, false
+	}
+	var buf [128]byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f {
+			return 0, false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return maphash.Bytes(ix.seed, buf[:len(s)]), true
+}
+
 // keys are the index keys of one record, computed by the caller of Append
 // before it takes the writer lock, in parallel with the others.
 type keys struct {
@@ -65,6 +101,7 @@ type keys struct {
 	address         []uint64
 	generated       []uint64
 	inline          [6]uint64 // room for the addresses of most records
+	ginline         [2]uint64 // and for their generated identifiers
 }
 
 func (ix *indexes) keysOf(r *trace.Record) *keys {
@@ -94,6 +131,7 @@ func (ix *indexes) keysInto(k *keys, r *trace.Record) {
 		a, rest, more = strings.Cut(rest, ",")
 		addr(a)
 	}
+	k.generated = k.ginline[:0]
 	for _, g := range r.Generated {
 		if h, ok := ix.key(g); ok && !containsKey(k.generated, h) {
 			k.generated = append(k.generated, h)
