@@ -120,8 +120,9 @@ func (r *Record) Keeps(id string) bool {
 // of the message msg (RFC 5322 §3.6.4), trimmed and unfolded, and the
 // number of such fields: those before the first empty line whose name
 // matches case-insensitively. The value is part of msg unless the field
-// is folded (then unfolded as net/textproto does: one space in place of
-// each fold).
+// is folded (then unfolded: one space in place of each fold that
+// continues the value, as net/textproto does but for blank continuation
+// lines, which add nothing here; NormalizeMsgID drops inner space anyway).
 func headerMessageID(msg []byte) (id []byte, n int) {
 	in := false // the last field was the first Message-ID, continued by folded lines
 	for len(msg) > 0 {
@@ -164,8 +165,8 @@ func sameID(v []byte, id string) bool {
 	if string(v) == id {
 		return true
 	}
-	// v is "<id>", and id has nothing NormalizeMsgID would trim, so that
-	// both normalise to id.
+	// v is "<id>", and id has nothing NormalizeMsgID would trim at its
+	// ends, so that both normalise alike.
 	if len(v) == len(id)+2 && v[0] == '<' && v[len(v)-1] == '>' && string(v[1:len(v)-1]) == id && plainEnds(id) {
 		return true
 	}

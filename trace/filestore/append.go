@@ -227,7 +227,6 @@ func (s *Store) settle() error {
 // meanwhile, until none is open. It ends once Close has closed kick.
 func (s *Store) syncLoop() {
 	defer close(s.syncDone)
-	s.dio.off = s.opts.NoDirectIO
 	defer s.dio.close()
 	take := func() {
 		for {
@@ -313,23 +312,17 @@ func (s *Store) publishThrough(b *batch) {
 func (s *Store) flush(chunks []chunk, synced *[]*segment) error {
 	for i := 0; i < len(chunks); {
 		c := chunks[i]
-		j, n := i+1, len(c.b)
-		for j < len(chunks) && chunks[j].sg == c.sg && chunks[j].off == c.off+int64(n) {
-			n += len(chunks[j].b)
-			j++
-		}
 		if !slices.Contains(*synced, c.sg) {
 			*synced = append(*synced, c.sg)
 		}
+		j := runEnd(chunks, i, -1)
 		if ok, err := s.dio.write(c.sg, c.off, chunks[i:j]); err != nil {
 			return s.fail(err)
 		} else if ok {
 			i = j
 			continue
 		}
-		for j, n = i+1, len(c.b); j < len(chunks) && chunks[j].sg == c.sg && chunks[j].off == c.off+int64(n) && n+len(chunks[j].b) <= maxRun; j++ {
-			n += len(chunks[j].b)
-		}
+		j = runEnd(chunks, i, maxRun)
 		run := c.b
 		if j > i+1 {
 			run = s.wbuf[:0]
@@ -344,6 +337,19 @@ func (s *Store) flush(chunks []chunk, synced *[]*segment) error {
 		i = j
 	}
 	return nil
+}
+
+// runEnd returns the end of the run of chunks from i that follow each
+// other in one segment, of at most limit bytes past the first (no limit if
+// negative).
+func runEnd(chunks []chunk, i, limit int) int {
+	c := chunks[i]
+	j, n := i+1, len(c.b)
+	for j < len(chunks) && chunks[j].sg == c.sg && chunks[j].off == c.off+int64(n) && (limit < 0 || n+len(chunks[j].b) <= limit) {
+		n += len(chunks[j].b)
+		j++
+	}
+	return j
 }
 
 // active returns the segment appended to, or nil when there is none yet.

@@ -83,7 +83,7 @@ func newOwnWriter(b *testing.B, dir string, pageCache bool) *ownWriter {
 	if err := f.Sync(); err != nil {
 		b.Fatal(err)
 	}
-	return &ownWriter{sg: &segment{path: f.Name(), f: f, rw: true}, dio: direct{off: pageCache}}
+	return &ownWriter{sg: &segment{path: f.Name(), f: f, rw: true}, dio: direct{disabled: pageCache}}
 }
 
 func (w *ownWriter) write(b *testing.B, buf []byte) {

@@ -20,12 +20,14 @@ const dioBlock = 4096
 // not to write back pages from the page cache (on a virtual disk, a 24 KB
 // commit so took two thirds of the time and half the processor time).
 type direct struct {
-	off     bool // Options.NoDirectIO
-	sg      *segment
-	f       *os.File // sg's file opened with O_DIRECT, or nil: refused
-	tail    []byte   // the bytes of [tailOff, tailOff+len(tail)) on disk
-	tailOff int64
-	buf     []byte // aligned to dioBlock
+	disabled bool // Options.NoDirectIO
+	sg       *segment
+	f        *os.File // sg's file opened with O_DIRECT, or nil: refused
+	tail     []byte   // the bytes of [tailOff, tailOff+len(tail)) on disk
+	tailOff  int64
+	buf      []byte // aligned to dioBlock
+
+	refuse func() bool // for the tests: true makes the next write fail with EINVAL
 }
 
 // write writes the frames of chunks, which follow each other from off in
@@ -33,7 +35,7 @@ type direct struct {
 // way; the caller then writes them through the page cache (again, for the
 // part written before the refusal).
 func (d *direct) write(sg *segment, off int64, chunks []chunk) (bool, error) {
-	if d.off || !d.use(sg) {
+	if d.disabled || !d.use(sg) {
 		return false, nil
 	}
 	start := off &^ (dioBlock - 1)
@@ -78,7 +80,13 @@ func (d *direct) write(sg *segment, off int64, chunks []chunk) (bool, error) {
 
 // put writes b at off; false if the file system refuses the alignment.
 func (d *direct) put(b []byte, off int64) (bool, error) {
-	if _, err := d.f.WriteAt(b, off); err != nil {
+	var err error
+	if d.refuse != nil && d.refuse() {
+		err = &os.PathError{Op: "write", Path: d.f.Name(), Err: syscall.EINVAL}
+	} else {
+		_, err = d.f.WriteAt(b, off)
+	}
+	if err != nil {
 		if errors.Is(err, syscall.EINVAL) {
 			// Refused, not failed: what was written is what the page
 			// cache will write again.

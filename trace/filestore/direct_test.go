@@ -2,10 +2,15 @@ package filestore
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/pecsdk/pec/trace"
+	"github.com/pecsdk/pec/trace/tracetest"
 )
 
 // TestDirectWrite writes runs of chunks one after the other with the
@@ -110,6 +115,67 @@ func TestDirectWrite(t *testing.T) {
 			}
 			if odirect != 0 && nDirect == 0 {
 				t.Logf("direct I/O refused in %s: only the page-cache path was covered", filepath.Dir(path))
+			}
+		})
+	}
+}
+
+// TestConformanceGrowing runs the suite with direct writes to segments
+// that are not zero-filled: each commit makes the file longer, by whole
+// blocks, and Close cuts the zeros off.
+func TestConformanceGrowing(t *testing.T) {
+	tracetest.Run(t, func(t *testing.T) trace.Store {
+		return openT(t, t.TempDir(), &Options{SegmentSize: 2048, ZeroFill: -1})
+	})
+}
+
+// TestDirectRefused: when the file system refuses a direct write, at the
+// first write or later, in the middle of an Append of more than one
+// buffer too, the records go through the page cache instead and every
+// one is there, whole, after the store is closed and opened again.
+func TestDirectRefused(t *testing.T) {
+	for _, refuseAt := range []int{1, 2, 3, 5} {
+		t.Run(fmt.Sprintf("write=%d", refuseAt), func(t *testing.T) {
+			dir := t.TempDir()
+			st := openT(t, dir, &Options{SegmentSize: 16 << 20})
+			writes := 0
+			st.dio.refuse = func() bool { writes++; return writes == refuseAt } // read by the syncer only
+			ctx := context.Background()
+			n := 0
+			for _, size := range []int{1, 3, 1, 20000, 2, 1} { // 20,000 records: more than maxRun
+				if err := st.Append(ctx, tracetest.NewRecords(n, size)...); err != nil {
+					t.Fatal(err)
+				}
+				n += size
+			}
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if writes < refuseAt {
+				t.Fatalf("%d direct writes, fewer than the one refused", writes)
+			}
+			st = openT(t, dir, nil)
+			defer st.Close()
+			if rec := st.Recovered(); len(rec) > 0 {
+				t.Fatalf("recoveries after a clean close: %+v", rec)
+			}
+			seen := 0
+			err := st.Scan(ctx, 1, func(r *trace.Record) error {
+				seen++
+				if want := tracetest.NewRecord(seen - 1); r.MsgID != want.MsgID || !r.Check() {
+					return fmt.Errorf("record %d is not the one appended", seen)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen != n {
+				t.Fatalf("%d records after reopening, want %d", seen, n)
+			}
+			rep, err := trace.Verify(ctx, st, nil)
+			if err != nil || !rep.OK() {
+				t.Fatalf("Verify: %v %v", err, rep.Break)
 			}
 		})
 	}

@@ -26,7 +26,8 @@
 // direct I/O where the file system allows it (Options.NoDirectIO): whole
 // 4 KiB blocks, the last one padded with zeros and written again, with the
 // next frames, by the next commit; the fdatasync then only flushes the
-// disk's cache. The records end at the first frame header of zeros
+// disk's cache (and commits the journal when the write made the file
+// longer). The records end at the first frame header of zeros
 // followed by nothing but zeros; segments without padding open the same.
 //
 // An Append returns once its frames are written and the segment fdatasync'd

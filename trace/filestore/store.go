@@ -40,7 +40,10 @@ type Options struct {
 	// zero-filled size, when the next file is ready, so that a store that
 	// holds little costs little. Default (0): SegmentSize; at most
 	// SegmentSize; negative: no zero filling, the segment grows with each
-	// commit. Segments without zero padding (of earlier versions) open the
+	// commit (by whole 4 KiB blocks when written with direct I/O: the
+	// zeros past the last record are cut off the active segment at Close
+	// and stay at the end of the others, as zero-filled padding does).
+	// Segments without zero padding (of earlier versions) open the
 	// same.
 	ZeroFill int64
 
@@ -204,6 +207,7 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 		s.syncDone = make(chan struct{})
 		s.prepReq = make(chan int64, 1)
 		s.prepDone = make(chan struct{})
+		s.dio.disabled = s.opts.NoDirectIO
 		go s.prepLoop()
 		go s.syncLoop()
 	}
@@ -493,8 +497,8 @@ func (s *Store) Scan(ctx context.Context, from uint64, fn func(*trace.Record) er
 }
 
 // trimActive cuts the zero padding off the active segment, at Close, so
-// that a store closed holds no more than its records: the padding pays
-// only while the store is open for appending.
+// that the segment appended to last holds no more than its records: the
+// padding pays only while the store is open for appending.
 func (s *Store) trimActive() {
 	sg := s.active()
 	if sg == nil || !sg.rw || s.failure() != nil {
