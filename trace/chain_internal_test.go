@@ -81,3 +81,27 @@ func TestBlankID(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHeaderMessageID: any bytes, as the header of a kept message: no
+// panic, the value trimmed, and the fast comparisons of Validate agree
+// with the general ones.
+func FuzzHeaderMessageID(f *testing.F) {
+	f.Add([]byte("Message-ID: <a@b.it>\r\nSubject: x\r\n\r\nbody"), "a@b.it")
+	f.Add([]byte("message-id:\r\n <a@\r\n\tB.IT>\r\nMessage-ID: <c@d>\r\n\r\n"), "<a@b.it>")
+	f.Add([]byte("X: y\n continued\nMessage-ID:  <<a>>  \n"), "<a>")
+	f.Fuzz(func(t *testing.T, msg []byte, id string) {
+		v, n := headerMessageID(msg)
+		if n < 0 || n == 0 && len(v) > 0 {
+			t.Fatalf("headerMessageID = %q, %d", v, n)
+		}
+		if !bytes.Equal(v, bytes.TrimSpace(v)) {
+			t.Fatalf("value %q not trimmed", v)
+		}
+		if got, want := sameID(v, id), equalID(string(v), id); got != want {
+			t.Fatalf("sameID(%q, %q) = %v, equalID %v", v, id, got, want)
+		}
+		if got, want := blankID(id), pec.NormalizeMsgID(id) == ""; got != want {
+			t.Fatalf("blankID(%q) = %v, want %v", id, got, want)
+		}
+	})
+}

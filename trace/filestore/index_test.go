@@ -24,3 +24,19 @@ func TestKey(t *testing.T) {
 		}
 	}
 }
+
+// FuzzKey: the one-pass key agrees with the normalised one on any input.
+func FuzzKey(f *testing.F) {
+	var ix indexes
+	ix.init()
+	for _, s := range []string{"<A@b.it>", "a b", "<<a>>", "à@b.it", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, ok := ix.key(s)
+		wh, wok := ix.normKey(s)
+		if h != wh || ok != wok {
+			t.Fatalf("key(%q) = %x, %v; normalised %x, %v", s, h, ok, wh, wok)
+		}
+	})
+}
