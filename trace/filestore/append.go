@@ -19,6 +19,7 @@ type batch struct {
 	chunks    []chunk
 	out       []written
 	filling   sync.WaitGroup // callers still framing what they placed in it
+	indexed   chan struct{}  // closed once its keys are in the indexes (see indexLoop)
 	published atomic.Bool    // in the read view (set under Store.mu)
 	err       error          // why it failed; read once done is closed
 	done      chan struct{}  // closed once the batch is durable (and queued to be published), or failed
@@ -172,7 +173,7 @@ func (s *Store) place(encs []*trace.Encoding, items []item) (*batch, error) {
 	s.bmu.Lock()
 	b := s.open
 	if b == nil {
-		b = &batch{done: make(chan struct{})}
+		b = &batch{done: make(chan struct{}), indexed: make(chan struct{})}
 		s.open, s.last = b, b
 	}
 	b.filling.Add(1)
@@ -227,6 +228,7 @@ func (s *Store) settle() error {
 // meanwhile, until none is open. It ends once Close has closed kick.
 func (s *Store) syncLoop() {
 	defer close(s.syncDone)
+	defer close(s.toIndex)
 	defer s.dio.close()
 	take := func() {
 		for {
@@ -257,6 +259,7 @@ func (s *Store) commit(b *batch) {
 	err := s.failure()
 	var synced []*segment
 	if err == nil {
+		s.toIndex <- b // indexed while it is written and fdatasync'd
 		err = s.flush(b.chunks, &synced)
 	}
 	for _, sg := range synced {
@@ -279,11 +282,13 @@ func (s *Store) commit(b *batch) {
 
 // publishThrough adds to the read view every batch made durable up to b,
 // in order: the first of b's callers to wake does it for all of them,
-// while the syncer is already writing the next batch.
+// while the syncer is already writing the next batch. Their keys are in
+// the indexes already (see indexLoop).
 func (s *Store) publishThrough(b *batch) {
 	if b.published.Load() {
 		return
 	}
+	<-b.indexed // and so every batch before it
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for !b.published.Load() {
@@ -300,9 +305,25 @@ func (s *Store) publishThrough(b *batch) {
 			c.sg.size = max(c.sg.size, c.off+int64(len(c.b)))
 		}
 		for _, w := range next.out {
-			s.publish(w.r, w.keys, w.loc)
+			s.publish(w.r, w.loc)
 		}
 		next.published.Store(true)
+	}
+}
+
+// indexLoop adds the keys of each batch the syncer takes to the indexes,
+// in order, while the batch is written and fdatasync'd, so that the
+// callers it wakes have only to publish it. A reader never sees a record
+// before it is published: every look-up stops at the last Seq published.
+func (s *Store) indexLoop() {
+	defer close(s.indexDone)
+	for b := range s.toIndex {
+		s.mu.Lock()
+		for _, w := range b.out {
+			s.idx.add(w.keys, w.r.Seq)
+		}
+		s.mu.Unlock()
+		close(b.indexed)
 	}
 }
 

@@ -37,9 +37,11 @@
 // under the writer lock, only chains them (one SHA-256 each) and places
 // them in the open batch; one goroutine, the syncer, takes the open batch,
 // writes it with one write, fdatasyncs once and releases its callers with
-// one wake-up, then takes the batch filled meanwhile. The first of the
-// callers to run publishes the batch to the indexes (with any durable
-// batch before it, in order) before any of them returns. Segments are
+// one wake-up, then takes the batch filled meanwhile. Another goroutine
+// adds the batch's keys to the indexes while it is written and
+// fdatasync'd (a look-up never goes past the last record published); the
+// first of the callers to run publishes the batch (with any durable batch
+// before it, in order) before any of them returns. Segments are
 // rolled when they reach Options.SegmentSize; one Append call never spans
 // two, and a segment is made only once every batch before it is durable.
 //

@@ -208,7 +208,8 @@ func (s *Store) loadSegment(sg *segment, next *uint64, cut uint64, last bool, se
 		if flags&flagCommit != 0 {
 			for _, pr := range pending {
 				if pr.r.Seq > cut {
-					s.publish(pr.r, s.idx.keysOf(pr.r), pr.loc)
+					s.idx.add(s.idx.keysOf(pr.r), pr.r.Seq)
+					s.publish(pr.r, pr.loc)
 				}
 			}
 			pending = pending[:0]

@@ -114,10 +114,12 @@ type Store struct {
 	pqmu sync.Mutex
 	pubq []*batch
 
-	kick     chan struct{} // a batch is open (room for one)
-	syncDone chan struct{} // the syncer has ended
-	wbuf     []byte        // the syncer's, to gather chunks into one write
-	dio      direct        // the syncer's direct writes
+	kick      chan struct{} // a batch is open (room for one)
+	syncDone  chan struct{} // the syncer has ended
+	toIndex   chan *batch   // batches taken by the syncer, to index
+	indexDone chan struct{} // indexLoop has ended
+	wbuf      []byte        // the syncer's, to gather chunks into one write
+	dio       direct        // the syncer's direct writes
 
 	fmu    sync.Mutex
 	failed error // a write or fsync failed: the store refuses further writes
@@ -208,7 +210,10 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 		s.prepReq = make(chan int64, 1)
 		s.prepDone = make(chan struct{})
 		s.dio.disabled = s.opts.NoDirectIO
+		s.toIndex = make(chan *batch, 16)
+		s.indexDone = make(chan struct{})
 		go s.prepLoop()
+		go s.indexLoop()
 		go s.syncLoop()
 	}
 	return s, nil
@@ -262,9 +267,9 @@ func (s *Store) claim() error {
 	return nil
 }
 
-// publish adds a record that is on disk to the read view. The caller holds
-// mu (or owns the store, during Open).
-func (s *Store) publish(r *trace.Record, k *keys, l loc) {
+// publish adds a record that is on disk, and in the indexes, to the read
+// view. The caller holds mu (or owns the store, during Open).
+func (s *Store) publish(r *trace.Record, l loc) {
 	t := r.Time.UnixNano()
 	if n := len(s.times); n > 0 && t < s.times[n-1] {
 		s.monotone = false
@@ -272,7 +277,6 @@ func (s *Store) publish(r *trace.Record, k *keys, l loc) {
 	s.locs = append(s.locs, l)
 	s.times = append(s.times, t)
 	s.head, s.headHash = r.Seq, r.Hash
-	s.idx.add(k, r.Seq)
 }
 
 // Recovered returns the repairs Open made after a crash: torn tails cut
@@ -296,6 +300,7 @@ func (s *Store) Close() error {
 		close(s.kick) // under wmu: no Append is waking the syncer
 		s.wmu.Unlock()
 		<-s.syncDone // it has committed every batch left
+		<-s.indexDone
 		s.wmu.Lock()
 		s.settle()
 		s.wmu.Unlock()
