@@ -26,14 +26,29 @@ const seqSlot = binary.MaxVarintLen64
 // the encoding (for a frame header, say). It computes MessageHash when r
 // has an inline Message and no MessageHash. r must not change until the
 // Encoding is chained and its bytes used.
-func (r *Record) Encode(room int) *Encoding {
+func (r *Record) Encode(room int) *Encoding { return r.EncodeTo(nil, room) }
+
+// EncodeTo is Encode into e, an Encoding made before whose bytes are no
+// longer used (nil: a new one): its buffer is reused when it is large
+// enough, so that a store that encodes record after record allocates
+// nothing for it.
+func (r *Record) EncodeTo(e *Encoding, room int) *Encoding {
 	if len(r.Message) > 0 && r.MessageHash.IsZero() {
 		r.MessageHash = sha256.Sum256(r.Message)
 	}
 	body := max(room, len(hashDomain)) + len(recordMagic) + seqSlot
-	b := make([]byte, body, body+r.chainedSize()+len(Hash{})+binary.MaxVarintLen64+len(r.Message))
+	need := body + r.chainedSize() + len(Hash{}) + binary.MaxVarintLen64 + len(r.Message)
+	var b []byte
+	if e != nil && cap(e.buf) >= need {
+		b = e.buf[:body]
+	} else {
+		b = make([]byte, body, need)
+	}
+	if e == nil {
+		e = new(Encoding)
+	}
 	b = r.appendFields(b)
-	e := &Encoding{r: r, room: room, body: body, prev: len(b)}
+	*e = Encoding{r: r, room: room, body: body, prev: len(b)}
 	b = append(b, r.Prev[:]...)
 	b = append(b, r.Hash[:]...)
 	b = appendBytes(b, r.Message)

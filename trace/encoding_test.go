@@ -284,3 +284,31 @@ func TestEncodeChain(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeTo: one Encoding reused for record after record, larger and
+// smaller than the one before, gives the bytes MarshalBinary gives.
+func TestEncodeTo(t *testing.T) {
+	recs := append(chained(12), edgeRecords()...)
+	var e *trace.Encoding
+	for round := range 3 {
+		for i := range recs {
+			r := recs[(i*7+round)%len(recs)]
+			want := *r
+			want.Chain(uint64(i+1), trace.Hash{byte(i)})
+			wantBytes, _ := want.MarshalBinary()
+			c := *r
+			c.Seq, c.Prev, c.Hash = 0, trace.Hash{}, trace.Hash{}
+			e = c.EncodeTo(e, 13)
+			if e.Bytes() != nil {
+				t.Fatal("Bytes before Chain is not nil")
+			}
+			e.Chain(uint64(i+1), trace.Hash{byte(i)})
+			if got := e.Bytes(); len(got) < 13 || !bytes.Equal(got[13:], wantBytes) {
+				t.Fatalf("round %d, record %d: reused Encoding bytes differ from MarshalBinary", round, i)
+			}
+			if e.Record() != &c || c.Hash != want.Hash {
+				t.Fatalf("round %d, record %d: wrong record or hash", round, i)
+			}
+		}
+	}
+}

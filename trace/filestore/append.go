@@ -79,7 +79,8 @@ func (s *Store) Append(ctx context.Context, recs ...*trace.Record) error {
 		}
 		it := &items[i]
 		it.rec = *r
-		encs[i] = it.rec.Encode(frameHeader) // here, in parallel, not under the lock
+		e, _ := encodings.Get().(*trace.Encoding)
+		encs[i] = it.rec.EncodeTo(e, frameHeader) // here, in parallel, not under the lock
 		s.idx.keysInto(&it.k, &it.rec)
 	}
 	s.wmu.Lock()
@@ -94,6 +95,7 @@ func (s *Store) Append(ctx context.Context, recs ...*trace.Record) error {
 	b, err := s.place(encs, items)
 	s.wmu.Unlock()
 	if err != nil {
+		release(encs)
 		return err
 	}
 	for i, e := range encs {
@@ -114,7 +116,22 @@ func (s *Store) Append(ctx context.Context, recs ...*trace.Record) error {
 		c := encs[i].Record()
 		r.Seq, r.Prev, r.MessageHash, r.Hash = c.Seq, c.Prev, c.MessageHash, c.Hash
 	}
+	release(encs) // written: their bytes are no longer read
 	return nil
+}
+
+// encodings are the Encodings of Appends that returned, for the next ones
+// to encode into without allocating.
+var encodings sync.Pool
+
+// release gives encs, whose bytes are no longer used, to the next
+// Appends, but for those too large to be worth keeping.
+func release(encs []*trace.Encoding) {
+	for _, e := range encs {
+		if len(e.Bytes()) <= 64<<10 {
+			encodings.Put(e)
+		}
+	}
 }
 
 // item is the copy of one record an Append keeps, and its index keys.
