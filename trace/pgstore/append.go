@@ -150,6 +150,9 @@ func (s *Store) commit(batch []*appendReq) {
 		}
 		return
 	}
+	// Logged before the callers are answered, so that what they do next
+	// (a test counting commits, say) comes after it.
+	s.log.Debug("pgstore: committed", "schema", s.schema, "requests", len(ok), "took", time.Since(start))
 	for _, c := range ok {
 		for i := range c.recs {
 			r, w := c.req.recs[i], &c.recs[i]
@@ -157,7 +160,6 @@ func (s *Store) commit(batch []*appendReq) {
 		}
 		c.req.done <- nil
 	}
-	s.log.Debug("pgstore: committed", "schema", s.schema, "requests", len(ok), "took", time.Since(start))
 }
 
 func countRecs(b []*appendReq) int {
