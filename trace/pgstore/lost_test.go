@@ -2,7 +2,9 @@ package pgstore_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -25,6 +27,10 @@ const (
 	cutAfterCommit
 	cutBeforeCommit
 )
+
+// cancelRequestCode opens a CancelRequest message of the PostgreSQL
+// protocol.
+const cancelRequestCode = 80877102
 
 // cutProxy is a loopback TCP proxy in front of the server.
 type cutProxy struct {
@@ -58,11 +64,22 @@ func newCutProxy(t *testing.T, target string) *cutProxy {
 
 func (p *cutProxy) serve(client net.Conn) {
 	defer client.Close()
+	// When pgx finds a connection broken it sends a cancel request for
+	// it, which could abort the transaction still running on the server:
+	// the cut stands for a network that lost the connection, and that
+	// request is lost with it.
+	var first [8]byte
+	if _, err := io.ReadFull(client, first[:]); err != nil || binary.BigEndian.Uint32(first[4:]) == cancelRequestCode {
+		return
+	}
 	server, err := net.Dial("tcp", p.target)
 	if err != nil {
 		return
 	}
 	defer server.Close()
+	if _, err := server.Write(first[:]); err != nil {
+		return
+	}
 	var cut atomic.Bool // nothing more goes back to the client
 	go func() {
 		buf := make([]byte, 64<<10)
