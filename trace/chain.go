@@ -176,18 +176,20 @@ func sameID(v []byte, id string) bool {
 // blankID reports whether NormalizeMsgID(s) is empty; at once when s
 // starts with a byte that it keeps.
 func blankID(s string) bool {
-	if len(s) > 0 && s[0] > ' ' && s[0] < 0x7f && s[0] != '<' && s[0] != '>' {
+	if len(s) > 0 && plainByte(s[0]) {
 		return false
 	}
 	return pec.NormalizeMsgID(s) == ""
 }
 
-// plainEnds reports whether s starts and ends with an ASCII byte that is
-// neither white space nor an angle bracket.
+// plainEnds reports whether s starts and ends with a plainByte.
 func plainEnds(s string) bool {
-	plain := func(c byte) bool { return c > ' ' && c < 0x7f && c != '<' && c != '>' }
-	return len(s) > 0 && plain(s[0]) && plain(s[len(s)-1])
+	return len(s) > 0 && plainByte(s[0]) && plainByte(s[len(s)-1])
 }
+
+// plainByte reports whether c is printable ASCII, neither white space nor
+// an angle bracket: a byte NormalizeMsgID never trims.
+func plainByte(c byte) bool { return c > ' ' && c < 0x7f && c != '<' && c != '>' }
 
 // Chain places r after the record whose hash is prev, at position seq: it
 // sets Seq, Prev, MessageHash (from an inline Message, when zero) and Hash.

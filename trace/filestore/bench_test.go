@@ -375,8 +375,8 @@ func BenchmarkQuery1M(b *testing.B) {
 	})
 }
 
-// BenchmarkKeys: the index keys of a record and its encoding, which each
-// Append computes outside the writer lock.
+// BenchmarkKeys: the index keys of a record, which each Append computes
+// outside the writer lock.
 func BenchmarkKeys(b *testing.B) {
 	recs := tracetest.NewRecords(0, 64)
 	var ix indexes

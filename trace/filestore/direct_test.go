@@ -120,15 +120,6 @@ func TestDirectWrite(t *testing.T) {
 	}
 }
 
-// TestConformanceGrowing runs the suite with direct writes to segments
-// that are not zero-filled: each commit makes the file longer, by whole
-// blocks, and Close cuts the zeros off.
-func TestConformanceGrowing(t *testing.T) {
-	tracetest.Run(t, func(t *testing.T) trace.Store {
-		return openT(t, t.TempDir(), &Options{SegmentSize: 2048, ZeroFill: -1})
-	})
-}
-
 // TestDirectRefused: when the file system refuses a direct write, at the
 // first write or later, in the middle of an Append of more than one
 // buffer too, the records go through the page cache instead and every

@@ -44,6 +44,15 @@ func TestConformancePageCache(t *testing.T) {
 	})
 }
 
+// TestConformanceGrowing runs the suite with direct writes to segments
+// that are not zero-filled: each commit makes the file longer, by whole
+// blocks, and Close cuts the zeros off.
+func TestConformanceGrowing(t *testing.T) {
+	tracetest.Run(t, func(t *testing.T) trace.Store {
+		return openT(t, t.TempDir(), &Options{SegmentSize: 2048, ZeroFill: -1})
+	})
+}
+
 func TestDurable(t *testing.T) {
 	tracetest.RunDurable(t, func(t *testing.T, dir string) trace.Store { return openT(t, dir, nil) })
 }
