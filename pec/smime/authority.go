@@ -39,23 +39,24 @@ const (
 // keeps its code.
 func (p Problem) ProblemCode() ProblemCode { return p.Code }
 
-// checkAuthority asks opts.Authority about the signer and folds the
-// answer into Trusted: intact and authorized, and chained to the roots
-// when Roots were given too.
+// checkAuthority decides Trusted: the signature is intact, the signer
+// certificate has the provider profile (PEC.md §12.3), its signing time is
+// not in the future, it chains to the roots when Roots were given, and the
+// Authority lists it as a provider that may certify mail from From, valid
+// at v.At.
 func (v *Verdict) checkAuthority(opts *VerifyOptions) {
-	ok := v.Intact && (v.Trusted == nil || *v.Trusted)
+	ok := v.Intact && (v.Chained == nil || *v.Chained) && !v.HasProblem(ProblemFutureSigningTime)
 	v.Trusted = &ok
-	defer func() {
-		if !ok {
-			v.Chains = nil // Chains are given only when Trusted
-		}
-	}()
 	if v.Signer == nil {
 		v.add(&Problem{Code: ProblemUnlisted, Detail: "no signer certificate"})
 		ok = false
 		return
 	}
-	err := opts.Authority.Authorize(v.Signer, bareAddress(opts.From), v.verificationTime(opts))
+	if p := providerProfile(v.Signer); p != nil {
+		v.add(p)
+		ok = false
+	}
+	err := opts.Authority.Authorize(v.Signer, bareAddress(opts.From), v.At)
 	if err == nil {
 		return
 	}
@@ -68,16 +69,32 @@ func (v *Verdict) checkAuthority(opts *VerifyOptions) {
 	v.add(&Problem{Code: code, Detail: err.Error()})
 }
 
-// verificationTime is the time certificates must be valid at: CurrentTime,
-// else the signing time, else now.
-func (v *Verdict) verificationTime(opts *VerifyOptions) time.Time {
+// providerProfile checks what PEC.md §12.3 requires of a provider
+// certificate and real providers' certificates all have: a Key Usage with
+// digitalSignature, an Extended Key Usage (when present) allowing
+// emailProtection, an rfc822Name in subjectAltName, and no CA basic
+// constraint. An ordinary certificate that merely chains to the same root
+// may pass it: the listing in the Authority is what makes a provider.
+func providerProfile(c *x509.Certificate) *Problem {
+	var why string
 	switch {
-	case !opts.CurrentTime.IsZero():
-		return opts.CurrentTime
-	case !v.SigningTime.IsZero():
-		return v.SigningTime
+	case c.KeyUsage == 0:
+		why = "no key usage"
+	case c.KeyUsage&x509.KeyUsageDigitalSignature == 0:
+		why = "key usage lacks digitalSignature"
+	case !emailProtection(c):
+		why = "extended key usage lacks emailProtection"
+	case len(c.EmailAddresses) == 0:
+		why = "no rfc822Name in subjectAltName"
+	case c.BasicConstraintsValid && c.IsCA:
+		// QUIRK: DigitPA-era provider certificates (Aruba, 2010s) carry
+		// basicConstraints CA:FALSE, which §12.3 forbids; only CA:TRUE
+		// is refused.
+		why = "a CA certificate"
+	default:
+		return nil
 	}
-	return time.Now()
+	return &Problem{Code: ProblemProviderProfile, Detail: "not a provider certificate (PEC.md §12.3): " + why}
 }
 
 // bareAddress returns the addr-spec of from ("Name <a@b>" → "a@b").

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pecsdk/pec/pec/smime"
 )
@@ -69,8 +68,8 @@ func TestCorpus(t *testing.T) {
 			t.Logf("%s: intact=%v alg=%s signer=%s time=%s ber=%v problems=%v", expect, v.Intact, v.Algorithm, v.SignerEmail, v.SigningTime, v.BER, v.Problems)
 			switch {
 			case expect == "OK":
-				if !v.Intact || !v.OK() {
-					t.Errorf("not intact: %v", v.Problems)
+				if !v.Intact || v.OK() || v.Summary() != "intact, trust not checked" {
+					t.Errorf("intact %v OK %v (%s): %v", v.Intact, v.OK(), v.Summary(), v.Problems)
 				}
 				if v.Signer == nil || v.SignerEmail == "" || v.SigningTime.IsZero() || len(v.Certificates) < 2 {
 					t.Errorf("signer %v, email %q, time %v, %d certificates", v.Signer != nil, v.SignerEmail, v.SigningTime, len(v.Certificates))
@@ -107,7 +106,9 @@ func TestCorpus(t *testing.T) {
 
 // checkCorpusTrust anchors the chain at the issuing CA carried in the
 // signature (AgID CA1, DigitPA CA1): today every certificate is expired;
-// as of the signing time a chain signed with SHA-256 is trusted.
+// as of the signing time a chain signed with SHA-256 is chained, and with
+// the signer pinned as a provider it is trusted. The chain alone never
+// makes it trusted.
 func checkCorpusTrust(t *testing.T, content, sig []byte, v *smime.Verdict) {
 	t.Helper()
 	roots := x509.NewCertPool()
@@ -116,13 +117,24 @@ func checkCorpusTrust(t *testing.T, content, sig []byte, v *smime.Verdict) {
 			roots.AddCert(c)
 		}
 	}
-	now := verify(t, content, sig, &smime.VerifyOptions{Roots: roots, CurrentTime: time.Now(), From: v.SignerEmail})
-	if !now.Intact || *now.Trusted || !now.HasProblem(smime.ProblemExpired) || !*now.FromMatches {
-		t.Errorf("as of now: intact %v trusted %v problems %v", now.Intact, *now.Trusted, now.Problems)
+	now := verify(t, content, sig, &smime.VerifyOptions{Roots: roots, From: v.SignerEmail})
+	if !now.Intact || *now.Chained || *now.Trusted || !now.HasProblem(smime.ProblemExpired) || !*now.FromMatches || now.OK() {
+		t.Errorf("as of now: intact %v chained %v trusted %v problems %v", now.Intact, *now.Chained, *now.Trusted, now.Problems)
 	}
-	then := verify(t, content, sig, &smime.VerifyOptions{Roots: roots})
-	t.Logf("as of signing: trusted %v problems %v", *then.Trusted, then.Problems)
-	if v.Signer.SignatureAlgorithm != x509.SHA1WithRSA && !*then.Trusted {
-		t.Errorf("as of signing time: %v", then.Problems)
+	then := verify(t, content, sig, &smime.VerifyOptions{Roots: roots, AsOfSigningTime: true, From: v.SignerEmail})
+	t.Logf("as of signing: chained %v problems %v", *then.Chained, then.Problems)
+	if !then.AsOfSigningTime || !then.At.Equal(v.SigningTime) {
+		t.Errorf("judged at %v (as of signing %v), signed at %v", then.At, then.AsOfSigningTime, v.SigningTime)
+	}
+	sha256Chain := v.Signer.SignatureAlgorithm != x509.SHA1WithRSA
+	if sha256Chain && (!*then.Chained || *then.Trusted || !then.HasProblem(smime.ProblemNotProvider)) {
+		t.Errorf("as of signing time: chained %v trusted %v: %v", *then.Chained, *then.Trusted, then.Problems)
+	}
+	pinned := verify(t, content, sig, &smime.VerifyOptions{Roots: roots, AsOfSigningTime: true, From: v.SignerEmail, Authority: pin(v.Signer)})
+	if sha256Chain != pinned.OK() {
+		t.Errorf("pinned provider as of signing time: OK %v for a SHA-256 chain %v: %v", pinned.OK(), sha256Chain, pinned.Problems)
+	}
+	if live := verify(t, content, sig, &smime.VerifyOptions{From: v.SignerEmail, Authority: pin(v.Signer)}); live.OK() {
+		t.Errorf("an expired provider certificate is trusted live: %v", live.Problems)
 	}
 }

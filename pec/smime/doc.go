@@ -7,8 +7,21 @@
 // written and never held in memory. A client or a receiving provider calls
 // Verify with the first body part as received and the decoded signature,
 // and gets a Verdict: whether the content is intact, whether the signer
-// chains to the given roots, and whether it is the sender, with the
-// reasons when not. The error of Verify is for I/O only.
+// chains to the given roots (Chained), whether it is a PEC provider
+// (Trusted: only an Authority — the provider index, or provider
+// certificates the caller pinned — decides that), and whether it is the
+// sender, with the reasons when not. Verdict.OK is true only when all of
+// them were checked and hold; Verdict.Summary says what was not checked.
+// The error of Verify is for I/O only.
+//
+// # Time
+//
+// A verification is live by default: certificates are judged at
+// VerifyOptions.CurrentTime, or now. An archived message, whose
+// certificates have since expired, is judged as of its signing time only
+// when VerifyOptions.AsOfSigningTime asks for it, and the Verdict says so.
+// The signing time is the signer's own claim: one later than the
+// verification time plus MaxClockSkew is reported and never trusted.
 //
 // # Sources
 //
@@ -46,10 +59,16 @@
 //   - Bare LF line endings in stored copies of messages: hashed as CRLF, as
 //     OpenSSL does, and noted as ProblemCanonicalized.
 //   - Expired certificates: every signature of an archived message has
-//     one. Intact is about the bytes only; the validity time defaults to
-//     the signing time, and an expired chain is reported as ProblemExpired
-//     with Trusted false, never as a broken signature. A signing time
-//     outside the signer's validity is likewise a trust matter.
+//     one. Intact is about the bytes only; an expired chain is reported as
+//     ProblemExpired with Chained and Trusted false, never as a broken
+//     signature (VerifyOptions.AsOfSigningTime judges an archive as of its
+//     signing time). A signing time outside the signer's validity is
+//     likewise a trust matter.
+//   - Provider certificates of the DigitPA era without an Extended Key
+//     Usage, or with basicConstraints CA:FALSE: accepted by the provider
+//     profile check (PEC.md §12.3), which refuses a certificate without a
+//     digitalSignature Key Usage, without an rfc822Name, with an Extended
+//     Key Usage lacking emailProtection, or with CA:TRUE.
 //   - A signature OID (sha1WithRSAEncryption) in the digestAlgorithm field,
 //     and SignerInfos without signed attributes (RFC 5652 allows them for
 //     id-data).

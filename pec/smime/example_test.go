@@ -2,6 +2,7 @@ package smime_test
 
 import (
 	"bytes"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log"
@@ -60,18 +61,43 @@ func ExampleVerify() {
 	content := "Content-Type: text/plain\r\n\r\nRicevuta di accettazione\r\n"
 	signature, _ := signer.SignDetached(bytes.NewReader([]byte(content)), time.Now())
 
+	// The provider index says which signers are PEC providers; here the
+	// caller pins the one provider it knows (package pec/index builds an
+	// Authority from the published index, or from pinned certificates).
 	v, err := smime.Verify(bytes.NewReader([]byte(content)), signature, &smime.VerifyOptions{
-		Roots: pki.Pool(),
-		From:  "posta-certificata@pec.example.it",
+		Roots:     pki.Pool(),
+		Authority: pinnedProvider{signer.Certificate()},
+		From:      "posta-certificata@pec.example.it",
 	})
 	if err != nil {
 		log.Fatal(err) // reading content failed
 	}
-	fmt.Println(v.OK(), v.Intact, *v.Trusted, *v.FromMatches, v.Algorithm, v.SignerEmail)
+	fmt.Println(v.OK(), v.Intact, *v.Chained, *v.Trusted, *v.FromMatches, v.Algorithm, v.SignerEmail)
+
+	// Trust anchors alone establish a chain, not a PEC provider.
+	v, _ = smime.Verify(bytes.NewReader([]byte(content)), signature, &smime.VerifyOptions{Roots: pki.Pool()})
+	fmt.Println(v.OK(), v.Summary())
+
+	// Without any trust option only integrity is checked, and said so.
+	v, _ = smime.Verify(bytes.NewReader([]byte(content)), signature, nil)
+	fmt.Println(v.OK(), v.Summary())
 
 	v, _ = smime.Verify(bytes.NewReader([]byte(content+"tampered")), signature, nil)
 	fmt.Println(v.OK(), v.Problems[0].Code)
 	// Output:
-	// true true true true sha256-rsa posta-certificata@pec.example.it
+	// true true true true true sha256-rsa posta-certificata@pec.example.it
+	// false intact, chained to the anchors, signer not established as a PEC provider
+	// false intact, trust not checked
 	// false digest-mismatch
+}
+
+// pinnedProvider is the smallest Authority: one provider certificate the
+// caller trusts, for any domain.
+type pinnedProvider struct{ cert *x509.Certificate }
+
+func (p pinnedProvider) Authorize(signer *x509.Certificate, _ string, _ time.Time) error {
+	if !signer.Equal(p.cert) {
+		return smime.Problem{Code: smime.ProblemUnlisted, Detail: "not the pinned provider"}
+	}
+	return nil
 }

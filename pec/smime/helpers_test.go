@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-message/textproto"
 	"github.com/pecsdk/pec/pec/pectest"
@@ -203,4 +204,29 @@ func pkcs8(t testing.TB, key crypto.Signer) []byte {
 		t.Fatal(err)
 	}
 	return der
+}
+
+// pinned is an Authority that lists exactly the given certificates as
+// providers, for any domain, and checks their validity: what a caller does
+// with index.New and a provider certificate it pinned.
+type pinned []*x509.Certificate
+
+func pin(certs ...*x509.Certificate) pinned { return pinned(certs) }
+
+func (p pinned) Authorize(signer *x509.Certificate, _ string, at time.Time) error {
+	for _, c := range p {
+		if c.Equal(signer) {
+			if at.Before(c.NotBefore) || at.After(c.NotAfter) {
+				return smime.Problem{Code: smime.ProblemExpired, Detail: "outside the validity of the pinned certificate"}
+			}
+			return nil
+		}
+	}
+	return smime.Problem{Code: smime.ProblemUnlisted, Detail: "not pinned"}
+}
+
+// chainOK reports what a verification against trust anchors alone can
+// establish: intact, chained to the anchors, and matching From when given.
+func chainOK(v *smime.Verdict) bool {
+	return v.Intact && v.Chained != nil && *v.Chained && (v.FromMatches == nil || *v.FromMatches)
 }

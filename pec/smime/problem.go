@@ -35,6 +35,17 @@ const (
 	// ProblemFromMismatch: the signer's e-mail address is not the From
 	// address given in VerifyOptions.
 	ProblemFromMismatch ProblemCode = "from-mismatch"
+	// ProblemNotProvider: the signer chains to the trust anchors, but no
+	// Authority (provider index, pinned provider certificates) was given
+	// to establish that it is a PEC provider.
+	ProblemNotProvider ProblemCode = "not-a-provider"
+	// ProblemProviderProfile: the signer certificate lacks what PEC.md
+	// §12.3 requires of a provider certificate (key usage, e-mail
+	// address, no CA).
+	ProblemProviderProfile ProblemCode = "provider-profile"
+	// ProblemFutureSigningTime: the signingTime attribute is later than
+	// the verification time plus MaxClockSkew.
+	ProblemFutureSigningTime ProblemCode = "future-signing-time"
 	// ProblemCanonicalized is informational: the content had bare LF line
 	// endings, hashed as CRLF (RFC 5751 §3.1.1), as in stored copies of
 	// messages. It is not a failure.

@@ -12,29 +12,45 @@ import (
 	"time"
 )
 
+// MaxClockSkew is how far in the future of the verification time a
+// signature's signingTime may lie before it is refused: clocks of
+// providers and verifiers differ by seconds, not by minutes. A later
+// signing time is the signer's own claim and is never trusted
+// (ProblemFutureSigningTime).
+const MaxClockSkew = 5 * time.Minute
+
 // VerifyOptions configures Verify. A nil *VerifyOptions checks integrity
-// only.
+// only: the Verdict then says "intact, trust not checked" and OK is false.
 type VerifyOptions struct {
-	// Roots are the trust anchors. When nil, no chain is built and
-	// Verdict.Trusted stays nil.
+	// Roots are the trust anchors the signer's chain is built to
+	// (Verdict.Chained). A chain alone says that a CA vouches for the
+	// signer, not that the signer is a PEC provider: it never makes
+	// Verdict.Trusted true.
 	Roots *x509.CertPool
 	// Intermediates are issuers to use besides those in the signature.
 	Intermediates *x509.CertPool
-	// CurrentTime is the time at which certificates must be valid. When
-	// zero it is the signing time of the signature when present (a PEC
-	// message is judged as of the moment it was certified), else
-	// time.Now().
+	// CurrentTime is the time of the verification. When zero it is
+	// time.Now(): a live verification (an incoming point, a client
+	// fetching its mailbox) judges certificates as they are now.
 	CurrentTime time.Time
-	// From is the address the signer's e-mail address must equal
-	// (PEC.md §12.5 step 4), compared case-sensitively in the local part
-	// and case-insensitively in the domain (RFC 5280 §7.5). A display name
-	// and angle brackets are allowed. When "", the check is not made and
-	// Verdict.FromMatches stays nil.
+	// AsOfSigningTime judges certificate validity at the signature's
+	// signingTime instead of CurrentTime, as for an archived message whose
+	// certificates have expired since it was certified. The Verdict says
+	// so (Verdict.AsOfSigningTime). A signingTime later than CurrentTime
+	// plus MaxClockSkew is never used and never trusted.
+	AsOfSigningTime bool
+	// From is the address of the message's From field, which must equal
+	// the signer's e-mail address (PEC.md §12.5 step 4): compared
+	// case-sensitively in the local part and case-insensitively in the
+	// domain (RFC 5280 §7.5). A display name and angle brackets are
+	// allowed. When "", the check is not made, Verdict.FromMatches stays
+	// nil and OK is false.
 	From string
-	// Authority, when set, is asked whether the signer may certify mail
-	// from From (the provider index, PEC.md §12.5 step 3): Trusted is then
-	// intact and authorized (and chained to Roots, when given too), and a
-	// refusal is listed in Problems with its code.
+	// Authority decides whether the signer is a PEC provider that may
+	// certify mail from From: the provider index (PEC.md §11.2, §12.5
+	// step 3; package pec/index), or a set of provider certificates the
+	// caller pinned (index.New). It is the only source of
+	// Verdict.Trusted.
 	Authority Authority
 }
 
@@ -42,26 +58,55 @@ type VerifyOptions struct {
 // acceptable. Problems lists the reasons; informational notes
 // (ProblemCanonicalized) do not affect OK.
 type Verdict struct {
-	Present      bool                  // signature bytes were supplied (even if unusable)
-	Intact       bool                  // the content digest and the signature value check out
-	Trusted      *bool                 // nil when neither Roots nor Authority were given; else chain, validity at CurrentTime and usage, and authorization
-	FromMatches  *bool                 // nil when VerifyOptions.From is ""
-	Hash         crypto.Hash           // digest algorithm of the signer
-	Algorithm    string                // digest and key: "sha1-rsa", "sha256-rsa", "sha256-ecdsa"
-	Legacy       bool                  // SHA-1 digest or signature: accepted, flagged
-	BER          bool                  // the signature was not strict DER (BER, trailing bytes): accepted, flagged
-	Signer       *x509.Certificate     // the signer certificate, when found
-	SignerEmail  string                // first rfc822Name of Signer (else subject emailAddress), lower-cased
-	SigningTime  time.Time             // signingTime attribute; zero when absent
-	Certificates []*x509.Certificate   // the certificates carried by the signature
-	Chains       [][]*x509.Certificate // the chains to Roots, when Trusted
-	Problems     []Problem             // why not intact, trusted or matching, and notes
+	Present         bool                  // signature bytes were supplied (even if unusable)
+	Intact          bool                  // the content digest and the signature value check out
+	Chained         *bool                 // nil without VerifyOptions.Roots; else the signer chains to them, valid at At, with e-mail usage
+	Trusted         *bool                 // nil without VerifyOptions.Roots and Authority; else the signer is a PEC provider (see OK)
+	FromMatches     *bool                 // nil when VerifyOptions.From is ""
+	At              time.Time             // the time certificates were judged at
+	AsOfSigningTime bool                  // At is the signing time (VerifyOptions.AsOfSigningTime), not the time of the verification
+	Hash            crypto.Hash           // digest algorithm of the signer
+	Algorithm       string                // digest and key: "sha1-rsa", "sha256-rsa", "sha256-ecdsa"
+	Legacy          bool                  // SHA-1 digest or signature: accepted, flagged
+	BER             bool                  // the signature was not strict DER (BER, trailing bytes): accepted, flagged
+	Signer          *x509.Certificate     // the signer certificate, when found
+	SignerEmail     string                // first rfc822Name of Signer (else subject emailAddress), lower-cased
+	SigningTime     time.Time             // signingTime attribute; zero when absent
+	Certificates    []*x509.Certificate   // the certificates carried by the signature
+	Chains          [][]*x509.Certificate // the chains to Roots, when Chained
+	Problems        []Problem             // why not intact, trusted or matching, and notes
 }
 
-// OK reports whether the signature is intact and, where checked, trusted
-// and matching the From address.
+// OK reports whether the signature may be relied on for PEC: intact,
+// made by a PEC provider (Trusted: authorized by VerifyOptions.Authority,
+// with a certificate of the provider profile, valid at At, and chained to
+// Roots when Roots were given), and the signer is the From address. A
+// verdict whose trust or sender was not checked is never OK; Summary says
+// what was checked.
 func (v *Verdict) OK() bool {
-	return v.Intact && (v.Trusted == nil || *v.Trusted) && (v.FromMatches == nil || *v.FromMatches)
+	return v.Intact && v.Trusted != nil && *v.Trusted && v.FromMatches != nil && *v.FromMatches
+}
+
+// Summary describes the verdict in a few words, saying what was not
+// checked: "trusted", "intact, trust not checked", "intact, chained to the
+// anchors, signer not established as a PEC provider", "intact, not
+// trusted", "intact, signer is not the sender", "not intact".
+func (v *Verdict) Summary() string {
+	switch {
+	case !v.Intact:
+		return "not intact"
+	case v.Trusted == nil:
+		return "intact, trust not checked"
+	case !*v.Trusted && v.Chained != nil && *v.Chained && v.HasProblem(ProblemNotProvider):
+		return "intact, chained to the anchors, signer not established as a PEC provider"
+	case !*v.Trusted:
+		return "intact, not trusted"
+	case v.FromMatches == nil:
+		return "intact, trusted signer, sender not checked"
+	case !*v.FromMatches:
+		return "intact, trusted signer, signer is not the sender"
+	}
+	return "trusted"
 }
 
 // HasProblem reports whether the verdict lists a problem with code c.
@@ -177,11 +222,19 @@ func newVerdict(signature []byte, sig *cmsSignature, prob *Problem, digests map[
 	}
 	v.Intact = prob == nil
 	v.add(prob)
+	v.judgeTime(opts)
 	if opts.Roots != nil {
-		v.checkTrust(opts)
+		v.checkChain(opts)
 	}
-	if opts.Authority != nil {
+	switch {
+	case opts.Authority != nil:
 		v.checkAuthority(opts)
+	case opts.Roots != nil:
+		// A chain to the anchors is all that was asked: it does not make
+		// the signer a PEC provider (PEC.md §11.2, §12.5 step 3).
+		f := false
+		v.Trusted = &f
+		v.add(&Problem{Code: ProblemNotProvider, Detail: "no provider index or pinned provider certificates to establish the signer as a PEC provider"})
 	}
 	if opts.From != "" {
 		ok := v.Signer != nil && emailMatches(v.Signer, opts.From)
@@ -196,25 +249,43 @@ func newVerdict(signature []byte, sig *cmsSignature, prob *Problem, digests map[
 	return v
 }
 
-// checkTrust builds chains from the signer to opts.Roots at the
-// verification time and checks the certificate may sign e-mail
-// (RFC 8550 §4.4). Each failure is reported once: an expired chain is
+// judgeTime sets At, the time certificates are judged at: the time of the
+// verification, or the signing time when opts.AsOfSigningTime asks for it
+// and the signing time is not in the future. A signing time later than the
+// verification time plus MaxClockSkew is reported: it is the signer's
+// claim, and trusting it would let a certificate not yet valid, or one
+// revoked and backdated, through.
+func (v *Verdict) judgeTime(opts *VerifyOptions) {
+	now := opts.CurrentTime
+	if now.IsZero() {
+		now = time.Now()
+	}
+	v.At = now
+	if v.SigningTime.IsZero() {
+		return
+	}
+	if v.SigningTime.After(now.Add(MaxClockSkew)) {
+		v.add(&Problem{Code: ProblemFutureSigningTime, Detail: "signing time " + v.SigningTime.UTC().Format(time.RFC3339) + " is after the verification time " + now.UTC().Format(time.RFC3339)})
+		return
+	}
+	if opts.AsOfSigningTime {
+		v.At = v.SigningTime
+		v.AsOfSigningTime = true
+	}
+}
+
+// checkChain builds chains from the signer to opts.Roots at v.At and
+// checks the certificate may sign e-mail (RFC 8550 §4.4): Chained. Each failure is reported once: an expired chain is
 // retried inside the signer's validity to tell whether it is otherwise
 // trusted, and a usage failure is retried with any usage.
-func (v *Verdict) checkTrust(opts *VerifyOptions) {
-	trusted := false
-	v.Trusted = &trusted
+func (v *Verdict) checkChain(opts *VerifyOptions) {
+	chained := false
+	v.Chained = &chained
 	if v.Signer == nil {
 		v.add(&Problem{Code: ProblemUntrustedChain, Detail: "no signer certificate"})
 		return
 	}
-	at := opts.CurrentTime
-	if at.IsZero() {
-		at = v.SigningTime
-	}
-	if at.IsZero() {
-		at = time.Now()
-	}
+	at := v.At
 	inter := x509.NewCertPool()
 	if opts.Intermediates != nil {
 		inter = opts.Intermediates.Clone()
@@ -268,11 +339,11 @@ func (v *Verdict) checkTrust(opts *VerifyOptions) {
 		v.add(&Problem{Code: ProblemUntrustedChain, Detail: err.Error()})
 		ok = false
 	}
-	if v.HasProblem(ProblemExpired) || v.HasProblem(ProblemKeyUsage) {
+	if v.HasProblem(ProblemExpired) || v.HasProblem(ProblemKeyUsage) || v.HasProblem(ProblemFutureSigningTime) {
 		ok = false
 	}
-	trusted = ok
-	if trusted {
+	chained = ok
+	if chained {
 		v.Chains = chains
 	}
 }

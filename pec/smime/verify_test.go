@@ -49,11 +49,19 @@ func checkConsistent(t testing.TB, v *smime.Verdict, opts *smime.VerifyOptions) 
 	if v.Intact && (!v.Present || v.Signer == nil) {
 		t.Errorf("intact without signature or signer")
 	}
-	if (opts == nil || opts.Roots == nil) != (v.Trusted == nil) {
-		t.Errorf("Trusted %v with roots %v", v.Trusted, opts != nil && opts.Roots != nil)
+	roots := opts != nil && opts.Roots != nil
+	authority := opts != nil && opts.Authority != nil
+	if roots == (v.Chained == nil) {
+		t.Errorf("Chained %v with roots %v", v.Chained, roots)
 	}
-	if v.Trusted != nil && *v.Trusted != (len(v.Chains) > 0) {
-		t.Errorf("trusted %v with %d chains", *v.Trusted, len(v.Chains))
+	if (roots || authority) == (v.Trusted == nil) {
+		t.Errorf("Trusted %v with roots %v, authority %v", v.Trusted, roots, authority)
+	}
+	if v.Chained != nil && *v.Chained != (len(v.Chains) > 0) {
+		t.Errorf("chained %v with %d chains", *v.Chained, len(v.Chains))
+	}
+	if v.Trusted != nil && *v.Trusted && (!authority || !v.Intact || (v.Chained != nil && !*v.Chained)) {
+		t.Errorf("trusted with authority %v, intact %v, chained %v", authority, v.Intact, v.Chained)
 	}
 	if (opts == nil || opts.From == "") != (v.FromMatches == nil) {
 		t.Errorf("FromMatches %v", v.FromMatches)
@@ -61,7 +69,7 @@ func checkConsistent(t testing.TB, v *smime.Verdict, opts *smime.VerifyOptions) 
 	if v.FromMatches != nil && *v.FromMatches == v.HasProblem(smime.ProblemFromMismatch) {
 		t.Errorf("FromMatches %v with problems %v", *v.FromMatches, v.Problems)
 	}
-	want := v.Intact && (v.Trusted == nil || *v.Trusted) && (v.FromMatches == nil || *v.FromMatches)
+	want := v.Intact && v.Trusted != nil && *v.Trusted && v.FromMatches != nil && *v.FromMatches
 	if v.OK() != want {
 		t.Errorf("OK %v", v.OK())
 	}
@@ -83,7 +91,7 @@ func TestVerifyTrust(t *testing.T) {
 		trusted bool
 		problem smime.ProblemCode
 	}{
-		{"trusted", smime.VerifyOptions{Roots: f.pki.Pool()}, true, ""},
+		{"chained", smime.VerifyOptions{Roots: f.pki.Pool()}, true, ""},
 		{"wrong-roots", smime.VerifyOptions{Roots: f.other.Pool()}, false, smime.ProblemUntrustedChain},
 		{"after-not-after", smime.VerifyOptions{Roots: f.pki.Pool(), CurrentTime: notAfter.Add(time.Hour)}, false, smime.ProblemExpired},
 		{"before-not-before", smime.VerifyOptions{Roots: f.pki.Pool(), CurrentTime: now.Add(-48 * time.Hour)}, false, smime.ProblemExpired},
@@ -91,16 +99,24 @@ func TestVerifyTrust(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := verify(t, content, sig, &tc.opts)
-			if !v.Intact || *v.Trusted != tc.trusted || (tc.problem != "" && !v.HasProblem(tc.problem)) {
-				t.Fatalf("intact %v trusted %v problems %v", v.Intact, *v.Trusted, v.Problems)
+			if !v.Intact || *v.Chained != tc.trusted || (tc.problem != "" && !v.HasProblem(tc.problem)) {
+				t.Fatalf("intact %v chained %v problems %v", v.Intact, *v.Chained, v.Problems)
+			}
+			// A chain alone never makes a provider.
+			if *v.Trusted || v.OK() || !v.HasProblem(smime.ProblemNotProvider) {
+				t.Fatalf("trusted %v from anchors alone: %v", *v.Trusted, v.Problems)
+			}
+			tc.opts.Authority = pin(f.sha256.Certificate())
+			if v := verify(t, content, sig, &tc.opts); *v.Trusted != tc.trusted {
+				t.Fatalf("pinned: trusted %v problems %v", *v.Trusted, v.Problems)
 			}
 		})
 	}
 	t.Run("no-email-protection", func(t *testing.T) {
 		content, sig := signed(t, f.noEmail, now)
 		v := verify(t, content, sig, &smime.VerifyOptions{Roots: f.pki.Pool()})
-		if !v.Intact || *v.Trusted || !v.HasProblem(smime.ProblemKeyUsage) || v.HasProblem(smime.ProblemUntrustedChain) {
-			t.Fatalf("intact %v trusted %v problems %v", v.Intact, *v.Trusted, v.Problems)
+		if !v.Intact || *v.Chained || !v.HasProblem(smime.ProblemKeyUsage) || v.HasProblem(smime.ProblemUntrustedChain) {
+			t.Fatalf("intact %v chained %v problems %v", v.Intact, *v.Chained, v.Problems)
 		}
 	})
 }
@@ -122,13 +138,13 @@ func TestVerifyExpiredProvider(t *testing.T) {
 	inside := nb.Add(10 * time.Minute).Truncate(time.Second)
 	content, sig := signed(t, s, inside)
 	// As of its signing time the chain is valid.
-	v := verify(t, content, sig, &smime.VerifyOptions{Roots: f.pki.Pool()})
-	if !v.OK() || !v.Legacy {
+	v := verify(t, content, sig, &smime.VerifyOptions{Roots: f.pki.Pool(), AsOfSigningTime: true})
+	if !chainOK(v) || !v.Legacy || !v.AsOfSigningTime {
 		t.Fatalf("at signing time: %v", v.Problems)
 	}
 	// As of now it is intact but expired.
-	v = verify(t, content, sig, &smime.VerifyOptions{Roots: f.pki.Pool(), CurrentTime: time.Now()})
-	if !v.Intact || *v.Trusted || !v.HasProblem(smime.ProblemExpired) || v.HasProblem(smime.ProblemUntrustedChain) {
+	v = verify(t, content, sig, &smime.VerifyOptions{Roots: f.pki.Pool()})
+	if !v.Intact || *v.Chained || !v.HasProblem(smime.ProblemExpired) || v.HasProblem(smime.ProblemUntrustedChain) {
 		t.Fatalf("now: intact %v problems %v", v.Intact, v.Problems)
 	}
 	// Signed after expiry: still intact (the bytes are what was signed),
@@ -138,8 +154,8 @@ func TestVerifyExpiredProvider(t *testing.T) {
 	if !v.Intact {
 		t.Fatalf("signed after expiry: %v", v.Problems)
 	}
-	v = verify(t, content, sig, &smime.VerifyOptions{Roots: f.pki.Pool()})
-	if !v.Intact || *v.Trusted || !v.HasProblem(smime.ProblemExpired) {
+	v = verify(t, content, sig, &smime.VerifyOptions{Roots: f.pki.Pool(), AsOfSigningTime: true})
+	if !v.Intact || *v.Chained || !v.HasProblem(smime.ProblemExpired) {
 		t.Fatalf("signed after expiry, with roots: %v", v.Problems)
 	}
 	// A tampered signature value is caught on that path too.
@@ -165,7 +181,7 @@ func TestVerifyIntermediate(t *testing.T) {
 	}
 	content, sig := signed(t, s, time.Time{})
 	v := verify(t, content, sig, &smime.VerifyOptions{Roots: sub.Pool(), From: "Posta <posta-certificata@SUB.example.it>"})
-	if !v.OK() || len(v.Chains[0]) != 3 {
+	if !chainOK(v) || len(v.Chains[0]) != 3 {
 		t.Fatalf("%v", v.Problems)
 	}
 	// A signature carrying the signer only needs the intermediate given.
@@ -174,12 +190,12 @@ func TestVerifyIntermediate(t *testing.T) {
 		t.Fatal(err)
 	}
 	content, sig = signed(t, leafOnly, time.Time{})
-	if v := verify(t, content, sig, &smime.VerifyOptions{Roots: sub.Pool()}); v.OK() || !v.HasProblem(smime.ProblemUntrustedChain) {
+	if v := verify(t, content, sig, &smime.VerifyOptions{Roots: sub.Pool()}); chainOK(v) || !v.HasProblem(smime.ProblemUntrustedChain) {
 		t.Fatalf("without intermediate: %v", v.Problems)
 	}
 	inter := x509.NewCertPool()
 	inter.AddCert(sub.CA)
-	if v := verify(t, content, sig, &smime.VerifyOptions{Roots: sub.Pool(), Intermediates: inter}); !v.OK() {
+	if v := verify(t, content, sig, &smime.VerifyOptions{Roots: sub.Pool(), Intermediates: inter}); !chainOK(v) {
 		t.Fatalf("with intermediate: %v", v.Problems)
 	}
 }
@@ -196,7 +212,7 @@ func TestVerifyFrom(t *testing.T) {
 		"posta-certificata@other.example.it":                        false,
 		"not an address":                                            false,
 	} {
-		v := verify(t, content, sig, &smime.VerifyOptions{From: from})
+		v := verify(t, content, sig, &smime.VerifyOptions{From: from, Authority: pin(f.sha256.Certificate())})
 		if *v.FromMatches != want || v.OK() != want {
 			t.Errorf("From %q: matches %v, problems %v", from, *v.FromMatches, v.Problems)
 		}
@@ -209,7 +225,7 @@ func TestVerifyIntegrity(t *testing.T) {
 	t.Run("canonicalised", func(t *testing.T) {
 		lf := bytes.ReplaceAll(content, []byte("\r\n"), []byte("\n"))
 		v := verify(t, lf, sig, nil)
-		if !v.OK() || !v.HasProblem(smime.ProblemCanonicalized) {
+		if !v.Intact || !v.HasProblem(smime.ProblemCanonicalized) {
 			t.Fatalf("%v", v.Problems)
 		}
 		if v := verify(t, content, sig, nil); v.HasProblem(smime.ProblemCanonicalized) || len(v.Problems) != 0 {
@@ -238,13 +254,13 @@ func TestVerifyIntegrity(t *testing.T) {
 	})
 	t.Run("trailing-bytes", func(t *testing.T) {
 		v := verify(t, content, append(append([]byte(nil), sig...), 0, 0), nil)
-		if !v.OK() || !v.BER {
+		if !v.Intact || !v.BER {
 			t.Fatalf("ber %v problems %v", v.BER, v.Problems)
 		}
 	})
 	t.Run("ber", func(t *testing.T) {
 		v := verify(t, content, indefinite(t, sig), nil)
-		if !v.OK() || !v.BER {
+		if !v.Intact || !v.BER {
 			t.Fatalf("ber %v problems %v", v.BER, v.Problems)
 		}
 	})
@@ -351,7 +367,7 @@ func TestOpenSSLSignedVariants(t *testing.T) {
 			}
 			files[name] = sig
 			v := verify(t, []byte(content), sig, &smime.VerifyOptions{Roots: f.pki.Pool()})
-			if !v.OK() {
+			if !chainOK(v) {
 				t.Fatalf("%v", v.Problems)
 			}
 			v = verify(t, []byte(content+"x"), sig, nil)
