@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/pecsdk/pec/pec"
@@ -48,9 +49,9 @@ func cmdExtract(args []string, out io.Writer) error {
 	}
 	defer f.Close()
 	tee := io.TeeReader(raw, f)
-	used := map[string]bool{pec.OriginalName: true, pec.CertDataName: true}
+	names := newFileNames(pec.OriginalName, pec.CertDataName)
 	_, err = walkAttachments(tee, func(a *attachment) error {
-		return writeFile(*dir, uniqueName(safeName(a.Name), used), a.Body, out)
+		return writeFile(*dir, names.unique(safeName(a.Name)), a.Body, out)
 	})
 	if err != nil {
 		return fmt.Errorf("original message: %w", err)
@@ -65,14 +66,54 @@ func cmdExtract(args []string, out io.Writer) error {
 	return nil
 }
 
-func uniqueName(name string, used map[string]bool) string {
-	base, ext := name, filepath.Ext(name)
-	base = strings.TrimSuffix(base, ext)
-	for i := 2; used[name]; i++ {
-		name = fmt.Sprintf("%s-%d%s", base, i, ext)
+// fileNames hands out the names of the files written to one folder, each
+// once: a name already taken gets -2, -3, … before its extension
+// ("a.pdf", "a-2.pdf", "a-3.pdf").
+//
+// Every taken name remembers the next suffix to try, so n attachments of
+// one name cost O(n) lookups in all, not the O(n²) of retrying from -2
+// each time. A candidate "base-k.ext" spells only one (base, k, ext): the
+// suffix is the digits after the last '-' before the extension, and the
+// extension is all after the last dot. So a name taken in between, such
+// as an attachment really called "a-3.pdf", is stepped over once, by the
+// one name whose candidates include it.
+type fileNames struct {
+	used map[string]bool
+	next map[string]int // name → the suffix its next duplicate tries first
+	// probes counts the lookups in used, so that tests can bound them.
+	probes int
+}
+
+// newFileNames returns names with reserved already taken.
+func newFileNames(reserved ...string) *fileNames {
+	n := &fileNames{used: map[string]bool{}, next: map[string]int{}}
+	for _, r := range reserved {
+		n.used[r] = true
 	}
-	used[name] = true
-	return name
+	return n
+}
+
+// unique returns name, or the first free name-k.ext after the last one
+// given for name, and takes it.
+func (n *fileNames) unique(name string) string {
+	n.probes++
+	if !n.used[name] {
+		n.used[name] = true
+		return name
+	}
+	ext := filepath.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	k := max(n.next[name], 2)
+	for {
+		c := base + "-" + strconv.Itoa(k) + ext
+		k++
+		n.probes++
+		if !n.used[c] {
+			n.used[c] = true
+			n.next[name] = k
+			return c
+		}
+	}
 }
 
 // writeFile writes r to dir/name, refusing names that leave dir.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -232,7 +233,7 @@ func TestExtractCommand(t *testing.T) {
 
 // transportFile builds and writes a transport envelope of original, signed
 // by a provider of a fresh test CA.
-func transportFile(t *testing.T, original string) string {
+func transportFile(t testing.TB, original string) string {
 	t.Helper()
 	pki, err := pectest.NewPKI("PEC Test CA")
 	if err != nil {
@@ -340,5 +341,102 @@ func TestExtractKeepsAttachmentBytes(t *testing.T) {
 				t.Errorf("postacert.eml does not carry the attachment as sent (%v)", err)
 			}
 		})
+	}
+}
+
+// TestFileNamesLinear: extract names the files of n attachments in O(n)
+// lookups, whatever the names: the same name n times, names that collide
+// with the suffixes given to others, before or after them. The count of
+// lookups is bounded, not timed: retrying from -2 for each duplicate takes
+// n²/2 of them.
+func TestFileNamesLinear(t *testing.T) {
+	same := func(n int, name string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = name
+		}
+		return out
+	}
+	suffixed := func(from, to int) []string {
+		var out []string
+		for k := from; k <= to; k++ {
+			out = append(out, fmt.Sprintf("a-%d.pdf", k))
+		}
+		return out
+	}
+	var interleaved []string
+	for k := 2; k < 2000; k++ {
+		interleaved = append(interleaved, "a.pdf", fmt.Sprintf("a-%d.pdf", k+1))
+	}
+	for _, tc := range []struct {
+		name  string
+		in    []string
+		first []string // the names given to the first inputs
+	}{
+		{"same-8000", same(8000, "a.pdf"), []string{"a.pdf", "a-2.pdf", "a-3.pdf"}},
+		{"reserved", same(3, pec.OriginalName), []string{"postacert-2.eml", "postacert-3.eml", "postacert-4.eml"}},
+		{"no-extension", same(3, "LEGGIMI"), []string{"LEGGIMI", "LEGGIMI-2", "LEGGIMI-3"}},
+		{"suffixes-taken-first", append(suffixed(2, 4001), same(4000, "a.pdf")...), []string{"a-2.pdf", "a-3.pdf"}},
+		{"suffixes-taken-between", interleaved, []string{"a.pdf", "a-3.pdf", "a-2.pdf", "a-4.pdf", "a-5.pdf"}},
+		{"duplicates-of-suffixed", append(same(3, "a.pdf"), same(3, "a-2.pdf")...), []string{"a.pdf", "a-2.pdf", "a-3.pdf", "a-2-2.pdf", "a-2-3.pdf", "a-2-4.pdf"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newFileNames(pec.OriginalName, pec.CertDataName)
+			seen := map[string]bool{pec.OriginalName: true, pec.CertDataName: true}
+			var got []string
+			for _, in := range tc.in {
+				name := n.unique(in)
+				if seen[name] {
+					t.Fatalf("%q given twice", name)
+				}
+				seen[name] = true
+				got = append(got, name)
+			}
+			if !slices.Equal(got[:len(tc.first)], tc.first) {
+				t.Errorf("names %q, want %q first", got[:len(tc.first)], tc.first)
+			}
+			if limit := 3 * len(tc.in); n.probes > limit {
+				t.Errorf("%d lookups for %d names, want at most %d", n.probes, len(tc.in), limit)
+			}
+		})
+	}
+}
+
+// manyAttachments is an original message with n attachments named name,
+// each of a few bytes that tell them apart.
+func manyAttachments(n int, name string) string {
+	var b strings.Builder
+	b.WriteString("From: " + sample.Alice + "\r\nTo: " + sample.Bob + "\r\nSubject: Allegati\r\n" +
+		"Message-ID: <allegati-1@client.example>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n" +
+		"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nIn allegato.\r\n")
+	for i := range n {
+		fmt.Fprintf(&b, "--b1\r\nContent-Type: text/plain; name=%q\r\nContent-Disposition: attachment; filename=%q\r\n\r\nallegato %d\r\n", name, name, i)
+	}
+	b.WriteString("--b1--\r\n")
+	return b.String()
+}
+
+// TestExtractSameName: attachments of one name are all written, each to a
+// file of its own, in order.
+func TestExtractSameName(t *testing.T) {
+	const n = 500
+	src := transportFile(t, manyAttachments(n, "fattura.xml"))
+	out := t.TempDir()
+	if st, stdout, stderr := runTool("extract", "-o", out, src); st != 0 {
+		t.Fatalf("pec extract: status %d\n%s%s", st, stdout, stderr)
+	}
+	for i := range n {
+		name := "fattura.xml"
+		if i > 0 {
+			name = fmt.Sprintf("fattura-%d.xml", i+1)
+		}
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil || string(b) != fmt.Sprintf("allegato %d", i) {
+			t.Fatalf("%s: %q, %v; want attachment %d", name, b, err, i)
+		}
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != n+2 {
+		t.Errorf("%d files, want %d attachments, daticert.xml and postacert.eml", len(entries), n)
 	}
 }
