@@ -1,0 +1,286 @@
+package mailbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+)
+
+// entry is one message file of a folder.
+type entry struct {
+	uid  uint32
+	sub  string // "new" or "cur"
+	file string // file name in sub
+	name maildirName
+	size int64
+	date time.Time
+}
+
+func (e *entry) path(dir string) string { return filepath.Join(dir, e.sub, e.file) }
+
+func (e *entry) message() Message {
+	return Message{UID: e.uid, Size: e.size, Flags: e.name.flags, InternalDate: e.date}
+}
+
+// folder is the cached state of one Maildir folder. The files are the
+// truth: the cache is checked against the directories' modification times
+// and read again when they change.
+type folder struct {
+	box  *maildirBox
+	name string
+	dir  string
+
+	mu       sync.Mutex
+	loaded   bool
+	validity uint32
+	next     uint32
+	guid     string
+	msgs     []*entry // in UID order
+	byBase   map[string]*entry
+	size     int64
+	listInfo os.FileInfo  // dovecot-uidlist as last written or read
+	dirTimes [2]time.Time // new/ and cur/ at the last scan
+	scanned  time.Time    // when the last scan started
+}
+
+// found is a file seen in a scan that the cache does not know.
+type found struct {
+	base string
+	sub  string
+	file string
+	size int64
+	date time.Time
+}
+
+// sync brings the cache up to date with the directories, giving UIDs to
+// files it has not seen. Call with f.mu held.
+func (f *folder) sync(ctx context.Context) error {
+	var times [2]time.Time
+	for i, sub := range [2]string{"new", "cur"} {
+		st, err := os.Stat(filepath.Join(f.dir, sub))
+		if err != nil {
+			return err
+		}
+		times[i] = st.ModTime()
+	}
+	latest := times[0]
+	if times[1].After(latest) {
+		latest = times[1]
+	}
+	// A directory changed in the same clock tick as the last scan may
+	// have changed after it: trust the times only a second later.
+	if f.loaded && times == f.dirTimes && f.scanned.Sub(latest) > time.Second {
+		return nil
+	}
+	start := time.Now()
+	var known map[string]uint32
+	if !f.loaded {
+		l, info, err := readUIDList(f.dir)
+		if err != nil {
+			return err
+		}
+		if l != nil {
+			f.validity, f.next, f.guid, known = l.validity, l.next, l.guid, l.uids
+			f.listInfo = info
+		}
+	}
+	seen := make(map[string][2]string)
+	for _, sub := range [2]string{"new", "cur"} {
+		des, err := os.ReadDir(filepath.Join(f.dir, sub))
+		if err != nil {
+			return err
+		}
+		for _, de := range des {
+			n := de.Name()
+			if n[0] == '.' || de.IsDir() {
+				continue
+			}
+			seen[parseName(n).base] = [2]string{sub, n}
+		}
+	}
+	kept := f.msgs[:0]
+	for _, e := range f.msgs {
+		s, ok := seen[e.name.base]
+		if !ok {
+			delete(f.byBase, e.name.base)
+			f.size -= e.size
+			continue
+		}
+		delete(seen, e.name.base)
+		if s[1] != e.file {
+			n := parseName(s[1])
+			e.sub, e.file, e.name.flags, e.name.other = s[0], s[1], n.flags, n.other
+		}
+		kept = append(kept, e)
+	}
+	for i := len(kept); i < len(f.msgs); i++ {
+		f.msgs[i] = nil
+	}
+	f.msgs = kept
+	var fresh []found
+	for base, s := range seen {
+		st, err := os.Stat(filepath.Join(f.dir, s[0], s[1]))
+		if err != nil {
+			continue // moved or removed meanwhile: the next scan sees it
+		}
+		size := parseName(s[1]).size
+		if size < 0 {
+			size = st.Size()
+		}
+		fd := found{base: base, sub: s[0], file: s[1], size: size, date: st.ModTime()}
+		if uid, ok := known[base]; ok && !f.used(uid) {
+			f.add(fd, uid)
+			continue
+		}
+		fresh = append(fresh, fd)
+	}
+	if known != nil {
+		sort.Slice(f.msgs, func(i, j int) bool { return f.msgs[i].uid < f.msgs[j].uid })
+	}
+	if len(fresh) > 0 || f.validity == 0 {
+		if _, err := f.assign(ctx, fresh); err != nil {
+			if errors.Is(err, errRenumbered) {
+				return f.sync(ctx) // read the new numbering from the start
+			}
+			return err
+		}
+	}
+	f.loaded = true
+	f.dirTimes = times
+	f.scanned = start
+	return nil
+}
+
+// used reports whether a cached message has uid. Call with f.mu held.
+func (f *folder) used(uid uint32) bool {
+	_, ok := f.find(uid)
+	return ok
+}
+
+// find returns the index of the message with uid. Call with f.mu held.
+func (f *folder) find(uid uint32) (int, bool) {
+	i := sort.Search(len(f.msgs), func(i int) bool { return f.msgs[i].uid >= uid })
+	return i, i < len(f.msgs) && f.msgs[i].uid == uid
+}
+
+// add caches a message; callers keep f.msgs in UID order.
+func (f *folder) add(fd found, uid uint32) *entry {
+	e := &entry{uid: uid, sub: fd.sub, file: fd.file, name: parseName(fd.file), size: fd.size, date: fd.date}
+	f.msgs = append(f.msgs, e)
+	f.byBase[fd.base] = e
+	f.size += fd.size
+	if uid >= f.next {
+		f.next = uid + 1
+	}
+	return e
+}
+
+// assign gives UIDs to fresh files and writes the dovecot-uidlist, merging
+// the UIDs another process (Dovecot) gave meanwhile. It returns the entries
+// added, in the order of fresh. Call with f.mu held.
+func (f *folder) assign(ctx context.Context, fresh []found) ([]*entry, error) {
+	sort.Slice(fresh, func(i, j int) bool { return fresh[i].base < fresh[j].base })
+	var (
+		validity, next uint32
+		guid           string
+		uids           []uint32
+		reset          bool
+	)
+	s := f.box.store
+	info, err := s.writeUIDList(ctx, f.dir, f.listInfo, func(cur *uidList, unchanged bool) []byte {
+		validity, next, guid = f.validity, f.next, f.guid
+		var other map[string]uint32
+		if !unchanged && cur != nil {
+			if validity != 0 && cur.validity != validity {
+				reset = true // renumbered by another process
+			}
+			validity, guid, other = cur.validity, cur.guid, cur.uids
+			if cur.next > next || reset {
+				next = cur.next
+			}
+		}
+		if validity == 0 {
+			validity = uint32(s.opts.Now().Unix())
+			if validity == 0 {
+				validity = 1
+			}
+		}
+		if next == 0 {
+			next = 1
+		}
+		if guid == "" {
+			var g [16]byte
+			rand.Read(g[:])
+			guid = hex.EncodeToString(g[:])
+		}
+		out := &uidList{validity: validity, guid: guid, uids: make(map[string]uint32, len(f.msgs)+len(fresh))}
+		taken := make(map[uint32]bool, len(f.msgs)+len(fresh))
+		if !reset {
+			for _, e := range f.msgs {
+				out.uids[e.name.base] = e.uid
+				taken[e.uid] = true
+			}
+		}
+		uids = uids[:0]
+		for _, fd := range fresh {
+			uid, ok := other[fd.base]
+			if !ok || taken[uid] {
+				uid = next
+				next++
+			}
+			taken[uid] = true
+			if uid >= next {
+				next = uid + 1
+			}
+			out.uids[fd.base] = uid
+			uids = append(uids, uid)
+		}
+		out.next = next
+		return out.marshal()
+	})
+	if err != nil {
+		return nil, &Error{Op: "assign uids", User: f.box.user, Folder: f.name, Err: err}
+	}
+	if reset {
+		s.opts.Logger.Warn("mailbox: UIDVALIDITY changed on disk", "user", f.box.user, "folder", f.name, "old", f.validity, "new", validity)
+		f.msgs, f.byBase, f.size, f.loaded = nil, make(map[string]*entry), 0, false
+		f.validity, f.next, f.listInfo = 0, 0, nil
+		return nil, errRenumbered
+	}
+	f.validity, f.next, f.guid, f.listInfo = validity, next, guid, info
+	added := make([]*entry, len(fresh))
+	for i, fd := range fresh {
+		added[i] = f.add(fd, uids[i])
+	}
+	sort.Slice(f.msgs, func(i, j int) bool { return f.msgs[i].uid < f.msgs[j].uid })
+	return added, nil
+}
+
+// lookup returns the cached message with uid, scanning the directories
+// again once if it is not cached or its file moved. Call with f.mu held.
+func (f *folder) lookup(ctx context.Context, uid uint32) (*entry, error) {
+	if err := f.sync(ctx); err != nil {
+		return nil, err
+	}
+	i, ok := f.find(uid)
+	if !ok {
+		return nil, ErrNoMessage
+	}
+	return f.msgs[i], nil
+}
+
+// rescan forgets the directories' times so that the next sync reads them.
+func (f *folder) rescan() { f.dirTimes = [2]time.Time{} }
+
+// errRenumbered is returned by assign when another process gave the
+// folder a new UIDVALIDITY: the cache is dropped and read again.
+var errRenumbered = errors.New("mailbox: UIDVALIDITY changed on disk")
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -1,0 +1,107 @@
+package mailbox
+
+import (
+	"context"
+	"io"
+	"strings"
+	"time"
+)
+
+// Folder names every mailbox has or may have: the names Dovecot gives
+// these folders by default with the Maildir++ layout.
+const (
+	Inbox   = "INBOX"   // what the Delivery Point deposits (PEC.md §11.3)
+	Sent    = "Sent"    // what the user sent
+	Archive = "Archive" // what the user put away
+)
+
+// Store hands out the mailbox of each account. Mailboxes are created on
+// first use. Implementations are safe for concurrent use, and a Mailbox
+// they return may be shared by every server and delivery at once.
+type Store interface {
+	// Mailbox returns user's mailbox, creating it with its INBOX and Sent
+	// folders if it does not exist.
+	Mailbox(ctx context.Context, user string) (Mailbox, error)
+}
+
+// Mailbox is one account's folders. Every method is safe for concurrent
+// use; a change is durable when the method returns without error.
+type Mailbox interface {
+	// Folders returns the names of the folders, INBOX first, then the
+	// others sorted.
+	Folders(ctx context.Context) ([]string, error)
+	// CreateFolder creates an empty folder (ErrFolderExists if it exists).
+	CreateFolder(ctx context.Context, name string) error
+	// Deliver stores the message read from r in folder, with flags and the
+	// internal date date (the zero time means now), and returns its UID.
+	// The message is streamed to storage and durable when Deliver returns;
+	// on error nothing is left in the folder.
+	Deliver(ctx context.Context, folder string, r io.Reader, flags Flags, date time.Time) (uint32, error)
+	// List returns the folder's state: UIDVALIDITY, next UID and its
+	// messages in UID order.
+	List(ctx context.Context, folder string) (*FolderData, error)
+	// Open returns the message's bytes, exactly as delivered.
+	Open(ctx context.Context, folder string, uid uint32) (io.ReadCloser, error)
+	// SetFlags replaces the message's flags.
+	SetFlags(ctx context.Context, folder string, uid uint32, flags Flags) error
+	// Expunge removes the messages with the given UIDs for good. UIDs that
+	// name no message are ignored.
+	Expunge(ctx context.Context, folder string, uids []uint32) error
+}
+
+// FolderData is a folder's state as returned by Mailbox.List.
+type FolderData struct {
+	Name        string
+	UIDValidity uint32 // RFC 3501 §2.3.1.1; never 0
+	UIDNext     uint32 // greater than every UID given so far
+	Messages    []Message
+	Size        int64 // sum of the messages' sizes: the bytes the folder uses
+}
+
+// Message describes one stored message.
+type Message struct {
+	UID          uint32
+	Size         int64 // bytes, exactly as delivered
+	Flags        Flags
+	InternalDate time.Time
+}
+
+// Flags is a set of system flags (RFC 3501 §2.3.2).
+type Flags uint8
+
+// The system flags, with their Maildir letters.
+const (
+	Seen     Flags = 1 << iota // S
+	Answered                   // R
+	Flagged                    // F
+	Deleted                    // T
+	Draft                      // D
+)
+
+var flagNames = [...]string{"Seen", "Answered", "Flagged", "Deleted", "Draft"}
+
+// String returns the flags as IMAP writes them, e.g. `\Seen \Deleted`.
+func (f Flags) String() string {
+	var b strings.Builder
+	for i, n := range flagNames {
+		if f&(1<<i) != 0 {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(`\` + n)
+		}
+	}
+	return b.String()
+}
+
+// ParseFlag returns the system flag named name, with or without its
+// backslash, in any case; ok is false for any other name.
+func ParseFlag(name string) (f Flags, ok bool) {
+	name = strings.TrimPrefix(name, `\`)
+	for i, n := range flagNames {
+		if strings.EqualFold(name, n) {
+			return 1 << i, true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,290 @@
+package mailbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// MaildirOptions configures OpenMaildir. A nil *MaildirOptions, or a zero
+// field, means the default.
+type MaildirOptions struct {
+	// Now is the clock for file names, internal dates and new
+	// UIDVALIDITY values. Default time.Now.
+	Now func() time.Time
+	// LockTimeout bounds the wait for a dovecot-uidlist.lock held by
+	// another process (Dovecot on the same folders). Default 10s.
+	LockTimeout time.Duration
+	// StaleLock is the age past which a lock file is taken to be left by
+	// a dead process and removed. Default 2 minutes (Dovecot's default).
+	StaleLock time.Duration
+	// Logger receives what the store repairs or skips. Default silent.
+	Logger *slog.Logger
+}
+
+// Maildir is a Store keeping each user's mailbox as a Maildir++ directory
+// <root>/<user>. It is safe for concurrent use; use one Maildir per root
+// in a process, so that every server shares its locks.
+type Maildir struct {
+	root  string
+	opts  MaildirOptions
+	mu    sync.Mutex
+	boxes map[string]*maildirBox
+}
+
+var _ Store = (*Maildir)(nil)
+
+// OpenMaildir returns the Maildir store at root, creating root if needed.
+func OpenMaildir(root string, opts *MaildirOptions) (*Maildir, error) {
+	s := &Maildir{root: root, boxes: make(map[string]*maildirBox)}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.Now == nil {
+		s.opts.Now = time.Now
+	}
+	if s.opts.LockTimeout <= 0 {
+		s.opts.LockTimeout = 10 * time.Second
+	}
+	if s.opts.StaleLock <= 0 {
+		s.opts.StaleLock = 2 * time.Minute
+	}
+	if s.opts.Logger == nil {
+		s.opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, &Error{Op: "open", Err: err}
+	}
+	return s, nil
+}
+
+// Dir returns the directory of user's mailbox: the INBOX's Maildir.
+func (s *Maildir) Dir(user string) string { return filepath.Join(s.root, user) }
+
+// Mailbox returns user's mailbox, creating its INBOX and Sent folders on
+// first use.
+func (s *Maildir) Mailbox(ctx context.Context, user string) (Mailbox, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !validUser(user) {
+		return nil, &Error{Op: "open", User: user, Err: ErrInvalidUser}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.boxes[user]; b != nil {
+		return b, nil
+	}
+	dir := s.Dir(user)
+	if err := s.create(dir); err != nil {
+		return nil, &Error{Op: "open", User: user, Err: err}
+	}
+	b := &maildirBox{store: s, user: user, dir: dir, folders: make(map[string]*folder)}
+	s.boxes[user] = b
+	return b, nil
+}
+
+// create makes the mailbox directory with INBOX and Sent if it does not
+// exist: built under a temporary name, synced, then renamed into place, so
+// that a crash leaves either no mailbox or a whole one.
+func (s *Maildir) create(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "cur")); err == nil {
+		return nil
+	}
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := filepath.Join(s.root, ".new-"+hex.EncodeToString(rnd[:]))
+	defer os.RemoveAll(tmp)
+	if err := makeMaildir(tmp, false); err != nil {
+		return err
+	}
+	if err := makeMaildir(filepath.Join(tmp, "."+Sent), true); err != nil {
+		return err
+	}
+	if err := syncDir(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, "cur")); serr == nil {
+			return nil // created meanwhile by another process
+		}
+		if errors.Is(err, fs.ErrExist) || isNotEmpty(err) {
+			// A directory without cur/: complete it in place.
+			return makeMaildir(dir, false)
+		}
+		return err
+	}
+	return syncDir(s.root)
+}
+
+func isNotEmpty(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "directory not empty")
+}
+
+// makeMaildir creates dir with tmp/, new/ and cur/ (and, for a Maildir++
+// subfolder, the maildirfolder marker file), syncing what it creates.
+func makeMaildir(dir string, sub bool) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for _, d := range []string{"tmp", "new", "cur"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	if sub {
+		f, err := os.OpenFile(filepath.Join(dir, "maildirfolder"), os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return syncDir(dir)
+}
+
+// syncDir fsyncs a directory, making the names created in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// validUser reports whether user can name a directory under the root.
+func validUser(user string) bool {
+	if user == "" || len(user) > 255 || user[0] == '.' {
+		return false
+	}
+	for i := 0; i < len(user); i++ {
+		if c := user[i]; c < ' ' || c == 0x7f || c == '/' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// validFolder reports whether name can be a Maildir++ folder: printable
+// ASCII without the hierarchy separator '.', path separators, IMAP
+// wildcards, quotes or the modified UTF-7 shift character '&'.
+func validFolder(name string) bool {
+	if name == "" || len(name) > 200 || name[0] == ' ' || name[len(name)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c < ' ' || c >= 0x7f || strings.IndexByte(`./\&*%"`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// canonFolder returns INBOX for any case of "inbox", else name.
+func canonFolder(name string) string {
+	if strings.EqualFold(name, Inbox) {
+		return Inbox
+	}
+	return name
+}
+
+// maildirBox is one user's Maildir++ directory.
+type maildirBox struct {
+	store   *Maildir
+	user    string
+	dir     string
+	mu      sync.Mutex
+	folders map[string]*folder
+}
+
+// folderDir returns the directory of a folder.
+func (b *maildirBox) folderDir(name string) string {
+	if name == Inbox {
+		return b.dir
+	}
+	return filepath.Join(b.dir, "."+name)
+}
+
+// folder returns the folder's state, checking on first use that it exists.
+func (b *maildirBox) folder(op, name string) (*folder, error) {
+	name = canonFolder(name)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if f := b.folders[name]; f != nil {
+		return f, nil
+	}
+	if name != Inbox && !validFolder(name) {
+		return nil, &Error{Op: op, User: b.user, Folder: name, Err: ErrNoFolder}
+	}
+	dir := b.folderDir(name)
+	if st, err := os.Stat(filepath.Join(dir, "cur")); err != nil || !st.IsDir() {
+		return nil, &Error{Op: op, User: b.user, Folder: name, Err: ErrNoFolder}
+	}
+	f := &folder{box: b, name: name, dir: dir, byBase: make(map[string]*entry)}
+	b.folders[name] = f
+	return f, nil
+}
+
+func (b *maildirBox) Folders(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	des, err := os.ReadDir(b.dir)
+	if err != nil {
+		return nil, &Error{Op: "folders", User: b.user, Err: err}
+	}
+	var names []string
+	for _, de := range des {
+		n := de.Name()
+		if len(n) < 2 || n[0] != '.' || n == ".." || !de.IsDir() {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(b.dir, n, "cur")); err != nil || !st.IsDir() {
+			continue
+		}
+		names = append(names, n[1:])
+	}
+	sort.Strings(names)
+	return append([]string{Inbox}, names...), nil
+}
+
+func (b *maildirBox) CreateFolder(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	name = canonFolder(name)
+	if name == Inbox {
+		return &Error{Op: "create folder", User: b.user, Folder: name, Err: ErrFolderExists}
+	}
+	if !validFolder(name) {
+		return &Error{Op: "create folder", User: b.user, Folder: name, Err: ErrInvalidFolder}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	dir := b.folderDir(name)
+	if _, err := os.Stat(filepath.Join(dir, "cur")); err == nil {
+		return &Error{Op: "create folder", User: b.user, Folder: name, Err: ErrFolderExists}
+	}
+	if err := makeMaildir(dir, true); err != nil {
+		return &Error{Op: "create folder", User: b.user, Folder: name, Err: err}
+	}
+	if err := syncDir(b.dir); err != nil {
+		return &Error{Op: "create folder", User: b.user, Folder: name, Err: err}
+	}
+	return nil
+}

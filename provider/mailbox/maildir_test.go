@@ -1,0 +1,137 @@
+package mailbox
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+func TestMaildirLayout(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s, err := OpenMaildir(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := s.Mailbox(ctx, "u@example.it")
+	dir := s.Dir("u@example.it")
+	for _, p := range []string{"cur", "new", "tmp", ".Sent/cur", ".Sent/new", ".Sent/tmp", ".Sent/maildirfolder"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("missing %s: %v", p, err)
+		}
+	}
+	if _, err := b.Deliver(ctx, Inbox, strings.NewReader("hello"), 0, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Deliver(ctx, Sent, strings.NewReader("sent!"), Seen|Draft, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	news, _ := os.ReadDir(filepath.Join(dir, "new"))
+	if len(news) != 1 || !strings.HasSuffix(news[0].Name(), ",S=5") {
+		t.Errorf("new/ = %v", news)
+	}
+	curs, _ := os.ReadDir(filepath.Join(dir, ".Sent", "cur"))
+	if len(curs) != 1 || !strings.HasSuffix(curs[0].Name(), ",S=5:2,DS") {
+		t.Errorf(".Sent/cur/ = %v", curs)
+	}
+	tmps, _ := os.ReadDir(filepath.Join(dir, "tmp"))
+	if len(tmps) != 0 {
+		t.Errorf("tmp/ not empty: %v", tmps)
+	}
+	list, err := os.ReadFile(filepath.Join(dir, uidListName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(list)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "3 V") || !strings.Contains(lines[0], " N2 G") || lines[1] != "1 :"+news[0].Name() {
+		t.Errorf("dovecot-uidlist = %q", list)
+	}
+
+	// A failed delivery leaves nothing behind.
+	if _, err := b.Deliver(ctx, Inbox, failingReader{}, 0, time.Time{}); err == nil {
+		t.Error("Deliver from a failing reader succeeded")
+	}
+	tmps, _ = os.ReadDir(filepath.Join(dir, "tmp"))
+	news, _ = os.ReadDir(filepath.Join(dir, "new"))
+	if len(tmps) != 0 || len(news) != 1 {
+		t.Errorf("after a failed delivery: tmp %d, new %d files", len(tmps), len(news))
+	}
+}
+
+// TestMaildirExternal plays another program on the same folders: a file
+// dropped into new/, one renamed into cur/ with flags, one removed. The
+// store sees each change and UIDs survive a reopen.
+func TestMaildirExternal(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s, _ := OpenMaildir(root, nil)
+	b, _ := s.Mailbox(ctx, "u")
+	for range 3 {
+		if _, err := b.Deliver(ctx, Inbox, strings.NewReader("m"), 0, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d1, _ := b.List(ctx, Inbox)
+	dir := s.Dir("u")
+	news, _ := os.ReadDir(filepath.Join(dir, "new"))
+	// Dovecot marks the first message seen, another MDA delivers one,
+	// and the third is deleted.
+	if err := os.Rename(filepath.Join(dir, "new", news[0].Name()), filepath.Join(dir, "cur", news[0].Name()+":2,S")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "new", "1700000000.M1P1.other"), []byte("external"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "new", news[2].Name()))
+	time.Sleep(10 * time.Millisecond)
+
+	// A fresh store (another process, or a restart) and the old one agree.
+	s2, _ := OpenMaildir(root, nil)
+	b2, _ := s2.Mailbox(ctx, "u")
+	for i, box := range []Mailbox{b2, b} {
+		d, err := box.List(ctx, Inbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.UIDValidity != d1.UIDValidity || len(d.Messages) != 3 {
+			t.Fatalf("store %d: %+v", i, d)
+		}
+		if m := d.Messages[0]; m.UID != 1 || m.Flags != Seen {
+			t.Errorf("store %d: first = %+v", i, m)
+		}
+		if m := d.Messages[2]; m.UID != 4 || m.Size != 8 {
+			t.Errorf("store %d: external = %+v", i, m)
+		}
+		if got := read(t, box, Inbox, 1); got != "m" {
+			t.Errorf("store %d: read %q", i, got)
+		}
+	}
+}
+
+func TestMaildirUIDListV1(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s, _ := OpenMaildir(root, nil)
+	s.Mailbox(ctx, "u")
+	dir := s.Dir("u")
+	os.WriteFile(filepath.Join(dir, "cur", "1.M1P1.h:2,S"), []byte("a"), 0o600)
+	os.WriteFile(filepath.Join(dir, "new", "2.M1P1.h"), []byte("bb"), 0o600)
+	os.WriteFile(filepath.Join(dir, uidListName), []byte("1 777 20\n10 1.M1P1.h:2,S\ngarbage\n12 2.M1P1.h\n"), 0o600)
+	s2, _ := OpenMaildir(root, nil)
+	b, _ := s2.Mailbox(ctx, "u")
+	d, err := b.List(ctx, Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.UIDValidity != 777 || d.UIDNext != 20 || len(d.Messages) != 2 || d.Messages[0].UID != 10 || d.Messages[1].UID != 12 {
+		t.Errorf("List = %+v", d)
+	}
+}

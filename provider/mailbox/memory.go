@@ -1,0 +1,217 @@
+package mailbox
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Memory is a Store that keeps every mailbox in memory: the fixture for
+// tests of the servers and of the provider.
+type Memory struct {
+	now   func() time.Time
+	mu    sync.Mutex
+	boxes map[string]*memBox
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory {
+	return &Memory{now: time.Now, boxes: make(map[string]*memBox)}
+}
+
+// Mailbox returns user's mailbox, creating it with INBOX and Sent.
+func (s *Memory) Mailbox(ctx context.Context, user string) (Mailbox, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !validUser(user) {
+		return nil, &Error{Op: "open", User: user, Err: ErrInvalidUser}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.boxes[user]
+	if b == nil {
+		b = &memBox{store: s, user: user, folders: make(map[string]*memFolder)}
+		b.folders[Inbox] = b.newFolder()
+		b.folders[Sent] = b.newFolder()
+		s.boxes[user] = b
+	}
+	return b, nil
+}
+
+type memBox struct {
+	store   *Memory
+	user    string
+	mu      sync.Mutex
+	folders map[string]*memFolder
+	serial  uint32
+}
+
+type memFolder struct {
+	validity uint32
+	next     uint32
+	msgs     []memMsg
+	size     int64
+}
+
+type memMsg struct {
+	Message
+	data []byte
+}
+
+func (b *memBox) newFolder() *memFolder {
+	b.serial++
+	return &memFolder{validity: uint32(b.store.now().Unix()) + b.serial, next: 1}
+}
+
+func (b *memBox) get(op, name string) (*memFolder, error) {
+	name = canonFolder(name)
+	f := b.folders[name]
+	if f == nil {
+		return nil, &Error{Op: op, User: b.user, Folder: name, Err: ErrNoFolder}
+	}
+	return f, nil
+}
+
+func (b *memBox) Folders(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var names []string
+	for n := range b.folders {
+		if n != Inbox {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return append([]string{Inbox}, names...), nil
+}
+
+func (b *memBox) CreateFolder(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	name = canonFolder(name)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.folders[name] != nil {
+		return &Error{Op: "create folder", User: b.user, Folder: name, Err: ErrFolderExists}
+	}
+	if !validFolder(name) {
+		return &Error{Op: "create folder", User: b.user, Folder: name, Err: ErrInvalidFolder}
+	}
+	b.folders[name] = b.newFolder()
+	return nil
+}
+
+func (b *memBox) Deliver(ctx context.Context, name string, r io.Reader, flags Flags, date time.Time) (uint32, error) {
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(ctxReader{ctx, r}); err != nil {
+		return 0, &Error{Op: "deliver", User: b.user, Folder: canonFolder(name), Err: err}
+	}
+	if date.IsZero() {
+		date = b.store.now()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f, err := b.get("deliver", name)
+	if err != nil {
+		return 0, err
+	}
+	m := memMsg{Message: Message{UID: f.next, Size: int64(buf.Len()), Flags: flags, InternalDate: date}, data: buf.Bytes()}
+	f.next++
+	f.msgs = append(f.msgs, m)
+	f.size += m.Size
+	return m.UID, nil
+}
+
+func (b *memBox) List(ctx context.Context, name string) (*FolderData, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f, err := b.get("list", name)
+	if err != nil {
+		return nil, err
+	}
+	d := &FolderData{Name: canonFolder(name), UIDValidity: f.validity, UIDNext: f.next, Size: f.size, Messages: make([]Message, len(f.msgs))}
+	for i, m := range f.msgs {
+		d.Messages[i] = m.Message
+	}
+	return d, nil
+}
+
+func (f *memFolder) find(uid uint32) (int, bool) {
+	i := sort.Search(len(f.msgs), func(i int) bool { return f.msgs[i].UID >= uid })
+	return i, i < len(f.msgs) && f.msgs[i].UID == uid
+}
+
+func (b *memBox) Open(ctx context.Context, name string, uid uint32) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f, err := b.get("open", name)
+	if err != nil {
+		return nil, err
+	}
+	i, ok := f.find(uid)
+	if !ok {
+		return nil, &Error{Op: "open", User: b.user, Folder: canonFolder(name), UID: uid, Err: ErrNoMessage}
+	}
+	return io.NopCloser(bytes.NewReader(f.msgs[i].data)), nil
+}
+
+func (b *memBox) SetFlags(ctx context.Context, name string, uid uint32, flags Flags) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f, err := b.get("set flags", name)
+	if err != nil {
+		return err
+	}
+	i, ok := f.find(uid)
+	if !ok {
+		return &Error{Op: "set flags", User: b.user, Folder: canonFolder(name), UID: uid, Err: ErrNoMessage}
+	}
+	f.msgs[i].Flags = flags
+	return nil
+}
+
+func (b *memBox) Expunge(ctx context.Context, name string, uids []uint32) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f, err := b.get("expunge", name)
+	if err != nil {
+		return err
+	}
+	gone := make(map[uint32]bool, len(uids))
+	for _, u := range uids {
+		gone[u] = true
+	}
+	kept := f.msgs[:0]
+	for _, m := range f.msgs {
+		if gone[m.UID] {
+			f.size -= m.Size
+			continue
+		}
+		kept = append(kept, m)
+	}
+	clear(f.msgs[len(kept):])
+	f.msgs = kept
+	return nil
+}
