@@ -1,0 +1,281 @@
+package spool
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The spool holds messages and their envelopes: readable by its owner
+// and group only (less with a stricter umask).
+const (
+	fileMode = 0o640
+	dirMode  = 0o750
+)
+
+// Names in a spool directory.
+const (
+	markerName = "SPOOL"
+	markerText = "pec spool 1\n"
+	lockName   = "LOCK"
+	tmpPrefix  = ".tmp-"
+	itemSuffix = ".msg"
+	stepSuffix = ".step"
+	retrySuf   = ".retry"
+	stepKeyLen = 32 // hex digits of the SHA-256 of a step name
+)
+
+// Dir is a Spool in one directory on local disk, crash-safe; see the
+// package documentation for its files. One process at a time may have a
+// directory open.
+type Dir struct {
+	dir     string
+	tab     *table
+	now     func() time.Time
+	log     *slog.Logger
+	lock    *os.File
+	syncer  *dirSyncer
+	life    life
+	damaged []*CorruptError
+
+	fmu    sync.Mutex
+	failed error
+}
+
+var _ Spool = (*Dir)(nil)
+
+// Open opens the spool in dir, making the directory when it does not
+// exist, and loads the items it holds. It removes what a crash left
+// unfinished (temporary files; the steps and retries of completed items)
+// and reports files it cannot read as Damaged, without touching them. It
+// returns an error matching ErrLocked when another process has dir open,
+// and one matching ErrNotSpool when dir holds other files.
+func Open(ctx context.Context, dir string, opts *Options) (*Dir, error) {
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	marked := false
+	for _, e := range ents {
+		marked = marked || e.Name() == markerName
+	}
+	if !marked {
+		for _, e := range ents {
+			if e.Name() != lockName && e.Name() != tmpPrefix+markerName {
+				return nil, fmt.Errorf("%w: %s holds %q and no %s marker", ErrNotSpool, dir, e.Name(), markerName)
+			}
+		}
+	}
+	lock, err := lockDir(filepath.Join(dir, lockName))
+	if err != nil {
+		if errors.Is(err, ErrLocked) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+		}
+		return nil, err
+	}
+	d := &Dir{dir: dir, tab: newTable(), now: opts.now(), log: opts.logger(), lock: lock}
+	d.life.init()
+	if err := d.open(ctx); err != nil {
+		d.life.close()
+		if d.syncer != nil {
+			d.syncer.close()
+		}
+		lock.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Dir) open(ctx context.Context) error {
+	b, err := os.ReadFile(filepath.Join(d.dir, markerName))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := writeMarker(d.dir); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case string(b) != markerText:
+		return fmt.Errorf("%w: %s: marker %q, want %q", ErrNotSpool, d.dir, b, markerText)
+	}
+	if d.syncer, err = newDirSyncer(d.dir); err != nil {
+		return err
+	}
+	return d.load(ctx)
+}
+
+// writeMarker makes dir a spool: the marker written to a temporary file,
+// fsync'd, renamed, and the directory fsync'd.
+func writeMarker(dir string) error {
+	tmp := filepath.Join(dir, tmpPrefix+markerName)
+	if err := os.WriteFile(tmp, []byte(markerText), fileMode); err != nil {
+		return err
+	}
+	f, err := os.Open(tmp)
+	if err == nil {
+		err = f.Sync()
+		f.Close()
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, markerName))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	s, err := newDirSyncer(dir)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return s.sync()
+}
+
+// Damaged returns the files Open found damaged or foreign, and left
+// untouched. The items they belong to are withheld: not in Pending, not
+// found by Get, and their IDs refused by Put, until an operator repairs
+// or removes the files and the spool is reopened.
+func (d *Dir) Damaged() []*CorruptError {
+	return append([]*CorruptError(nil), d.damaged...)
+}
+
+// Close releases the directory; see Spool.Close.
+func (d *Dir) Close() error {
+	if !d.life.close() {
+		return nil
+	}
+	err := d.syncer.close()
+	if cerr := d.lock.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (d *Dir) itemPath(id string) string { return filepath.Join(d.dir, id+itemSuffix) }
+
+func (d *Dir) stepPath(id, step string) string {
+	return filepath.Join(d.dir, id+"."+stepKey(step)+stepSuffix)
+}
+
+func (d *Dir) retryPath(id, step string) string {
+	return filepath.Join(d.dir, id+"."+stepKey(step)+retrySuf)
+}
+
+// stepKey names a step's files: the step name can be longer than a file
+// name and hold any character.
+func stepKey(step string) string {
+	h := sha256.Sum256([]byte(step))
+	return hex.EncodeToString(h[:stepKeyLen/2])
+}
+
+// splitStepName splits "<id>.<key>" of a step's or retry's file name.
+func splitStepName(s string) (id, key string, ok bool) {
+	i := strings.LastIndexByte(s, '.')
+	if i < 0 || len(s)-i-1 != stepKeyLen {
+		return "", "", false
+	}
+	id, key = s[:i], s[i+1:]
+	for _, c := range key {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return "", "", false
+		}
+	}
+	return id, key, ValidID(id) == nil
+}
+
+// fail makes the spool refuse every later write: after a failed write,
+// fsync or removal, what is on disk is unknown until the next Open.
+func (d *Dir) fail(err error) error {
+	d.fmu.Lock()
+	defer d.fmu.Unlock()
+	if d.failed == nil {
+		d.failed = fmt.Errorf("%w: %w", ErrFailed, err)
+		d.log.Error("spool: refusing writes until reopened", "dir", d.dir, "err", err)
+	}
+	return d.failed
+}
+
+func (d *Dir) failure() error {
+	d.fmu.Lock()
+	defer d.fmu.Unlock()
+	return d.failed
+}
+
+// writeTemp writes a frame to a new temporary file and fsyncs it. It
+// returns the file's path and the body's length; on error it leaves no
+// file behind.
+func (d *Dir) writeTemp(ctx context.Context, kind byte, header []byte, body io.Reader) (string, int64, error) {
+	var rnd [12]byte
+	rand.Read(rnd[:])
+	path := filepath.Join(d.dir, tmpPrefix+hex.EncodeToString(rnd[:]))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	if err != nil {
+		return "", 0, err
+	}
+	if body != nil {
+		body = ctxReader{ctx, body}
+	}
+	n, err := writeFrame(f, kind, header, body)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && ctx.Err() != nil {
+		err = &readError{context.Cause(ctx)}
+	}
+	if err != nil {
+		os.Remove(path)
+		return "", 0, err
+	}
+	return path, n, nil
+}
+
+// openFrame opens path and parses its frame, expecting kind.
+func openFrame(path string, kind byte) (*os.File, *frame, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	fr, err := parseFrame(f, fi.Size())
+	if err == nil && fr.kind != kind {
+		err = &CorruptError{Offset: int64(len(frameMagic)), Reason: fmt.Sprintf("kind %q, want %q", fr.kind, kind)}
+	}
+	if err != nil {
+		f.Close()
+		var ce *CorruptError
+		if errors.As(err, &ce) {
+			ce.Path = path
+		}
+		return nil, nil, err
+	}
+	return f, fr, nil
+}
+
+// reader returns a reader of the body of the frame fr of f, which it
+// closes.
+func (fr *frame) reader(f *os.File) io.ReadCloser {
+	return &bodyReader{
+		r: io.NewSectionReader(f, fr.bodyOff, fr.bodyLen), c: f,
+		crc: newCRC(), want: fr.bodyCRC, path: f.Name(), off: fr.bodyOff,
+	}
+}
