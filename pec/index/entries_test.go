@@ -157,7 +157,8 @@ func TestSignedLDIF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := index.ParseSignedLDIF(p7m, &smime.VerifyOptions{Roots: anchors})
+	pin := &index.Publisher{Certificates: []*x509.Certificate{pub.Certificate()}}
+	s, err := index.ParseSignedLDIF(p7m, &index.SignedOptions{Anchors: anchors, Publisher: pin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,13 +174,13 @@ func TestSignedLDIF(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		p7m  []byte
-		opts *smime.VerifyOptions
+		opts *index.SignedOptions
 		why  string
 	}{
-		{"tampered", tampered, &smime.VerifyOptions{Roots: anchors}, string(smime.ProblemDigestMismatch)},
-		{"other-anchors", p7m, &smime.VerifyOptions{Roots: otherAnchors}, string(smime.ProblemUntrustedChain)},
+		{"tampered", tampered, &index.SignedOptions{Anchors: anchors, Publisher: pin}, string(smime.ProblemDigestMismatch)},
+		{"other-anchors", p7m, &index.SignedOptions{Anchors: otherAnchors, Publisher: pin}, string(smime.ProblemUntrustedChain)},
 		{"no-anchors", p7m, nil, "no trust anchors"},
-		{"not-cms", ldif, &smime.VerifyOptions{Roots: anchors}, string(smime.ProblemMalformed)},
+		{"not-cms", ldif, &index.SignedOptions{Anchors: anchors, Publisher: pin}, string(smime.ProblemMalformed)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := index.ParseSignedLDIF(tc.p7m, tc.opts)
@@ -203,12 +204,14 @@ func TestSignedLDIF(t *testing.T) {
 		file *index.File
 		ok   bool
 	}{
-		{"der", &index.File{Path: write("a.ldif.p7m", p7m), Anchors: anchors}, true},
-		{"base64", &index.File{Path: write("b.ldif.p7m", []byte(base64.StdEncoding.EncodeToString(p7m)+"\n")), Anchors: anchors}, true},
-		{"tampered", &index.File{Path: write("c.ldif.p7m", tampered), Anchors: anchors}, false},
+		{"der", &index.File{Path: write("a.ldif.p7m", p7m), Anchors: anchors, Publisher: pin}, true},
+		{"base64", &index.File{Path: write("b.ldif.p7m", []byte(base64.StdEncoding.EncodeToString(p7m)+"\n")), Anchors: anchors, Publisher: pin}, true},
+		{"tampered", &index.File{Path: write("c.ldif.p7m", tampered), Anchors: anchors, Publisher: pin}, false},
 		{"signed-without-anchors", &index.File{Path: write("d.ldif.p7m", p7m)}, false},
 		{"plain", &index.File{Path: write("e.ldif", ldif)}, true},
-		{"plain-when-signed-required", &index.File{Path: write("f.ldif", ldif), Anchors: anchors, RequireSigned: true}, false},
+		{"plain-when-signed-required", &index.File{Path: write("f.ldif", ldif), RequireSigned: true}, false},
+		{"plain-with-anchors", &index.File{Path: write("f.ldif", ldif), Anchors: anchors}, false},
+		{"plain-with-publisher", &index.File{Path: write("f.ldif", ldif), Publisher: &index.Publisher{Email: "indice@agid.example"}}, false},
 	} {
 		t.Run("file-"+tc.name, func(t *testing.T) {
 			s, err := tc.file.Load(ctx)
@@ -239,7 +242,7 @@ func TestMirrorBadFile(t *testing.T) {
 	if err := os.WriteFile(path, p7m, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m := index.NewMirror(&index.File{Path: path, Anchors: anchors}, nil)
+	m := index.NewMirror(&index.File{Path: path, Anchors: anchors, Publisher: &index.Publisher{Email: "indice@agid.example"}}, nil)
 	ctx := context.Background()
 	if err := m.Refresh(ctx); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package index
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pecsdk/pec/pec/smime"
 )
@@ -25,9 +26,22 @@ var (
 	// ErrConflict reports two entries with one DN, or one domain managed
 	// by two providers.
 	ErrConflict = errors.New("index: conflicting entries")
-	// ErrUntrustedLDIF reports a signed LDIF whose signature is not
-	// intact or not trusted by the given anchors: none of it is used.
+	// ErrUntrustedLDIF reports a signed LDIF refused whole, none of it
+	// used: its signature is not intact or does not chain to the anchors,
+	// or (matching ErrPublisher or ErrRollback as well) its signer is not
+	// the pinned publisher, or it is older than the index in service. The
+	// error is a *SignedLDIFError.
 	ErrUntrustedLDIF = errors.New("index: signed LDIF refused")
+	// ErrPublisher reports a signed LDIF whose signer chains to the
+	// anchors but is not the publisher pinned (Publisher), or read with no
+	// publisher pinned and AnySignerUnderAnchors not set. It matches
+	// ErrUntrustedLDIF too.
+	ErrPublisher = errors.New("index: signed LDIF not signed by the pinned publisher")
+	// ErrRollback reports a signed LDIF signed before the index in service
+	// (by a Mirror) or before SignedOptions.MinSigningTime: an older index
+	// replayed, which would bring back domains and certificates removed
+	// since. It matches ErrUntrustedLDIF too.
+	ErrRollback = errors.New("index: signed LDIF older than the index in service")
 	// ErrDirectory reports a failure to read the LDAP directory.
 	ErrDirectory = errors.New("index: directory unavailable")
 
@@ -83,6 +97,40 @@ func (e *EntryError) Error() string {
 
 // Unwrap returns e.Err.
 func (e *EntryError) Unwrap() error { return e.Err }
+
+// SignedLDIFError is a signed LDIF refused whole: the reason (Err), the
+// signer and the signing time when known, and the problems of the
+// signature. It matches Err and ErrUntrustedLDIF with errors.Is.
+type SignedLDIFError struct {
+	Err         error           // ErrUntrustedLDIF, ErrPublisher or ErrRollback
+	Signer      string          // the signer: its e-mail address, else its subject; "" when unknown
+	SigningTime time.Time       // the signingTime of the refused LDIF; zero when absent or unknown
+	Problems    []smime.Problem // what is wrong with the signature, for ErrUntrustedLDIF
+	Detail      string          // the reason in words
+}
+
+// Error gives the refusal, the signer and the reason.
+func (e *SignedLDIFError) Error() string {
+	s := ErrUntrustedLDIF.Error()
+	if e.Err != nil && e.Err != ErrUntrustedLDIF {
+		s = e.Err.Error()
+	}
+	if e.Signer != "" {
+		s += ": signer " + e.Signer
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+// Unwrap returns e.Err and ErrUntrustedLDIF.
+func (e *SignedLDIFError) Unwrap() []error {
+	if e.Err == nil || e.Err == ErrUntrustedLDIF {
+		return []error{ErrUntrustedLDIF}
+	}
+	return []error{e.Err, ErrUntrustedLDIF}
+}
 
 // TrustError is a refusal of Authorize: why the signer may not certify
 // mail from the sender. It matches ErrUnlisted, ErrExpired,

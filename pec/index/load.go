@@ -34,25 +34,116 @@ func ParseLDIF(r io.Reader) (*Snapshot, error) {
 	return fromEntries(entries)
 }
 
+// SignedOptions says who may sign an index read by ParseSignedLDIF and
+// how recent it must be. A nil *SignedOptions refuses every signed index:
+// there is nothing to trust it by.
+type SignedOptions struct {
+	// Anchors are the roots the signer's certificate must chain to, valid
+	// at CurrentTime and allowed to sign e-mail. When nil, the
+	// certificates of Publisher are the anchors; with neither, every
+	// signed index is refused.
+	Anchors *x509.CertPool
+	// Publisher pins the signer among the certificates under Anchors. It
+	// is required unless AnySignerUnderAnchors is set: the anchors of the
+	// index issue the providers' certificates too.
+	Publisher *Publisher
+	// AnySignerUnderAnchors accepts any signer that chains to Anchors
+	// when no Publisher is pinned. Unsafe whenever the anchors issue
+	// certificates to others than the publisher — as AgID CA1 issues
+	// every provider's: any of them could then publish an index that
+	// hands it the domains of the others. For test and private networks
+	// whose anchors certify the publisher alone.
+	AnySignerUnderAnchors bool
+	// MinSigningTime refuses an index signed before it (ErrRollback), and
+	// one without a signingTime attribute: give the signing time of the
+	// index last accepted (Snapshot.SigningTime, Status.SigningTime), kept
+	// across restarts. Zero sets no floor.
+	MinSigningTime time.Time
+	// CurrentTime is the time the signer's certificate must be valid at;
+	// zero means now.
+	CurrentTime time.Time
+}
+
 // ParseSignedLDIF reads an index from a CMS signed-data object (.p7m,
-// DER) encapsulating its LDIF. The signature is verified with opts first
-// (opts.Roots, or opts.Authority, are required: the anchors of the
-// publisher); unless it is intact and trusted, the error wraps
-// ErrUntrustedLDIF and not one line is read.
-func ParseSignedLDIF(p7m []byte, opts *smime.VerifyOptions) (*Snapshot, error) {
-	if opts == nil || (opts.Roots == nil && opts.Authority == nil) {
-		return nil, fmt.Errorf("%w: no trust anchors given", ErrUntrustedLDIF)
+// DER) encapsulating its LDIF (PEC.md §13.1). Before a line is read the
+// signature must be intact, its signer must chain to opts.Anchors (or be
+// one of the pinned publisher certificates), be the publisher pinned by
+// opts.Publisher (unless opts.AnySignerUnderAnchors), and the signing
+// time must not be before opts.MinSigningTime; otherwise the error is a
+// *SignedLDIFError matching ErrUntrustedLDIF, and ErrPublisher or
+// ErrRollback for those refusals. The snapshot remembers the signing time
+// (Snapshot.SigningTime), which a Mirror compares with the next one.
+// Certificate revocation (CRL, OCSP) is not checked.
+func ParseSignedLDIF(p7m []byte, opts *SignedOptions) (*Snapshot, error) {
+	if opts == nil {
+		opts = &SignedOptions{}
 	}
-	content, v := smime.VerifyAttached(p7m, opts)
-	if !v.Intact || v.Trusted == nil || !*v.Trusted {
+	pinned := opts.Publisher.pinned()
+	roots := opts.Anchors
+	if roots == nil && pinned && len(opts.Publisher.Certificates) > 0 {
+		roots = x509.NewCertPool()
+		for _, c := range opts.Publisher.Certificates {
+			roots.AddCert(c)
+		}
+	}
+	if roots == nil {
+		return nil, &SignedLDIFError{Err: ErrUntrustedLDIF, Detail: "no trust anchors or pinned publisher certificates given"}
+	}
+	content, v := smime.VerifyAttached(p7m, &smime.VerifyOptions{Roots: roots, CurrentTime: opts.CurrentTime})
+	refuse := &SignedLDIFError{Err: ErrUntrustedLDIF, SigningTime: v.SigningTime}
+	if v.Signer != nil {
+		refuse.Signer = certName(v.Signer)
+	}
+	if !pinned && !opts.AnySignerUnderAnchors {
+		// Refused whatever the signature: the signer is named, for the
+		// caller to confirm it and pin it.
+		refuse.Err, refuse.Detail = ErrPublisher, "no publisher pinned (Publisher: certificate, subject or e-mail address), "+
+			"and any signer under the anchors not allowed (AnySignerUnderAnchors)"
+		return nil, refuse
+	}
+	if !v.Intact || v.Chained == nil || !*v.Chained {
 		var why []string
 		for _, p := range v.Problems {
-			why = append(why, p.String())
+			// Being a PEC provider is not asked of the publisher.
+			if p.Code != smime.ProblemNotProvider {
+				refuse.Problems = append(refuse.Problems, p)
+				why = append(why, p.String())
+			}
 		}
-		return nil, fmt.Errorf("%w: %s", ErrUntrustedLDIF, strings.Join(why, "; "))
+		refuse.Detail = strings.Join(why, "; ")
+		return nil, refuse
 	}
-	return ParseLDIF(bytes.NewReader(content))
+	if pinned {
+		why, err := opts.Publisher.check(v.Signer)
+		if err != nil {
+			why = err.Error()
+		}
+		if why != "" {
+			refuse.Err, refuse.Detail = ErrPublisher, why
+			return nil, refuse
+		}
+	}
+	if !opts.MinSigningTime.IsZero() {
+		switch {
+		case v.SigningTime.IsZero():
+			refuse.Err, refuse.Detail = ErrRollback, "no signing time, and the index must be signed at "+stamp(opts.MinSigningTime)+" or later"
+			return nil, refuse
+		case v.SigningTime.Before(opts.MinSigningTime):
+			refuse.Err, refuse.Detail = ErrRollback, "signed at "+stamp(v.SigningTime)+", before "+stamp(opts.MinSigningTime)
+			return nil, refuse
+		}
+	}
+	s, err := ParseLDIF(bytes.NewReader(content))
+	if err != nil {
+		return nil, err
+	}
+	s.signingTime = v.SigningTime
+	s.publisher = refuse.Signer
+	return s, nil
 }
+
+// stamp formats t in messages.
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // applyRecords applies the records in order and returns the entries.
 func applyRecords(recs []ldifRecord) ([]*entry, error) {
@@ -150,19 +241,35 @@ type Source interface {
 }
 
 // File is an LDIF file as a Source: plain, or signed (.p7m, DER or
-// base64).
+// base64). A signed file is read as ParseSignedLDIF reads it, with the
+// fields of SignedOptions. Any of Anchors, Publisher,
+// AnySignerUnderAnchors or RequireSigned refuses a plain file: otherwise
+// stripping the signature would pass the check.
 type File struct {
 	// Path is the file to read.
 	Path string
-	// Anchors verify a signed file; a signed file without Anchors is
-	// refused. With Anchors a plain file is refused too: otherwise
-	// stripping the signature would pass the check.
+	// Anchors are the roots the signer of a signed file must chain to
+	// (SignedOptions.Anchors). A signed file with neither Anchors nor
+	// pinned Publisher certificates is refused.
 	Anchors *x509.CertPool
-	// RequireSigned refuses a plain (unsigned) file even without Anchors
-	// (a signed one is then refused for lack of them).
+	// Publisher pins the signer of a signed file (SignedOptions.Publisher):
+	// required unless AnySignerUnderAnchors is set.
+	Publisher *Publisher
+	// AnySignerUnderAnchors accepts any signer chaining to Anchors when
+	// no Publisher is pinned (SignedOptions.AnySignerUnderAnchors): unsafe
+	// when the anchors issue certificates to others, as the anchors of
+	// PEC issue every provider's.
+	AnySignerUnderAnchors bool
+	// RequireSigned refuses a plain (unsigned) file even when nothing
+	// above is set (a signed one is then refused for lack of anchors).
 	RequireSigned bool
+	// MinSigningTime refuses a file signed before it, or without a
+	// signing time (SignedOptions.MinSigningTime): the signing time of the
+	// index last accepted, kept across restarts. A Mirror compares each
+	// new index with the one it serves by itself.
+	MinSigningTime time.Time
 	// CurrentTime is when the signer certificate must be valid; zero
-	// means its signing time.
+	// means now.
 	CurrentTime time.Time
 }
 
@@ -192,10 +299,13 @@ func (f *File) Load(ctx context.Context) (*Snapshot, error) {
 
 func (f *File) parse(b []byte) (*Snapshot, error) {
 	if der, ok := signedData(b); ok {
-		return ParseSignedLDIF(der, &smime.VerifyOptions{Roots: f.Anchors, CurrentTime: f.CurrentTime})
+		return ParseSignedLDIF(der, &SignedOptions{
+			Anchors: f.Anchors, Publisher: f.Publisher, AnySignerUnderAnchors: f.AnySignerUnderAnchors,
+			MinSigningTime: f.MinSigningTime, CurrentTime: f.CurrentTime,
+		})
 	}
-	if f.RequireSigned || f.Anchors != nil {
-		return nil, fmt.Errorf("%w: the file is not signed, and anchors to verify it were given", ErrUntrustedLDIF)
+	if f.RequireSigned || f.Anchors != nil || f.Publisher.pinned() || f.AnySignerUnderAnchors {
+		return nil, &SignedLDIFError{Err: ErrUntrustedLDIF, Detail: "the file is not signed, and a signed index is required (anchors or a publisher were given)"}
 	}
 	return ParseLDIF(bytes.NewReader(b))
 }

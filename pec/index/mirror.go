@@ -49,12 +49,20 @@ type Status struct {
 	Err       error     // the error of the last attempt; nil when it succeeded
 	Failures  int       // consecutive failed attempts
 	Entries   int       // entries of the snapshot served
+	// SigningTime is the signing time of the signed index served (zero
+	// for an unsigned one): keep it across restarts and give it as
+	// File.MinSigningTime, so that a restarted Mirror refuses an older
+	// index too.
+	SigningTime time.Time
 }
 
 // Mirror is the local copy of the index (PEC.md §13.1): it serves lookups
 // from its last good snapshot, lock-free, and refreshes it from a Source
 // on a schedule. A failed refresh keeps the last good snapshot, and is
-// returned, logged, passed to OnRefresh and kept in Status. Before the
+// returned, logged, passed to OnRefresh and kept in Status. A signed
+// index signed before the one served, or without a signing time when the
+// one served has one, is such a failure (ErrRollback): an older index
+// replayed would bring back domains and certificates removed since. Before the
 // first good refresh, lookups find nothing and Authorize refuses with
 // ErrNoSnapshot. A Mirror is safe for concurrent use.
 type Mirror struct {
@@ -97,7 +105,8 @@ func NewMirror(src Source, opts *MirrorOptions) *Mirror {
 
 // Refresh loads the source once. On success the new snapshot replaces the
 // old one for every later lookup; on failure the old one stays and the
-// error is returned.
+// error is returned. A snapshot signed before the one served is a failure:
+// a *SignedLDIFError matching ErrRollback and ErrUntrustedLDIF.
 func (m *Mirror) Refresh(ctx context.Context) error {
 	select {
 	case m.refreshing <- struct{}{}:
@@ -110,6 +119,9 @@ func (m *Mirror) Refresh(ctx context.Context) error {
 	if err == nil && s == nil {
 		err = fmt.Errorf("%w: the source returned no snapshot", ErrDirectory)
 	}
+	if err == nil {
+		err = rollback(m.cur.Load(), s)
+	}
 	m.mu.Lock()
 	m.status.Attempted = start
 	m.status.Err = err
@@ -120,6 +132,7 @@ func (m *Mirror) Refresh(ctx context.Context) error {
 		m.status.Loaded = start
 		m.status.Failures = 0
 		m.status.Entries = s.Len()
+		m.status.SigningTime = s.signingTime
 	}
 	st := m.status
 	m.mu.Unlock()
@@ -135,6 +148,25 @@ func (m *Mirror) Refresh(ctx context.Context) error {
 		m.opts.OnRefresh(st)
 	}
 	return err
+}
+
+// rollback refuses next when it was signed before cur, the snapshot
+// served, or carries no signing time while cur does. Refreshes are
+// serialised, so cur cannot change meanwhile.
+func rollback(cur, next *Snapshot) error {
+	if cur == nil || cur.signingTime.IsZero() {
+		return nil
+	}
+	e := &SignedLDIFError{Err: ErrRollback, Signer: next.publisher, SigningTime: next.signingTime}
+	switch {
+	case next.signingTime.IsZero():
+		e.Detail = "no signing time, and the index in service was signed at " + stamp(cur.signingTime)
+	case next.signingTime.Before(cur.signingTime):
+		e.Detail = "signed at " + stamp(next.signingTime) + ", before the index in service, signed at " + stamp(cur.signingTime)
+	default:
+		return nil
+	}
+	return e
 }
 
 // Run refreshes at once when nothing is loaded, then every Interval (or

@@ -21,9 +21,17 @@ type Snapshot struct {
 	hashes    map[string][]*Provider // decoded providerCertificateHash → entries
 	names     map[string]*Provider   // lower-case providerName → main entry
 
+	signingTime time.Time // the signing time of a signed LDIF; zero otherwise
+	publisher   string    // the signer of a signed LDIF, for messages
+
 	poolOnce sync.Once
 	pool     *x509.CertPool
 }
+
+// SigningTime returns the signing time of the signed LDIF the snapshot
+// was read from (ParseSignedLDIF, File), zero for other sources. A Mirror
+// refuses a new snapshot signed before the one it serves.
+func (s *Snapshot) SigningTime() time.Time { return s.signingTime }
 
 var _ Index = (*Snapshot)(nil)
 
