@@ -47,6 +47,9 @@ type Dir struct {
 	syncer  *dirSyncer
 	life    life
 	damaged []*CorruptError
+	// withheld holds the IDs of the items of damaged files, which Put
+	// refuses; set by Open, read-only after.
+	withheld map[string]bool
 
 	fmu    sync.Mutex
 	failed error

@@ -26,7 +26,7 @@ func (d *Dir) Put(ctx context.Context, it *Item, body io.Reader) error {
 	if err := d.failure(); err != nil {
 		return err
 	}
-	if d.tab.get(it.ID) != nil {
+	if d.tab.get(it.ID) != nil || d.withheld[it.ID] {
 		return exists(it.ID)
 	}
 	item := prepare(it, d.now)

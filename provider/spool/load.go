@@ -79,6 +79,9 @@ func (d *Dir) load(ctx context.Context) error {
 			}
 			d.damage(ce, id)
 			withheld[id] = true
+			if it != nil {
+				withheld[it.ID] = true // a file renamed: keep the steps of the item it holds
+			}
 			continue
 		}
 		d.tab.add(&entry{item: *it, size: size})
@@ -139,6 +142,7 @@ func (d *Dir) load(ctx context.Context) error {
 			d.tab.remove(e)
 		}
 	}
+	d.withheld = withheld
 	if removed > 0 {
 		return d.syncer.sync()
 	}
@@ -156,7 +160,8 @@ func (d *Dir) damage(err *CorruptError, id string) {
 }
 
 // loadItem reads the envelope of the item file at path, named for id,
-// and returns it with the body's length. Damage is a *CorruptError.
+// and returns it with the body's length. Damage is a *CorruptError; when
+// the file holds another item, that item is returned with the error.
 func loadItem(path, id string) (*Item, int64, error) {
 	f, fr, err := openFrame(path, kindItem)
 	if err != nil {
@@ -168,7 +173,7 @@ func loadItem(path, id string) (*Item, int64, error) {
 		return nil, 0, &CorruptError{Path: path, Offset: int64(prefixLen), Reason: "bad envelope", Err: err}
 	}
 	if it.ID != id {
-		return nil, 0, &CorruptError{Path: path, Offset: int64(prefixLen), Reason: fmt.Sprintf("holds item %q", it.ID)}
+		return it, 0, &CorruptError{Path: path, Offset: int64(prefixLen), Reason: fmt.Sprintf("holds item %q", it.ID)}
 	}
 	return it, fr.bodyLen, nil
 }

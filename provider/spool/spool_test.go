@@ -3,6 +3,7 @@ package spool_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/pecsdk/pec/provider/spool"
 	"github.com/pecsdk/pec/provider/spool/spooltest"
@@ -11,6 +12,8 @@ import (
 func TestMemoryConformance(t *testing.T) {
 	spooltest.Run(t, func(t *testing.T) spool.Spool { return spool.NewMemory(nil) }, &spooltest.Options{HoldsBodies: true})
 }
+
+var testNow = time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
 
 func openDir(t *testing.T, dir string) spool.Spool {
 	t.Helper()
