@@ -7,9 +7,11 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -34,34 +36,69 @@ func cmdIndex(args []string, out, errOut io.Writer) (int, error) {
 	return 2, fmt.Errorf("index: unknown subcommand %q (lookup, dump)", args[0])
 }
 
-// indexFlags are the flags naming an index: --ldap or --ldif, and
-// --index-ca for the publisher of a signed LDIF and an ldaps server. They
-// are not the anchors of message signatures (--ca): a provider key, which
-// chains to those, must not be able to sign a replacement index.
+// indexFlags are the flags naming an index: --ldap or --ldif, --index-ca
+// for the anchors of a signed LDIF's publisher and of an ldaps server, and
+// the pin of that publisher. They are not the anchors of message
+// signatures (--ca): a provider key, which chains to those, must not be
+// able to sign a replacement index, nor may any other certificate under
+// the index's anchors but the publisher's.
 type indexFlags struct {
 	ldap, ldif, ca *string
+	// The publisher of a signed --ldif (index.Publisher).
+	pubCert, pubSubject, pubEmail *string
+	anySigner                     *bool
 }
 
 func addIndexFlags(fs *flag.FlagSet) *indexFlags {
 	return &indexFlags{
 		ldap: fs.String("ldap", "", "URL of the provider directory (ldap:// or ldaps://)"),
-		ldif: fs.String("ldif", "", "LDIF file of the provider index, plain, or signed (.p7m) and verified against --index-ca"),
-		ca:   fs.String("index-ca", "", "PEM file of the anchors of the index: its publisher's signature (then a plain LDIF is refused) and the ldaps server"),
+		ldif: fs.String("ldif", "", "LDIF file of the provider index, plain, or signed (.p7m) by the publisher --index-publisher-* pin"),
+		ca:   fs.String("index-ca", "", "PEM file of the anchors of the index: its publisher's certificate chain (then a plain LDIF is refused) and the ldaps server"),
+		pubCert: fs.String("index-publisher-cert", "",
+			"PEM file of the certificate(s) of the publisher of a signed --ldif: its signer must be one of them (without --index-ca, they are the anchors)"),
+		pubSubject: fs.String("index-publisher-subject", "", "subject DN the signer of a signed --ldif must have (with --index-ca)"),
+		pubEmail:   fs.String("index-publisher-email", "", "e-mail address the signer of a signed --ldif must have (with --index-ca)"),
+		anySigner: fs.Bool("index-any-signer", false,
+			"accept a signed --ldif from any signer under --index-ca, without a pinned publisher: unsafe when that CA certifies providers or anyone else too"),
 	}
+}
+
+// publisher returns the publisher pinned by the flags; nil when none is.
+func (f *indexFlags) publisher() (*index.Publisher, error) {
+	if *f.pubCert == "" && *f.pubSubject == "" && *f.pubEmail == "" {
+		return nil, nil
+	}
+	p := &index.Publisher{Subject: *f.pubSubject, Email: *f.pubEmail}
+	if *f.pubCert != "" {
+		certs, err := loadCerts(*f.pubCert)
+		if err != nil {
+			return nil, err
+		}
+		p.Certificates = certs
+	}
+	return p, nil
 }
 
 // loadIndex reads the index named by --ldap or --ldif; nil when neither
 // is given.
-func loadIndex(ldapURL, ldifFile, caFile string) (*index.Snapshot, error) {
+func loadIndex(f *indexFlags) (*index.Snapshot, error) {
+	ldapURL, ldifFile := *f.ldap, *f.ldif
 	if ldapURL != "" && ldifFile != "" {
 		return nil, fmt.Errorf("give --ldap or --ldif, not both")
 	}
+	pub, err := f.publisher()
+	if err != nil {
+		return nil, err
+	}
 	if ldapURL == "" && ldifFile == "" {
+		if pub != nil || *f.anySigner {
+			return nil, fmt.Errorf("--index-publisher-* and --index-any-signer need a signed --ldif")
+		}
 		return nil, nil
 	}
 	var anchors *x509.CertPool
-	if caFile != "" {
-		pool, err := loadPool(caFile)
+	if *f.ca != "" {
+		pool, err := loadPool(*f.ca)
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +107,10 @@ func loadIndex(ldapURL, ldifFile, caFile string) (*index.Snapshot, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), indexTimeout)
 	defer cancel()
 	if ldifFile != "" {
-		return (&index.File{Path: ldifFile, Anchors: anchors}).Load(ctx)
+		return (&index.File{Path: ldifFile, Anchors: anchors, Publisher: pub, AnySignerUnderAnchors: *f.anySigner}).Load(ctx)
+	}
+	if pub != nil || *f.anySigner {
+		return nil, fmt.Errorf("--index-publisher-* and --index-any-signer apply to a signed --ldif, not to --ldap")
 	}
 	src := &index.LDAP{URL: ldapURL}
 	if anchors != nil {
@@ -126,7 +166,7 @@ func indexLookup(args []string, out io.Writer) (int, error) {
 	if fs.NArg() != 1 || (*src.ldap == "") == (*src.ldif == "") {
 		return 2, fmt.Errorf("index lookup: usage: pec index lookup (--ldap URL | --ldif FILE) [--json] DOMAIN")
 	}
-	idx, err := loadIndex(*src.ldap, *src.ldif, *src.ca)
+	idx, err := loadIndex(src)
 	if err != nil {
 		return 2, err
 	}
@@ -174,7 +214,7 @@ func indexDump(args []string, out, errOut io.Writer) (int, error) {
 	if fs.NArg() != 0 {
 		return 2, fmt.Errorf("index dump: usage: pec index dump [--ldap URL | --ldif FILE] [--json]")
 	}
-	idx, err := loadIndex(*src.ldap, *src.ldif, *src.ca)
+	idx, err := loadIndex(src)
 	if err != nil {
 		return 2, err
 	}
@@ -205,4 +245,32 @@ func indexDump(args []string, out, errOut io.Writer) (int, error) {
 		return 2, err
 	}
 	return 0, nil
+}
+
+// loadCerts reads the PEM certificates of a file.
+func loadCerts(file string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var certs []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("%s: no PEM certificate", file)
+	}
+	return certs, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/pecsdk/pec/internal/testenv"
 	"github.com/pecsdk/pec/pec/index"
 	"github.com/pecsdk/pec/pec/pectest"
+	"github.com/pecsdk/pec/pec/smime"
 	"github.com/pecsdk/pec/sample"
 )
 
@@ -154,47 +156,106 @@ func TestVerifyWithIndex(t *testing.T) {
 	}
 }
 
-// TestIndexSignedLDIF: a signed index.ldif.p7m is used when it verifies
-// against --ca, refused whole when tampered.
+// TestIndexSignedLDIF: a signed index.ldif.p7m is used when its signer
+// chains to --index-ca and is the publisher pinned by certificate, subject
+// or address; it is refused whole when tampered, when nothing pins the
+// publisher, and when signed by a provider's key or an ordinary e-mail
+// certificate under the same root.
 func TestIndexSignedLDIF(t *testing.T) {
 	dir, files := writeSampleDir(t)
 	ldif, err := os.ReadFile(filepath.Join(dir, "index.ldif"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pki, err := pectest.NewPKI("Indice CA")
+	root, err := pectest.NewPKI("Radice CA")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, _, err := pki.NewProvider("Indice PEC", "indice@indice.example", nil)
+	ca, err := root.NewIntermediate("Indice CA1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p7m, err := pub.SignAttached(ldif, time.Now())
+	const pubEmail = "indice@indice.example"
+	pub, _, err := ca.NewProvider("Indice PEC", pubEmail, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca := filepath.Join(dir, "indice-ca.pem")
-	signed := filepath.Join(dir, "index.ldif.p7m")
-	tampered := filepath.Join(dir, "tampered.ldif.p7m")
-	os.WriteFile(ca, pki.CAPEM(), 0o644)
-	os.WriteFile(signed, p7m, 0o644)
-	os.WriteFile(tampered, bytes.Replace(p7m, []byte(sample.SenderDomain), []byte("pec.mittente.exampl3"), 1), 0o644)
-	if st, out, errOut := runTool("index", "lookup", "--ldif", signed, "--index-ca", ca, sample.SenderDomain); st != 0 {
-		t.Fatalf("signed: %d %s %s", st, out, errOut)
+	provider, _, err := ca.NewProvider(sample.SenderProvider, "posta-certificata@"+sample.SenderDomain, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if st, _, errOut := runTool("index", "lookup", "--ldif", signed, sample.SenderDomain); st != 2 || !strings.Contains(errOut, "refused") {
-		t.Fatalf("signed without --index-ca: %d %s", st, errOut)
+	ordinary, _, err := ca.NewEmailUser("Mario Rossi", "mario.rossi@posta.example", nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// With the publisher's anchors given, a plain (signature-stripped) file is refused.
-	if st, _, errOut := runTool("index", "lookup", "--ldif", filepath.Join(dir, "index.ldif"), "--index-ca", ca, sample.SenderDomain); st != 2 || !strings.Contains(errOut, "not signed") {
-		t.Fatalf("plain LDIF with --index-ca: %d %s", st, errOut)
+	write := func(name string, b []byte) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	if st, _, errOut := runTool("index", "lookup", "--ldif", tampered, "--index-ca", ca, sample.SenderDomain); st != 2 || !strings.Contains(errOut, "digest-mismatch") {
-		t.Fatalf("tampered: %d %s", st, errOut)
+	sign := func(name string, s *smime.Signer) string {
+		t.Helper()
+		p7m, err := s.SignAttached(ldif, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return write(name, p7m)
 	}
-	if st, _, errOut := runTool("verify", "--ldif", tampered, "--index-ca", ca, files[0].path); st != 2 || !strings.Contains(errOut, "refused") {
-		t.Fatalf("verify with a tampered index: %d %s", st, errOut)
+	anchors := write("indice-ca.pem", root.CAPEM())
+	pubPEM := write("indice.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pub.Certificate().Raw}))
+	signed := sign("index.ldif.p7m", pub)
+	byProvider := sign("provider.ldif.p7m", provider)
+	byOrdinary := sign("ordinary.ldif.p7m", ordinary)
+	p7m, _ := os.ReadFile(signed)
+	tampered := write("tampered.ldif.p7m", bytes.Replace(p7m, []byte(sample.SenderDomain), []byte("pec.mittente.exampl3"), 1))
+	subject := "CN=Posta Certificata Indice PEC,O=Indice PEC,C=IT"
+
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		status int
+		stderr string
+	}{
+		{"pinned-certificate", []string{"--ldif", signed, "--index-ca", anchors, "--index-publisher-cert", pubPEM}, 0, ""},
+		{"pinned-certificate-as-anchor", []string{"--ldif", signed, "--index-publisher-cert", pubPEM}, 0, ""},
+		{"pinned-subject", []string{"--ldif", signed, "--index-ca", anchors, "--index-publisher-subject", subject}, 0, ""},
+		{"pinned-email", []string{"--ldif", signed, "--index-ca", anchors, "--index-publisher-email", pubEmail}, 0, ""},
+		{"any-signer", []string{"--ldif", signed, "--index-ca", anchors, "--index-any-signer"}, 0, ""},
+		{"anchors-alone", []string{"--ldif", signed, "--index-ca", anchors}, 2, "no publisher pinned"},
+		{"nothing", []string{"--ldif", signed}, 2, "refused"},
+		{"provider-key-pinned-certificate", []string{"--ldif", byProvider, "--index-ca", anchors, "--index-publisher-cert", pubPEM}, 2,
+			"not signed by the pinned publisher: signer posta-certificata@" + sample.SenderDomain},
+		{"provider-key-pinned-email", []string{"--ldif", byProvider, "--index-ca", anchors, "--index-publisher-email", pubEmail}, 2, "not signed by the pinned publisher"},
+		{"ordinary-pinned-subject", []string{"--ldif", byOrdinary, "--index-ca", anchors, "--index-publisher-subject", subject}, 2,
+			"not signed by the pinned publisher: signer mario.rossi@posta.example"},
+		{"ordinary-pinned-certificate-as-anchor", []string{"--ldif", byOrdinary, "--index-publisher-cert", pubPEM}, 2, "untrusted-chain"},
+		// The opt-in takes a provider's key too: what it is unsafe for.
+		{"provider-key-any-signer", []string{"--ldif", byProvider, "--index-ca", anchors, "--index-any-signer"}, 0, ""},
+		// With the publisher pinned, a plain (signature-stripped) file is refused.
+		{"plain", []string{"--ldif", filepath.Join(dir, "index.ldif"), "--index-publisher-email", pubEmail}, 2, "not signed"},
+		{"plain-with-anchors", []string{"--ldif", filepath.Join(dir, "index.ldif"), "--index-ca", anchors}, 2, "not signed"},
+		{"tampered", []string{"--ldif", tampered, "--index-ca", anchors, "--index-publisher-cert", pubPEM}, 2, "digest-mismatch"},
+		{"publisher-for-ldap", []string{"--ldap", "ldap://127.0.0.1:1", "--index-publisher-email", pubEmail}, 2, "not to --ldap"},
+		{"bad-certificate-file", []string{"--ldif", signed, "--index-publisher-cert", filepath.Join(dir, "index.ldif")}, 2, "no PEM certificate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, out, errOut := runTool(append(append([]string{"index", "lookup"}, tc.args...), sample.SenderDomain)...)
+			if st != tc.status || !strings.Contains(errOut, tc.stderr) {
+				t.Fatalf("status %d, want %d\nstdout %s\nstderr %q, want %q", st, tc.status, out, errOut, tc.stderr)
+			}
+		})
+	}
+	pin := []string{"--index-ca", anchors, "--index-publisher-cert", pubPEM}
+	if st, out, errOut := runTool(append(append([]string{"verify", "--ldif", signed}, pin...), files[0].path)...); st != 0 || !strings.Contains(out, "trusted") {
+		t.Fatalf("verify with the signed index: %d %s %s", st, out, errOut)
+	}
+	for _, bad := range []string{tampered, byProvider} {
+		if st, _, errOut := runTool(append(append([]string{"verify", "--ldif", bad}, pin...), files[0].path)...); st != 2 || !strings.Contains(errOut, "refused") && !strings.Contains(errOut, "pinned publisher") {
+			t.Fatalf("verify with %s: %d %s", filepath.Base(bad), st, errOut)
+		}
 	}
 }
 

@@ -89,7 +89,7 @@ func (t *trustFlags) options() (*smime.VerifyOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	idx, err := loadIndex(*t.ix.ldap, *t.ix.ldif, *t.ix.ca)
+	idx, err := loadIndex(t.ix)
 	if err != nil {
 		return nil, err
 	}

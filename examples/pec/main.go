@@ -2,16 +2,23 @@
 // inspects, verifies and unpacks PEC messages, and writes a signed sample of
 // every kind of the catalogue for testing software that consumes PEC.
 //
-//	pec inspect [--json] [--ca FILE] [--ldap URL | --ldif FILE [--index-ca FILE]] FILE...
-//	pec verify [--ca FILE] [--ldap URL | --ldif FILE [--index-ca FILE]] FILE...
+//	pec inspect [--json] [--ca FILE] [--ldap URL | --ldif FILE [PUBLISHER]] FILE...
+//	pec verify [--ca FILE] [--ldap URL | --ldif FILE [PUBLISHER]] FILE...
 //	pec extract -o DIR FILE
 //	pec sample -o DIR
-//	pec index lookup (--ldap URL | --ldif FILE) [--json] DOMAIN
-//	pec index dump [--ldap URL | --ldif FILE] [--json]
+//	pec index lookup (--ldap URL | --ldif FILE [PUBLISHER]) [--json] DOMAIN
+//	pec index dump [--ldap URL | --ldif FILE [PUBLISHER]] [--json]
 //	pec status [--json] [--store PATH] [MESSAGE-ID...]
 //	pec send [--preset NAME | --server HOST:PORT [--starttls]] --user U --to A [--cc C] --subject S ...
 //	pec fetch [--preset NAME | --server HOST:PORT [--starttls]] [--pop3] --user U -o DIR [--ca FILE] [--watch]
 //	pec trace verify|query|reissue (--dir DIR | --postgres URL) ...
+//
+// A signed index (--ldif FILE.p7m) is read only from its publisher, which
+// PUBLISHER pins: --index-publisher-cert FILE (its certificates; the
+// anchors too unless --index-ca FILE is given), or --index-ca FILE with
+// --index-publisher-subject DN or --index-publisher-email ADDR. Anchors
+// alone are refused, since they certify the providers too, unless
+// --index-any-signer says any signer under them will do.
 //
 // Run with no arguments, it writes the samples to a temporary folder and
 // inspects and verifies them: a demonstration on embedded defaults.
@@ -34,6 +41,9 @@ const usage = `usage:
                                              exit 0 when DOMAIN is a PEC domain, 1 when not
   pec index dump [--ldap URL | --ldif FILE] [--json]
                                              the provider index (a sample one with no source)
+  a signed --ldif (.p7m) is read only from its publisher, pinned by
+    --index-publisher-cert FILE [--index-ca FILE], or by --index-ca FILE and
+    --index-publisher-subject DN | --index-publisher-email ADDR | --index-any-signer (unsafe)
   pec status [--json] [--store PATH] [MESSAGE-ID...]
                                              state and evidence of each recipient of each sent message
   pec send [--preset NAME | --server HOST:PORT [--starttls]] --user U [--password-file F]
