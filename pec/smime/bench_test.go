@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"io"
 	"runtime"
 	"strings"
@@ -78,6 +79,95 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkVerifySmall verifies the signature of a small message (a
+// receipt's size), where reading the signature is most of the work: with
+// nil options (integrity: parse, digest, one RSA check) and with the
+// chain checked against the test roots. The signature is strict DER, as
+// every real provider signature in the corpus is.
+func BenchmarkVerifySmall(b *testing.B) {
+	f := testFixture(b)
+	content, sig := signed(b, f.sha256, time.Date(2025, 6, 3, 8, 0, 0, 0, time.UTC))
+	for _, bc := range []struct {
+		name string
+		sig  []byte
+		opts *smime.VerifyOptions
+	}{
+		{"der", sig, nil},
+		{"der-roots", sig, &smime.VerifyOptions{Roots: f.pki.Pool(), From: f.provider}},
+		{"ber", indefinite(b, sig), nil},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(content) + len(bc.sig)))
+			b.ReportAllocs()
+			for b.Loop() {
+				v, err := smime.Verify(bytes.NewReader(content), bc.sig, bc.opts)
+				if err != nil || !v.Intact {
+					b.Fatal(err, v.Problems)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAdversarialBER verifies the pathological signatures of
+// TestAdversarialBER: its figure per byte should be of the order of
+// BenchmarkVerifySmall's, not grow with the size.
+func BenchmarkAdversarialBER(b *testing.B) {
+	f := testFixture(b)
+	content, sig := signed(b, f.sha256, time.Date(2025, 6, 3, 8, 0, 0, 0, time.UTC))
+	for _, bc := range adversarialSignatures(b, sig) {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bc.sig)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if v, err := smime.Verify(bytes.NewReader(content), bc.sig, nil); err != nil || v.Intact {
+					b.Fatal(err, v.Intact)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkParseCertificates is the floor of reading a signature: parsing
+// the certificates it carries, which every verification does.
+func BenchmarkParseCertificates(b *testing.B) {
+	f := testFixture(b)
+	_, sig := signed(b, f.sha256, time.Date(2025, 6, 3, 8, 0, 0, 0, time.UTC))
+	v, err := smime.Verify(bytes.NewReader(nil), sig, nil)
+	if err != nil || len(v.Certificates) == 0 {
+		b.Fatal(err, v.Problems)
+	}
+	var raw []byte
+	for _, c := range v.Certificates {
+		raw = append(raw, c.Raw...)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := x509.ParseCertificates(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRSA2048Verify is the floor of checking a signature value: one
+// PKCS #1 v1.5 verification of a SHA-256 digest.
+func BenchmarkRSA2048Verify(b *testing.B) {
+	f := testFixture(b)
+	key := f.key.(*rsa.PrivateKey)
+	digest := sha256.Sum256([]byte("digest"))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, digest[:], sig); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

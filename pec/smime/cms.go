@@ -10,11 +10,28 @@ package smime
 //     crypto.Signer that may live in an HSM (PEC.md §12.1). The library's
 //     signer wants the whole content as a []byte, copies it, and cannot sign
 //     a precomputed digest.
-//   - Verification goes through github.com/smallstep/pkcs7: its Parse turns
-//     the BER that real providers send into DER and decodes certificates,
-//     and its Verify checks the messageDigest attribute and the signature
+//   - Verification uses github.com/smallstep/pkcs7 for its verifier only:
+//     its Verify checks the messageDigest attribute and the signature
 //     value. The content is never handed to it: its Hasher hook returns the
 //     digest that Verify computed while streaming the content.
+//   - Reading a signature does not go through the library's Parse. Parse
+//     re-encodes every input, DER or not, through a tree of one node per
+//     element (ber2der): after each element of an indefinite-length one it
+//     searches the rest of the input for the end-of-contents (quadratic:
+//     250,000 small elements took 40 s), each level of nesting copies its
+//     contents into a buffer of its own (memory times the depth: 1 MiB
+//     nested 60 deep allocated 75 MB), and DER input, which every real
+//     provider signature is, pays for the tree and the copies all the
+//     same. Nothing in its API avoids that. So parseSignature takes a DER
+//     signature as it is (one walk checks it: isDER) and converts BER to
+//     DER itself in two linear passes (berToDER, ber.go); both bound the
+//     nesting and the conversion bounds the number of elements. It then
+//     decodes the fields verification reads with encoding/asn1
+//     (parseSignedData, der.go), after counting the certificates, signers
+//     and attributes against their bounds, and fills the library's PKCS7
+//     value; encoding/asn1 decodes the SignerInfos straight into the
+//     library's own type. The cost of reading any signature is linear in
+//     its size, in time and memory, and a DER one is copied once.
 //
 // Swapping the library means rewriting parseSignature and (*cmsSignature).check.
 
@@ -240,16 +257,27 @@ func parseSignature(b []byte) (sig *cmsSignature, prob *Problem) {
 	if len(b) == 0 {
 		return nil, &Problem{Code: ProblemMalformed, Detail: "empty signature"}
 	}
-	if err := checkBER(b); err != nil {
-		// The library's BER reader can take exponential time on some
-		// malformed input; a linear check turns that into a clear error.
+	der, err := toDER(b)
+	if err != nil {
 		return nil, &Problem{Code: ProblemMalformed, Detail: err.Error()}
 	}
-	p7, err := pkcs7.Parse(b)
+	sd, err := parseSignedData(der)
 	if err != nil {
-		return nil, &Problem{Code: ProblemMalformed, Detail: strings.TrimPrefix(err.Error(), "pkcs7: ")}
+		return nil, &Problem{Code: ProblemMalformed, Detail: err.Error()}
+	}
+	p7 := &pkcs7.PKCS7{Content: sd.content}
+	if sd.certificates != nil {
+		if p7.Certificates, err = x509.ParseCertificates(sd.certificates); err != nil {
+			return nil, &Problem{Code: ProblemMalformed, Detail: err.Error()}
+		}
 	}
 	sig = &cmsSignature{p7: p7, certs: p7.Certificates, encapsulated: p7.Content}
+	// The library's SignerInfo type is unexported: encoding/asn1 fills
+	// it through the exported field, as the library's Parse does.
+	if _, err := asn1.UnmarshalWithParams(sd.signerInfos, &p7.Signers, "set"); err != nil {
+		p7.Signers = nil
+		return sig, &Problem{Code: ProblemMalformed, Detail: "SignerInfo: " + err.Error()}
+	}
 	if len(p7.Signers) == 0 {
 		if len(p7.Certificates) == 0 {
 			return sig, &Problem{Code: ProblemMalformed, Detail: "not a CMS SignedData with signers"}
@@ -274,12 +302,23 @@ func parseSignature(b []byte) (sig *cmsSignature, prob *Problem) {
 	sig.sigAlg, sig.algorithm = signatureAlgorithmOf(si.DigestEncryptionAlgorithm.Algorithm, sig.hashes[0])
 	sig.legacy = sig.hashes[0] == crypto.SHA1 || sig.sigAlg == x509.SHA1WithRSA || sig.sigAlg == x509.ECDSAWithSHA1
 	if sig.signedAttrs {
+		// The first value of the first attribute of a type, as the
+		// library's UnmarshalSignedAttribute reads it.
+		attr := func(oid asn1.ObjectIdentifier, out any) error {
+			for _, a := range si.AuthenticatedAttributes {
+				if a.Type.Equal(oid) {
+					_, err := asn1.Unmarshal(a.Value.Bytes, out)
+					return err
+				}
+			}
+			return errors.New("no attribute " + oid.String())
+		}
 		var t time.Time
-		if p7.UnmarshalSignedAttribute(oidAttrSigningTime, &t) == nil {
+		if attr(oidAttrSigningTime, &t) == nil {
 			sig.signingTime = t
 		}
 		var ct asn1.ObjectIdentifier
-		if err := p7.UnmarshalSignedAttribute(oidAttrContentType, &ct); err != nil || !ct.Equal(oidData) {
+		if err := attr(oidAttrContentType, &ct); err != nil || !ct.Equal(oidData) {
 			return sig, &Problem{Code: ProblemMalformed, Detail: "contentType attribute missing or not id-data"}
 		}
 	}
@@ -482,94 +521,4 @@ func signatureAlgorithmOf(oid asn1.ObjectIdentifier, h crypto.Hash) (x509.Signat
 // hashName is the name of a digest in Verdict.Algorithm: "sha1", "sha256".
 func hashName(h crypto.Hash) string {
 	return strings.ReplaceAll(Micalg(h), "-", "")
-}
-
-// checkBER walks the BER encoding of b once (X.690 §8.1), with bounded depth
-// and element count, and reports the first element whose tag, length or
-// end-of-contents does not fit. Trailing bytes after the first element are
-// allowed, as the parser allows them.
-func checkBER(b []byte) error {
-	count := 0
-	_, err := berElement(b, 0, 0, &count)
-	return err
-}
-
-const (
-	maxBERDepth = 64
-	maxBERNodes = 1 << 18
-)
-
-var errBER = errors.New("malformed BER")
-
-// berElement checks the element at b[off:] and returns the offset after it.
-func berElement(b []byte, off, depth int, count *int) (int, error) {
-	if depth > maxBERDepth {
-		return 0, fmt.Errorf("%w: nesting deeper than %d", errBER, maxBERDepth)
-	}
-	if *count++; *count > maxBERNodes {
-		return 0, fmt.Errorf("%w: more than %d elements", errBER, maxBERNodes)
-	}
-	if off >= len(b) {
-		return 0, fmt.Errorf("%w: truncated at byte %d", errBER, off)
-	}
-	tag := b[off]
-	constructed := tag&0x20 != 0
-	off++
-	if tag&0x1f == 0x1f { // high tag number
-		for {
-			if off >= len(b) {
-				return 0, fmt.Errorf("%w: truncated tag", errBER)
-			}
-			c := b[off]
-			off++
-			if c&0x80 == 0 {
-				break
-			}
-		}
-	}
-	if off >= len(b) {
-		return 0, fmt.Errorf("%w: truncated length at byte %d", errBER, off)
-	}
-	l := int(b[off])
-	off++
-	if l == 0x80 { // indefinite length: constructed children up to end-of-contents
-		if !constructed {
-			return 0, fmt.Errorf("%w: indefinite length on a primitive at byte %d", errBER, off)
-		}
-		for {
-			if off+1 < len(b) && b[off] == 0 && b[off+1] == 0 {
-				return off + 2, nil
-			}
-			next, err := berElement(b, off, depth+1, count)
-			if err != nil {
-				return 0, err
-			}
-			off = next
-		}
-	}
-	if l > 0x80 {
-		n := l & 0x7f
-		if n > 4 || off+n > len(b) {
-			return 0, fmt.Errorf("%w: bad length at byte %d", errBER, off)
-		}
-		l = 0
-		for i := 0; i < n; i++ {
-			l = l<<8 | int(b[off+i])
-		}
-		off += n
-	}
-	end := off + l
-	if l < 0 || end > len(b) {
-		return 0, fmt.Errorf("%w: length %d past the end at byte %d", errBER, l, off)
-	}
-	if constructed {
-		for off < end {
-			next, err := berElement(b[:end], off, depth+1, count)
-			if err != nil {
-				return 0, err
-			}
-			off = next
-		}
-	}
-	return end, nil
 }
