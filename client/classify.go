@@ -33,17 +33,28 @@ type Message struct {
 	Digest string
 
 	raw []byte // the bytes of a receipt or notice, kept as evidence
+	// authority is VerifyOptions.Authority of Classify: the tracker asks it
+	// whether the signer's provider manages the addresses a receipt names.
+	authority smime.Authority
 }
 
 // Classify reads one message (an *os.File or *bytes.Reader is read in place)
-// and classifies, parses and verifies it with opts (Roots for trust,
-// CurrentTime...; nil checks integrity only).
+// and classifies, parses and verifies it with opts. A message is trusted
+// only when opts.Authority (the provider index, package pec/index) lists
+// its signer as a PEC provider; Roots alone check a chain, which any
+// certificate under the same CA has. nil checks integrity only. Use
+// Envelope.OK or Receipt.OK to rely on a message: signed by a provider and
+// of the kind its signed content establishes. A Tracker takes as evidence
+// only receipts classified with an Authority and verified live
+// (opts.CurrentTime zero, not AsOfSigningTime).
 //
 // The kind is decided by the message's own header fields, as PEC.md §15.3
 // says: X-Ricevuta makes a receipt or notice, X-Trasporto an envelope, and
 // anything else is ordinary mail, even when it carries a PEC message as an
-// attachment (a forwarded .eml never makes a message PEC). The certification
-// data then refines the kind, as the envelope and receipt packages do.
+// attachment (a forwarded .eml never makes a message PEC). The kind is then
+// the one the signed content establishes, as the envelope and receipt
+// packages decide it; a header claim it does not establish is listed in
+// Problems (pec.ErrUnsignedClaim).
 //
 // Ordinary mail is not an error: Kind == pec.KindUnknown, err == nil. A PEC
 // header with an unknown value, or a PEC message too damaged to read, is also
@@ -60,6 +71,9 @@ func Classify(r io.Reader, opts *smime.VerifyOptions) (*Message, error) {
 		return nil, fmt.Errorf("client: reading message: %w", err)
 	}
 	m := &Message{Digest: hex.EncodeToString(h.Sum(nil))}
+	if opts != nil {
+		m.authority = opts.Authority
+	}
 	hdr, err := textproto.ReadHeader(bufio.NewReader(io.NewSectionReader(src, 0, size)))
 	if err != nil {
 		m.Problems = append(m.Problems, &pec.ParseError{Header: "", Offset: -1, Err: fmt.Errorf("%w: header: %w", pec.ErrMalformed, err)})

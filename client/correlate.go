@@ -3,44 +3,34 @@ package client
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/daticert"
 )
 
+// liveWindow is how far from the tracker's clock the time a receipt was
+// verified at may lie: evidence is judged live (smime.VerifyOptions with
+// CurrentTime zero, not AsOfSigningTime), just before it is observed.
+const liveWindow = time.Hour
+
 // newObservation extracts from a classified receipt what the tracker keeps.
-func newObservation(m *Message, allowUnverified bool) (*observation, error) {
+// Only what the signed content says is kept: the kind and the daticert
+// data, never the unsigned header fields (X-Riferimento-Message-ID,
+// X-VerificaSicurezza) that anyone relaying the receipt can add.
+func newObservation(m *Message, allowUnverified bool, now time.Time) (*observation, error) {
 	rc := m.Receipt
 	d := rc.Data
 	if d == nil {
 		return nil, fmt.Errorf("%w: %s %s has no certification data", ErrNotEvidence, m.Kind, m.MessageID)
 	}
-	sig := m.Signature
-	if sig == nil {
-		sig = rc.Signature
-	}
-	// Evidence must be trusted: an intact signature alone proves only that
-	// somebody signed the receipt, not that a PEC provider did.
-	verified := sig != nil && sig.Intact && sig.Trusted != nil && *sig.Trusted && (sig.FromMatches == nil || *sig.FromMatches)
+	why := evidenceProblem(m, now)
+	verified := why == ""
 	if !verified && !allowUnverified {
-		why := "unsigned"
-		switch {
-		case sig == nil:
-		case !sig.Intact:
-			why = "signature not intact"
-		case sig.Trusted == nil:
-			why = "no trust anchors or provider index given to judge the signer"
-		case !*sig.Trusted:
-			why = "signer not trusted"
-		default:
-			why = "signer is not the sender of the notice"
-		}
-		if sig != nil && len(sig.Problems) > 0 {
-			why += fmt.Sprintf(" (%v)", sig.Problems[0])
-		}
 		return nil, fmt.Errorf("%w: %s %s: %s", ErrNotEvidence, m.Kind, m.MessageID, why)
 	}
 	o := &observation{
@@ -48,6 +38,7 @@ func newObservation(m *Message, allowUnverified bool) (*observation, error) {
 		Own:      pec.NormalizeMsgID(rc.Header.Get("Message-Id")),
 		MsgID:    pec.NormalizeMsgID(d.MsgID),
 		ID:       pec.NormalizeMsgID(d.ID),
+		Sender:   addrKey(d.Sender),
 		Time:     d.Time,
 		Provider: d.Provider,
 		Delivery: addrKey(d.Delivery),
@@ -60,9 +51,6 @@ func newObservation(m *Message, allowUnverified bool) (*observation, error) {
 	}
 	if o.Own == "" {
 		o.Own = m.MessageID
-	}
-	if o.MsgID == "" {
-		o.MsgID = pec.NormalizeMsgID(rc.Header.Get(pec.HeaderReference))
 	}
 	if o.MsgID == "" && o.ID == "" {
 		return nil, fmt.Errorf("%w: %s %s names no message (no msgid, no identificativo)", ErrNotEvidence, m.Kind, o.Own)
@@ -84,18 +72,97 @@ func newObservation(m *Message, allowUnverified bool) (*observation, error) {
 	return o, nil
 }
 
+// evidenceProblem says why m cannot be taken as evidence, or "". Evidence
+// is a receipt that is OK (receipt.Receipt.OK: intact, signed by a PEC
+// provider that the Authority lists, which is its From address, and whose
+// signed daticert establishes its kind), verified live, and whose signer's
+// provider manages the domain of whom it speaks about: the recipient for
+// the notices of the recipient's provider (presa in carico, delivery,
+// non-delivery, virus detection), the sender for those of the sender's
+// provider (PEC.md §11.2, §12.5 steps 3 and 4). A chain to trust anchors
+// alone never makes evidence: anyone with a certificate under the same CA
+// could sign a receipt.
+func evidenceProblem(m *Message, now time.Time) string {
+	rc := m.Receipt
+	sig := m.Signature
+	if sig == nil {
+		sig = rc.Signature
+	}
+	var why string
+	switch {
+	case sig == nil:
+		return "unsigned"
+	case !sig.Intact:
+		why = "signature not intact"
+	case sig.Trusted == nil:
+		why = "no provider index given to judge the signer"
+	case !*sig.Trusted:
+		why = "signer not established as a PEC provider"
+	case sig.FromMatches == nil || !*sig.FromMatches:
+		why = "signer is not the sender of the notice"
+	case !rc.OK():
+		why = "the signed content does not establish the kind the header fields claim"
+		for _, p := range rc.Problems {
+			if errors.Is(p, pec.ErrUnsignedClaim) {
+				return why + " (" + p.Error() + ")"
+			}
+		}
+		return why
+	case sig.AsOfSigningTime || sig.At.IsZero() || sig.At.Sub(now).Abs() > liveWindow:
+		return "not verified live (as of " + sig.At.UTC().Format(time.RFC3339) + ")"
+	case m.authority == nil:
+		return "no provider index to tell which provider manages the addresses it names"
+	default:
+		for _, a := range authorizedFor(m.Kind, rc.Data, rc.Error) {
+			if err := m.authority.Authorize(sig.Signer, a, sig.At); err != nil {
+				return fmt.Sprintf("its signer's provider does not manage the domain of %s (%v)", a, err)
+			}
+		}
+		return ""
+	}
+	if len(sig.Problems) > 0 {
+		why += fmt.Sprintf(" (%v)", sig.Problems[0])
+	}
+	return why
+}
+
+// authorizedFor returns the addresses whose domain the provider that signs
+// a notice of kind k must manage: the recipients it covers for the notices
+// of the recipient's provider, the sender for those of the sender's.
+func authorizedFor(k pec.Kind, d *daticert.Data, e *pec.Error) []string {
+	switch k {
+	case pec.KindTakeInCharge:
+		return d.Receipts
+	case pec.KindDelivery, pec.KindDeliveryShort, pec.KindDeliverySummary, pec.KindDeliveryError, pec.KindVirusDetected:
+		if d.Delivery == "" && e != nil && e.Recipient != "" {
+			return []string{e.Recipient}
+		}
+		if d.Delivery == "" {
+			return nil
+		}
+		return []string{d.Delivery}
+	}
+	if d.Sender == "" {
+		return nil
+	}
+	return []string{d.Sender}
+}
+
 func identityDigest(o *observation) string {
 	h := sha256.Sum256([]byte(pec.Kind(o.Kind).String() + "\x00" + o.Own + "\x00" + o.Delivery + "\x00" + o.ID))
 	return hex.EncodeToString(h[:])
 }
 
 // key is the identity of a receipt beside its bytes: the same notice
-// fetched twice may differ in the header fields the mailbox added.
+// fetched twice may differ in the header fields the mailbox added. Its own
+// Message-ID is outside the signature: the signed data that names the
+// message it is about are part of the identity, so that a receipt about
+// another message cannot pass for a copy of one about this message.
 func (o *observation) key() string {
 	if o.Own == "" {
 		return ""
 	}
-	return pec.Kind(o.Kind).String() + "\x00" + msgKey(o.Own) + "\x00" + o.Delivery
+	return strings.Join([]string{pec.Kind(o.Kind).String(), msgKey(o.Own), o.Delivery, msgKey(o.MsgID), msgKey(o.ID), o.Sender}, "\x00")
 }
 
 func (o *observation) describeTarget() string {
@@ -105,18 +172,57 @@ func (o *observation) describeTarget() string {
 	return "identificativo " + o.ID
 }
 
-// matchErr reports a receipt that names a recipient tm was not sent to.
-func (o *observation) matchErr(tm *tracked) error {
+// names returns the recipients o is about: consegna, ricezione.
+func (o *observation) names() []string {
 	names := o.Covered
 	if o.Delivery != "" {
 		names = append(slices.Clone(names), o.Delivery)
 	}
+	return names
+}
+
+// bind reports whether o is evidence about the sent message s, as its
+// signed certification data says (PEC.md §9, §11.2): the msgid is s's
+// Message-ID (without one, the identificativo is the acceptance's), the
+// mittente is s's sender, every recipient it names is one of s's, and its
+// identificativo is the acceptance's, once an acceptance told it (id).
+// A genuine receipt about another message can be put in any mailbox
+// (PEC.md §11.2: valid notices are deposited unchanged): what does not
+// match is reported and never applied. The error matches ErrMismatch or
+// ErrUnknownRecipient.
+func (o *observation) bind(s *Sent, id string) error {
+	k := pec.Kind(o.Kind)
+	switch {
+	case o.MsgID != "" && msgKey(o.MsgID) != msgKey(s.MessageID):
+		return fmt.Errorf("%w: %s %s has msgid %s, not %s", ErrMismatch, k, o.Own, o.MsgID, s.MessageID)
+	case o.MsgID == "" && id == "":
+		return fmt.Errorf("%w: %s %s has no msgid, and no acceptance has told the identificativo of %s yet", ErrMismatch, k, o.Own, s.MessageID)
+	case s.From == "" || o.Sender != addrKey(s.From):
+		return fmt.Errorf("%w: %s %s has mittente %q, not the sender %s of %s", ErrMismatch, k, o.Own, o.Sender, s.From, s.MessageID)
+	case id != "" && msgKey(o.ID) != msgKey(id):
+		return fmt.Errorf("%w: %s %s has identificativo %q, the acceptance of %s %s", ErrMismatch, k, o.Own, o.ID, s.MessageID, id)
+	}
+	names := o.names()
+	if len(names) == 0 && k != pec.KindAcceptance && k != pec.KindNonAcceptance && k != pec.KindNonAcceptanceVirus {
+		return fmt.Errorf("%w: %s %s names no recipient (consegna, ricezione)", ErrUnknownRecipient, k, o.Own)
+	}
 	for _, a := range names {
-		if !tm.sent.hasRecipient(a) {
-			return fmt.Errorf("%w: %s %s names %s, not a recipient of %s", ErrUnknownRecipient, pec.Kind(o.Kind), o.Own, a, tm.sent.MessageID)
+		if !s.hasRecipient(a) {
+			return fmt.Errorf("%w: %s %s names %s, not a recipient of %s", ErrUnknownRecipient, k, o.Own, a, s.MessageID)
 		}
 	}
 	return nil
+}
+
+// acceptanceID returns the identificativo of the acceptance of s among
+// obs (sorted by certified time): the first acceptance bound to s, or "".
+func acceptanceID(s *Sent, obs []*observation) string {
+	for _, o := range obs {
+		if pec.Kind(o.Kind) == pec.KindAcceptance && o.ID != "" && o.bind(s, "") == nil {
+			return o.ID
+		}
+	}
+	return ""
 }
 
 func (s *Sent) hasRecipient(a string) bool {
@@ -131,11 +237,9 @@ func (s *Sent) hasRecipient(a string) bool {
 	return false
 }
 
-// derive computes the status of a sent message from the set of its receipts.
-// It depends on the set only, not on the order of arrival: receipts are
-// taken by certified time (then identity), and each recipient gets the state
-// of highest precedence its receipts support (see State).
-func derive(s Sent, obs []*observation, resolve func(string) string) *Status {
+// sortedObs returns obs sorted by certified time, then identity: an order
+// that does not depend on the order of arrival.
+func sortedObs(obs []*observation) []*observation {
 	obs = slices.Clone(obs)
 	slices.SortFunc(obs, func(a, b *observation) int {
 		if c := a.Time.Compare(b.Time); c != 0 {
@@ -148,7 +252,27 @@ func derive(s Sent, obs []*observation, resolve func(string) string) *Status {
 		}
 		return strings.Compare(a.Digest, b.Digest)
 	})
+	return obs
+}
+
+// derive computes the status of a sent message from the set of its receipts.
+// It depends on the set only, not on the order of arrival: receipts are
+// taken by certified time (then identity), and each recipient gets the state
+// of highest precedence its receipts support (see State).
+func derive(s Sent, obs []*observation, resolve func(string) string) *Status {
+	obs = sortedObs(obs)
 	st := &Status{Sent: s}
+	id := acceptanceID(&s, obs)
+	bound := make([]*observation, 0, len(obs))
+	for _, o := range obs {
+		if err := o.bind(&s, id); err != nil {
+			st.Problems = append(st.Problems, "not applied: "+err.Error())
+			continue
+		}
+		bound = append(bound, o)
+	}
+	obs = bound
+	st.ID = id
 	index := map[string]int{}
 	for i, l := range [][]string{s.To, s.Cc} {
 		for _, a := range l {
@@ -187,25 +311,20 @@ func derive(s Sent, obs []*observation, resolve func(string) string) *Status {
 		ev := Evidence{Kind: k, MessageID: o.Own, Time: o.Time, Provider: o.Provider, Digest: o.Digest, Path: resolve(o.Path), Verified: o.Verified}
 		state := StateSubmitted
 		var targets []int
-		all := func(skipExternal bool) {
+		all := func() {
 			for i := range st.Recipients {
-				if !skipExternal || st.Recipients[i].Type != pec.RecipientExternal {
-					targets = append(targets, i)
-				}
+				targets = append(targets, i)
 			}
 		}
 		switch k {
 		case pec.KindAcceptance:
 			state = StateAccepted
-			all(false)
+			all()
 		case pec.KindNonAcceptance, pec.KindNonAcceptanceVirus:
 			state = StateRejected
-			all(false)
+			all()
 		case pec.KindTakeInCharge:
 			state = StateTakenInCharge
-			if len(o.Covered) == 0 {
-				all(true)
-			}
 			for _, a := range o.Covered {
 				if i, ok := index[addrKey(a)]; ok {
 					targets = append(targets, i)
@@ -229,13 +348,8 @@ func derive(s Sent, obs []*observation, resolve func(string) string) *Status {
 			case pec.KindDeliveryTimeout24h:
 				state = StateTimedOut
 			}
-			switch i, ok := index[o.Delivery]; {
-			case ok:
+			if i, ok := index[o.Delivery]; ok {
 				targets = append(targets, i)
-			case o.Delivery == "" && len(st.Recipients) == 1:
-				targets = append(targets, 0)
-			case o.Delivery == "":
-				st.Problems = append(st.Problems, fmt.Sprintf("%s %s names no recipient (consegna)", k, o.Own))
 			}
 		}
 		if state >= StateDelayed && state != StateDelivered {

@@ -17,11 +17,17 @@
 //
 // A Tracker keeps, for each message registered at submission, the state of
 // each recipient (PEC.md §15.4), fed with the receipts and notices fetched
-// from the mailbox. Receipts are matched to the message by the daticert msgid
-// (the client's Message-ID), else by X-Riferimento-Message-ID, else by the
-// identificativo once another receipt has told it (PEC.md §9); and to the
-// recipient by consegna, ricezione and the destinatari of the acceptance,
-// which also tells certified recipients from external ones.
+// from the mailbox. Receipts are found by the daticert msgid (the client's
+// Message-ID), else by the identificativo once the acceptance has told it
+// (PEC.md §9); the unsigned X-Riferimento-Message-ID is never used. A
+// receipt counts for the message only when its signed certification data
+// matches it: msgid, mittente equal to the sender, every recipient it names
+// (consegna, ricezione) one of the message's, and identificativo equal to
+// the acceptance's once known. A genuine receipt about another message can
+// be put in anyone's mailbox (PEC.md §11.2: providers deposit valid notices
+// unchanged), so what does not match is reported (Status.Problems,
+// ErrMismatch, ErrUnknownRecipient) and never applied. The destinatari of
+// the acceptance tell certified recipients from external ones.
 //
 // The state of a recipient is a function of the set of its receipts, not of
 // their order: it is the state of highest precedence that they support (see
@@ -32,8 +38,14 @@
 // §15.4). A receipt seen again, by its bytes or by its own Message-ID, is a
 // duplicate and changes nothing. A receipt about a message the tracker does
 // not follow is reported (ErrUnknownMessage) and kept, and counts if that
-// message is registered later. Only receipts whose signature verifies are
-// evidence, unless TrackerOptions.AllowUnverified says otherwise.
+// message is registered later. Only receipts that are evidence count,
+// unless TrackerOptions.AllowUnverified says otherwise: signed by a PEC
+// provider that the provider index lists (smime.VerifyOptions.Authority;
+// trust anchors alone are not enough), which is the receipt's From and
+// manages the domain of the recipient it speaks for (the sender, for the
+// notices of the sender's provider), verified live, and whose kind is
+// established by its signed content, never by the unsigned X-Ricevuta or
+// X-VerificaSicurezza (PEC.md §11.2, §12.5).
 //
 // # Submitting and fetching
 //
@@ -64,8 +76,9 @@
 // it (TrackerOptions.ReadOnly).
 //
 // Normative sources: PEC.md §15 (client side), §9 (identifiers and
-// correlation), §10.3 (time limits), §11.1 and §11.4 (what the access point
-// checks, multi-recipient behaviour); RFC 6109 §3 and §6; RFC 6409, 8314,
+// correlation), §10.3 (time limits), §11.1, §11.2 and §11.4 (what the access
+// and incoming points check, multi-recipient behaviour), §12.5
+// (verification); RFC 6109 §3 and §6; RFC 6409, 8314,
 // 3207 and 4954 (submission, implicit TLS, STARTTLS, AUTH); RFC 9051 and
 // 2177 (IMAP, IDLE); RFC 1939, 2449, 2595 and 5034 (POP3, its extensions,
 // STLS, SASL).
@@ -74,6 +87,7 @@
 // surrounding white space; receipts delivered in any order, more than once,
 // or re-fetched with other mailbox header fields; a presa in carico after the
 // delivery receipt it precedes; a receipt without msgid, matched by its
-// identificativo; the recipient of a rilevazione-virus notice in ricezione
+// identificativo once the acceptance has told it; the recipient of a
+// rilevazione-virus notice in ricezione
 // (PEC.md §17 item 21); a preavviso whose text names no time limit.
 package client

@@ -10,8 +10,15 @@ var (
 	ErrUnknownMessage = errors.New("client: receipt for a message not sent through this tracker")
 	// ErrUnknownRecipient reports a receipt naming a recipient the message was not sent to.
 	ErrUnknownRecipient = errors.New("client: receipt for a recipient the message was not sent to")
-	// ErrNotEvidence reports a receipt that cannot be taken as evidence: unsigned,
-	// not intact, untrusted, or without usable certification data.
+	// ErrMismatch reports a receipt whose signed certification data does
+	// not match the sent message it was correlated with: another msgid,
+	// mittente or identificativo. It is not evidence for that message and
+	// is not applied.
+	ErrMismatch = errors.New("client: receipt does not match the sent message")
+	// ErrNotEvidence reports a receipt that cannot be taken as evidence:
+	// unsigned, not intact, not signed by a PEC provider the provider index
+	// lists, not verified live, signed by a provider that does not manage
+	// the addresses it speaks for, or without usable certification data.
 	ErrNotEvidence = errors.New("client: receipt not usable as evidence")
 	// ErrLocked reports a tracker store opened by another process.
 	ErrLocked = errors.New("client: tracker store locked")
@@ -40,7 +47,10 @@ var (
 	ErrTooLarge = errors.New("client: message too large")
 	// ErrInvalidDraft reports a draft that cannot be composed (subject, Message-ID, receipt type, attachment).
 	ErrInvalidDraft = errors.New("client: draft not valid")
-	// ErrNoTrust reports a fetch that feeds a Tracker but was given neither trust
-	// anchors nor a provider index to judge the receipts by.
-	ErrNoTrust = errors.New("client: no trust anchors or provider index")
+	// ErrNoTrust reports a fetch that feeds a Tracker but cannot judge the
+	// receipts as evidence: no provider index (VerifyOptions.Authority;
+	// trust anchors alone do not tell a PEC provider from any other holder
+	// of a certificate under the same CA), or a verification that is not
+	// live (VerifyOptions.CurrentTime or AsOfSigningTime set).
+	ErrNoTrust = errors.New("client: no provider index to judge receipts live")
 )

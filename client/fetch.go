@@ -38,10 +38,12 @@ type FetchOptions struct {
 	// Dir is the local folder: one .eml per message, named by the SHA-256
 	// of its bytes, and the fetch state (.pec-fetch.json).
 	Dir string
-	// Verify says how to judge the signatures of what arrives (trust
-	// anchors, the provider index as Authority); nil checks integrity only,
-	// which a Tracker refuses (ErrNoTrust): an intact signature alone does
-	// not show that a PEC provider signed a receipt.
+	// Verify says how to judge the signatures of what arrives: the
+	// provider index as Authority (package pec/index), trust anchors as
+	// Roots. With a Tracker it must have an Authority and verify live
+	// (CurrentTime zero, AsOfSigningTime false), else Fetch refuses
+	// (ErrNoTrust): an intact signature, or one chained to the anchors,
+	// does not show that a PEC provider signed a receipt.
 	Verify *smime.VerifyOptions
 	// Tracker, when set, is fed every fetched message (Tracker.Observe).
 	Tracker *Tracker
@@ -244,11 +246,17 @@ func newFetcher(opts *FetchOptions) (*fetcher, error) {
 	if o.Dir == "" {
 		return nil, errors.New("client: fetch: no folder")
 	}
-	// A receipt counts as evidence only when its signer is judged: with a
-	// tracker and nothing to judge by, every receipt would be refused (and
-	// its UID already recorded), so refuse the fetch instead.
-	if o.Tracker != nil && !o.Tracker.opts.AllowUnverified && (o.Verify == nil || (o.Verify.Roots == nil && o.Verify.Authority == nil)) {
-		return nil, fmt.Errorf("client: fetch: %w: a Tracker needs Verify.Roots or Verify.Authority (the provider index) to judge receipts", ErrNoTrust)
+	// A receipt counts as evidence only when its signer is established as
+	// a PEC provider, live: with a tracker and no means to, every receipt
+	// would be refused (and its UID already recorded), so refuse the fetch
+	// instead.
+	if o.Tracker != nil && !o.Tracker.opts.AllowUnverified {
+		switch v := o.Verify; {
+		case v == nil || v.Authority == nil:
+			return nil, fmt.Errorf("client: fetch: %w: a Tracker needs Verify.Authority (the provider index) to judge receipts; trust anchors alone do not establish a PEC provider", ErrNoTrust)
+		case v.AsOfSigningTime || !v.CurrentTime.IsZero():
+			return nil, fmt.Errorf("client: fetch: %w: a Tracker needs receipts verified live (Verify.CurrentTime zero, AsOfSigningTime false)", ErrNoTrust)
+		}
 	}
 	if o.Mailbox == "" {
 		o.Mailbox = "INBOX"

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/pecsdk/pec/pec/smime"
 	"os"
 	"path/filepath"
 	"testing"
@@ -164,7 +163,7 @@ func referenceStatus(t *testing.T, set *sample.Set, msgs []seededMsg) *client.St
 		t.Fatal(err)
 	}
 	for _, m := range msgs {
-		cm, err := client.Classify(bytes.NewReader(m.data), &smime.VerifyOptions{Roots: set.PKI.Pool()})
+		cm, err := client.Classify(bytes.NewReader(m.data), liveOpts(set))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,7 @@ import (
 // Sent is what the tracker learns at submission.
 type Sent struct {
 	MessageID   string          // without angle brackets
-	From        string          // the sender's mailbox
+	From        string          // the sender's mailbox (required: receipts must name it as mittente)
 	To, Cc      []string        // the recipients, addresses or RFC 5322 mailboxes
 	Subject     string          // the original subject
 	Time        time.Time       // submission time; zero means TrackerOptions.Now
@@ -97,7 +97,7 @@ type Evidence struct {
 	Provider  string     // daticert gestore-emittente
 	Digest    string     // SHA-256 of the receipt bytes, hexadecimal
 	Path      string     // the signed receipt bytes as received; "" when not stored
-	Verified  bool       // the signature was intact (and trusted, when roots were given)
+	Verified  bool       // signed by a PEC provider managing the addresses it names, verified live; false only with TrackerOptions.AllowUnverified
 	Error     *pec.Error // the failure the notice reports; nil for positive receipts
 }
 
@@ -116,9 +116,9 @@ type RecipientStatus struct {
 // Status is the state of a sent message and of each of its recipients.
 type Status struct {
 	Sent                         // what was submitted
-	ID         string            // the PEC msgid (daticert identificativo), once a receipt gave it
+	ID         string            // the PEC msgid (daticert identificativo): the acceptance's, else that of the first receipt applied; "" before
 	Recipients []RecipientStatus // To then Cc, in submission order
-	Problems   []string          // contradictions found in the evidence
+	Problems   []string          // contradictions found in the evidence, and receipts not applied because they do not match the message
 }
 
 // Final reports whether every recipient has reached a final state.
@@ -184,14 +184,18 @@ type Update struct {
 
 // TrackerOptions configure a Tracker. The zero value (or nil) is the default.
 type TrackerOptions struct {
-	// Now is the clock, for the submission time of a Sent without one.
-	// Nil means time.Now.
+	// Now is the clock, for the submission time of a Sent without one,
+	// and for the time receipts must have been verified at: within an
+	// hour of it (live). Nil means time.Now.
 	Now func() time.Time
 	// Logger receives what the tracker does and what it repairs. Nil is silent.
 	Logger *slog.Logger
-	// AllowUnverified accepts as evidence receipts whose signature is
-	// missing or does not verify (archives, tests); their Evidence says
-	// Verified: false. By default Observe refuses them with ErrNotEvidence.
+	// AllowUnverified accepts as evidence receipts that are not (see
+	// ErrNotEvidence: signature missing, not intact, not by a listed
+	// provider, not verified live...), for archives and tests; their
+	// Evidence says Verified: false. By default Observe refuses them with
+	// ErrNotEvidence. Their certification data must match the sent message
+	// all the same.
 	AllowUnverified bool
 	// NoSync skips the fsync after each append, for benchmarks and tests
 	// that do not simulate crashes. A power loss may then lose the last
@@ -284,10 +288,9 @@ func (t *Tracker) Register(s Sent) error {
 		return fmt.Errorf("client: register: no Message-ID")
 	}
 	var err error
-	if strings.TrimSpace(s.From) != "" {
-		if s.From, err = bareAddress(s.From); err != nil {
-			return fmt.Errorf("client: register %s: From: %w", s.MessageID, err)
-		}
+	if s.From, err = bareAddress(s.From); err != nil {
+		// Receipts are bound to the message by their mittente.
+		return fmt.Errorf("client: register %s: From: %w", s.MessageID, err)
 	}
 	s.To, s.Cc = slices.Clone(s.To), slices.Clone(s.Cc) // the caller's slices stay as they were
 	for _, l := range [][]string{s.To, s.Cc} {
@@ -359,8 +362,12 @@ func (t *Tracker) Withdraw(messageID, reason string) error {
 }
 
 // Observe feeds the tracker one classified message. A receipt or notice
-// about a registered message updates the state of the recipients it
-// concerns; the same receipt seen again (or the same bytes fetched again)
+// that is evidence (see ErrNotEvidence; Classify it with the provider index
+// as VerifyOptions.Authority) and whose signed certification data matches
+// a registered message (msgid, mittente, recipients, identificativo: see
+// ErrMismatch and ErrUnknownRecipient) updates the state of the recipients
+// it concerns; one that does not match is kept, reported in
+// Status.Problems and by the error, and never applied; the same receipt seen again (or the same bytes fetched again)
 // gives Update.Duplicate and no error. A receipt about a message the
 // tracker does not follow gives an error matching ErrUnknownMessage; it is
 // kept, and counted if that message is registered later. Messages that are
@@ -374,7 +381,7 @@ func (t *Tracker) Observe(m *Message) (*Update, error) {
 		u.Ignored = true
 		return u, nil
 	}
-	o, err := newObservation(m, t.opts.AllowUnverified)
+	o, err := newObservation(m, t.opts.AllowUnverified, t.opts.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -417,7 +424,8 @@ func (t *Tracker) Observe(m *Message) (*Update, error) {
 		}
 	}
 	t.log.Debug("tracker: receipt", "message-id", u.MessageID, "kind", m.Kind, "receipt", o.Own, "changes", len(u.Changes))
-	if err := o.matchErr(tm); err != nil {
+	if err := o.bind(&tm.sent, acceptanceID(&tm.sent, sortedObs(tm.obs))); err != nil {
+		t.log.Warn("tracker: receipt not applied", "message-id", u.MessageID, "kind", m.Kind, "receipt", o.Own, "err", err)
 		return u, err
 	}
 	return u, nil
@@ -470,12 +478,15 @@ func (t *Tracker) seen(o *observation) bool {
 	return t.digests[o.Digest] || (o.key() != "" && t.keys[o.key()])
 }
 
-// owner returns the key of the sent message o is about, or "".
+// owner returns the key of the sent message o is about, or "": the one
+// its msgid names, else (a receipt without msgid) the one whose
+// identificativo it has.
 func (t *Tracker) owner(o *observation) string {
 	if o.MsgID != "" {
 		if _, ok := t.msgs[msgKey(o.MsgID)]; ok {
 			return msgKey(o.MsgID)
 		}
+		return ""
 	}
 	if o.ID != "" {
 		if k, ok := t.byID[msgKey(o.ID)]; ok {
@@ -542,7 +553,7 @@ func (t *Tracker) refresh(tm *tracked) {
 		var claimed bool
 		var rest []*observation
 		for _, o := range t.orphans {
-			if o.ID != "" && msgKey(o.ID) == msgKey(tm.status.ID) {
+			if o.MsgID == "" && o.ID != "" && msgKey(o.ID) == msgKey(tm.status.ID) {
 				tm.obs = append(tm.obs, o)
 				claimed = true
 			} else {

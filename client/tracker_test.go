@@ -19,6 +19,7 @@ var (
 	bob   = "bob@" + sample.RecipientDomain
 	dora  = "dora@" + sample.RecipientDomain
 	carol = sample.Carol // esterno
+	alice = sample.Alice // the sender
 )
 
 // step is one receipt of a scenario.
@@ -381,7 +382,7 @@ func TestTrackerLateRegister(t *testing.T) {
 // the final notice).
 func TestTrackerTimeoutByElapsed(t *testing.T) {
 	s := newSent(1, sampleTime, []string{bob}, nil).sent
-	accept := &observation{Kind: kindText(pec.KindAcceptance), ID: "x@y", Time: sampleTime, Digest: "a",
+	accept := &observation{Kind: kindText(pec.KindAcceptance), MsgID: s.MessageID, Sender: s.From, ID: "x@y", Time: sampleTime, Digest: "a",
 		Recipients: []obsRecipient{{Address: bob, Type: string(pec.RecipientCertified)}}}
 	for _, tc := range []struct {
 		after  time.Duration
@@ -395,7 +396,7 @@ func TestTrackerTimeoutByElapsed(t *testing.T) {
 		{23 * time.Hour, true, pec.KindDeliveryTimeout12h, StateDelayed}, // the text said 12 hours
 		{13 * time.Hour, true, pec.KindDeliveryTimeout24h, StateTimedOut},
 	} {
-		warn := &observation{Kind: kindText(tc.kind), ID: "x@y", Time: sampleTime.Add(tc.after), Digest: "b", Delivery: bob, ByText: tc.byText}
+		warn := &observation{Kind: kindText(tc.kind), MsgID: s.MessageID, Sender: s.From, ID: "x@y", Time: sampleTime.Add(tc.after), Digest: "b", Delivery: bob, ByText: tc.byText}
 		st := derive(s, []*observation{warn, accept}, func(p string) string { return p })
 		if got := st.Recipient(bob).State; got != tc.want {
 			t.Errorf("%s after %v (by text %v): %s, want %s", tc.kind, tc.after, tc.byText, got, tc.want)
@@ -441,8 +442,10 @@ func TestTrackerRegister(t *testing.T) {
 	}{
 		{"display names", Sent{MessageID: "<a@b>", From: "Alice <" + sample.Alice + ">", To: []string{"Bob Bianchi <" + bob + ">"}}, true},
 		{"no Message-ID", Sent{MessageID: " <> ", To: []string{bob}}, false},
-		{"no recipients", Sent{MessageID: "c@b"}, false},
-		{"bad address", Sent{MessageID: "d@b", To: []string{"Bob <bob@"}}, false},
+		{"no recipients", Sent{MessageID: "c@b", From: sample.Alice}, false},
+		{"bad address", Sent{MessageID: "d@b", From: sample.Alice, To: []string{"Bob <bob@"}}, false},
+		{"no sender", Sent{MessageID: "f@b", To: []string{bob}}, false},
+		{"bad sender", Sent{MessageID: "g@b", From: "Alice <alice@", To: []string{bob}}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -460,7 +463,7 @@ func TestTrackerRegister(t *testing.T) {
 		t.Fatalf("List = %d", len(l))
 	}
 	tr.Close()
-	if err := tr.Register(Sent{MessageID: "e@b", To: []string{bob}}); !errors.Is(err, ErrClosed) {
+	if err := tr.Register(Sent{MessageID: "e@b", From: sample.Alice, To: []string{bob}}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("after Close: %v", err)
 	}
 	if _, err := tr.Observe(&Message{}); err != nil {

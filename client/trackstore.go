@@ -80,8 +80,9 @@ type obsRecipient struct {
 type observation struct {
 	Kind       kindText       `json:"kind"`
 	Own        string         `json:"own,omitempty"`         // the receipt's own Message-ID
-	MsgID      string         `json:"msgid,omitempty"`       // the client msgid (daticert msgid, else X-Riferimento-Message-ID)
+	MsgID      string         `json:"msgid,omitempty"`       // daticert msgid: the client's Message-ID
 	ID         string         `json:"id,omitempty"`          // daticert identificativo
+	Sender     string         `json:"mittente,omitempty"`    // daticert mittente
 	Time       time.Time      `json:"time"`                  // daticert data
 	Provider   string         `json:"provider,omitempty"`    // daticert gestore-emittente
 	Delivery   string         `json:"consegna,omitempty"`    // daticert consegna (or the virus notice's recipient)
@@ -92,7 +93,7 @@ type observation struct {
 	ByText     bool           `json:"by_text,omitempty"` // a timeout notice whose text names 12 or 24 hours
 	Digest     string         `json:"sha256"`
 	Path       string         `json:"path,omitempty"` // evidence file, relative to the store
-	Verified   bool           `json:"verified"`
+	Verified   bool           `json:"verified"`       // OK, verified live, its signer's provider manages the domains it speaks for
 }
 
 // kindText is a pec.Kind written by name, so that the journal does not depend

@@ -171,7 +171,7 @@ func TestStoreCrash(t *testing.T) {
 		}
 		if n%97 == 0 || n == len(full)-1 {
 			// The next append follows the last whole record.
-			if err := tr.Register(Sent{MessageID: "after-crash@client.example", To: []string{bob}, Time: sampleTime}); err != nil {
+			if err := tr.Register(Sent{MessageID: "after-crash@client.example", From: alice, To: []string{bob}, Time: sampleTime}); err != nil {
 				t.Fatalf("cut at %d: %v", n, err)
 			}
 			tr.Close()
@@ -251,7 +251,7 @@ func TestStoreLock(t *testing.T) {
 	if snapshot(t, ro) != snapshot(t, tr) {
 		t.Fatal("the reader sees another state")
 	}
-	if err := ro.Register(Sent{MessageID: "x@y", To: []string{bob}}); !errors.Is(err, ErrReadOnly) {
+	if err := ro.Register(Sent{MessageID: "x@y", From: alice, To: []string{bob}}); !errors.Is(err, ErrReadOnly) {
 		t.Fatalf("Register on a reader: %v", err)
 	}
 	if _, err := OpenTracker(filepath.Join(dir, "missing"), &TrackerOptions{ReadOnly: true}); !errors.Is(err, os.ErrNotExist) {
@@ -273,7 +273,7 @@ func TestStoreRepairLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Register(Sent{MessageID: "a@client.example", To: []string{bob}, Time: sampleTime}); err != nil {
+	if err := tr.Register(Sent{MessageID: "a@client.example", From: alice, To: []string{bob}, Time: sampleTime}); err != nil {
 		t.Fatal(err)
 	}
 	tr.Close()

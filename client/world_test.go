@@ -10,6 +10,7 @@ import (
 
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/pec/daticert"
+	"github.com/pecsdk/pec/pec/index"
 	"github.com/pecsdk/pec/pec/smime"
 	"github.com/pecsdk/pec/receipt"
 	"github.com/pecsdk/pec/sample"
@@ -24,8 +25,11 @@ var (
 	sampleOnce sync.Once
 	sampleSet  *sample.Set
 	sampleErr  error
-	// sampleTime is now: the sample certificates are valid from an hour ago.
-	sampleTime = time.Now().Truncate(time.Second)
+	// sampleTime is two days ago: the receipts of the tests, certified up
+	// to 30 hours after it, are all in the past, and verified live they
+	// are judged now, when the sample certificates (valid from an hour
+	// ago) are valid.
+	sampleTime = time.Now().Add(-48 * time.Hour).Truncate(time.Second)
 )
 
 func samples(tb testing.TB) *sample.Set {
@@ -37,12 +41,25 @@ func samples(tb testing.TB) *sample.Set {
 	return sampleSet
 }
 
-// verifyOpts trusts the sample CA.
+var (
+	sampleIndexOnce sync.Once
+	sampleIndex     *index.Snapshot
+	sampleIndexErr  error
+)
+
+// verifyOpts trusts the sample CA and the providers of the sample index,
+// verifying live.
 func verifyOpts(tb testing.TB) *smime.VerifyOptions {
-	return &smime.VerifyOptions{Roots: samples(tb).PKI.Pool()}
+	tb.Helper()
+	set := samples(tb)
+	sampleIndexOnce.Do(func() { sampleIndex, sampleIndexErr = set.Index() })
+	if sampleIndexErr != nil {
+		tb.Fatal(sampleIndexErr)
+	}
+	return &smime.VerifyOptions{Roots: set.PKI.Pool(), Authority: sampleIndex}
 }
 
-// classifyBytes classifies b with trust in the sample CA.
+// classifyBytes classifies b with verifyOpts.
 func classifyBytes(tb testing.TB, b []byte) *Message {
 	tb.Helper()
 	m, err := Classify(bytes.NewReader(b), verifyOpts(tb))
