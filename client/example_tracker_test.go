@@ -13,28 +13,43 @@ import (
 	"github.com/pecsdk/pec/sample"
 )
 
+// Classify a receipt and ordinary mail, judging signers by the provider
+// index: a receipt is OK when a provider the index lists signed it and its
+// signed content establishes its kind. Trust anchors alone (Roots) only
+// tell that a CA vouches for the signer, not that it is a PEC provider.
 func ExampleClassify() {
 	set, err := sample.New(time.Now())
 	if err != nil {
 		log.Fatal(err)
 	}
-	opts := &smime.VerifyOptions{Roots: set.PKI.Pool()}
-	for _, in := range [][]byte{set.Messages[pec.KindDeliverySummary], []byte(sample.Ordinary)} {
-		m, err := client.Classify(bytes.NewReader(in), opts)
-		if err != nil {
-			log.Fatal(err)
+	idx, err := set.Index() // in real use: index.ParseLDIF, or an index.Mirror of the directory
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, opts := range []*smime.VerifyOptions{
+		{Roots: set.PKI.Pool(), Authority: idx},
+		{Roots: set.PKI.Pool()},
+	} {
+		for _, in := range [][]byte{set.Messages[pec.KindDeliverySummary], []byte(sample.Ordinary)} {
+			m, err := client.Classify(bytes.NewReader(in), opts)
+			if err != nil {
+				log.Fatal(err)
+			}
+			if m.Kind == pec.KindUnknown {
+				fmt.Println("ordinary mail:", m.MessageID)
+				continue
+			}
+			fmt.Printf("%s for %s: ok %v (%s)\n", m.Kind, m.Receipt.Data.Delivery, m.Receipt.OK(), m.Signature.Summary())
 		}
-		if m.Kind == pec.KindUnknown {
-			fmt.Println("ordinary mail:", m.MessageID)
-			continue
-		}
-		fmt.Println(m.Kind, "for", m.Receipt.Data.Delivery, "trusted:", m.Signature.OK() && *m.Signature.Trusted)
 	}
 	// Output:
-	// delivery-summary for bob@pec.destinatario.example trusted: true
+	// delivery-summary for bob@pec.destinatario.example: ok true (trusted)
+	// ordinary mail: ordinaria-1@posta.example
+	// delivery-summary for bob@pec.destinatario.example: ok false (intact, chained to the anchors, signer not established as a PEC provider)
 	// ordinary mail: ordinaria-1@posta.example
 }
 
+// A tracker follows each recipient of a sent message to its outcome.
 func ExampleTracker() {
 	set, err := sample.New(time.Now())
 	if err != nil {
@@ -53,8 +68,13 @@ func ExampleTracker() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// Receipts in any order, one of them twice.
-	opts := &smime.VerifyOptions{Roots: set.PKI.Pool()}
+	// Receipts in any order, one of them twice, verified live against the
+	// provider index: only receipts of the providers it lists are evidence.
+	idx, err := set.Index()
+	if err != nil {
+		log.Fatal(err)
+	}
+	opts := &smime.VerifyOptions{Authority: idx}
 	for _, k := range []pec.Kind{pec.KindDeliverySummary, pec.KindAcceptance, pec.KindDeliverySummary} {
 		m, err := client.Classify(bytes.NewReader(set.Messages[k]), opts)
 		if err != nil {

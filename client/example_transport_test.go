@@ -10,6 +10,8 @@ import (
 
 	"github.com/pecsdk/pec/client"
 	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/index"
+	"github.com/pecsdk/pec/pec/smime"
 )
 
 // Compose writes the message a PEC provider expects: one From, To and Cc,
@@ -54,8 +56,19 @@ func ExampleLookupPreset() {
 }
 
 // Send submits a PEC and registers it with the tracker that will follow
-// its receipts; Fetch brings them in.
+// its receipts; Fetch brings them in, judging each by the provider index
+// (PEC.md §13): only receipts signed by a provider it lists, managing the
+// recipient's domain, are evidence.
 func ExampleSend() {
+	f, err := os.Open("igpec.ldif") // the index as published; or an index.Mirror of the directory
+	if err != nil {
+		log.Fatal(err)
+	}
+	idx, err := index.ParseLDIF(f)
+	f.Close()
+	if err != nil {
+		log.Fatal(err)
+	}
 	tr, err := client.OpenTracker("pec-tracker", nil)
 	if err != nil {
 		log.Fatal(err)
@@ -77,6 +90,7 @@ func ExampleSend() {
 		Protocol: client.IMAP, Server: aruba.IMAP,
 		Username: "mario.rossi@pec.it", Password: os.Getenv("PEC_PASSWORD"),
 		Dir: "pec-mail", Tracker: tr,
+		Verify: &smime.VerifyOptions{Authority: idx}, // CurrentTime zero: verified live
 	})
 	if err != nil {
 		log.Fatal(err)
