@@ -89,12 +89,33 @@ func (e *Envelope) OriginalMessage() (*mail.Reader, error) {
 	return mail.CreateReader(r)
 }
 
-// Sender returns the original sender: daticert mittente, else the address
-// in the "Per conto di:" display name of From.
+// OK reports whether e may be relied on as the PEC envelope it claims to
+// be: its signature is intact, made by a trusted PEC provider that is its
+// From address (Signature.OK), and the signed content establishes its kind
+// (the signed daticert.xml of a transport envelope; an anomaly envelope is
+// the one kind signed without one). Facts come from the signed content
+// only: Sender, Subject and Data never take an unsigned header's word.
+func (e *Envelope) OK() bool { return e.msg.Certified() }
+
+// Sender returns the original sender from signed content: daticert
+// mittente, else (an anomaly envelope) the From address of the message it
+// wraps. It is "" when the signed content names none; the "Per conto di:"
+// display name of the envelope's From lies outside the signature and is
+// never used (see ClaimedSender).
 func (e *Envelope) Sender() string {
 	if e.Data != nil && e.Data.Sender != "" {
 		return e.Data.Sender
 	}
+	if h, ok := e.msg.OriginalHeader(); ok {
+		return pecmsg.FromAddress(h)
+	}
+	return ""
+}
+
+// ClaimedSender returns the address in the "Per conto di:" display name of
+// the envelope's From field. That field is outside the signature: anyone
+// who relays the envelope can rewrite it. Use Sender for evidence.
+func (e *Envelope) ClaimedSender() string {
 	l, err := e.Header.AddressList("From")
 	if err != nil || len(l) == 0 {
 		return ""
@@ -106,15 +127,27 @@ func (e *Envelope) Sender() string {
 	return ""
 }
 
-// Subject returns the original subject: daticert oggetto, else the Subject
-// field without its PEC prefix.
+// Subject returns the original subject from signed content: daticert
+// oggetto, else the Subject of the message an anomaly envelope wraps
+// (decoded). It is "" when the signed content carries none.
 func (e *Envelope) Subject() string {
 	if e.Data != nil {
 		return e.Data.Subject
 	}
-	s, _ := e.Header.Subject()
-	_, orig, _ := pec.SplitSubject(s)
-	return orig
+	return originalSubject(e.msg)
+}
+
+// originalSubject returns the decoded Subject of the signed original.
+func originalSubject(m *pecmsg.Message) string {
+	h, ok := m.OriginalHeader()
+	if !ok {
+		return ""
+	}
+	s, err := (&mail.Header{Header: message.Header{Header: h}}).Subject()
+	if err != nil {
+		return h.Get("Subject")
+	}
+	return s
 }
 
 // CertData returns the daticert.xml part as received, decoded.

@@ -2,6 +2,7 @@ package envelope_test
 
 import (
 	"bytes"
+	"crypto/x509"
 	"fmt"
 	"log"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/pecsdk/pec/envelope"
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/pec/daticert"
+	"github.com/pecsdk/pec/pec/index"
 	"github.com/pecsdk/pec/pec/pectest"
 	"github.com/pecsdk/pec/pec/smime"
 )
@@ -43,20 +45,32 @@ func ExampleBuild() {
 		log.Fatal(err)
 	}
 
-	env, err := envelope.Parse(bytes.NewReader(out.Bytes()), &smime.VerifyOptions{Roots: pki.Pool()})
+	// A reader trusts the providers the index lists (here one, pinned).
+	providers, err := index.New([]index.Provider{{
+		Name:         "Example PEC S.p.A.",
+		MailReceipt:  "posta-certificata@pec.example.it",
+		Domains:      []string{"pec.example.it"},
+		Certificates: []*x509.Certificate{signer.Certificate()},
+	}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	env, err := envelope.Parse(bytes.NewReader(out.Bytes()), &smime.VerifyOptions{Roots: pki.Pool(), Authority: providers})
 	if err != nil {
 		log.Fatal(err)
 	}
 	subject, _ := env.Header.Subject()
 	fmt.Println(env.Kind, "|", subject)
-	fmt.Println("intact:", env.Signature.Intact, "trusted:", *env.Signature.Trusted)
+	fmt.Println("intact:", env.Signature.Intact, "trusted:", *env.Signature.Trusted, "OK:", env.OK())
+	fmt.Println("sender:", env.Sender())
 	fmt.Println("identificativo:", env.Data.ID)
 	orig, _ := env.OriginalMessage()
 	id, _ := orig.Header.MessageID()
 	fmt.Println("original Message-ID:", id)
 	// Output:
 	// transport | POSTA CERTIFICATA: Contratto
-	// intact: true trusted: true
+	// intact: true trusted: true OK: true
+	// sender: alice@pec.example.it
 	// identificativo: opec.20260914090005.1@pec.example.it
 	// original Message-ID: opec.20260914090005.1@pec.example.it
 }

@@ -45,7 +45,7 @@ func FuzzParse(f *testing.F) {
 	for _, b := range corpusSeeds(f) {
 		f.Add(b)
 	}
-	opts := &smime.VerifyOptions{Roots: set.PKI.Pool()}
+	opts := trusted(f, set)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e1, err1 := envelope.Parse(bytes.NewReader(b), opts)
 		e2, err2 := envelope.Parse(bytes.NewReader(b), opts)

@@ -18,6 +18,11 @@ var (
 	ErrMalformed = errors.New("pec: malformed message")
 	// ErrTooLarge reports input over a size limit of the parser.
 	ErrTooLarge = errors.New("pec: input too large")
+	// ErrUnsignedClaim reports a header outside the signature (X-Trasporto,
+	// X-Ricevuta, X-VerificaSicurezza, From) claiming what the signed
+	// content does not establish: the signed content decides, and the
+	// message is not to be relied on.
+	ErrUnsignedClaim = errors.New("pec: a header outside the signature claims what the signed content does not establish")
 	// ErrInconsistent reports certification data that contradicts the headers.
 	ErrInconsistent = errors.New("pec: headers and certification data disagree")
 )

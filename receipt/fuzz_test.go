@@ -46,7 +46,7 @@ func FuzzParse(f *testing.F) {
 	for _, b := range corpusSeeds(f) {
 		f.Add(b)
 	}
-	opts := &smime.VerifyOptions{Roots: set.PKI.Pool()}
+	opts := trusted(f, set)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r1, err1 := receipt.Parse(bytes.NewReader(b), opts)
 		r2, err2 := receipt.Parse(bytes.NewReader(b), opts)

@@ -132,15 +132,32 @@ func (r *Receipt) OriginalMessage() (*mail.Reader, error) {
 	return mail.CreateReader(o)
 }
 
-// Subject returns the original subject: daticert oggetto, else the Subject
-// field without its PEC prefix.
+// OK reports whether r may be relied on as the receipt it claims to be:
+// its signature is intact, made by a trusted PEC provider that is its From
+// address (Signature.OK), and its signed daticert.xml establishes its kind
+// (including the virus variants, never taken from the unsigned
+// X-VerificaSicurezza). Whether it concerns a given sent message is the
+// caller's check: compare Data (msgid, mittente, destinatari,
+// identificativo) with that message, as the client's tracker does.
+func (r *Receipt) OK() bool { return r.msg.Certified() }
+
+// Subject returns the original subject from the signed daticert oggetto,
+// else from the signed original message a complete delivery receipt
+// carries; "" when the signed content carries none. The receipt's own
+// Subject field is outside the signature and is never used.
 func (r *Receipt) Subject() string {
 	if r.Data != nil {
 		return r.Data.Subject
 	}
-	s, _ := r.Header.Subject()
-	_, orig, _ := pec.SplitSubject(s)
-	return orig
+	h, ok := r.msg.OriginalHeader()
+	if !ok {
+		return ""
+	}
+	s, err := (&mail.Header{Header: message.Header{Header: h}}).Subject()
+	if err != nil {
+		return h.Get("Subject")
+	}
+	return s
 }
 
 // CheckAttachment reports whether content, an attachment the sender kept,

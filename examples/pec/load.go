@@ -30,6 +30,9 @@ type message struct {
 	Wrapped    bool
 	Problems   []error
 	Deviations []string
+	// OK: the signature is intact, by a trusted provider that is the From
+	// address, and the signed content establishes Kind.
+	OK bool
 
 	hasOriginal bool
 	originalRaw func() (io.Reader, error)
@@ -47,7 +50,7 @@ func load(path string, opts *smime.VerifyOptions) (*message, error) {
 	if err == nil {
 		return &message{
 			Kind: env.Kind, Header: env.Header, Data: env.Data, Signature: env.Signature,
-			Wrapped: env.Wrapped, Problems: env.Problems, Deviations: env.Deviations,
+			Wrapped: env.Wrapped, Problems: env.Problems, Deviations: env.Deviations, OK: env.OK(),
 			hasOriginal: env.HasOriginal(), originalRaw: env.Original, certData: env.CertData,
 		}, nil
 	}
@@ -66,7 +69,7 @@ func load(path string, opts *smime.VerifyOptions) (*message, error) {
 	return &message{
 		Kind: rc.Kind, Header: rc.Header, Data: rc.Data, Signature: rc.Signature,
 		Error: rc.Error, Hashes: rc.Hashes, Wrapped: rc.Wrapped, Problems: rc.Problems,
-		Deviations: rc.Deviations, hasOriginal: rc.HasOriginal(),
+		Deviations: rc.Deviations, OK: rc.OK(), hasOriginal: rc.HasOriginal(),
 		originalRaw: rc.Original, certData: rc.CertData,
 	}, nil
 }

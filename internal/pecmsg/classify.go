@@ -8,35 +8,43 @@ import (
 	"github.com/pecsdk/pec/pec"
 )
 
-// classify decides the catalogue kind (PEC.md §15.3). The headers give the
-// family; the certification data, which is authoritative (PEC.md §6), and
-// the structure refine it: virus variants, the three delivery receipts, the
-// two timeout notices.
+// classify decides the catalogue kind (PEC.md §15.3). Only the signed
+// content decides it: the certification data (authoritative, PEC.md §6)
+// and the structure of the signed part refine the family into the virus
+// variants, the three delivery receipts and the two timeout notices. The
+// X-Trasporto / X-Ricevuta / X-VerificaSicurezza headers lie outside the
+// signature: they locate the PEC message and say what it claims to be,
+// and a claim the signed content does not establish is a problem
+// (pec.ErrUnsignedClaim) that leaves Established false. Without
+// certification data only an anomaly envelope is established: it is the
+// one kind signed without daticert.xml.
 func (m *Message) classify() {
-	h := m.Part.Header
-	var k pec.Kind
-	if v := strings.TrimSpace(h.Get(pec.HeaderReceipt)); v != "" {
-		n, err := pec.ParseNotice(v)
-		if err != nil {
-			m.problem(m.Part, pec.HeaderReceipt, err)
-		} else {
-			k = m.noticeKind(n)
+	hk := m.headerKind()
+	k := hk
+	switch {
+	case m.Data != nil:
+		dk := m.certKind()
+		if dk == pec.KindUnknown {
+			m.problem(m.CertPart, "", fmt.Errorf("%w: %s has no known tipo", pec.ErrMalformed, pec.CertDataName))
+			break
 		}
-	} else if v := strings.TrimSpace(h.Get(pec.HeaderTransport)); v != "" {
-		t, err := pec.ParseTransport(v)
-		if err != nil {
-			m.problem(m.Part, pec.HeaderTransport, err)
-		} else if t == pec.TransportCertified {
-			k = pec.KindTransport
-		} else {
-			k = pec.KindAnomaly
+		k = dk
+		switch {
+		case dk == hk:
+			m.Established = true
+		case hk != pec.KindUnknown && dk.CertType() == hk.CertType() && isVirusVariant(dk) && !m.headerVirus():
+			// The signed data says virus; the unsigned header merely
+			// lacks X-VerificaSicurezza: the data decides, nothing is
+			// claimed beyond it.
+			m.Established = true
+			m.deviate("%s says virus, the header has no %s", pec.CertDataName, pec.HeaderSecurityCheck)
+		default:
+			m.problem(m.Part, headerOf(hk), fmt.Errorf("%w: the header says %s, the signed %s says %s", pec.ErrUnsignedClaim, hk, pec.CertDataName, dk))
 		}
-	}
-	if m.Data != nil {
-		if dk := m.certKind(); dk != pec.KindUnknown && dk.CertType() != k.CertType() {
-			m.problem(m.Part, headerOf(k), fmt.Errorf("%w: header says %s, %s says %s", pec.ErrInconsistent, k, pec.CertDataName, dk))
-			k = dk // the XML is authoritative
-		}
+	case hk == pec.KindAnomaly && m.CertPart == nil:
+		m.Established = true
+	case hk != pec.KindUnknown && m.CertPart == nil:
+		m.problem(m.Content, headerOf(hk), fmt.Errorf("%w: the header says %s: %w", pec.ErrUnsignedClaim, hk, pec.ErrNoCertData))
 	}
 	m.Kind = k
 	switch {
@@ -45,12 +53,42 @@ func (m *Message) classify() {
 		if m.CertPart != nil {
 			m.deviate("anomaly envelope carries %s", pec.CertDataName)
 		}
-	case m.CertPart == nil:
-		m.problem(m.Content, "", pec.ErrNoCertData)
 	}
 	if (k == pec.KindTransport || k == pec.KindDelivery || k == pec.KindDeliveryShort) && m.Original == nil {
 		m.problem(m.Content, "", fmt.Errorf("%w: %s without %s", pec.ErrMalformed, k, pec.OriginalName))
 	}
+	if m.SigPart == nil {
+		m.Established = false
+	}
+}
+
+// headerKind is the kind the unsigned headers claim.
+func (m *Message) headerKind() pec.Kind {
+	h := m.Part.Header
+	if v := strings.TrimSpace(h.Get(pec.HeaderReceipt)); v != "" {
+		n, err := pec.ParseNotice(v)
+		if err != nil {
+			m.problem(m.Part, pec.HeaderReceipt, err)
+			return pec.KindUnknown
+		}
+		return m.noticeKind(n, m.headerVirus())
+	}
+	if v := strings.TrimSpace(h.Get(pec.HeaderTransport)); v != "" {
+		t, err := pec.ParseTransport(v)
+		switch {
+		case err != nil:
+			m.problem(m.Part, pec.HeaderTransport, err)
+		case t == pec.TransportCertified:
+			return pec.KindTransport
+		default:
+			return pec.KindAnomaly
+		}
+	}
+	return pec.KindUnknown
+}
+
+func isVirusVariant(k pec.Kind) bool {
+	return k == pec.KindNonAcceptanceVirus || k == pec.KindDeliveryErrorVirus
 }
 
 func headerOf(k pec.Kind) string {
@@ -60,18 +98,18 @@ func headerOf(k pec.Kind) string {
 	return pec.HeaderReceipt
 }
 
-func (m *Message) security() bool {
-	v := strings.TrimSpace(m.Part.Header.Get(pec.HeaderSecurityCheck))
-	return strings.EqualFold(v, pec.SecurityCheckError) ||
-		(m.Data != nil && m.Data.Error == pec.ErrorVirus)
+// headerVirus reports whether the unsigned X-VerificaSicurezza header
+// claims a virus.
+func (m *Message) headerVirus() bool {
+	return strings.EqualFold(strings.TrimSpace(m.Part.Header.Get(pec.HeaderSecurityCheck)), pec.SecurityCheckError)
 }
 
-func (m *Message) noticeKind(n pec.Notice) pec.Kind {
+func (m *Message) noticeKind(n pec.Notice, virus bool) pec.Kind {
 	switch n {
 	case pec.NoticeAcceptance:
 		return pec.KindAcceptance
 	case pec.NoticeNonAcceptance:
-		if m.security() {
+		if virus {
 			return pec.KindNonAcceptanceVirus
 		}
 		return pec.KindNonAcceptance
@@ -80,7 +118,7 @@ func (m *Message) noticeKind(n pec.Notice) pec.Kind {
 	case pec.NoticeDelivery:
 		return m.deliveryKind()
 	case pec.NoticeDeliveryError:
-		if m.security() {
+		if virus {
 			return pec.KindDeliveryErrorVirus
 		}
 		return pec.KindDeliveryError
@@ -111,13 +149,13 @@ func (m *Message) certKind() pec.Kind {
 	case pec.CertAcceptance:
 		return pec.KindAcceptance
 	case pec.CertNonAcceptance:
-		return m.noticeKind(pec.NoticeNonAcceptance)
+		return m.noticeKind(pec.NoticeNonAcceptance, m.Data.Error == pec.ErrorVirus)
 	case pec.CertTakeInCharge:
 		return pec.KindTakeInCharge
 	case pec.CertDelivery:
 		return m.deliveryKind()
 	case pec.CertDeliveryError:
-		return m.noticeKind(pec.NoticeDeliveryError)
+		return m.noticeKind(pec.NoticeDeliveryError, m.Data.Error == pec.ErrorVirus)
 	case pec.CertDeliveryWarning:
 		return pec.TimeoutKind(m.text())
 	case pec.CertVirusDetected:

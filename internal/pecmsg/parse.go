@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	netmail "net/mail"
 	"strings"
 
 	"github.com/emersion/go-message"
@@ -25,20 +26,24 @@ const MaxSignatureSize = 1 << 20
 
 // Message is a PEC message located in an input.
 type Message struct {
-	Root       *mimeutil.Part // the whole input
-	Part       *mimeutil.Part // the PEC message: Root, or a message inside a wrapper
-	Wrapped    bool           // the PEC message was found inside another message
-	Kind       pec.Kind
-	Content    *mimeutil.Part // the signed content (first part of multipart/signed), or the body when unsigned
-	SigPart    *mimeutil.Part // the smime.p7s part, nil when unsigned
-	Signature  *smime.Verdict // nil when unsigned
-	Text       *mimeutil.Part // the first text/plain part of the content
-	CertPart   *mimeutil.Part // daticert.xml, nil when absent
-	Data       *daticert.Data // parsed certification data, nil when absent or unreadable
-	Original   *mimeutil.Part // postacert.eml (or, in an anomaly envelope, the attached message)
-	Hashes     []Hash         // .hash parts replacing attachments in a breve receipt
-	Problems   []error        // what is wrong or missing: typed, with the part concerned
-	Deviations []string       // departures from the rules that were tolerated
+	Root    *mimeutil.Part // the whole input
+	Part    *mimeutil.Part // the PEC message: Root, or a message inside a wrapper
+	Wrapped bool           // the PEC message was found inside another message
+	Kind    pec.Kind
+	// Established reports that the signed content establishes Kind: the
+	// signed certification data (or, for an anomaly envelope, the signed
+	// part without one) says what the unsigned headers claim.
+	Established bool
+	Content     *mimeutil.Part // the signed content (first part of multipart/signed), or the body when unsigned
+	SigPart     *mimeutil.Part // the smime.p7s part, nil when unsigned
+	Signature   *smime.Verdict // nil when unsigned
+	Text        *mimeutil.Part // the first text/plain part of the content
+	CertPart    *mimeutil.Part // daticert.xml, nil when absent
+	Data        *daticert.Data // parsed certification data, nil when absent or unreadable
+	Original    *mimeutil.Part // postacert.eml (or, in an anomaly envelope, the attached message)
+	Hashes      []Hash         // .hash parts replacing attachments in a breve receipt
+	Problems    []error        // what is wrong or missing: typed, with the part concerned
+	Deviations  []string       // departures from the rules that were tolerated
 }
 
 // Hash is an attachment of the original replaced by its hash in a delivery
@@ -47,6 +52,24 @@ type Hash struct {
 	Name string // the attachment name, without the .hash suffix
 	Hex  string // the hash, lower-case hexadecimal
 	Path string // MIME part path of the .hash part inside the original
+}
+
+// Certified reports whether the message may be relied on as what it
+// claims to be: its signature is OK (intact, by a trusted provider that is
+// the From address) and the signed content establishes its kind.
+func (m *Message) Certified() bool {
+	return m.Established && m.Signature != nil && m.Signature.OK()
+}
+
+// OriginalHeader returns the header of the original message carried in
+// the signed content (postacert.eml, or the message an anomaly envelope
+// wraps): signed, unlike the PEC message's own header. ok is false when
+// there is no original.
+func (m *Message) OriginalHeader() (h textproto.Header, ok bool) {
+	if m.Original == nil || m.Original.Embedded == nil || m.SigPart == nil {
+		return textproto.Header{}, false
+	}
+	return m.Original.Embedded.Header, true
 }
 
 // Header returns the header of the PEC message.
@@ -340,12 +363,26 @@ func (m *Message) verify(vopts *smime.VerifyOptions) error {
 	if vopts != nil {
 		o = *vopts
 	}
+	noFrom := false
 	if o.From == "" {
-		o.From = FromAddress(m.Part.Header)
+		var lenient bool
+		o.From, lenient = fromAddress(m.Part.Header)
+		noFrom = o.From == ""
+		if lenient {
+			m.deviate("From field is not RFC 5322; its angle address %s was used", o.From)
+		}
 	}
 	v, err := smime.Verify(m.Content.Raw(), p7s, &o)
 	if err != nil {
 		return &pec.ParseError{Part: m.Content.Path, Offset: m.Content.Start, Err: fmt.Errorf("reading signed content: %w", err)}
+	}
+	if noFrom {
+		// Fail closed: without a From address nobody can tell whose
+		// mail the signer certified (PEC.md §12.5 step 4).
+		f := false
+		v.FromMatches = &f
+		v.Problems = append(v.Problems, smime.Problem{Code: smime.ProblemFromMismatch, Detail: "no parseable From address to match the signer"})
+		m.problem(m.Part, "From", fmt.Errorf("%w: no parseable From address", pec.ErrMalformed))
 	}
 	// Signature bytes were supplied even when they did not decode (a
 	// placeholder, invalid base64, over the limit): an empty part alone
@@ -366,14 +403,39 @@ func (m *Message) verify(vopts *smime.VerifyOptions) error {
 	return nil
 }
 
-// FromAddress returns the address of the From field, or "".
+// FromAddress returns the address of the From field, or "" when there is
+// none that can be read without guessing.
 func FromAddress(h textproto.Header) string {
+	a, _ := fromAddress(h)
+	return a
+}
+
+// fromAddress returns the address of the From field. When RFC 5322
+// parsing fails, a field holding exactly one angle-addr whose addr-spec is
+// well formed gives that address, and lenient is true. Anything else gives
+// "": the From check then fails closed.
+//
+// QUIRK: real receipts carry "From: no-reply@example.com
+// <no-reply@example.com>", an unquoted display name with an "@".
+func fromAddress(h textproto.Header) (addr string, lenient bool) {
 	mh := mail.Header{Header: message.Header{Header: h}}
 	l, err := mh.AddressList("From")
-	if err != nil || len(l) == 0 {
-		return ""
+	if err == nil && len(l) == 1 {
+		return l[0].Address, false
 	}
-	return l[0].Address
+	if err == nil {
+		return "", false // none, or several: whose mail is it?
+	}
+	raw := h.Get("From")
+	i, j := strings.IndexByte(raw, '<'), strings.IndexByte(raw, '>')
+	if i < 0 || j < i || strings.Count(raw, "<") != 1 || strings.Count(raw, ">") != 1 || strings.TrimSpace(raw[j+1:]) != "" {
+		return "", false
+	}
+	a, err := netmail.ParseAddress(raw[i : j+1])
+	if err != nil {
+		return "", false
+	}
+	return a.Address, true
 }
 
 // HashHex returns the hexadecimal SHA-1 or SHA-256 (by length of want) of b.

@@ -1,0 +1,145 @@
+package envelope_test
+
+import (
+	"bytes"
+	"errors"
+	"regexp"
+	"testing"
+
+	"github.com/pecsdk/pec/envelope"
+	"github.com/pecsdk/pec/pec"
+)
+
+// These tests forge envelopes as an attacker would: starting from a
+// genuine, provider-signed message (an anomaly envelope is had by sending
+// ordinary mail to one's own PEC mailbox) and rewriting what lies outside
+// the signature. No legal fact may follow the unsigned header.
+
+// setHeader replaces the field name of the top-level header of msg with
+// value (folded continuation lines included), or adds it.
+func setHeader(tb testing.TB, msg []byte, name, value string) []byte {
+	tb.Helper()
+	end := bytes.Index(msg, []byte("\r\n\r\n"))
+	if end < 0 {
+		tb.Fatal("no header end")
+	}
+	head, body := msg[:end+2], msg[end+2:]
+	re := regexp.MustCompile(`(?im)^` + regexp.QuoteMeta(name) + `:.*\r\n([ \t].*\r\n)*`)
+	line := []byte(name + ": " + value + "\r\n")
+	if value == "" {
+		line = nil
+	}
+	if re.Match(head) {
+		head = re.ReplaceAllLiteral(head, line)
+	} else {
+		head = append(append([]byte{}, line...), head...)
+	}
+	return append(head, body...)
+}
+
+func TestForgedAnomalyAsTransport(t *testing.T) {
+	set := fixtures(t)
+	genuine := set.Messages[pec.KindAnomaly]
+	e, err := envelope.Parse(bytes.NewReader(genuine), trusted(t, set))
+	if err != nil || !e.OK() || e.Kind != pec.KindAnomaly {
+		t.Fatalf("the genuine anomaly envelope: %v, OK %v, problems %v", err, e != nil && e.OK(), e.Problems)
+	}
+	realSender := e.Sender()
+	if realSender != "mario@posta.example" {
+		t.Fatalf("genuine sender from the signed original: %q", realSender)
+	}
+	forged := setHeader(t, genuine, pec.HeaderTransport, string(pec.TransportCertified))
+	forged = setHeader(t, forged, "From", `"Per conto di: ceo@pec.bigcorp.example" <posta-certificata@pec.destinatario.example>`)
+	e, err = envelope.Parse(bytes.NewReader(forged), trusted(t, set))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.Signature.OK() {
+		t.Fatalf("the signature itself is untouched and should verify: %v", e.Signature.Problems)
+	}
+	if e.OK() {
+		t.Fatal("a rewritten X-Trasporto made an anomaly envelope read as a certified transport envelope")
+	}
+	if !errors.Is(e.Err(), pec.ErrUnsignedClaim) {
+		t.Errorf("problems %v lack %v", e.Problems, pec.ErrUnsignedClaim)
+	}
+	if got := e.Sender(); got != realSender {
+		t.Errorf("Sender() = %q: it followed the unsigned From, the signed original says %q", got, realSender)
+	}
+	if got := e.ClaimedSender(); got != "ceo@pec.bigcorp.example" {
+		t.Errorf("ClaimedSender() = %q", got)
+	}
+	if e.Subject() != "Offerta" {
+		t.Errorf("Subject() = %q, from the signed original", e.Subject())
+	}
+}
+
+func TestForgedTransportHeaders(t *testing.T) {
+	set := fixtures(t)
+	genuine := set.Messages[pec.KindTransport]
+	for _, tc := range []struct {
+		name  string
+		forge func([]byte) []byte
+	}{
+		{"transport-as-anomaly", func(b []byte) []byte { return setHeader(t, b, pec.HeaderTransport, string(pec.TransportError)) }},
+		{"transport-as-receipt", func(b []byte) []byte {
+			return setHeader(t, setHeader(t, b, pec.HeaderTransport, ""), pec.HeaderReceipt, string(pec.NoticeDelivery))
+		}},
+		{"display-name-sender", func(b []byte) []byte {
+			return setHeader(t, b, "From", `"Per conto di: ceo@pec.bigcorp.example" <posta-certificata@pec.mittente.example>`)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := envelope.Parse(bytes.NewReader(tc.forge(genuine)), trusted(t, set))
+			if errors.Is(err, envelope.ErrNotEnvelope) {
+				return // the signed daticert says transport: not an envelope of the claimed kind is also fine
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Kind != pec.KindTransport {
+				t.Errorf("kind %s: the signed daticert says transport", e.Kind)
+			}
+			if e.Sender() != e.Data.Sender {
+				t.Errorf("Sender() = %q, daticert mittente %q", e.Sender(), e.Data.Sender)
+			}
+			if tc.name != "display-name-sender" && e.OK() {
+				t.Errorf("OK with a header the signed content contradicts: %v", e.Problems)
+			}
+		})
+	}
+}
+
+// TestFromFailsClosed removes or garbles the From field of a genuine
+// envelope: with no address to match the signer against, it is not OK.
+func TestFromFailsClosed(t *testing.T) {
+	set := fixtures(t)
+	genuine := set.Messages[pec.KindTransport]
+	for name, from := range map[string]string{
+		"absent":               "",
+		"unknown-charset-word": "=?x-unknown?Q?Posta?= posta-certificata@pec.altro.example",
+		"unterminated-comment": "posta-certificata@pec.altro.example (Posta",
+		"trailing-dot":         "posta-certificata@pec.altro.example.",
+		"two-addresses":        "posta-certificata@pec.mittente.example, posta-certificata@pec.altro.example",
+		"group":                "provider: ;",
+		"other-provider-angle": "=?x-unknown?Q?Posta?= <posta-certificata@pec.altro.example>",
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, err := envelope.Parse(bytes.NewReader(setHeader(t, genuine, "From", from)), trusted(t, set))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.OK() || e.Signature.OK() {
+				t.Fatalf("OK with From %q: %v", from, e.Signature.Problems)
+			}
+			if e.Signature.FromMatches == nil || *e.Signature.FromMatches {
+				t.Fatalf("FromMatches %v with From %q", e.Signature.FromMatches, from)
+			}
+		})
+	}
+	// The tolerated form real receipts use still matches.
+	e, err := envelope.Parse(bytes.NewReader(setHeader(t, genuine, "From", "posta-certificata@pec.mittente.example <posta-certificata@pec.mittente.example>")), trusted(t, set))
+	if err != nil || !e.OK() {
+		t.Fatalf("unquoted display name with @: %v %v", err, e.Signature.Problems)
+	}
+}
