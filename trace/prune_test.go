@@ -66,7 +66,7 @@ func providerOpts(t *testing.T, certs ...*x509.Certificate) *trace.VerifyOptions
 	if len(certs) == 0 {
 		certs = []*x509.Certificate{p.Signer.Certificate()}
 	}
-	return &trace.VerifyOptions{Certificates: certs, SignatureOptions: &smime.VerifyOptions{Roots: p.PKI.Pool(), CurrentTime: time.Now()}}
+	return &trace.VerifyOptions{Certificates: certs, SignatureOptions: &smime.VerifyOptions{Roots: p.PKI.Pool(), CurrentTime: tracetest.VerifyTime()}}
 }
 
 func newLog(t *testing.T, n int, sealAt ...int) (*memstore.Store, []*trace.Record) {

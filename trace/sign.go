@@ -25,8 +25,10 @@ func NewSeal(seq uint64, head Hash, now time.Time, signer *smime.Signer) (*Seal,
 }
 
 // Verify checks the seal's signature over its SignedBytes with
-// smime.Verify; a nil opts checks integrity only. Certificates are judged
-// as of the signing time unless opts.CurrentTime says otherwise.
+// smime.Verify; a nil opts checks integrity only. A seal is archival
+// evidence: certificates are judged as of its signing time unless
+// opts.CurrentTime says otherwise (a signing time in the future of
+// opts.CurrentTime, or of now, is never trusted).
 func (s *Seal) Verify(opts *smime.VerifyOptions) *smime.Verdict {
 	return verifyDetached(s.SignedBytes(), s.Signature, opts)
 }
@@ -53,6 +55,11 @@ func (c *Checkpoint) Verify(opts *smime.VerifyOptions) *smime.Verdict {
 }
 
 func verifyDetached(content, sig []byte, opts *smime.VerifyOptions) *smime.Verdict {
+	if opts != nil && opts.CurrentTime.IsZero() {
+		o := *opts
+		o.AsOfSigningTime = true
+		opts = &o
+	}
 	v, err := smime.Verify(bytes.NewReader(content), sig, opts)
 	if err != nil { // reading a bytes.Reader cannot fail
 		return &smime.Verdict{Present: len(sig) > 0, Problems: []smime.Problem{{Code: smime.ProblemMalformed, Detail: err.Error()}}}

@@ -120,7 +120,7 @@ func TestVerifyCertificates(t *testing.T) {
 		{"NewOnly", trace.VerifyOptions{Certificates: []*x509.Certificate{newCert}}, 5},
 		{"AnotherProvider", trace.VerifyOptions{Certificates: []*x509.Certificate{p.Other.Certificate(), nil}}, 5},
 		{"TrustedBoth", trace.VerifyOptions{Certificates: []*x509.Certificate{oldCert, newCert},
-			SignatureOptions: &smime.VerifyOptions{Roots: p.PKI.Pool(), CurrentTime: time.Now()}}, 0},
+			SignatureOptions: &smime.VerifyOptions{Roots: p.PKI.Pool(), CurrentTime: tracetest.VerifyTime()}}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

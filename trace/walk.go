@@ -261,7 +261,13 @@ func (w *walker) signer(v *smime.Verdict) string {
 	if !v.Intact {
 		return "does not verify: " + problems(v)
 	}
-	if v.Trusted != nil && !*v.Trusted {
+	// The provider's own seal: a chain to the anchors given, or the
+	// Authority's word when one was given, is what is asked of it; its
+	// certificate is matched below when the caller named it.
+	if v.Chained != nil && !*v.Chained {
+		return "is not trusted: " + problems(v)
+	}
+	if v.Trusted != nil && !*v.Trusted && !v.HasProblem(smime.ProblemNotProvider) {
 		return "is not trusted: " + problems(v)
 	}
 	certs := w.opts.certificates()
