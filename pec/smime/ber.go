@@ -94,6 +94,9 @@ func readBERHeader(b []byte, off int) (berHeader, error) {
 	h := berHeader{constructed: tag&0x20 != 0}
 	i := off + 1
 	if tag&0x1f == 0x1f { // high tag number, base 128 (X.690 §8.1.2.4)
+		if i < len(b) && b[i] == 0x80 {
+			return h, berErrorf(i, "tag number with a leading zero")
+		}
 		for n := 0; ; n++ {
 			if i >= len(b) {
 				return h, berErrorf(i, "truncated tag")

@@ -38,6 +38,9 @@ func derElement(b []byte, depth int) ([]byte, bool) {
 			i++
 		}
 		i++
+		if i-1 > maxBERTagOctets {
+			return nil, false
+		}
 		if i >= len(b) {
 			return nil, false
 		}
