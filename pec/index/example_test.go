@@ -2,14 +2,17 @@ package index_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/pecsdk/pec/envelope"
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/pec/index"
+	"github.com/pecsdk/pec/pec/pectest"
 	"github.com/pecsdk/pec/pec/smime"
 	"github.com/pecsdk/pec/sample"
 )
@@ -39,6 +42,62 @@ func ExampleParseLDIF() {
 	// pec.destinatario.example: certificato, Gestore Destinatario S.p.A., receipts to posta-certificata@pec.destinatario.example
 	// PEC.Mittente.Example: certificato, Gestore Mittente S.p.A., receipts to posta-certificata@pec.mittente.example
 	// gmail.com: esterno
+}
+
+// ExampleFile reads the signed index from its publisher only: an index
+// signed by a provider's key under the same root is refused, and the
+// Mirror keeps nothing of it. In production the anchors are the AgID
+// roots and the publisher is the one confirmed with AgID.
+func ExampleFile() {
+	root, err := pectest.NewPKI("Test Root CA")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	publisher, _, err := root.NewProvider("Indice PEC", "indice@indice.example", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	provider, _, err := root.NewProvider("Gestore Mittente S.p.A.", "posta-certificata@pec.mittente.example", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ldif, err := os.ReadFile("testdata/sample.ldif")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	dir, err := os.MkdirTemp("", "index")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "igpec.ldif.p7m")
+	for _, signer := range []*smime.Signer{publisher, provider} {
+		p7m, err := signer.SignAttached(ldif, time.Now())
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if err := os.WriteFile(path, p7m, 0o600); err != nil {
+			fmt.Println(err)
+			return
+		}
+		m := index.NewMirror(&index.File{
+			Path:      path,
+			Anchors:   root.Pool(),
+			Publisher: &index.Publisher{Email: "indice@indice.example"},
+			// MinSigningTime: the Status().SigningTime kept from the last run.
+		}, nil)
+		err = m.Refresh(context.Background())
+		fmt.Printf("%s: refused %v, loaded %v\n", signer.Address(), errors.Is(err, index.ErrPublisher), m.Snapshot() != nil)
+	}
+	// Output:
+	// indice@indice.example: refused false, loaded true
+	// posta-certificata@pec.mittente.example: refused true, loaded false
 }
 
 // ExampleNewMirror keeps a local copy of the directory, refreshed daily;
