@@ -1,0 +1,26 @@
+// Package imap is the provider's IMAP server: how users read their PEC
+// mailbox over IMAPS (PEC.md §15.1), from a mailbox.Store, with the
+// passwords checked by a mailbox.Authenticator.
+//
+// The protocol is spoken by go-imap's imapserver; this package is the
+// backend that maps its sessions onto mailbox.Mailbox and the server
+// around it (timeouts, failed-login throttling, Shutdown). None of
+// go-imap's types appear in the exported API.
+//
+// Serve it with ServeTLS for implicit TLS (IMAPS, port 993), or with Serve
+// on a plain listener and Options.TLSConfig set for STARTTLS (port 143).
+// Serve on a tls.Listener works too, but then the connection deadlines are
+// imapserver's own (30 seconds per command, 35 minutes idle) rather than
+// Options.ReadTimeout.
+//
+// Sources: RFC 3501 (IMAP4rev1), RFC 4315 (UIDPLUS), RFC 2177 (IDLE),
+// RFC 6154 (the \Sent and \Archive attributes), RFC 4616 (PLAIN).
+//
+// Divergences: the folder hierarchy separator is '.', as Dovecot's
+// Maildir++ layout has it, but folders cannot nest; DELETE, RENAME and
+// MOVE are refused; every folder counts as subscribed; only the system
+// flags are kept (PERMANENTFLAGS has no \*), and \Recent is never set.
+// SEARCH BODY and TEXT compare raw bytes, case-insensitively, without
+// decoding MIME parts. Command lines are bounded by imapserver to 50 KiB: a
+// longer one ends the session.
+package imap
