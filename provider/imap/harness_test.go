@@ -116,4 +116,3 @@ func (f *fixture) login(t testing.TB, opts *imapclient.Options) *imapclient.Clie
 }
 
 func seqs(nums ...uint32) goimap.SeqSet { return goimap.SeqSetNum(nums...) }
-
