@@ -5,7 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/pecsdk/pec/pec/pectest"
 )
 
 // ldifSeeds are small LDIF texts covering the grammar; the seed corpus
@@ -62,4 +66,90 @@ func TestFuzzSeedsPresent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// signedFixture is a signed dump for FuzzParseSignedLDIF: the publisher's
+// and a provider's signature of it under one root, and what it reads as.
+type signedFixture struct {
+	opts        *SignedOptions
+	genuine     []byte // signed by the pinned publisher
+	byProvider  []byte // signed by a provider's key under the same root
+	dump        string // WriteLDIF of the genuine index
+	signingTime time.Time
+}
+
+var (
+	signedOnce sync.Once
+	signedFix  *signedFixture
+	signedErr  error
+)
+
+func newSignedFixture() (*signedFixture, error) {
+	ldif, err := os.ReadFile(filepath.Join("testdata", "sample.ldif"))
+	if err != nil {
+		return nil, err
+	}
+	pki, err := pectest.NewPKI("Fuzz Root")
+	if err != nil {
+		return nil, err
+	}
+	pub, _, err := pki.NewProvider("Indice PEC", "indice@indice.example", nil)
+	if err != nil {
+		return nil, err
+	}
+	prov, _, err := pki.NewProvider("Gestore Mittente S.p.A.", "posta-certificata@pec.mittente.example", nil)
+	if err != nil {
+		return nil, err
+	}
+	at := time.Now().Add(-time.Minute).Truncate(time.Second)
+	f := &signedFixture{signingTime: at, opts: &SignedOptions{Anchors: pki.Pool(), Publisher: &Publisher{Email: "indice@indice.example"}}}
+	if f.genuine, err = pub.SignAttached(ldif, at); err != nil {
+		return nil, err
+	}
+	if f.byProvider, err = prov.SignAttached(ldif, at); err != nil {
+		return nil, err
+	}
+	s, err := ParseSignedLDIF(f.genuine, f.opts)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := s.WriteLDIF(&b); err != nil {
+		return nil, err
+	}
+	f.dump = b.String()
+	return f, nil
+}
+
+// FuzzParseSignedLDIF: whatever the bytes, a signed index is either
+// refused with a *SignedLDIFError, or it is the very index the pinned
+// publisher signed, with its signing time: no change to the signed object
+// (its content, certificates, signer or attributes) gets another index
+// through, nor the same index under another signer.
+func FuzzParseSignedLDIF(f *testing.F) {
+	signedOnce.Do(func() { signedFix, signedErr = newSignedFixture() })
+	if signedErr != nil {
+		f.Fatal(signedErr)
+	}
+	fx := signedFix
+	f.Add(fx.genuine)
+	f.Add(fx.byProvider)
+	f.Add(fx.genuine[:len(fx.genuine)/2])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseSignedLDIF(data, fx.opts)
+		if err != nil {
+			var se *SignedLDIFError
+			if !errors.As(err, &se) {
+				t.Fatalf("refusal %v is not a *SignedLDIFError", err)
+			}
+			return
+		}
+		var b bytes.Buffer
+		if err := s.WriteLDIF(&b); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != fx.dump || !s.SigningTime().Equal(fx.signingTime) {
+			t.Fatalf("accepted an index the publisher did not sign (signed at %v):\n%s", s.SigningTime(), b.String())
+		}
+	})
 }

@@ -62,8 +62,14 @@ func (p *Publisher) check(c *x509.Certificate) (string, error) {
 			return fmt.Sprintf("subject %q, pinned %q", c.Subject.String(), p.Subject), nil
 		}
 	}
-	if p.Email != "" && !slices.ContainsFunc(emails(c), func(e string) bool { return sameAddress(e, p.Email) }) {
-		return fmt.Sprintf("address %s, pinned %s", strings.Join(emails(c), ", "), p.Email), nil
+	if p.Email != "" {
+		have := emails(c)
+		switch {
+		case len(have) == 0:
+			return "no e-mail address, pinned " + p.Email, nil
+		case !slices.ContainsFunc(have, func(e string) bool { return sameAddress(e, p.Email) }):
+			return fmt.Sprintf("address %s, pinned %s", strings.Join(have, ", "), p.Email), nil
+		}
 	}
 	return "", nil
 }
