@@ -345,3 +345,54 @@ func TestAdversarialFetchRootsOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestAdversarialReplay: receipts kept but not applied stay not applied
+// when the store is replayed, and a receipt that matches no message yet is
+// not claimed by one it does not match when that one is registered.
+func TestAdversarialReplay(t *testing.T) {
+	w := adversarialWorld(t)
+	mallory := envelopeData(w.base, advMallory, advMsgID, "opec.2.mallory@"+sample.SenderDomain)
+	forked := envelopeData(w.base, sample.Alice, advMsgID, "opec.4.alice@"+sample.SenderDomain)
+	dir := t.TempDir()
+	tr, err := client.OpenTracker(dir, &client.TrackerOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Before the registration: kept as receipts of an unknown message.
+	for _, n := range []notice{
+		{kind: pec.KindDeliverySummary, env: mallory, rcpt: []string{sample.Bob}},
+		{kind: pec.KindDeliverySummary, env: forked, rcpt: []string{sample.Bob}},
+		{kind: pec.KindAcceptance, signer: w.set.Sender},
+	} {
+		m, err := client.Classify(bytes.NewReader(w.build(t, n)), w.live())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.Observe(m); !errors.Is(err, client.ErrUnknownMessage) {
+			t.Fatalf("%s before Register: %v, want ErrUnknownMessage", n.kind, err)
+		}
+	}
+	if err := tr.Register(w.sent()); err != nil {
+		t.Fatal(err)
+	}
+	check := func(tr *client.Tracker, when string) {
+		t.Helper()
+		st, ok := tr.Status(advMsgID)
+		if !ok {
+			t.Fatalf("%s: no status", when)
+		}
+		if got := st.Recipient(sample.Bob).State; got != client.StateAccepted || st.ID != w.env.ID || len(st.Problems) != 2 {
+			t.Fatalf("%s: bob %s, ID %q, problems %q; want accepted, %q, two receipts reported", when, got, st.ID, st.Problems, w.env.ID)
+		}
+	}
+	check(tr, "after Register")
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tr, err = client.OpenTracker(dir, &client.TrackerOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	check(tr, "replayed")
+}

@@ -281,7 +281,8 @@ func equalChanges(a, b []Change) bool {
 	return true
 }
 
-// TestTrackerEvidence: only verified receipts count, unless asked.
+// TestTrackerEvidence: only receipts signed by a provider of the index,
+// verified live, count, unless asked.
 func TestTrackerEvidence(t *testing.T) {
 	m := newSent(1, sampleTime, []string{bob}, nil)
 	good := m.build(t, pec.KindDeliverySummary, 1, bob)
@@ -289,20 +290,32 @@ func TestTrackerEvidence(t *testing.T) {
 	if bytes.Equal(tampered, good) {
 		t.Fatal("tampering did not change the receipt")
 	}
+	// Certified ten minutes ago, when the sample certificates were valid:
+	// verified as of its signing time, or at another time, it would be
+	// trusted; only the live check refuses it.
+	recent := newSent(1, time.Now().Add(-10*time.Minute), []string{bob}, nil).build(t, pec.KindDeliverySummary, 0, bob)
 	unsigned := strings.Replace(sample.Ordinary, "Subject: Offerta", "X-Ricevuta: avvenuta-consegna\r\nSubject: CONSEGNA: x", 1)
 	tests := []struct {
-		name  string
-		msg   *Message
-		allow bool
-		ok    bool
+		name    string
+		msg     *Message
+		allow   bool
+		ok      bool
+		notLive bool // refused only because it was not verified live
 	}{
-		{"verified", classifyBytes(t, good), false, true},
-		{"tampered", classifyBytes(t, tampered), false, false},
-		{"tampered, allowed", classifyBytes(t, tampered), true, true},
-		{"integrity only", mustClassify(t, good, nil), false, false}, // no roots given: Trusted is nil, nothing says a provider signed it
-		{"integrity only, allowed", mustClassify(t, good, nil), true, true},
-		{"other CA", mustClassify(t, good, &smime.VerifyOptions{Roots: otherPKI(t).Pool()}), false, false},
-		{"unsigned, no data", classifyBytes(t, []byte(unsigned)), true, false},
+		{"verified", classifyBytes(t, good), false, true, false},
+		{"tampered", classifyBytes(t, tampered), false, false, false},
+		{"tampered, allowed", classifyBytes(t, tampered), true, true, false},
+		{"integrity only", mustClassify(t, good, nil), false, false, false}, // no roots given: Trusted is nil, nothing says a provider signed it
+		{"integrity only, allowed", mustClassify(t, good, nil), true, true, false},
+		{"other CA", mustClassify(t, good, &smime.VerifyOptions{Roots: otherPKI(t).Pool()}), false, false, false},
+		{"roots only", mustClassify(t, good, &smime.VerifyOptions{Roots: samples(t).PKI.Pool()}), false, false, false}, // chained, not established as a provider
+		{"roots only, allowed", mustClassify(t, good, &smime.VerifyOptions{Roots: samples(t).PKI.Pool()}), true, true, false},
+		{"index only", mustClassify(t, good, &smime.VerifyOptions{Authority: verifyOpts(t).Authority}), false, true, false},
+		{"recent", classifyBytes(t, recent), false, true, false},
+		{"as of the signing time", mustClassify(t, recent, withOpts(verifyOpts(t), func(o *smime.VerifyOptions) { o.AsOfSigningTime = true })), false, false, true},
+		{"at another time", mustClassify(t, recent, withOpts(verifyOpts(t), func(o *smime.VerifyOptions) { o.CurrentTime = time.Now().Add(2 * time.Hour) })), false, false, true},
+		{"at another time, allowed", mustClassify(t, recent, withOpts(verifyOpts(t), func(o *smime.VerifyOptions) { o.CurrentTime = time.Now().Add(2 * time.Hour) })), true, true, false},
+		{"unsigned, no data", classifyBytes(t, []byte(unsigned)), true, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -318,6 +331,11 @@ func TestTrackerEvidence(t *testing.T) {
 			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrNotEvidence)) {
 				t.Fatalf("err = %v, want ok %v", err, tc.ok)
 			}
+			if tc.notLive {
+				if sig := tc.msg.Signature; sig == nil || !sig.OK() || !strings.Contains(err.Error(), "not verified live") {
+					t.Fatalf("refused for another reason than the time of the verification: %v (verdict %s)", err, sig.Summary())
+				}
+			}
 			st, _ := tr.Status(m.sent.MessageID)
 			r := st.Recipient(bob)
 			if tc.ok && (r.State != StateDelivered || r.Evidence.Verified == tc.allow) {
@@ -328,6 +346,13 @@ func TestTrackerEvidence(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withOpts returns a copy of o changed by f.
+func withOpts(o *smime.VerifyOptions, f func(*smime.VerifyOptions)) *smime.VerifyOptions {
+	c := *o
+	f(&c)
+	return &c
 }
 
 func mustClassify(t *testing.T, b []byte, opts *smime.VerifyOptions) *Message {
