@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/pecsdk/pec/internal/dovecottest"
@@ -114,5 +113,3 @@ func (f *fixture) login(t testing.TB, opts *imapclient.Options) *imapclient.Clie
 	}
 	return c
 }
-
-func seqs(nums ...uint32) goimap.SeqSet { return goimap.SeqSetNum(nums...) }

@@ -263,9 +263,14 @@ func (f *folder) assign(ctx context.Context, fresh []found) ([]*entry, error) {
 	return added, nil
 }
 
-// lookup returns the cached message with uid, scanning the directories
-// again once if it is not cached or its file moved. Call with f.mu held.
+// lookup returns the cached message with uid, bringing the cache up to
+// date first if it does not hold it. A cached entry may name a file that
+// another process renamed since: callers that find it missing call rescan
+// and lookup again. Call with f.mu held.
 func (f *folder) lookup(ctx context.Context, uid uint32) (*entry, error) {
+	if i, ok := f.find(uid); ok && f.loaded {
+		return f.msgs[i], nil
+	}
 	if err := f.sync(ctx); err != nil {
 		return nil, err
 	}
@@ -276,8 +281,12 @@ func (f *folder) lookup(ctx context.Context, uid uint32) (*entry, error) {
 	return f.msgs[i], nil
 }
 
-// rescan forgets the directories' times so that the next sync reads them.
-func (f *folder) rescan() { f.dirTimes = [2]time.Time{} }
+// rescan reads the directories again, whatever their times say. Call
+// with f.mu held.
+func (f *folder) rescan(ctx context.Context) error {
+	f.dirTimes = [2]time.Time{}
+	return f.sync(ctx)
+}
 
 // errRenumbered is returned by assign when another process gave the
 // folder a new UIDVALIDITY: the cache is dropped and read again.

@@ -135,3 +135,53 @@ func TestMaildirUIDListV1(t *testing.T) {
 		t.Errorf("List = %+v", d)
 	}
 }
+
+// TestMaildirRenamedUnderneath: a file another program renamed since the
+// cache last saw it is still opened and its flags still changed.
+func TestMaildirRenamedUnderneath(t *testing.T) {
+	ctx := context.Background()
+	s, _ := OpenMaildir(t.TempDir(), nil)
+	b, _ := s.Mailbox(ctx, "u")
+	uid, err := b.Deliver(ctx, Inbox, strings.NewReader("hello"), 0, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := s.Dir("u")
+	rename := func() {
+		t.Helper()
+		for _, sub := range []string{"new", "cur"} {
+			des, _ := os.ReadDir(filepath.Join(dir, sub))
+			for _, de := range des {
+				base := parseName(de.Name()).base
+				if err := os.Rename(filepath.Join(dir, sub, de.Name()), filepath.Join(dir, "cur", base+":2,F")); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+		}
+		t.Fatal("no file")
+	}
+	rename()
+	if got := read(t, b, Inbox, uid); got != "hello" {
+		t.Errorf("read %q", got)
+	}
+	name := mustOne(t, filepath.Join(dir, "cur"))
+	if err := os.Rename(filepath.Join(dir, "cur", name), filepath.Join(dir, "cur", parseName(name).base+":2,D")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetFlags(ctx, Inbox, uid, Seen); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustOne(t, filepath.Join(dir, "cur")); !strings.HasSuffix(got, ":2,S") {
+		t.Errorf("file %s", got)
+	}
+}
+
+func mustOne(t *testing.T, dir string) string {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil || len(des) != 1 {
+		t.Fatalf("%s: %v, %v", dir, des, err)
+	}
+	return des[0].Name()
+}

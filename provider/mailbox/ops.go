@@ -159,8 +159,11 @@ func (b *maildirBox) Open(ctx context.Context, name string, uid uint32) (io.Read
 		}
 		// Renamed by another process (a flag change): read the folder again.
 		f.mu.Lock()
-		f.rescan()
+		err = f.rescan(ctx)
 		f.mu.Unlock()
+		if err != nil {
+			return nil, &Error{Op: "open", User: b.user, Folder: f.name, UID: uid, Err: err}
+		}
 	}
 }
 
@@ -203,7 +206,9 @@ func (b *maildirBox) SetFlags(ctx context.Context, name string, uid uint32, flag
 		if !isNotExist(err) || try > 0 {
 			return &Error{Op: "set flags", User: b.user, Folder: f.name, UID: uid, Err: err}
 		}
-		f.rescan()
+		if err := f.rescan(ctx); err != nil {
+			return &Error{Op: "set flags", User: b.user, Folder: f.name, UID: uid, Err: err}
+		}
 	}
 }
 
