@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/pecsdk/pec/client"
-	"github.com/pecsdk/pec/pec/smime"
 )
 
 // BenchmarkFetch measures messages fetched, stored (synced), classified and
@@ -21,7 +20,7 @@ func BenchmarkFetch(b *testing.B) {
 	for _, m := range msgs {
 		total += int64(len(m.data))
 	}
-	verify := &smime.VerifyOptions{Roots: set.PKI.Pool()}
+	verify := liveOpts(set)
 	perMsg := func(b *testing.B) {
 		el := b.Elapsed().Seconds()
 		if el > 0 {

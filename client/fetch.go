@@ -82,8 +82,10 @@ type Fetched struct {
 	Update  *Update  // what the tracker made of it; nil without a Tracker
 	// Err is what prevents using the message as a PEC message or as
 	// evidence: pec.ErrNotPEC for ordinary mail, ErrUnknownMessage for a
-	// receipt of a message the tracker does not follow, the tracker's
-	// refusal... The message is in the folder all the same.
+	// receipt of a message the tracker does not follow, ErrMismatch or
+	// ErrUnknownRecipient for one whose certification data does not match
+	// the message it names, ErrNotEvidence for one not signed by a provider
+	// of the index... The message is in the folder all the same.
 	Err error
 }
 
