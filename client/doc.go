@@ -35,8 +35,9 @@
 // delivery receipt after the 24 h notice still counts (PEC.md §10.3). The 12 h
 // and 24 h notices are told apart by their text; one whose text says neither
 // is the final one when certified 22 hours or more after acceptance (PEC.md
-// §15.4). A receipt seen again, by its bytes or by its own Message-ID, is a
-// duplicate and changes nothing. A receipt about a message the tracker does
+// §15.4). A receipt seen again, by its bytes, or by its own Message-ID with
+// the signed data that name its message, is a duplicate and changes
+// nothing. A receipt about a message the tracker does
 // not follow is reported (ErrUnknownMessage) and kept, and counts if that
 // message is registered later. Only receipts that are evidence count,
 // unless TrackerOptions.AllowUnverified says otherwise: signed by a PEC
@@ -61,7 +62,9 @@
 // POP3 (UIDL), into a local folder, one .eml per message, each written and
 // synced before the fetch state records it, so a cut connection or a crash
 // neither loses nor duplicates a message; each is classified, verified and
-// given to the Tracker. Presets name the servers of the large providers.
+// given to the Tracker, which needs the provider index to judge them, live
+// (FetchOptions.Verify; ErrNoTrust otherwise). Presets name the servers of
+// the large providers.
 //
 // # Store
 //
