@@ -98,7 +98,15 @@ func (s *Maildir) Mailbox(ctx context.Context, user string) (Mailbox, error) {
 // that a crash leaves either no mailbox or a whole one.
 func (s *Maildir) create(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, "cur")); err == nil {
-		return nil
+		// A mailbox made by another program may lack Sent.
+		sent := filepath.Join(dir, "."+Sent)
+		if _, err := os.Stat(filepath.Join(sent, "cur")); err == nil {
+			return nil
+		}
+		if err := makeMaildir(sent, true); err != nil {
+			return err
+		}
+		return syncDir(dir)
 	}
 	var rnd [8]byte
 	rand.Read(rnd[:])
