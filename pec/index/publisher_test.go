@@ -367,3 +367,37 @@ func TestMirrorRollback(t *testing.T) {
 		t.Fatalf("unsigned after signed: %v", err)
 	}
 }
+
+// TestPublisherSubject: the spellings of a pinned subject that name the
+// signer's subject, and near misses that do not.
+func TestPublisherSubject(t *testing.T) {
+	w := testWorld(t)
+	p := newPublishers(t)
+	p7m, err := p.ordinary.SignAttached(w.ldif(t), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The ordinary certificate's subject: CN=Mario Rossi and an emailAddress.
+	for _, tc := range []struct {
+		subject string
+		ok      bool
+	}{
+		{"CN=Mario Rossi,emailAddress=mario.rossi@posta.example", true},
+		{"E=mario.rossi@posta.example, CN=Mario Rossi", true},
+		{"1.2.840.113549.1.9.1=mario.rossi@posta.example+commonName=MARIO ROSSI", true},
+		{"OID.2.5.4.3=Mario Rossi,email=Mario.Rossi@Posta.Example", true},
+		{"CN=Mario Rossi", false},
+		{"CN=Mario Rossi,emailAddress=mario.rossi@posta.example,O=Posta", false},
+		{"CN=Mario Rossi,emailAddress=mario.rossi@posta.example,CN=Mario Rossi", false},
+		{"CN=Mario\\, Rossi,emailAddress=mario.rossi@posta.example", false},
+	} {
+		t.Run(tc.subject, func(t *testing.T) {
+			s, err := index.ParseSignedLDIF(p7m, &index.SignedOptions{Anchors: p.anchors, Publisher: &index.Publisher{Subject: tc.subject}})
+			want := notPublisher
+			if tc.ok {
+				want = accepted
+			}
+			checkRefusal(t, s, err, want)
+		})
+	}
+}
