@@ -8,7 +8,9 @@ var (
 	ErrAlreadySent = errors.New("client: message already sent (Message-ID known to the tracker)")
 	// ErrUnknownMessage reports a receipt or notice about a message the tracker does not follow.
 	ErrUnknownMessage = errors.New("client: receipt for a message not sent through this tracker")
-	// ErrUnknownRecipient reports a receipt naming a recipient the message was not sent to.
+	// ErrUnknownRecipient reports a receipt naming a recipient the message
+	// was not sent to, or naming none where its kind must (consegna,
+	// ricezione): it is not evidence for that message and is not applied.
 	ErrUnknownRecipient = errors.New("client: receipt for a recipient the message was not sent to")
 	// ErrMismatch reports a receipt whose signed certification data does
 	// not match the sent message it was correlated with: another msgid,
