@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"testing"
 
 	"github.com/pecsdk/pec/pec"
@@ -125,12 +126,31 @@ func journalSeeds(f testing.TB) [][]byte {
 // is in memory, so always readable); the kind agrees with what was parsed;
 // a receipt keeps exactly its input as evidence; and classifying again
 // gives the same reading.
+//
+// An input is an edit of one of the signed sample messages (which, modulo
+// their number plus one): cut bytes at offset at (modulo the message's
+// length) replaced by data; or, for the last value of which, data alone.
+// The fuzzer's inputs thus stay a few bytes long, so that minimising a new
+// one takes a few executions instead of a pass over a whole signed
+// message, and every execution still reads a realistic message: header
+// fields, MIME tree, certification data and signature.
 func FuzzClassify(f *testing.F) {
-	// The seeds in testdata/fuzz/FuzzClassify include the sample message of
-	// every kind (see TestFuzzSeeds).
-	f.Add([]byte(sample.Ordinary))
-	f.Add([]byte("X-Ricevuta: avvenuta-consegna\r\n\r\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
+	msgs := fuzzMessages(f)
+	raw := uint8(len(msgs))
+	for i, m := range msgs {
+		f.Add(uint8(i), uint16(0), uint16(0), []byte{})
+		// The PEC header value, the certification data and the
+		// signature, each damaged.
+		for _, mark := range []string{"X-Ricevuta: ", "X-Trasporto: ", "<identificativo>", `filename="smime.p7s"`} {
+			if at := bytes.Index(m, []byte(mark)); at >= 0 {
+				f.Add(uint8(i), uint16(at+len(mark)), uint16(4), []byte("x"))
+			}
+		}
+	}
+	f.Add(raw, uint16(0), uint16(0), []byte(sample.Ordinary))
+	f.Add(raw, uint16(0), uint16(0), []byte("X-Ricevuta: avvenuta-consegna\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, which uint8, at, cut uint16, data []byte) {
+		data = editMessage(msgs, which, at, cut, data)
 		m, err := Classify(bytes.NewReader(data), nil)
 		if err != nil {
 			t.Fatalf("err = %v for input in memory", err)
@@ -155,33 +175,84 @@ func FuzzClassify(f *testing.F) {
 	})
 }
 
+// editMessage returns the input of FuzzClassify: message which%(n+1) of
+// the n msgs with cut bytes at offset at replaced by data, or data alone
+// when which%(n+1) is n.
+func editMessage(msgs [][]byte, which uint8, at, cut uint16, data []byte) []byte {
+	k := int(which) % (len(msgs) + 1)
+	if k == len(msgs) {
+		return data
+	}
+	base := msgs[k]
+	i := int(at) % (len(base) + 1)
+	j := min(i+int(cut), len(base))
+	out := make([]byte, 0, len(base)-(j-i)+len(data))
+	return append(append(append(out, base[:i]...), data...), base[j:]...)
+}
+
+// fuzzMessageDir holds the signed sample message of every kind, written by
+// TestFuzzSeeds: signing them in every fuzzing worker would be slow.
+var fuzzMessageDir = filepath.Join("testdata", "messages")
+
+// fuzzMessages reads the messages of fuzzMessageDir, in the order of their
+// names.
+func fuzzMessages(tb testing.TB) [][]byte {
+	tb.Helper()
+	names, err := filepath.Glob(filepath.Join(fuzzMessageDir, "*.eml"))
+	if err != nil || len(names) == 0 {
+		tb.Fatalf("no messages in %s (%v): run go test -run TestFuzzSeeds -fuzz.seeds", fuzzMessageDir, err)
+	}
+	sort.Strings(names)
+	var msgs [][]byte
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		msgs = append(msgs, b)
+	}
+	return msgs
+}
+
 var writeSeeds = flag.Bool("fuzz.seeds", false, "rewrite the fuzz seeds made from the sample set under testdata/fuzz")
 
-// TestFuzzSeeds writes the seeds that are costly to build (signed messages
-// and the journals that record them) with -fuzz.seeds, and otherwise checks
-// that they are there.
+// TestFuzzSeeds writes what is costly to build (the signed messages that
+// FuzzClassify edits, and the journals that record them, FuzzReplay's
+// seeds) with -fuzz.seeds, and otherwise checks that they are there.
 func TestFuzzSeeds(t *testing.T) {
-	seeds := map[string][]byte{}
 	if *writeSeeds {
+		files := map[string][]byte{}
 		for k, b := range samples(t).Messages {
-			seeds[filepath.Join("FuzzClassify", "sample-"+k.String())] = b
+			files[filepath.Join(fuzzMessageDir, k.String()+".eml")] = b
 		}
 		for i, b := range journalSeeds(t) {
-			seeds[filepath.Join("FuzzReplay", fmt.Sprintf("journal-%d", i))] = b
+			files[filepath.Join("testdata", "fuzz", "FuzzReplay", fmt.Sprintf("journal-%d", i))] = []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b))
 		}
-		for name, b := range seeds {
-			p := filepath.Join("testdata", "fuzz", name)
+		for p, b := range files {
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(p, []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)), 0o644); err != nil {
+			if err := os.WriteFile(p, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	for _, pattern := range []string{"FuzzClassify/sample-*", "FuzzReplay/journal-*"} {
-		if m, _ := filepath.Glob(filepath.Join("testdata", "fuzz", pattern)); len(m) == 0 {
-			t.Errorf("no seeds %s: run go test -run TestFuzzSeeds -fuzz.seeds", pattern)
+	// One message per kind, each read as its kind with an intact
+	// signature.
+	for _, k := range pec.Kinds {
+		b, err := os.ReadFile(filepath.Join(fuzzMessageDir, k.String()+".eml"))
+		if err != nil {
+			t.Errorf("%v: run go test -run TestFuzzSeeds -fuzz.seeds", err)
+			continue
 		}
+		if m, err := Classify(bytes.NewReader(b), nil); err != nil || m.Kind != k || m.Signature == nil || !m.Signature.Intact {
+			t.Errorf("%s.eml: %v, kind %v, signature %+v", k, err, m.Kind, m.Signature)
+		}
+	}
+	if n := len(fuzzMessages(t)); n != len(pec.Kinds) {
+		t.Errorf("%d messages in %s, want %d", n, fuzzMessageDir, len(pec.Kinds))
+	}
+	if m, _ := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzReplay", "journal-*")); len(m) == 0 {
+		t.Error("no seeds FuzzReplay/journal-*: run go test -run TestFuzzSeeds -fuzz.seeds")
 	}
 }
