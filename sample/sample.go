@@ -76,17 +76,23 @@ type Set struct {
 	Data      map[pec.Kind]*daticert.Data // certification data of each message (none for the anomaly envelope)
 }
 
-// New builds a fixture set whose transport envelope is dated now.
+// New builds a fixture set whose transport envelope is dated now; the
+// timeout notices are dated 12 and 23 hours later. A live verification
+// refuses a signature dated after it (smime.MaxClockSkew): to get a set
+// that verifies now in full, as the pec tool does, pass a time at least
+// 23 hours ago. The provider certificates are valid from an hour before
+// now.
 func New(now time.Time) (*Set, error) {
 	pki, err := pectest.NewPKI("PEC Sample CA")
 	if err != nil {
 		return nil, err
 	}
-	sa, _, err := pki.NewProvider(SenderProvider, pec.ServiceLocalPart+"@"+SenderDomain, nil)
+	validity := &pectest.ProviderOptions{NotBefore: now.Add(-time.Hour)}
+	sa, _, err := pki.NewProvider(SenderProvider, pec.ServiceLocalPart+"@"+SenderDomain, validity)
 	if err != nil {
 		return nil, err
 	}
-	sb, _, err := pki.NewProvider(RecipientProvider, pec.ServiceLocalPart+"@"+RecipientDomain, nil)
+	sb, _, err := pki.NewProvider(RecipientProvider, pec.ServiceLocalPart+"@"+RecipientDomain, validity)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // cmdDemo writes the samples to a temporary folder, inspects and verifies
-// them against the sample CA, and removes the folder.
+// them against the sample CA and provider index, and removes the folder.
 func cmdDemo(out io.Writer) (int, error) {
 	dir, err := os.MkdirTemp("", "pec-demo-")
 	if err != nil {
@@ -30,16 +30,16 @@ func cmdDemo(out io.Writer) (int, error) {
 		}
 	}
 	ca := filepath.Join(dir, "ca.pem")
-	if st, err := cmdInspect(append([]string{"--ca", ca}, emls[:1]...), out); err != nil || st != 0 {
-		return st, err
-	}
-	fmt.Fprintf(out, "\n$ pec verify --ca ca.pem *.eml\n")
-	if st, err := cmdVerify(append([]string{"--ca", ca}, emls...), out); err != nil || st != 0 {
-		return st, err
-	}
-	// Trust from the provider index instead of a CA: each signer must be a
-	// listed certificate of a provider that manages the From domain.
 	ldif := filepath.Join(dir, "index.ldif")
+	if st, err := cmdInspect(append([]string{"--ldif", ldif}, emls[:1]...), out); err != nil || st != 0 {
+		return st, err
+	}
+	// A PEC provider is a signer the provider index lists, for the domain
+	// of the From address; the CA adds the check that its chain is valid.
+	fmt.Fprintf(out, "\n$ pec verify --ca ca.pem --ldif index.ldif *.eml\n")
+	if st, err := cmdVerify(append([]string{"--ca", ca, "--ldif", ldif}, emls...), out); err != nil || st != 0 {
+		return st, err
+	}
 	fmt.Fprintf(out, "\n$ pec index lookup --ldif index.ldif %s\n", sample.SenderDomain)
 	if st, err := cmdIndex([]string{"lookup", "--ldif", ldif, sample.SenderDomain}, out, out); err != nil || st != 0 {
 		return st, err

@@ -131,15 +131,15 @@ func (s *summary) add(w io.Writer, fm *client.Fetched, anchors bool) {
 	case !m.Signature.Intact:
 		s.bad++
 		verdict = "FAIL not intact"
-	case anchors && (m.Signature.Trusted == nil || !*m.Signature.Trusted):
+	case !anchors:
+		s.ok++
+		verdict = "INTACT, trust not checked"
+	case !m.Signature.OK():
 		s.bad++
-		verdict = "FAIL not trusted"
+		verdict = "FAIL " + m.Signature.Summary()
 	default:
 		s.ok++
-		verdict = "OK intact"
-		if anchors {
-			verdict += ", trusted"
-		}
+		verdict = "OK intact, trusted"
 	}
 	if fm.Update != nil {
 		for _, c := range fm.Update.Changes {

@@ -87,7 +87,9 @@ type jsonSignature struct {
 	Legacy      bool        `json:"legacy"`
 	SigningTime string      `json:"signing_time,omitempty"`
 	Signer      *jsonSigner `json:"signer"`
+	Chained     *bool       `json:"chained"`
 	Trusted     *bool       `json:"trusted"`
+	AsOfSigning bool        `json:"as_of_signing_time,omitempty"`
 	FromMatches *bool       `json:"from_matches"`
 	Problems    []string    `json:"problems"`
 }
@@ -113,6 +115,8 @@ type jsonReport struct {
 	Kind       string            `json:"kind"`
 	KindIT     string            `json:"kind_it"`
 	Wrapped    bool              `json:"wrapped"`
+	OK         bool              `json:"ok"`      // intact, by a trusted provider that is the sender, kind established by signed content
+	Verdict    string            `json:"verdict"` // what was checked, in words
 	Headers    map[string]string `json:"headers"`
 	Daticert   map[string]any    `json:"daticert"`
 	Signature  jsonSignature     `json:"signature"`
@@ -150,6 +154,15 @@ func report(path string, m *message) *jsonReport {
 		r.Daticert = daticertJSON(m.Data)
 	}
 	r.Signature = signatureJSON(m.Signature)
+	r.OK = m.OK
+	switch {
+	case m.Signature == nil:
+		r.Verdict = "not signed"
+	case m.Signature.OK() && !m.OK:
+		r.Verdict = "signed content does not establish the kind the headers claim"
+	default:
+		r.Verdict = m.Signature.Summary()
+	}
 	if m.Error != nil {
 		r.Error = map[string]string{
 			"errore": string(m.Error.Code), "errore-esteso": m.Error.Extended,
@@ -218,7 +231,7 @@ func signatureJSON(v *smime.Verdict) jsonSignature {
 		return s
 	}
 	s.Present, s.Intact, s.Algorithm, s.Legacy = v.Present, v.Intact, v.Algorithm, v.Legacy
-	s.Trusted, s.FromMatches = v.Trusted, v.FromMatches
+	s.Chained, s.Trusted, s.FromMatches, s.AsOfSigning = v.Chained, v.Trusted, v.FromMatches, v.AsOfSigningTime
 	if !v.SigningTime.IsZero() {
 		s.SigningTime = v.SigningTime.UTC().Format("2006-01-02T15:04:05Z")
 	}
@@ -304,7 +317,8 @@ func printReport(w io.Writer, r *jsonReport) {
 		}
 	}
 	s := r.Signature
-	fmt.Fprintf(w, "  signature: present=%v intact=%v algorithm=%s trusted=%s\n", s.Present, s.Intact, s.Algorithm, tri(s.Trusted))
+	fmt.Fprintf(w, "  verdict: %s\n", r.Verdict)
+	fmt.Fprintf(w, "  signature: present=%v intact=%v algorithm=%s chained=%s trusted=%s\n", s.Present, s.Intact, s.Algorithm, tri(s.Chained), tri(s.Trusted))
 	if s.Signer != nil {
 		fmt.Fprintf(w, "    signer: %s (%s), valid %s to %s\n", s.Signer.Email, s.Signer.Subject, s.Signer.NotBefore, s.Signer.NotAfter)
 	}
@@ -333,7 +347,7 @@ func printReport(w io.Writer, r *jsonReport) {
 
 func tri(b *bool) string {
 	if b == nil {
-		return "unknown (no --ca)"
+		return "not checked"
 	}
 	return fmt.Sprint(*b)
 }

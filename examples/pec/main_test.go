@@ -61,7 +61,7 @@ func TestSamples(t *testing.T) {
 		})
 	}
 	var vo, ve bytes.Buffer
-	if st := run(append([]string{"verify", "--ca", ca}, emls...), &vo, &ve); st != 0 {
+	if st := run(append([]string{"verify", "--ca", ca, "--ldif", filepath.Join(filepath.Dir(ca), "index.ldif")}, emls...), &vo, &ve); st != 0 {
 		t.Errorf("verify: %d\n%s", st, vo.String())
 	}
 	// One changed byte in the signed text: verify fails and says why.

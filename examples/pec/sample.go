@@ -34,11 +34,16 @@ func cmdSample(args []string, out io.Writer) error {
 	return nil
 }
 
+// sampleAge is how long before now the sample transport envelope is dated.
+const sampleAge = 24 * time.Hour
+
 // writeSamples writes ca.pem, the two provider certificates, one signed
 // message of every catalogue kind and the providers' index (index.ldif) to
 // dir, and returns their paths.
 func writeSamples(dir string, now time.Time) ([]string, error) {
-	set, err := sample.New(now)
+	// The set is dated a day ago, so that its 24-hour notice too is in the
+	// past and every message verifies now.
+	set, err := sample.New(now.Add(-sampleAge))
 	if err != nil {
 		return nil, err
 	}

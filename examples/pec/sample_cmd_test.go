@@ -150,7 +150,7 @@ func TestSampleCommand(t *testing.T) {
 					trusted *bool
 				}{
 					{"no-ca", []string{f.path}, nil},
-					{"ca", []string{"--ca", ca, f.path}, &yes},
+					{"ca", []string{"--ca", ca, "--ldif", filepath.Join(filepath.Dir(ca), "index.ldif"), f.path}, &yes},
 				} {
 					t.Run(tc.name, func(t *testing.T) {
 						obj := inspectJSON(t, tc.args...)

@@ -40,6 +40,11 @@ func TestSendFetchStatusCommands(t *testing.T) {
 	pw := file("pw", []byte("alice-pw\n"))
 	tlsCA := file("tls-ca.pem", srv.TLS.CAPEM())
 	pecCA := file("pec-ca.pem", set.PKI.CAPEM())
+	ldifBytes, err := set.IndexLDIF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ldif := file("index.ldif", ldifBytes)
 	attach := file("offerta.pdf", []byte("%PDF-1.4\n%%EOF\n"))
 	store := filepath.Join(dir, "store") + string(filepath.Separator)
 	login := []string{"--user", sample.Alice, "--password-file", pw, "--tls-ca", tlsCA}
@@ -63,7 +68,7 @@ func TestSendFetchStatusCommands(t *testing.T) {
 	}
 
 	mail := filepath.Join(dir, "mail")
-	st, out, errs = cmd(append([]string{"fetch", "--server", srv.IMAPS, "-o", mail, "--ca", pecCA, "--store", store}, login...)...)
+	st, out, errs = cmd(append([]string{"fetch", "--server", srv.IMAPS, "-o", mail, "--ca", pecCA, "--ldif", ldif, "--store", store}, login...)...)
 	if st != 0 {
 		t.Fatalf("fetch: %d\n%s%s", st, out, errs)
 	}
@@ -72,7 +77,7 @@ func TestSendFetchStatusCommands(t *testing.T) {
 			t.Errorf("fetch output lacks %q:\n%s", want, out)
 		}
 	}
-	if st, out, _ = cmd(append([]string{"fetch", "--server", srv.IMAPS, "-o", mail, "--ca", pecCA, "--store", store}, login...)...); st != 0 || !strings.Contains(out, "0 fetched (0 new)") {
+	if st, out, _ = cmd(append([]string{"fetch", "--server", srv.IMAPS, "-o", mail, "--ca", pecCA, "--ldif", ldif, "--store", store}, login...)...); st != 0 || !strings.Contains(out, "0 fetched (0 new)") {
 		t.Errorf("second fetch: %d\n%s", st, out)
 	}
 	st, out, errs = cmd("status", "--store", store)
@@ -87,7 +92,7 @@ func TestSendFetchStatusCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, out, errs = cmd(append([]string{"fetch", "--pop3", "--server", srv.POP3, "--starttls", "-o", filepath.Join(dir, "mail3"),
-		"--ca", pecCA, "--store", store, "--progress", "always"}, login...)...)
+		"--ca", pecCA, "--ldif", ldif, "--store", store, "--progress", "always"}, login...)...)
 	if st != 1 || !strings.Contains(out, "FAIL not intact") || !strings.Contains(out, "3 fetched (3 new)") {
 		t.Errorf("pop3 fetch with a tampered receipt: %d\n%s%s", st, out, errs)
 	}
@@ -97,13 +102,13 @@ func TestSendFetchStatusCommands(t *testing.T) {
 
 	// A wrong password is a clear error.
 	bad := file("bad", []byte("nope"))
-	st, _, errs = cmd("fetch", "--server", srv.IMAPS, "-o", filepath.Join(dir, "mail4"), "--ca", pecCA, "--store", store,
+	st, _, errs = cmd("fetch", "--server", srv.IMAPS, "-o", filepath.Join(dir, "mail4"), "--ca", pecCA, "--ldif", ldif, "--store", store,
 		"--user", sample.Alice, "--password-file", bad, "--tls-ca", tlsCA)
 	if st != 2 || !strings.Contains(errs, "authentication refused") {
 		t.Errorf("wrong password: %d %s", st, errs)
 	}
 	// And a server certificate the roots do not know.
-	st, _, errs = cmd("fetch", "--server", srv.IMAPS, "-o", filepath.Join(dir, "mail5"), "--ca", pecCA, "--store", store,
+	st, _, errs = cmd("fetch", "--server", srv.IMAPS, "-o", filepath.Join(dir, "mail5"), "--ca", pecCA, "--ldif", ldif, "--store", store,
 		"--user", sample.Alice, "--password-file", pw, "--tls-ca", pecCA)
 	if st != 2 || !strings.Contains(errs, "certificate") {
 		t.Errorf("untrusted server: %d %s", st, errs)

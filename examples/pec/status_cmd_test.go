@@ -46,7 +46,11 @@ func statusStore(t *testing.T) string {
 	}
 	// Trust is judged now: the sample certificates are issued for the
 	// current time, and the golden output needs a fixed one.
-	vopts := &smime.VerifyOptions{Roots: set.PKI.Pool(), CurrentTime: time.Now()}
+	idx, err := set.Index()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vopts := &smime.VerifyOptions{Roots: set.PKI.Pool(), Authority: idx}
 	for _, k := range []pec.Kind{pec.KindAcceptance, pec.KindTakeInCharge, pec.KindDeliveryTimeout12h, pec.KindDeliverySummary} {
 		m, err := client.Classify(bytes.NewReader(set.Messages[k]), vopts)
 		if err != nil {

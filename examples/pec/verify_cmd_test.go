@@ -37,7 +37,7 @@ func verifyLines(t *testing.T, out string) map[string]string {
 	t.Helper()
 	lines := map[string]string{}
 	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
-		for _, sep := range []string{": OK ", ": FAIL "} {
+		for _, sep := range []string{": OK ", ": FAIL ", ": INTACT "} {
 			if path, rest, ok := strings.Cut(l, sep); ok {
 				lines[path] = strings.TrimPrefix(sep, ": ") + rest
 				break
@@ -77,28 +77,30 @@ func TestVerifyCommand(t *testing.T) {
 	}
 	plain := filepath.Join("testdata", "plain.eml")
 
+	ldif := filepath.Join(dir, "index.ldif")
 	for _, tc := range []struct {
 		name   string
-		ca     string   // --ca, if any
+		trust  []string // --ca, --ldif, --integrity-only
 		paths  []string // the files verified
 		status int
 		bad    []string // files whose line must contain all of want; the others must be OK
 		want   []string
 	}{
-		{"trusted", ca, all, 0, all, []string{"OK ", "intact, trusted", "signed by "}},
-		{"intact-without-ca", "", all, 0, all, []string{"OK ", "intact", "signed by "}},
-		{"one-byte-changed", ca, tampered, 1, tampered, []string{"FAIL ", "not intact", "digest"}},
-		{"one-byte-changed-without-ca", "", tampered[:1], 1, tampered[:1], []string{"FAIL ", "digest"}},
-		{"tampered-among-good", ca, []string{all[0], tampered[6], all[13]}, 1, tampered[6:7], []string{"FAIL ", "digest"}},
-		{"other-ca", otherCA, all, 1, all, []string{"FAIL ", "not trusted"}},
-		{"plain-email", "", []string{plain}, 1, []string{plain}, []string{"FAIL "}},
-		{"plain-email-with-ca", ca, []string{plain}, 1, []string{plain}, []string{"FAIL "}},
+		{"trusted", []string{"--ca", ca, "--ldif", ldif}, all, 0, nil, nil},
+		{"trusted-by-index", []string{"--ldif", ldif}, all, 0, nil, nil},
+		{"no-trust-is-no-verdict", nil, all, 1, all, []string{"FAIL ", "intact, trust not checked"}},
+		{"integrity-only", []string{"--integrity-only"}, all, 0, all, []string{"INTACT ", "intact, trust not checked", "signed by "}},
+		{"ca-alone-is-no-provider", []string{"--ca", ca}, all, 1, all, []string{"FAIL ", "chained to the anchors, signer not established as a PEC provider"}},
+		{"one-byte-changed", []string{"--ca", ca, "--ldif", ldif}, tampered, 1, tampered, []string{"FAIL ", "not intact", "digest"}},
+		{"one-byte-changed-integrity-only", []string{"--integrity-only"}, tampered[:1], 1, tampered[:1], []string{"FAIL ", "digest"}},
+		{"tampered-among-good", []string{"--ca", ca, "--ldif", ldif}, []string{all[0], tampered[6], all[13]}, 1, tampered[6:7], []string{"FAIL ", "digest"}},
+		{"other-ca", []string{"--ca", otherCA, "--ldif", ldif}, all, 1, all, []string{"FAIL ", "not trusted"}},
+		{"other-index", []string{"--ldif", filepath.Join(dir2, "index.ldif")}, all, 1, all, []string{"FAIL ", "not trusted", "unlisted-signer"}},
+		{"plain-email", nil, []string{plain}, 1, []string{plain}, []string{"FAIL "}},
+		{"plain-email-with-trust", []string{"--ca", ca, "--ldif", ldif}, []string{plain}, 1, []string{plain}, []string{"FAIL "}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := []string{"verify"}
-			if tc.ca != "" {
-				args = append(args, "--ca", tc.ca)
-			}
+			args := append([]string{"verify"}, tc.trust...)
 			st, stdout, stderr := runTool(append(args, tc.paths...)...)
 			if st != tc.status {
 				t.Errorf("status %d, want %d\n%s%s", st, tc.status, stdout, stderr)

@@ -34,7 +34,7 @@ func TestVerifyWrapped(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			st, out, errs := runTool("verify", path)
+			st, out, errs := runTool("verify", "--ldif", filepath.Join(dir, "index.ldif"), path)
 			if st != 0 || !strings.Contains(out, ": OK transport: intact") {
 				t.Fatalf("pec verify: status %d\n%s%s", st, out, errs)
 			}
