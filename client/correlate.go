@@ -149,7 +149,7 @@ func authorizedFor(k pec.Kind, d *daticert.Data, e *pec.Error) []string {
 }
 
 func identityDigest(o *observation) string {
-	h := sha256.Sum256([]byte(pec.Kind(o.Kind).String() + "\x00" + o.Own + "\x00" + o.Delivery + "\x00" + o.ID))
+	h := sha256.Sum256([]byte(pec.Kind(o.Kind).String() + "\x00" + o.Own + "\x00" + o.Delivery + "\x00" + o.ID + "\x00" + o.MsgID + "\x00" + o.Sender))
 	return hex.EncodeToString(h[:])
 }
 
@@ -197,10 +197,10 @@ func (o *observation) bind(s *Sent, id string) error {
 		return fmt.Errorf("%w: %s %s has msgid %s, not %s", ErrMismatch, k, o.Own, o.MsgID, s.MessageID)
 	case o.MsgID == "" && id == "":
 		return fmt.Errorf("%w: %s %s has no msgid, and no acceptance has told the identificativo of %s yet", ErrMismatch, k, o.Own, s.MessageID)
-	case s.From == "" || o.Sender != addrKey(s.From):
+	case s.From == "" || addrKey(o.Sender) != addrKey(s.From):
 		return fmt.Errorf("%w: %s %s has mittente %q, not the sender %s of %s", ErrMismatch, k, o.Own, o.Sender, s.From, s.MessageID)
 	case id != "" && msgKey(o.ID) != msgKey(id):
-		return fmt.Errorf("%w: %s %s has identificativo %q, the acceptance of %s %s", ErrMismatch, k, o.Own, o.ID, s.MessageID, id)
+		return fmt.Errorf("%w: %s %s has identificativo %q, not %s of the acceptance of %s", ErrMismatch, k, o.Own, o.ID, id, s.MessageID)
 	}
 	names := o.names()
 	if len(names) == 0 && k != pec.KindAcceptance && k != pec.KindNonAcceptance && k != pec.KindNonAcceptanceVirus {
