@@ -201,7 +201,10 @@ func (l *listener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	if _, ok := c.(*tls.Conn); ok {
-		return c, nil // imapserver must see a *tls.Conn: left as it is
+		// imapserver must see a *tls.Conn, so it is left as it is; a
+		// deadline still bounds its handshake, done at the greeting.
+		c.SetDeadline(time.Now().Add(l.s.opts.ReadTimeout))
+		return c, nil
 	}
 	dc := &deadlineConn{Conn: c, read: l.s.opts.ReadTimeout, write: l.s.opts.WriteTimeout}
 	// Bound the TLS handshake and the greeting, before imapserver sets

@@ -46,8 +46,18 @@ type folder struct {
 	byBase   map[string]*entry
 	size     int64
 	listInfo os.FileInfo  // dovecot-uidlist as last written or read
+	// carried are UIDs read from dovecot-uidlist for files not seen yet
+	// (given by another process): kept, and written back, until a scan
+	// that began after they were read finds the file, or does not.
+	carried map[string]carriedUID
 	dirTimes [2]time.Time // new/ and cur/ at the last scan
 	scanned  time.Time    // when the last scan started
+}
+
+// carriedUID is a UID from dovecot-uidlist whose file is not cached.
+type carriedUID struct {
+	uid uint32
+	at  time.Time // when it was read
 }
 
 // found is a file seen in a scan that the cache does not know.
@@ -80,15 +90,14 @@ func (f *folder) sync(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
-	var known map[string]uint32
 	if !f.loaded {
 		l, info, err := readUIDList(f.dir)
 		if err != nil {
 			return err
 		}
 		if l != nil {
-			f.validity, f.next, f.guid, known = l.validity, l.next, l.guid, l.uids
-			f.listInfo = info
+			f.validity, f.next, f.guid, f.listInfo = l.validity, l.next, l.guid, info
+			f.carry(l.uids, start.Add(-time.Nanosecond))
 		}
 	}
 	seen := make(map[string][2]string)
@@ -135,15 +144,21 @@ func (f *folder) sync(ctx context.Context) error {
 			size = st.Size()
 		}
 		fd := found{base: base, sub: s[0], file: s[1], size: size, date: st.ModTime()}
-		if uid, ok := known[base]; ok && !f.used(uid) {
-			f.add(fd, uid)
-			continue
+		if c, ok := f.carried[base]; ok {
+			delete(f.carried, base)
+			if !f.used(c.uid) {
+				f.add(fd, c.uid)
+				continue
+			}
 		}
 		fresh = append(fresh, fd)
 	}
-	if known != nil {
-		sort.Slice(f.msgs, func(i, j int) bool { return f.msgs[i].uid < f.msgs[j].uid })
+	for base, c := range f.carried {
+		if c.at.Before(start) {
+			delete(f.carried, base) // its file is gone
+		}
 	}
+	sort.Slice(f.msgs, func(i, j int) bool { return f.msgs[i].uid < f.msgs[j].uid })
 	if len(fresh) > 0 || f.validity == 0 {
 		if _, err := f.assign(ctx, fresh); err != nil {
 			if errors.Is(err, errRenumbered) {
@@ -156,6 +171,22 @@ func (f *folder) sync(ctx context.Context) error {
 	f.dirTimes = times
 	f.scanned = start
 	return nil
+}
+
+// carry keeps UIDs read from dovecot-uidlist for files not cached.
+func (f *folder) carry(uids map[string]uint32, at time.Time) {
+	for base, uid := range uids {
+		if _, ok := f.byBase[base]; ok {
+			continue
+		}
+		if f.carried == nil {
+			f.carried = make(map[string]carriedUID)
+		}
+		f.carried[base] = carriedUID{uid, at}
+		if uid >= f.next {
+			f.next = uid + 1
+		}
+	}
 }
 
 // used reports whether a cached message has uid. Call with f.mu held.
@@ -192,12 +223,15 @@ func (f *folder) assign(ctx context.Context, fresh []found) ([]*entry, error) {
 		guid           string
 		uids           []uint32
 		reset          bool
+		other          map[string]uint32 // the file as another process left it
+		readAt         time.Time
 	)
 	s := f.box.store
 	info, err := s.writeUIDList(ctx, f.dir, f.listInfo, func(cur *uidList, unchanged bool) []byte {
 		validity, next, guid = f.validity, f.next, f.guid
-		var other map[string]uint32
+		other = nil
 		if !unchanged && cur != nil {
+			readAt = time.Now()
 			if validity != 0 && cur.validity != validity {
 				reset = true // renumbered by another process
 			}
@@ -227,6 +261,25 @@ func (f *folder) assign(ctx context.Context, fresh []found) ([]*entry, error) {
 				out.uids[e.name.base] = e.uid
 				taken[e.uid] = true
 			}
+			for base, c := range f.carried {
+				out.uids[base] = c.uid
+				taken[c.uid] = true
+			}
+		}
+		// UIDs another process gave to files not seen yet are kept.
+		isFresh := make(map[string]bool, len(fresh))
+		for _, fd := range fresh {
+			isFresh[fd.base] = true
+		}
+		for base, uid := range other {
+			if _, mine := f.byBase[base]; mine || isFresh[base] || taken[uid] {
+				continue
+			}
+			out.uids[base] = uid
+			taken[uid] = true
+			if uid >= next {
+				next = uid + 1
+			}
 		}
 		uids = uids[:0]
 		for _, fd := range fresh {
@@ -251,10 +304,24 @@ func (f *folder) assign(ctx context.Context, fresh []found) ([]*entry, error) {
 	if reset {
 		s.opts.Logger.Warn("mailbox: UIDVALIDITY changed on disk", "user", f.box.user, "folder", f.name, "old", f.validity, "new", validity)
 		f.msgs, f.byBase, f.size, f.loaded = nil, make(map[string]*entry), 0, false
+		f.carried = nil
 		f.validity, f.next, f.listInfo = 0, 0, nil
 		return nil, errRenumbered
 	}
 	f.validity, f.next, f.guid, f.listInfo = validity, next, guid, info
+	if other != nil {
+		isFresh := make(map[string]bool, len(fresh))
+		for _, fd := range fresh {
+			isFresh[fd.base] = true
+		}
+		keep := make(map[string]uint32)
+		for base, uid := range other {
+			if !isFresh[base] {
+				keep[base] = uid
+			}
+		}
+		f.carry(keep, readAt)
+	}
 	added := make([]*entry, len(fresh))
 	for i, fd := range fresh {
 		added[i] = f.add(fd, uids[i])

@@ -81,16 +81,26 @@ func TestMaildirExternal(t *testing.T) {
 	}
 	d1, _ := b.List(ctx, Inbox)
 	dir := s.Dir("u")
-	news, _ := os.ReadDir(filepath.Join(dir, "new"))
+	list, _ := os.ReadFile(filepath.Join(dir, uidListName))
+	l, err := parseUIDList(strings.NewReader(string(list)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byUID := map[uint32]string{}
+	for base, uid := range l.uids {
+		byUID[uid] = base
+	}
 	// Dovecot marks the first message seen, another MDA delivers one,
 	// and the third is deleted.
-	if err := os.Rename(filepath.Join(dir, "new", news[0].Name()), filepath.Join(dir, "cur", news[0].Name()+":2,S")); err != nil {
+	if err := os.Rename(filepath.Join(dir, "new", byUID[1]), filepath.Join(dir, "cur", byUID[1]+":2,S")); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "new", "1700000000.M1P1.other"), []byte("external"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(filepath.Join(dir, "new", news[2].Name()))
+	if err := os.Remove(filepath.Join(dir, "new", byUID[3])); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(10 * time.Millisecond)
 
 	// A fresh store (another process, or a restart) and the old one agree.
@@ -184,4 +194,62 @@ func mustOne(t *testing.T, dir string) string {
 		t.Fatalf("%s: %v, %v", dir, des, err)
 	}
 	return des[0].Name()
+}
+
+// TestMaildirForeignUID: a UID another process (Dovecot) gave to a file
+// this store has not scanned yet survives this store's next write of
+// dovecot-uidlist, and is the one the file gets here too.
+func TestMaildirForeignUID(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s, _ := OpenMaildir(root, nil)
+	b, _ := s.Mailbox(ctx, "u")
+	if _, err := b.Deliver(ctx, Inbox, strings.NewReader("one"), 0, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := s.Dir("u")
+	list, _ := os.ReadFile(filepath.Join(dir, uidListName))
+	l, err := parseUIDList(strings.NewReader(string(list)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The other process delivers, numbers the file 7 and rewrites the list.
+	os.WriteFile(filepath.Join(dir, "new", "1700000000.M9P9.other"), []byte("foreign"), 0o600)
+	l.uids["1700000000.M9P9.other"] = 7
+	l.next = 8
+	os.WriteFile(filepath.Join(dir, uidListName), l.marshal(), 0o600)
+
+	uid, err := b.Deliver(ctx, Inbox, strings.NewReader("two"), 0, time.Time{})
+	if err != nil || uid != 8 {
+		t.Fatalf("Deliver = %d, %v; want 8", uid, err)
+	}
+	for i, box := range []Mailbox{b, mustBox(t, root)} {
+		d, err := box.List(ctx, Inbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []uint32
+		for _, m := range d.Messages {
+			got = append(got, m.UID)
+		}
+		if len(got) != 3 || got[0] != 1 || got[1] != 7 || got[2] != 8 || d.UIDNext != 9 {
+			t.Errorf("store %d: uids %v, next %d", i, got, d.UIDNext)
+		}
+		if r := read(t, box, Inbox, 7); r != "foreign" {
+			t.Errorf("store %d: uid 7 = %q", i, r)
+		}
+	}
+}
+
+func mustBox(t *testing.T, root string) Mailbox {
+	t.Helper()
+	s, err := OpenMaildir(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Mailbox(context.Background(), "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

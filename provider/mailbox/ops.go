@@ -83,10 +83,15 @@ func (b *maildirBox) Deliver(ctx context.Context, name string, r io.Reader, flag
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.sync(ctx); err != nil {
-		return fail(err)
+	// The folder need not be read again: the new file's UID is merged
+	// with the other processes' in assign, and files they added are found
+	// by the next List.
+	if !f.loaded {
+		if err := f.sync(ctx); err != nil {
+			return fail(err)
+		}
 	}
-	if e := f.byBase[fd.base]; e != nil { // found by the scan
+	if e := f.byBase[fd.base]; e != nil { // found by the first scan
 		placed = ""
 		return e.uid, nil
 	}
