@@ -45,11 +45,11 @@ type folder struct {
 	msgs     []*entry // in UID order
 	byBase   map[string]*entry
 	size     int64
-	listInfo os.FileInfo  // dovecot-uidlist as last written or read
+	listInfo os.FileInfo // dovecot-uidlist as last written or read
 	// carried are UIDs read from dovecot-uidlist for files not seen yet
 	// (given by another process): kept, and written back, until a scan
 	// that began after they were read finds the file, or does not.
-	carried map[string]carriedUID
+	carried  map[string]carriedUID
 	dirTimes [2]time.Time // new/ and cur/ at the last scan
 	scanned  time.Time    // when the last scan started
 }
