@@ -230,7 +230,8 @@ func TestIndexSignedLDIF(t *testing.T) {
 		{"pinned-subject", []string{"--ldif", signed, "--index-ca", anchors, "--index-publisher-subject", subject}, 0, ""},
 		{"pinned-email", []string{"--ldif", signed, "--index-ca", anchors, "--index-publisher-email", pubEmail}, 0, ""},
 		{"any-signer", []string{"--ldif", signed, "--index-ca", anchors, "--index-any-signer"}, 0, ""},
-		{"anchors-alone", []string{"--ldif", signed, "--index-ca", anchors}, 2, "no publisher pinned"},
+		// Refused, naming the signer for the user to confirm and pin.
+		{"anchors-alone", []string{"--ldif", signed, "--index-ca", anchors}, 2, "signer " + pubEmail + ": no publisher pinned"},
 		{"nothing", []string{"--ldif", signed}, 2, "refused"},
 		{"provider-key-pinned-certificate", []string{"--ldif", byProvider, "--index-ca", anchors, "--index-publisher-cert", pubPEM}, 2,
 			"not signed by the pinned publisher: signer posta-certificata@" + sample.SenderDomain},
