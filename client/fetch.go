@@ -78,7 +78,10 @@ type Fetched struct {
 	// interrupted after the file was written and before the state was,
 	// repeated. The message is not counted twice.
 	New     bool
-	Message *Message // classified, parsed and verified (Classify)
+	// Message is the message classified, parsed and verified (Classify).
+	// Its Kind says what it claims to be; rely on it as a PEC message only
+	// when Envelope.OK or Receipt.OK says so.
+	Message *Message
 	Update  *Update  // what the tracker made of it; nil without a Tracker
 	// Err is what prevents using the message as a PEC message or as
 	// evidence: pec.ErrNotPEC for ordinary mail, ErrUnknownMessage for a
