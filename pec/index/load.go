@@ -94,22 +94,29 @@ func ParseSignedLDIF(p7m []byte, opts *SignedOptions) (*Snapshot, error) {
 	if v.Signer != nil {
 		refuse.Signer = certName(v.Signer)
 	}
+	valid := v.Intact && v.Chained != nil && *v.Chained
+	var why []string
+	for _, p := range v.Problems {
+		// Being a PEC provider is not asked of the publisher.
+		if p.Code != smime.ProblemNotProvider {
+			refuse.Problems = append(refuse.Problems, p)
+			why = append(why, p.String())
+		}
+	}
 	if !pinned && !opts.AnySignerUnderAnchors {
 		// Refused whatever the signature: the signer is named, for the
-		// caller to confirm it and pin it.
+		// caller to confirm it and pin it, and so is the state of the
+		// signature, lest an invalid one be taken for the publisher's.
 		refuse.Err, refuse.Detail = ErrPublisher, "no publisher pinned (Publisher: certificate, subject or e-mail address), "+
 			"and any signer under the anchors not allowed (AnySignerUnderAnchors)"
+		if valid {
+			refuse.Detail += "; the signature is intact and chains to the anchors"
+		} else {
+			refuse.Detail += "; the signature is not valid either: " + strings.Join(why, "; ")
+		}
 		return nil, refuse
 	}
-	if !v.Intact || v.Chained == nil || !*v.Chained {
-		var why []string
-		for _, p := range v.Problems {
-			// Being a PEC provider is not asked of the publisher.
-			if p.Code != smime.ProblemNotProvider {
-				refuse.Problems = append(refuse.Problems, p)
-				why = append(why, p.String())
-			}
-		}
+	if !valid {
 		refuse.Detail = strings.Join(why, "; ")
 		return nil, refuse
 	}

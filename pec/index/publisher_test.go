@@ -192,6 +192,27 @@ func TestPublisherPinned(t *testing.T) {
 		})
 	}
 
+	// Refused for want of a pin, the error still says whether the
+	// signature it names would have passed.
+	t.Run("nothing-pinned-says-why", func(t *testing.T) {
+		for _, tc := range []struct {
+			s    *smime.Signer
+			says string
+		}{
+			{p.genuine, "the signature is intact and chains to the anchors"},
+			{p.otherRoot, "the signature is not valid either: " + string(smime.ProblemUntrustedChain)},
+		} {
+			p7m, err := tc.s.SignAttached(ldif, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = index.ParseSignedLDIF(p7m, &index.SignedOptions{Anchors: p.anchors})
+			if !errors.Is(err, index.ErrPublisher) || !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("%v, want ErrPublisher saying %q", err, tc.says)
+			}
+		}
+	})
+
 	t.Run("file", func(t *testing.T) {
 		dir := t.TempDir()
 		for _, sg := range signers {
