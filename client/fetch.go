@@ -77,12 +77,12 @@ type Fetched struct {
 	// New is false when the folder already held these bytes: a fetch
 	// interrupted after the file was written and before the state was,
 	// repeated. The message is not counted twice.
-	New     bool
+	New bool
 	// Message is the message classified, parsed and verified (Classify).
 	// Its Kind says what it claims to be; rely on it as a PEC message only
 	// when Envelope.OK or Receipt.OK says so.
 	Message *Message
-	Update  *Update  // what the tracker made of it; nil without a Tracker
+	Update  *Update // what the tracker made of it; nil without a Tracker
 	// Err is what prevents using the message as a PEC message or as
 	// evidence: pec.ErrNotPEC for ordinary mail, ErrUnknownMessage for a
 	// receipt of a message the tracker does not follow, ErrMismatch or
