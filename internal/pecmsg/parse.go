@@ -339,6 +339,9 @@ func (m *Message) readCertData() {
 		m.problem(m.CertPart, "", fmt.Errorf("%s: %w", pec.CertDataName, err))
 		return
 	}
+	for _, r := range d.Repairs {
+		m.deviate("%s is not well-formed XML: %s", pec.CertDataName, r)
+	}
 	m.Data = d
 }
 

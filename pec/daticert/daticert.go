@@ -37,6 +37,12 @@ type Data struct {
 	Delivery      string          // dati/consegna; "" = absent
 	Receipts      []string        // dati/ricezione (0..n)
 	ExtendedError string          // dati/errore-esteso; "" = absent
+
+	// Repairs lists what Unmarshal mended to read a daticert.xml that is
+	// not well-formed XML (a control character replaced by U+FFFD, a bare
+	// "&" escaped, bytes not in the declared encoding); nil when it was
+	// well-formed. It is not part of the XML: Marshal ignores it.
+	Repairs []string
 }
 
 // Recipient is one intestazione/destinatari element: an address of the To or

@@ -31,10 +31,33 @@ func Unmarshal(b []byte) (*Data, error) {
 		return nil, &ParseError{Offset: MaxSize, Err: fmt.Errorf("%w (limit %d bytes)", pec.ErrTooLarge, MaxSize)}
 	}
 	s, err := scan(b)
+	var repairs []string
+	if err != nil && errors.Is(err, pec.ErrMalformed) && !declaresEntities(b) {
+		// Not well-formed: mend what real providers get wrong and read
+		// again; the first error stands when that does not help.
+		if fixed, notes := repair(b); notes != nil {
+			if s2, err2 := scan(fixed); err2 == nil {
+				s, err, repairs = s2, nil, notes
+			}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	return s.data()
+	d, err := s.data()
+	if d != nil {
+		d.Repairs = repairs
+	}
+	return d, err
+}
+
+// declaresEntities reports whether b has a document type declaration,
+// where entities are declared: such a document is not repaired, its
+// references are never taken for bare "&" (PEC.md §8: daticert.xml has
+// none).
+func declaresEntities(b []byte) bool {
+	return bytes.Contains(b, []byte("<!DOCTYPE")) || bytes.Contains(b, []byte("<!ENTITY")) ||
+		bytes.Contains(bytes.ToUpper(b), []byte("<!DOCTYPE"))
 }
 
 // element is one occurrence of a known element of the DTD.
