@@ -263,12 +263,12 @@ func parseSignature(b []byte) (sig *cmsSignature, prob *Problem) {
 	}
 	sd, err := parseSignedData(der)
 	if err != nil {
-		return nil, &Problem{Code: ProblemMalformed, Detail: err.Error()}
+		return nil, &Problem{Code: ProblemMalformed, Detail: asn1Detail(err)}
 	}
 	p7 := &pkcs7.PKCS7{Content: sd.content}
 	if sd.certificates != nil {
 		if p7.Certificates, err = x509.ParseCertificates(sd.certificates); err != nil {
-			return nil, &Problem{Code: ProblemMalformed, Detail: err.Error()}
+			return nil, &Problem{Code: ProblemMalformed, Detail: asn1Detail(err)}
 		}
 	}
 	sig = &cmsSignature{p7: p7, certs: p7.Certificates, encapsulated: p7.Content}
@@ -276,7 +276,7 @@ func parseSignature(b []byte) (sig *cmsSignature, prob *Problem) {
 	// it through the exported field, as the library's Parse does.
 	if _, err := asn1.UnmarshalWithParams(sd.signerInfos, &p7.Signers, "set"); err != nil {
 		p7.Signers = nil
-		return sig, &Problem{Code: ProblemMalformed, Detail: "SignerInfo: " + err.Error()}
+		return sig, &Problem{Code: ProblemMalformed, Detail: "SignerInfo: " + asn1Detail(err)}
 	}
 	if len(p7.Signers) == 0 {
 		if len(p7.Certificates) == 0 {
@@ -414,7 +414,7 @@ func classify(err error) *Problem {
 	if err == nil {
 		return nil
 	}
-	detail := strings.TrimPrefix(err.Error(), "pkcs7: ")
+	detail := strings.TrimPrefix(asn1Detail(err), "pkcs7: ")
 	var mdErr *pkcs7.MessageDigestMismatchError
 	var insecure x509.InsecureAlgorithmError
 	switch {
@@ -431,6 +431,19 @@ func classify(err error) *Problem {
 		return &Problem{Code: ProblemMalformed, Detail: detail}
 	}
 	return &Problem{Code: ProblemBadSignature, Detail: detail}
+}
+
+// asn1Detail is the text of err without the field parameters that
+// encoding/asn1 prints in a structure error: they hold a pointer, and the
+// same input would give a different Problem detail each time.
+func asn1Detail(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, " {optional:"); i >= 0 {
+		if j := strings.IndexByte(s[i:], '}'); j >= 0 {
+			s = s[:i] + s[i+j+1:]
+		}
+	}
+	return s
 }
 
 // marshalAttributeSet re-encodes parsed signed attributes as the DER SET OF
@@ -476,16 +489,22 @@ func (d digestHasher) Hash(h crypto.Hash, _ io.Reader) ([]byte, error) {
 	return nil, fmt.Errorf("%w %v", errUnknownDigestOID, h)
 }
 
+// knownHashes are the digests the package knows, in a fixed order: the
+// lookups below walk it rather than a map, whose random order would make
+// each run take a different number of turns (which a fuzzer reads as new
+// coverage).
+var knownHashes = [...]crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA384, crypto.SHA512}
+
 func hashForOID(oid asn1.ObjectIdentifier) (crypto.Hash, bool) {
-	for h, o := range digestOIDs {
-		if o.Equal(oid) {
+	for _, h := range knownHashes {
+		if digestOIDs[h].Equal(oid) {
 			return h, true
 		}
 	}
 	// QUIRK: some signers put a signature OID (sha1WithRSAEncryption, …)
 	// where the digest OID belongs; OpenSSL and the CMS library accept it.
-	for h, o := range rsaWithHashOIDs {
-		if o.Equal(oid) {
+	for _, h := range knownHashes {
+		if rsaWithHashOIDs[h].Equal(oid) {
 			return h, true
 		}
 	}
@@ -497,25 +516,50 @@ func hashForOID(oid asn1.ObjectIdentifier) (crypto.Hash, bool) {
 // CMS library do, an RSA signature uses the digest algorithm of the
 // SignerInfo whatever hash a shaXWithRSAEncryption OID names.
 func signatureAlgorithmOf(oid asn1.ObjectIdentifier, h crypto.Hash) (x509.SignatureAlgorithm, string) {
-	rsaAlgs := map[crypto.Hash]x509.SignatureAlgorithm{crypto.SHA1: x509.SHA1WithRSA, crypto.SHA256: x509.SHA256WithRSA, crypto.SHA384: x509.SHA384WithRSA, crypto.SHA512: x509.SHA512WithRSA}
-	ecAlgs := map[crypto.Hash]x509.SignatureAlgorithm{crypto.SHA1: x509.ECDSAWithSHA1, crypto.SHA256: x509.ECDSAWithSHA256, crypto.SHA384: x509.ECDSAWithSHA384, crypto.SHA512: x509.ECDSAWithSHA512}
-	if oid.Equal(oidRSAEncryption) {
-		return rsaAlgs[h], hashName(h) + "-rsa"
-	}
-	for _, o := range rsaWithHashOIDs {
-		if o.Equal(oid) {
-			return rsaAlgs[h], hashName(h) + "-rsa"
+	isRSA := oid.Equal(oidRSAEncryption)
+	for _, sh := range knownHashes {
+		isRSA = isRSA || rsaWithHashOIDs[sh].Equal(oid)
+		if ecdsaSignatureOIDs[sh].Equal(oid) {
+			return ecdsaAlgorithm(sh), hashName(sh) + "-ecdsa"
 		}
 	}
-	for sh, o := range ecdsaSignatureOIDs {
-		if o.Equal(oid) {
-			return ecAlgs[sh], hashName(sh) + "-ecdsa"
-		}
-	}
-	if oid.Equal(oidECPublicKey) {
-		return ecAlgs[h], hashName(h) + "-ecdsa"
+	switch {
+	case isRSA:
+		return rsaAlgorithm(h), hashName(h) + "-rsa"
+	case oid.Equal(oidECPublicKey):
+		return ecdsaAlgorithm(h), hashName(h) + "-ecdsa"
 	}
 	return x509.UnknownSignatureAlgorithm, "unknown"
+}
+
+// rsaAlgorithm is the PKCS #1 v1.5 algorithm with digest h.
+func rsaAlgorithm(h crypto.Hash) x509.SignatureAlgorithm {
+	switch h {
+	case crypto.SHA1:
+		return x509.SHA1WithRSA
+	case crypto.SHA256:
+		return x509.SHA256WithRSA
+	case crypto.SHA384:
+		return x509.SHA384WithRSA
+	case crypto.SHA512:
+		return x509.SHA512WithRSA
+	}
+	return x509.UnknownSignatureAlgorithm
+}
+
+// ecdsaAlgorithm is the ECDSA algorithm with digest h.
+func ecdsaAlgorithm(h crypto.Hash) x509.SignatureAlgorithm {
+	switch h {
+	case crypto.SHA1:
+		return x509.ECDSAWithSHA1
+	case crypto.SHA256:
+		return x509.ECDSAWithSHA256
+	case crypto.SHA384:
+		return x509.ECDSAWithSHA384
+	case crypto.SHA512:
+		return x509.ECDSAWithSHA512
+	}
+	return x509.UnknownSignatureAlgorithm
 }
 
 // hashName is the name of a digest in Verdict.Algorithm: "sha1", "sha256".
