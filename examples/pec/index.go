@@ -52,7 +52,7 @@ type indexFlags struct {
 func addIndexFlags(fs *flag.FlagSet) *indexFlags {
 	return &indexFlags{
 		ldap: fs.String("ldap", "", "URL of the provider directory (ldap:// or ldaps://)"),
-		ldif: fs.String("ldif", "", "LDIF file of the provider index, plain, or signed (.p7m) by the publisher --index-publisher-* pin"),
+		ldif: fs.String("ldif", "", "LDIF file of the provider index: plain, or signed (.p7m) and then read only from the publisher --index-publisher-* pins"),
 		ca:   fs.String("index-ca", "", "PEM file of the anchors of the index: its publisher's certificate chain (then a plain LDIF is refused) and the ldaps server"),
 		pubCert: fs.String("index-publisher-cert", "",
 			"PEM file of the certificate(s) of the publisher of a signed --ldif: its signer must be one of them (without --index-ca, they are the anchors)"),
