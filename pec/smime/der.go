@@ -177,14 +177,20 @@ func checkSignerInfos(b []byte) error {
 	}
 	for off := 0; off < len(b); {
 		si, err := readBERHeader(b, off)
+		if err == nil && si.length < 0 {
+			err = berErrorf(off, "indefinite length in DER")
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("SignedData: signerInfos: %w", err)
 		}
 		off = si.start + si.length
 		for p := si.start; p < off; {
 			field, err := readBERHeader(b[:off], p)
+			if err == nil && field.length < 0 {
+				err = berErrorf(p, "indefinite length in DER")
+			}
 			if err != nil {
-				return err
+				return fmt.Errorf("SignedData: signerInfos: %w", err)
 			}
 			if b[p] == 0xa0 || b[p] == 0xa1 { // signedAttrs, unsignedAttrs
 				if err := checkCount("SignerInfo attributes", b[field.start:field.start+field.length], maxAttributes); err != nil {

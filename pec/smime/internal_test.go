@@ -222,3 +222,32 @@ func hasConstructedString(b []byte) bool {
 	}
 	return false
 }
+
+// TestSignedDataBounds checks the bounds on signers and attributes at
+// their limit and one past it.
+func TestSignedDataBounds(t *testing.T) {
+	attr := der(tagSequence, []byte{0x06, 1, 0x2a}, der(tagSet))
+	signerInfo := func(attrs int) []byte {
+		return der(tagSequence, derVersion1, der(0xa1, bytes.Repeat(attr, attrs)))
+	}
+	for name, tc := range map[string]struct {
+		set []byte // the contents of the SET OF SignerInfo
+		ok  bool
+	}{
+		"one":           {signerInfo(1), true},
+		"max-signers":   {bytes.Repeat(signerInfo(1), maxSigners), true},
+		"many-signers":  {bytes.Repeat(signerInfo(1), maxSigners+1), false},
+		"max-attrs":     {signerInfo(maxAttributes), true},
+		"many-attrs":    {signerInfo(maxAttributes + 1), false},
+		"truncated":     {signerInfo(1)[:5], false},
+		"not-sequences": {[]byte{5, 0, 5, 0}, true},
+	} {
+		err := checkSignerInfos(tc.set)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	if err := checkCount("certificates", bytes.Repeat([]byte{5, 0}, maxCertificates+1), maxCertificates); err == nil {
+		t.Error("no error past maxCertificates")
+	}
+}
