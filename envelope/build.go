@@ -38,6 +38,9 @@ var inherited = []string{"Return-Path", "Received"}
 // client msgid kept in X-Riferimento-Message-ID (PEC.md §9). The original is
 // streamed: it is never held in memory whole.
 func Build(w io.Writer, original io.Reader, d *daticert.Data, s *smime.Signer, opts *Options) error {
+	if s == nil {
+		return ErrNoSigner
+	}
 	if d == nil || d.Type != pec.CertTransport {
 		return fmt.Errorf("%w: tipo must be %s", ErrBadData, pec.CertTransport)
 	}
@@ -50,6 +53,9 @@ func Build(w io.Writer, original io.Reader, d *daticert.Data, s *smime.Signer, o
 		return err
 	}
 	oh := orig.Header
+	if err := matchOriginal(d, mail.Header{Header: message.Header{Header: oh}}); err != nil {
+		return err
+	}
 	var f pecmsg.Fields
 	for _, k := range inherited {
 		for _, v := range oh.Values(k) {
@@ -95,6 +101,96 @@ func Build(w io.Writer, original io.Reader, d *daticert.Data, s *smime.Signer, o
 		spec.HTML = pec.HTML(pec.KindTransport, td)
 	}
 	return pecmsg.Write(w, s, spec)
+}
+
+// matchOriginal checks that the certification data says what the
+// original's header says: mittente is its From address, destinatari its
+// To and Cc addresses (each once, in any order), oggetto its Subject. A
+// transport envelope certifies the original: data that contradicts it
+// would certify another message.
+func matchOriginal(d *daticert.Data, h mail.Header) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %w: %s", ErrBadData, pec.ErrInconsistent, fmt.Sprintf(format, args...))
+	}
+	from := pecmsg.FromAddress(h.Header.Header)
+	if !pec.EqualAddress(from, d.Sender) {
+		return bad("mittente %q, the original's From is %q", d.Sender, from)
+	}
+	want := map[string]bool{}
+	for _, a := range recipients(&h) {
+		want[strings.ToLower(a)] = true
+	}
+	got := map[string]bool{}
+	for _, r := range d.Recipients {
+		a := strings.ToLower(r.Address)
+		if !want[a] {
+			return bad("destinatario %q is not in the original's To or Cc", r.Address)
+		}
+		got[a] = true
+	}
+	for a := range want {
+		if !got[a] {
+			return bad("the original's recipient %q is not among the destinatari", a)
+		}
+	}
+	if subject, err := h.Subject(); err == nil && subject != d.Subject {
+		return bad("oggetto %q, the original's Subject is %q", d.Subject, subject)
+	}
+	return nil
+}
+
+// NewData derives the certification data of a transport envelope from the
+// header of the original message (PEC.md §8.2): mittente from From,
+// destinatari from To and Cc, each typed certificato when certified
+// reports it a PEC address (the provider index: index.Index.Domain) and
+// esterno otherwise, risposte from Reply-To (else From), oggetto from
+// Subject, msgid from Message-ID; provider, time and id (the PEC
+// identificativo) as given, ricevuta as X-TipoRicevuta asks (completa by
+// default). The original is not read past its header.
+func NewData(h mail.Header, provider string, at time.Time, id string, certified func(address string) bool) (*daticert.Data, error) {
+	from := pecmsg.FromAddress(h.Header.Header)
+	if from == "" {
+		return nil, fmt.Errorf("%w: the original has no single readable From address", ErrBadData)
+	}
+	d := &daticert.Data{
+		Type:     pec.CertTransport,
+		Error:    pec.ErrorNone,
+		Sender:   from,
+		ReplyTo:  from,
+		Provider: provider,
+		Time:     at,
+		ID:       id,
+	}
+	if l, err := h.AddressList("Reply-To"); err == nil && len(l) > 0 {
+		d.ReplyTo = l[0].Address
+	}
+	for _, a := range recipients(&h) {
+		t := pec.RecipientExternal
+		if certified != nil && certified(a) {
+			t = pec.RecipientCertified
+		}
+		d.Recipients = append(d.Recipients, daticert.Recipient{Address: a, Type: t})
+	}
+	if len(d.Recipients) == 0 {
+		return nil, fmt.Errorf("%w: the original has no To or Cc recipient", ErrBadData)
+	}
+	subject, err := h.Subject()
+	if err != nil {
+		subject = h.Get("Subject")
+	}
+	d.Subject = subject
+	if id := strings.TrimSpace(h.Get("Message-Id")); id != "" {
+		d.MsgID = pec.BracketMsgID(pec.NormalizeMsgID(id))
+	}
+	d.ReceiptType = pec.ReceiptFull
+	if v := strings.TrimSpace(h.Get(pec.HeaderReceiptType)); v != "" {
+		rt, err := pec.ParseReceiptType(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrBadData, pec.HeaderReceiptType, err)
+		}
+		d.ReceiptType = rt
+	}
+	return d, nil
 }
 
 func envelopeFrom(sender string, s *smime.Signer) string {

@@ -7,6 +7,8 @@ var (
 	ErrNotEnvelope = errors.New("envelope: the PEC message is not an envelope")
 	// ErrNoOriginal reports an envelope without its original message part.
 	ErrNoOriginal = errors.New("envelope: no original message part")
+	// ErrNoSigner reports an envelope built without a signer.
+	ErrNoSigner = errors.New("envelope: no signer")
 	// ErrBadData reports certification data unusable for the envelope being built.
 	ErrBadData = errors.New("envelope: certification data not valid for a transport envelope")
 )

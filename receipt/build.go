@@ -44,6 +44,9 @@ func Build(w io.Writer, k pec.Kind, d *daticert.Data, s *smime.Signer, opts *Opt
 	if opts != nil {
 		o = *opts
 	}
+	if s == nil {
+		return ErrNoSigner
+	}
 	if err := check(k, d, &o); err != nil {
 		return err
 	}
@@ -126,8 +129,23 @@ func check(k pec.Kind, d *daticert.Data, o *Options) error {
 		return fmt.Errorf("%w: presa in carico without ricezione", ErrBadData)
 	case needsDelivery(k) && d.Delivery == "":
 		return fmt.Errorf("%w: %s without consegna", ErrBadData, k)
+	case k == pec.KindDeliveryError && (d.Error == "" || d.Error == pec.ErrorNone):
+		return fmt.Errorf("%w: %s without an explicit errore (no-dest, no-dominio, altro, …)", ErrBadData, k)
+	case needsDelivery(k) && !isRecipient(d, d.Delivery):
+		return fmt.Errorf("%w: %w: %s for %s, who is not among the destinatari", ErrBadData, pec.ErrInconsistent, k, d.Delivery)
 	}
 	return nil
+}
+
+// isRecipient reports whether addr is one of the destinatari of d,
+// compared as PEC addresses are (domain without case).
+func isRecipient(d *daticert.Data, addr string) bool {
+	for _, r := range d.Recipients {
+		if pec.EqualAddress(r.Address, addr) {
+			return true
+		}
+	}
+	return false
 }
 
 func needsDelivery(k pec.Kind) bool {
