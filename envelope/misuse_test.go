@@ -21,7 +21,11 @@ import (
 // panic and never an envelope that certifies another message.
 func TestBuildMisuse(t *testing.T) {
 	set := fixtures(t)
-	good := func() *daticert.Data { d := *set.Envelope; d.Recipients = append([]daticert.Recipient(nil), d.Recipients...); return &d }
+	good := func() *daticert.Data {
+		d := *set.Envelope
+		d.Recipients = append([]daticert.Recipient(nil), d.Recipients...)
+		return &d
+	}
 	for _, tc := range []struct {
 		name   string
 		data   func() *daticert.Data
