@@ -251,3 +251,18 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestAppendLimit: a message larger than MaxAppendSize is refused before
+// its bytes are read.
+func TestAppendLimit(t *testing.T) {
+	f := start(t, nil, &Options{MaxAppendSize: 100})
+	r := f.raw(t)
+	r.send(`a0 LOGIN "mario@pec.example.it" "segreta"`)
+	r.until("a0 OK")
+	r.send("a1 APPEND INBOX {200}")
+	if l := r.until("a1 "); !strings.Contains(l, "NO") {
+		t.Errorf("APPEND past the limit: %s", l)
+	}
+	r.send("a2 APPEND INBOX {5+}\r\nHello")
+	r.until("a2 OK")
+}

@@ -37,6 +37,9 @@ type Options struct {
 	// IdlePoll is how often a session in IDLE looks for changes. Default
 	// 2 seconds.
 	IdlePoll time.Duration
+	// MaxAppendSize bounds a message stored with APPEND, in bytes.
+	// Default 100 MiB; at most 4 GiB - 1.
+	MaxAppendSize int64
 	// MaxAuthFailures closes a connection after this many failed logins.
 	// Default 5.
 	MaxAuthFailures int
@@ -82,6 +85,10 @@ func New(store mailbox.Store, auth mailbox.Authenticator, opts *Options) *Server
 	if s.opts.IdlePoll <= 0 {
 		s.opts.IdlePoll = 2 * time.Second
 	}
+	if s.opts.MaxAppendSize <= 0 {
+		s.opts.MaxAppendSize = 100 << 20
+	}
+	s.opts.MaxAppendSize = min(s.opts.MaxAppendSize, 1<<32-1)
 	if s.opts.MaxAuthFailures <= 0 {
 		s.opts.MaxAuthFailures = 5
 	}

@@ -30,9 +30,13 @@ type session struct {
 }
 
 var (
-	_ imapserver.Session     = (*session)(nil)
-	_ imapserver.SessionSASL = (*session)(nil)
+	_ imapserver.Session            = (*session)(nil)
+	_ imapserver.SessionSASL        = (*session)(nil)
+	_ imapserver.SessionAppendLimit = (*session)(nil)
 )
+
+// AppendLimit is Options.MaxAppendSize, announced as APPENDLIMIT (RFC 7889).
+func (ss *session) AppendLimit() uint32 { return uint32(ss.s.opts.MaxAppendSize) }
 
 func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 	s.sessions.Add(1)

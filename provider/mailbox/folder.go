@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -46,6 +47,7 @@ type folder struct {
 	byBase   map[string]*entry
 	size     int64
 	listInfo os.FileInfo // dovecot-uidlist as last written or read
+	lines    int         // its records, stale ones included
 	// carried are UIDs read from dovecot-uidlist for files not seen yet
 	// (given by another process): kept, and written back, until a scan
 	// that began after they were read finds the file, or does not.
@@ -97,6 +99,7 @@ func (f *folder) sync(ctx context.Context) error {
 		}
 		if l != nil {
 			f.validity, f.next, f.guid, f.listInfo = l.validity, l.next, l.guid, info
+			f.lines = len(l.uids)
 			f.carry(l.uids, start.Add(-time.Nanosecond))
 		}
 	}
@@ -227,7 +230,8 @@ func (f *folder) assign(ctx context.Context, fresh []found) ([]*entry, error) {
 		readAt         time.Time
 	)
 	s := f.box.store
-	info, err := s.writeUIDList(ctx, f.dir, f.listInfo, func(cur *uidList, unchanged bool) []byte {
+	var lines int
+	info, err := s.writeUIDList(ctx, f.dir, f.listInfo, func(cur *uidList, unchanged bool) ([]byte, bool) {
 		validity, next, guid = f.validity, f.next, f.guid
 		other = nil
 		if !unchanged && cur != nil {
@@ -253,6 +257,22 @@ func (f *folder) assign(ctx context.Context, fresh []found) ([]*entry, error) {
 			var g [16]byte
 			rand.Read(g[:])
 			guid = hex.EncodeToString(g[:])
+		}
+		// New UIDs are all above the file's: while the file is ours and
+		// not mostly stale, add their lines instead of rewriting it.
+		if unchanged && f.listInfo != nil && f.lines+len(fresh) <= 2*(len(f.msgs)+len(fresh))+64 {
+			lines = f.lines + len(fresh)
+			uids = uids[:0]
+			var b []byte
+			for _, fd := range fresh {
+				uids = append(uids, next)
+				b = strconv.AppendUint(b, uint64(next), 10)
+				b = append(b, " :"...)
+				b = append(b, fd.base...)
+				b = append(b, '\n')
+				next++
+			}
+			return b, true
 		}
 		out := &uidList{validity: validity, guid: guid, uids: make(map[string]uint32, len(f.msgs)+len(fresh))}
 		taken := make(map[uint32]bool, len(f.msgs)+len(fresh))
@@ -296,7 +316,8 @@ func (f *folder) assign(ctx context.Context, fresh []found) ([]*entry, error) {
 			uids = append(uids, uid)
 		}
 		out.next = next
-		return out.marshal()
+		lines = len(out.uids)
+		return out.marshal(), false
 	})
 	if err != nil {
 		return nil, &Error{Op: "assign uids", User: f.box.user, Folder: f.name, Err: err}
@@ -308,7 +329,7 @@ func (f *folder) assign(ctx context.Context, fresh []found) ([]*entry, error) {
 		f.validity, f.next, f.listInfo = 0, 0, nil
 		return nil, errRenumbered
 	}
-	f.validity, f.next, f.guid, f.listInfo = validity, next, guid, info
+	f.validity, f.next, f.guid, f.listInfo, f.lines = validity, next, guid, info, lines
 	if other != nil {
 		isFresh := make(map[string]bool, len(fresh))
 		for _, fd := range fresh {
@@ -323,10 +344,16 @@ func (f *folder) assign(ctx context.Context, fresh []found) ([]*entry, error) {
 		f.carry(keep, readAt)
 	}
 	added := make([]*entry, len(fresh))
+	sorted := true
 	for i, fd := range fresh {
+		if n := len(f.msgs); n > 0 && f.msgs[n-1].uid > uids[i] {
+			sorted = false
+		}
 		added[i] = f.add(fd, uids[i])
 	}
-	sort.Slice(f.msgs, func(i, j int) bool { return f.msgs[i].uid < f.msgs[j].uid })
+	if !sorted {
+		sort.Slice(f.msgs, func(i, j int) bool { return f.msgs[i].uid < f.msgs[j].uid })
+	}
 	return added, nil
 }
 

@@ -17,9 +17,11 @@ import (
 // While the lock is held, content is given the file as it is now, to merge
 // what another process wrote: nil and unchanged true when the file is still
 // the one described by last (as written or read by this process), else the
-// file read anew (nil when there is none). writeUIDList returns the
-// description of the file it wrote.
-func (s *Maildir) writeUIDList(ctx context.Context, dir string, last os.FileInfo, content func(current *uidList, unchanged bool) []byte) (os.FileInfo, error) {
+// file read anew (nil when there is none). content returns the new file,
+// or, with appendOnly, lines to add to the end of the unchanged file (as
+// Dovecot also does; the lock file is then removed, not renamed).
+// writeUIDList returns the description of the file it wrote.
+func (s *Maildir) writeUIDList(ctx context.Context, dir string, last os.FileInfo, content func(current *uidList, unchanged bool) (data []byte, appendOnly bool)) (os.FileInfo, error) {
 	lockPath := filepath.Join(dir, uidListName+".lock")
 	deadline := time.Now().Add(s.opts.LockTimeout)
 	wait := time.Millisecond
@@ -71,7 +73,19 @@ func (s *Maildir) writeUIDList(ctx context.Context, dir string, last os.FileInfo
 			return nil, err
 		}
 	}
-	data := content(current, unchanged)
+	data, appendOnly := content(current, unchanged)
+	if appendOnly && unchanged {
+		st, err := appendFile(filepath.Join(dir, uidListName), data)
+		if err != nil {
+			return nil, err
+		}
+		lock.Close()
+		if err := os.Remove(lockPath); err != nil {
+			return nil, err
+		}
+		ok = true
+		return st, nil
+	}
 	if _, err := lock.Write(data); err != nil {
 		return nil, err
 	}
@@ -90,6 +104,26 @@ func (s *Maildir) writeUIDList(ctx context.Context, dir string, last os.FileInfo
 	}
 	ok = true
 	return st, syncDir(dir)
+}
+
+// appendFile adds data to the end of the file at path and syncs it.
+func appendFile(path string, data []byte) (os.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return st, f.Close()
 }
 
 // readUIDList reads the folder's dovecot-uidlist and describes the file

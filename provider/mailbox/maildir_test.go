@@ -3,6 +3,7 @@ package mailbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -252,4 +253,47 @@ func mustBox(t *testing.T, root string) Mailbox {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestMaildirUIDListCompacts: dovecot-uidlist grows by appended lines,
+// and is rewritten once mostly stale; a fresh store reads the same UIDs.
+func TestMaildirUIDListCompacts(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s, _ := OpenMaildir(root, nil)
+	b, _ := s.Mailbox(ctx, "u")
+	var uids []uint32
+	for i := range 300 {
+		uid, err := b.Deliver(ctx, Inbox, strings.NewReader(fmt.Sprint(i)), 0, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(uids) > 0 && uid != uids[len(uids)-1]+1 {
+			t.Fatalf("uid %d after %d", uid, uids[len(uids)-1])
+		}
+		uids = append(uids, uid)
+		if i%3 != 2 {
+			if err := b.Expunge(ctx, Inbox, []uint32{uid}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	data, _ := os.ReadFile(filepath.Join(s.Dir("u"), uidListName))
+	lines := strings.Count(string(data), "\n") - 1
+	if lines > 2*100+64 {
+		t.Errorf("dovecot-uidlist holds %d records for 100 messages", lines)
+	}
+	want, _ := b.List(ctx, Inbox)
+	got, err := mustBox(t, root).List(ctx, Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Messages) != 100 || got.UIDNext != want.UIDNext || got.UIDValidity != want.UIDValidity {
+		t.Fatalf("fresh store: %d messages, next %d", len(got.Messages), got.UIDNext)
+	}
+	for i := range got.Messages {
+		if got.Messages[i].UID != want.Messages[i].UID {
+			t.Fatalf("message %d: uid %d, want %d", i, got.Messages[i].UID, want.Messages[i].UID)
+		}
+	}
 }
