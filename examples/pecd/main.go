@@ -1,0 +1,4 @@
+// Command pecd is the reference PEC provider.
+package main
+
+func main() {}
