@@ -40,14 +40,14 @@ type ProviderConfig struct {
 // ListenConfig is the [listen] section: the addresses served ("" means
 // not served).
 type ListenConfig struct {
-	Hostname          string // the name in the SMTP greeting; "" means the first domain
-	Submission        string // implicit TLS (port 465)
+	Hostname           string // the name in the SMTP greeting; "" means the first domain
+	Submission         string // implicit TLS (port 465)
 	SubmissionSTARTTLS string // STARTTLS required before AUTH (port 587)
-	Incoming          string // the MX of the PEC domains (port 25), STARTTLS offered
-	IMAP              string // implicit TLS (993)
-	IMAPSTARTTLS      string // 143
-	POP3              string // implicit TLS (995)
-	POP3STARTTLS      string // 110
+	Incoming           string // the MX of the PEC domains (port 25), STARTTLS offered
+	IMAP               string // implicit TLS (993)
+	IMAPSTARTTLS       string // 143
+	POP3               string // implicit TLS (995)
+	POP3STARTTLS       string // 110
 }
 
 // TLSConfig is the [tls] section: the servers' certificate.
