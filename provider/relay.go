@@ -1,0 +1,196 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/pecsdk/pec/provider/spool"
+)
+
+// destination is one SMTP transaction of a dispatch: the recipients that go
+// to one provider, or to one ordinary domain (PEC.md §11.4).
+type destination struct {
+	key    string   // "local", "pec:<provider>", "mx:<domain>"
+	domain string   // the domain routed to
+	rcpts  []string // forward-paths
+}
+
+// destinations groups rcpts: the provider's own domains, each other PEC
+// provider of the index, each ordinary domain.
+func (p *Provider) destinations(rcpts []string) []destination {
+	var out []destination
+	at := map[string]int{}
+	for _, r := range rcpts {
+		d := domainOf(r)
+		key := "mx:" + d
+		switch {
+		case p.ours(r):
+			key = "local"
+		default:
+			if e, ok := p.cfg.Index.Domain(d); ok {
+				key = "pec:" + strings.ToLower(e.Name)
+			}
+		}
+		i, ok := at[key]
+		if !ok {
+			i = len(out)
+			at[key] = i
+			out = append(out, destination{key: key, domain: d})
+		}
+		out[i].rcpts = append(out[i].rcpts, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+// dispatch sends msg from the reverse-path from to rcpts, one transaction per
+// destination, each recorded as step ">" key once done: the provider's own
+// domains through its own incoming point (a spool item of the incoming role,
+// verified as anything else, PEC.md §11.5), STARTTLS required toward other
+// PEC providers, ordinary SMTP toward ordinary domains. It returns errLater
+// when a destination is to be tried again; a permanent failure, or one that
+// lasts beyond GiveUpAfter, is logged and not retried.
+func (w *work) dispatch(ctx context.Context, step, from string, rcpts []string, msg []byte) error {
+	p := w.p
+	var later bool
+	for _, d := range p.destinations(rcpts) {
+		s := step + ">" + d.key
+		if w.done(s) {
+			continue
+		}
+		var err error
+		switch {
+		case d.key == "local":
+			id := itemID("i", w.st.Item.ID, s)
+			err = p.cfg.Spool.Put(ctx, &spool.Item{ID: id, Role: spool.RoleIncoming, From: from, To: d.rcpts, Peer: "local", Helo: p.cfg.Hostname}, bytes.NewReader(msg))
+			if errors.Is(err, spool.ErrExists) {
+				err = nil
+			}
+			if err == nil {
+				defer p.kick(id)
+			}
+		default:
+			err = p.relay(ctx, d.domain, strings.HasPrefix(d.key, "pec:"), from, d.rcpts, msg)
+		}
+		if err == nil {
+			if err := w.mark(ctx, s); err != nil {
+				return err
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if permanent(err) || w.now.Sub(w.st.Item.Received) >= p.cfg.GiveUpAfter {
+			p.cfg.Logger.Warn("relay given up", "id", w.st.Item.ID, "step", s, "err", err)
+			if err := p.cfg.Spool.Done(ctx, w.st.Item.ID, s, strings.NewReader("failed: "+err.Error())); err != nil {
+				return err
+			}
+			w.st.Steps = append(w.st.Steps, s)
+			continue
+		}
+		p.cfg.Logger.Info("relay deferred", "id", w.st.Item.ID, "step", s, "err", err)
+		p.retry(ctx, w.st, s, err)
+		later = true
+	}
+	if later {
+		return errLater
+	}
+	return nil
+}
+
+func permanent(err error) bool {
+	var re *RelayError
+	if errors.As(err, &re) && re.Permanent {
+		return true
+	}
+	var ro *RouteError
+	return errors.As(err, &ro) && ro.Permanent
+}
+
+// relay makes one SMTP transaction toward domain's incoming server, trying
+// each address the Router gives in turn.
+func (p *Provider) relay(ctx context.Context, domain string, requireTLS bool, from string, rcpts []string, msg []byte) error {
+	addrs, err := p.cfg.Router.Route(ctx, domain)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, a := range addrs {
+		err := p.sendTo(ctx, a, requireTLS, from, rcpts, msg)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err)
+		if permanent(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+	if len(errs) == 0 {
+		return &RouteError{Domain: domain, Err: errors.New("no address")}
+	}
+	return errors.Join(errs...)
+}
+
+// sendTo makes the SMTP transaction with the server at addr. Toward a PEC
+// provider STARTTLS is required and the server's certificate verified with
+// OutboundTLS (PEC.md §11.6); toward ordinary mail servers STARTTLS is used
+// when offered, unverified (opportunistic, RFC 7435), else plaintext.
+func (p *Provider) sendTo(ctx context.Context, addr string, requireTLS bool, from string, rcpts []string, msg []byte) (err error) {
+	fail := func(err error) error {
+		var se *smtp.SMTPError
+		perm := errors.As(err, &se) && se.Code >= 500
+		return &RelayError{Addr: addr, Permanent: perm, Err: err}
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	tc := &tls.Config{}
+	if p.cfg.OutboundTLS != nil {
+		tc = p.cfg.OutboundTLS.Clone()
+	}
+	tc.ServerName = host
+	if !requireTLS {
+		tc.InsecureSkipVerify = true // opportunistic TLS toward ordinary mail
+	}
+	dial := func() (net.Conn, error) {
+		d := net.Dialer{Timeout: p.cfg.CommandTimeout}
+		return d.DialContext(ctx, "tcp", addr)
+	}
+	conn, err := dial()
+	if err != nil {
+		return fail(err)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	c, err := smtp.NewClientStartTLS(conn, tc)
+	if err != nil && !requireTLS && strings.Contains(err.Error(), "STARTTLS") {
+		conn, err = dial()
+		if err != nil {
+			return fail(err)
+		}
+		stop2 := context.AfterFunc(ctx, func() { conn.Close() })
+		defer stop2()
+		c = smtp.NewClient(conn)
+	} else if err != nil {
+		conn.Close()
+		if strings.Contains(err.Error(), "STARTTLS") {
+			return fail(fmt.Errorf("%w: %v", ErrNoTLS, err))
+		}
+		return fail(err)
+	}
+	defer c.Close()
+	c.CommandTimeout = p.cfg.CommandTimeout
+	c.SubmissionTimeout = 2 * p.cfg.CommandTimeout
+	if err := c.SendMail(from, rcpts, bytes.NewReader(msg)); err != nil {
+		return fail(err)
+	}
+	c.Quit() //nolint:errcheck // the message was accepted at the end of DATA
+	return nil
+}
