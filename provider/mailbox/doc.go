@@ -4,8 +4,11 @@
 //
 // A Store hands out one Mailbox per account. Two implementations are given:
 // OpenMaildir keeps each mailbox as a Maildir (one file per message, written
-// in tmp/, synced, then linked into new/ or cur/) in the layout Dovecot,
-// Postfix and mutt read, and NewMemory keeps everything in memory for tests.
+// in tmp/, synced, renamed into new/ or cur/, the directory synced) in the
+// layout Dovecot, Postfix and mutt read, and NewMemory keeps everything in
+// memory for tests. Dovecot can serve the same directories at the same
+// time: both see the same folders, UIDs, flags and dates (a test runs a
+// real Dovecot on folders this package wrote, and the other way round).
 //
 // Maildir layout, for the folder names Dovecot uses by default with the
 // Maildir++ layout:
@@ -21,6 +24,12 @@
 // the file's modification time is the message's internal date, as Dovecot
 // keeps it. Letters this package does not know (P, keyword letters) are kept
 // when flags change.
+//
+// UIDs are given under Dovecot's lock, dovecot-uidlist.lock: new records
+// are appended to dovecot-uidlist as Dovecot does, and the file is rewritten
+// (in the lock file, synced, renamed over it) when most of its records are
+// stale. Flag changes are renames within the folder; a file renamed or
+// removed by another program is found by scanning the folder again.
 //
 // Sources: the Maildir specification (cr.yp.to/proto/maildir.html), the
 // Maildir++ folder convention, Dovecot's Maildir and dovecot-uidlist
