@@ -297,3 +297,34 @@ func TestMaildirUIDListCompacts(t *testing.T) {
 		}
 	}
 }
+
+// TestMaildirExpungeRenamed: a message whose file another program renamed
+// since the cache saw it is still removed, and does not come back.
+func TestMaildirExpungeRenamed(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s, _ := OpenMaildir(root, nil)
+	b, _ := s.Mailbox(ctx, "u")
+	uid, _ := b.Deliver(ctx, Inbox, strings.NewReader("x"), 0, time.Time{})
+	b.Deliver(ctx, Inbox, strings.NewReader("y"), 0, time.Time{})
+	b.List(ctx, Inbox)
+	dir := s.Dir("u")
+	list, _ := os.ReadFile(filepath.Join(dir, uidListName))
+	l, _ := parseUIDList(strings.NewReader(string(list)))
+	for base, u := range l.uids {
+		if u == uid {
+			if err := os.Rename(filepath.Join(dir, "new", base), filepath.Join(dir, "cur", base+":2,S")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := b.Expunge(ctx, Inbox, []uint32{uid}); err != nil {
+		t.Fatal(err)
+	}
+	for i, box := range []Mailbox{b, mustBox(t, root)} {
+		d, _ := box.List(ctx, Inbox)
+		if len(d.Messages) != 1 || d.Messages[0].UID == uid {
+			t.Errorf("store %d after expunge: %+v", i, d.Messages)
+		}
+	}
+}

@@ -238,8 +238,25 @@ func (b *maildirBox) Expunge(ctx context.Context, name string, uids []uint32) er
 			continue
 		}
 		e := f.msgs[i]
-		if err := os.Remove(e.path(f.dir)); err != nil && !isNotExist(err) {
+		err := os.Remove(e.path(f.dir))
+		if isNotExist(err) {
+			// Renamed by another process (a flag change), or removed:
+			// read the folder again and remove it under its new name.
+			if err = f.rescan(ctx); err == nil {
+				if i, ok = f.find(uid); ok {
+					e = f.msgs[i]
+					err = os.Remove(e.path(f.dir))
+				}
+			}
+			if isNotExist(err) {
+				err = nil
+			}
+		}
+		if err != nil {
 			return &Error{Op: "expunge", User: b.user, Folder: f.name, UID: uid, Err: err}
+		}
+		if !ok {
+			continue
 		}
 		dirty[e.sub] = true
 		gone[uid] = true
