@@ -266,3 +266,24 @@ func TestAppendLimit(t *testing.T) {
 	r.send("a2 APPEND INBOX {5+}\r\nHello")
 	r.until("a2 OK")
 }
+
+// TestMaxConnections: past the bound a connection is answered BYE; once a
+// session ends, a new one is served.
+func TestMaxConnections(t *testing.T) {
+	f := start(t, nil, &Options{MaxConnections: 2})
+	a := f.raw(t)
+	f.raw(t)
+	c, err := tls.Dial("tcp", f.imaps, f.cert.ClientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	third := &raw{t: t, c: c, r: bufio.NewReader(c)}
+	if l := third.until("* "); !strings.HasPrefix(l, "* BYE") {
+		t.Errorf("third connection: %s", l)
+	}
+	a.send("z LOGOUT")
+	a.until("z OK")
+	time.Sleep(50 * time.Millisecond)
+	f.raw(t).send("y NOOP")
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goimap "github.com/emersion/go-imap/v2"
@@ -40,6 +41,9 @@ type Options struct {
 	// MaxAppendSize bounds a message stored with APPEND, in bytes.
 	// Default 100 MiB; at most 4 GiB - 1.
 	MaxAppendSize int64
+	// MaxConnections bounds the sessions served at once; past it a new
+	// connection is answered BYE. Default 10,000.
+	MaxConnections int
 	// MaxAuthFailures closes a connection after this many failed logins.
 	// Default 5.
 	MaxAuthFailures int
@@ -67,6 +71,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	closed    bool
 	sessions  sync.WaitGroup // one per imapserver session, for Shutdown
+	active    atomic.Int64   // sessions now
 }
 
 // New returns a server for the mailboxes of store, whose users' passwords
@@ -89,6 +94,9 @@ func New(store mailbox.Store, auth mailbox.Authenticator, opts *Options) *Server
 		s.opts.MaxAppendSize = 100 << 20
 	}
 	s.opts.MaxAppendSize = min(s.opts.MaxAppendSize, 1<<32-1)
+	if s.opts.MaxConnections <= 0 {
+		s.opts.MaxConnections = 10_000
+	}
 	if s.opts.MaxAuthFailures <= 0 {
 		s.opts.MaxAuthFailures = 5
 	}

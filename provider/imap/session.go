@@ -39,8 +39,13 @@ var (
 func (ss *session) AppendLimit() uint32 { return uint32(ss.s.opts.MaxAppendSize) }
 
 func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-	s.sessions.Add(1)
 	nc := c.NetConn()
+	if s.active.Add(1) > int64(s.opts.MaxConnections) {
+		s.active.Add(-1)
+		s.opts.Logger.Warn("imap: too many connections", "remote", nc.RemoteAddr().String())
+		return nil, nil, &goimap.Error{Type: goimap.StatusResponseTypeBye, Code: goimap.ResponseCodeUnavailable, Text: "too many connections, try again later"}
+	}
+	s.sessions.Add(1)
 	ss := &session{s: s, conn: nc, log: []any{"remote", nc.RemoteAddr().String()}}
 	s.opts.Logger.Debug("imap: session start", ss.log...)
 	return ss, nil, nil
@@ -52,6 +57,7 @@ func (ss *session) Close() error {
 	if !ss.closed {
 		ss.closed = true
 		ss.s.opts.Logger.Debug("imap: session end", ss.log...)
+		ss.s.active.Add(-1)
 		ss.s.sessions.Done()
 	}
 	return nil

@@ -1,6 +1,7 @@
 package pop3
 
 import (
+	"bufio"
 	"bytes"
 	"log/slog"
 	"net"
@@ -183,4 +184,22 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestMaxConnections: past the bound a connection is told to come back;
+// once a session ends, a new one is served.
+func TestMaxConnections(t *testing.T) {
+	f := start(t, &Options{MaxConnections: 2})
+	a := f.dialPlain(t)
+	f.dialPlain(t)
+	c, err := net.Dial("tcp", f.pop3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	third := &conn{t: t, c: c, r: bufio.NewReader(c)}
+	third.expect("-ERR [SYS/TEMP]")
+	a.cmd("QUIT", "+OK")
+	time.Sleep(50 * time.Millisecond)
+	f.dialPlain(t).cmd("NOOP", "-ERR") // served: NOOP needs a login
 }

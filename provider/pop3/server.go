@@ -32,6 +32,9 @@ type Options struct {
 	// MaxLineLength bounds a command line, CRLF included; a longer line
 	// ends the session. Default 1,024 (RFC 2449 §4 asks clients for 255).
 	MaxLineLength int
+	// MaxConnections bounds the sessions served at once; past it a new
+	// connection is told so and closed. Default 10,000.
+	MaxConnections int
 	// MaxAuthFailures ends a session after this many failed logins.
 	// Default 5.
 	MaxAuthFailures int
@@ -77,6 +80,9 @@ func New(store mailbox.Store, auth mailbox.Authenticator, opts *Options) *Server
 	}
 	if s.opts.MaxLineLength < 64 {
 		s.opts.MaxLineLength = 64
+	}
+	if s.opts.MaxConnections <= 0 {
+		s.opts.MaxConnections = 10_000
 	}
 	if s.opts.MaxAuthFailures <= 0 {
 		s.opts.MaxAuthFailures = 5
@@ -133,6 +139,12 @@ func (s *Server) Serve(ln net.Listener) error {
 			c.Close()
 			return ErrServerClosed
 		}
+		if len(s.conns) >= s.opts.MaxConnections {
+			s.mu.Unlock()
+			s.opts.Logger.Warn("pop3: too many connections", "remote", c.RemoteAddr().String())
+			go refuse(c, s.opts.WriteTimeout)
+			continue
+		}
 		s.conns[c] = struct{}{}
 		s.sessions.Add(1)
 		s.mu.Unlock()
@@ -146,6 +158,18 @@ func (s *Server) Serve(ln net.Listener) error {
 			newSession(s, c).serve()
 		}()
 	}
+}
+
+// refuse tells a connection past MaxConnections to come back later. A
+// TLS connection is closed without a word: its handshake would cost what
+// the bound saves.
+func refuse(c net.Conn, timeout time.Duration) {
+	defer c.Close()
+	if _, ok := c.(*tls.Conn); ok {
+		return
+	}
+	c.SetWriteDeadline(time.Now().Add(timeout))
+	c.Write([]byte("-ERR [SYS/TEMP] too many connections, try again later\r\n"))
 }
 
 // Close stops the listeners and ends every session at once; deletions of
