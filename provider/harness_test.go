@@ -3,7 +3,8 @@ package provider_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
+	"io"
+	"sync"
 	"net"
 	"strconv"
 	"testing"
@@ -15,7 +16,6 @@ import (
 	"github.com/pecsdk/pec/client"
 	"github.com/pecsdk/pec/envelope"
 	"github.com/pecsdk/pec/pec"
-	"github.com/pecsdk/pec/provider/mailbox"
 	"github.com/pecsdk/pec/provider/providertest"
 	"github.com/pecsdk/pec/receipt"
 )
@@ -111,5 +111,92 @@ func receipts(t testing.TB, n *providertest.Network, msgs [][]byte) []*receipt.R
 	return out
 }
 
-var _ = tls.VersionTLS12
-var _ = mailbox.Inbox
+// ordinary is a plain SMTP server standing for an ordinary mail domain.
+type ordinary struct {
+	mu   sync.Mutex
+	msgs []ordinaryMsg
+	addr string
+}
+
+type ordinaryMsg struct {
+	from string
+	to   []string
+	data []byte
+}
+
+func newOrdinary(t testing.TB) *ordinary {
+	o := &ordinary{}
+	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &ordSession{o: o}, nil }))
+	s.Domain = "mx.ordinary.example"
+	s.AllowInsecureAuth = true
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.addr = l.Addr().String()
+	go s.Serve(l)
+	t.Cleanup(func() { s.Close() })
+	return o
+}
+
+func (o *ordinary) messages() []ordinaryMsg {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]ordinaryMsg(nil), o.msgs...)
+}
+
+type ordSession struct {
+	o    *ordinary
+	from string
+	to   []string
+}
+
+func (s *ordSession) Mail(from string, _ *smtp.MailOptions) error { s.from = from; return nil }
+func (s *ordSession) Rcpt(to string, _ *smtp.RcptOptions) error  { s.to = append(s.to, to); return nil }
+func (s *ordSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.o.mu.Lock()
+	s.o.msgs = append(s.o.msgs, ordinaryMsg{s.from, s.to, b})
+	s.o.mu.Unlock()
+	return nil
+}
+func (s *ordSession) Reset()        { s.from, s.to = "", nil }
+func (s *ordSession) Logout() error { return nil }
+
+// pushIncoming delivers raw bytes to p's incoming point over SMTP with
+// STARTTLS, as another provider would.
+func pushIncoming(t testing.TB, n *providertest.Network, p *providertest.Provider, from string, rcpts []string, msg []byte) error {
+	t.Helper()
+	c, err := smtp.DialStartTLS(p.Incoming, n.ClientTLS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.SendMail(from, rcpts, bytes.NewReader(msg))
+}
+
+// waitIdle waits until p's spool holds nothing: every message processed to
+// the end.
+func waitIdle(t testing.TB, p *providertest.Provider) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		sts, err := p.Spool.Pending(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sts) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for _, st := range sts {
+				t.Logf("pending %s %s steps %v retries %v", st.Item.ID, st.Item.Role, st.Steps, st.Retries)
+			}
+			t.Fatalf("%s: %d items still in the spool", p.Name, len(sts))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
