@@ -17,6 +17,7 @@
 // as it was at login. Message sizes in STAT and LIST are the stored sizes,
 // which equal the transmitted sizes for messages stored with CRLF line ends
 // (lines ending in a bare LF are sent with CRLF). Unique-ids are the UID and
-// UIDVALIDITY in hexadecimal, as Dovecot's default pop3_uidl_format
-// "%08Xu%08Xv", so that Dovecot serving the same Maildir gives the same ones.
+// UIDVALIDITY in lower-case hexadecimal, as Dovecot's default
+// pop3_uidl_format "%08Xu%08Xv" writes them, so that Dovecot serving the same
+// Maildir gives the same ones (a test compares UIDL, LIST and RETR of both).
 package pop3

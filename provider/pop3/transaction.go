@@ -13,9 +13,9 @@ func decodeBase64(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(s)
 }
 
-// uidl returns a message's unique-id in Dovecot's default format.
+// uidl returns a message's unique-id as Dovecot's default format gives it.
 func (ss *session) uidl(i int) string {
-	return fmt.Sprintf("%08X%08X", ss.msgs[i].UID, ss.valid)
+	return fmt.Sprintf("%08x%08x", ss.msgs[i].UID, ss.valid)
 }
 
 // message returns the index of the message numbered by arg, if it exists
