@@ -7,15 +7,20 @@ package client
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"mime/quotedprintable"
 	"net/mail"
+	"reflect"
 	"strings"
 	"time"
 
 	gomail "github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 
 	"github.com/pecsdk/pec/pec"
 )
@@ -27,9 +32,9 @@ import (
 const DefaultMaxTotal = 30 << 20
 
 // Draft is a message to send as PEC. Attachments are read once, when the
-// draft is composed: composing (or sending) the same Draft again with
-// attachments is refused, since their readers are spent; build a new
-// Draft with fresh readers.
+// draft is composed: composing (or sending) the same Draft again with the
+// same attachment readers is refused, since they are spent; give fresh
+// readers in Attachments to compose it again (it keeps its Message-ID).
 type Draft struct {
 	// From is the sender's PEC mailbox, with an optional display name
 	// ("Alice Rossi <alice@pec.example.it>"). It must be the mailbox the
@@ -41,25 +46,52 @@ type Draft struct {
 	// Attachments follow the text, in order.
 	Attachments []Attachment
 
-	spent bool // the attachments were read by a Compose
+	spent []io.Reader // the attachment readers a Compose has read
 	// ReceiptType is the delivery receipt requested (X-TipoRicevuta,
 	// PEC.md §6.7); empty leaves the header out, which means completa.
 	ReceiptType pec.ReceiptType
-	// MessageID is the Message-ID, without angle brackets: the key that
-	// correlates the receipts with this message (PEC.md §9). Empty
-	// generates a unique one in the domain of From. Giving one makes a
-	// send idempotent: the tracker refuses the same Message-ID twice.
+	// MessageID is the Message-ID: the key that correlates the receipts
+	// with this message (PEC.md §9). It is given and returned without
+	// angle brackets, as every identifier of the package; brackets given
+	// here are taken off. Empty: the first Compose or Send generates a
+	// unique one in the domain of From and stores it here, so that the
+	// draft keeps its identifier and a retry of the same draft is
+	// recognised (the tracker refuses the same Message-ID twice: a send
+	// is idempotent).
 	MessageID string
 	// Date is the Date field; zero means the clock's now.
 	Date time.Time
 }
 
-// Attachment is a file attached to a Draft.
+// Attachment is a file attached to a Draft. Its bytes are sent as they
+// are, base64-encoded: a text attachment in any charset (ContentType
+// "text/plain; charset=iso-8859-1") reaches the recipient byte for byte,
+// with the charset it declares; nothing is converted.
 type Attachment struct {
-	Name        string    // file name shown to the recipient
-	ContentType string    // empty: application/octet-stream
+	Name string // file name shown to the recipient
+	// ContentType is the media type with its parameters, a charset
+	// included; empty: application/octet-stream. multipart/* is refused:
+	// a multipart entity cannot be base64-encoded (RFC 2045 §6.4).
+	ContentType string
 	Content     io.Reader // read once, base64-encoded
 }
+
+// AttachmentError reports an attachment of a Draft that cannot be sent:
+// a file name or content type that cannot be written (it then matches
+// ErrInvalidDraft), or the failure of its reader.
+type AttachmentError struct {
+	Index int    // position in Draft.Attachments
+	Name  string // Attachment.Name
+	Err   error
+}
+
+// Error implements error.
+func (e *AttachmentError) Error() string {
+	return fmt.Sprintf("client: attachment %d (%s): %v", e.Index, e.Name, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *AttachmentError) Unwrap() error { return e.Err }
 
 // ComposeOptions configure Compose; nil or zero fields select the defaults.
 type ComposeOptions struct {
@@ -109,18 +141,55 @@ func (d *Draft) Check() error {
 			return fmt.Errorf("%w: receipt type: %w", ErrInvalidDraft, err)
 		}
 	}
-	if d.MessageID != "" && !validMsgID(d.MessageID) {
-		return fmt.Errorf("%w: Message-ID %q: want id-left@id-right, without brackets or spaces", ErrInvalidDraft, d.MessageID)
+	if d.MessageID != "" && !validMsgID(trimBrackets(d.MessageID)) {
+		return fmt.Errorf("%w: Message-ID %q: want id-left@id-right, without spaces", ErrInvalidDraft, d.MessageID)
 	}
 	for i, a := range d.Attachments {
-		if a.Name == "" || strings.ContainsAny(a.Name, "\r\n\"/\\") {
-			return fmt.Errorf("%w: attachment %d: bad file name %q", ErrInvalidDraft, i, a.Name)
+		if _, err := a.header(); err != nil {
+			return &AttachmentError{Index: i, Name: a.Name, Err: fmt.Errorf("%w: %w", ErrInvalidDraft, err)}
 		}
 		if a.Content == nil {
-			return fmt.Errorf("%w: attachment %d (%s): no content", ErrInvalidDraft, i, a.Name)
+			return &AttachmentError{Index: i, Name: a.Name, Err: fmt.Errorf("%w: no content", ErrInvalidDraft)}
 		}
 	}
 	return nil
+}
+
+// trimBrackets takes the angle brackets off a Message-ID, if any.
+func trimBrackets(id string) string {
+	id = strings.TrimSpace(id)
+	if strings.HasPrefix(id, "<") && strings.HasSuffix(id, ">") {
+		id = id[1 : len(id)-1]
+	}
+	return id
+}
+
+// header returns the MIME header of the attachment part: its content type
+// as given (charset included), the file name, base64.
+func (a *Attachment) header() (gomail.AttachmentHeader, error) {
+	var ah gomail.AttachmentHeader
+	if a.Name == "" || strings.ContainsAny(a.Name, "\r\n\"/\\") {
+		return ah, fmt.Errorf("bad file name %q", a.Name)
+	}
+	ct := a.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ah, fmt.Errorf("content type %q: %v", ct, err)
+	}
+	if strings.HasPrefix(mt, "multipart/") {
+		return ah, fmt.Errorf("content type %q: a multipart entity cannot be base64-encoded (RFC 2045 §6.4); attach it as application/octet-stream", ct)
+	}
+	if mime.FormatMediaType(mt, params) == "" {
+		return ah, fmt.Errorf("content type %q: cannot be written back", ct)
+	}
+	ah.SetContentType(mt, params)
+	ah.Set("Content-Disposition", "attachment")
+	ah.SetFilename(a.Name)
+	ah.Set("Content-Transfer-Encoding", "base64")
+	return ah, nil
 }
 
 // recipients returns the bare addresses of To then Cc: the RCPT TO set
@@ -157,18 +226,40 @@ func Compose(w io.Writer, d *Draft, opts *ComposeOptions) (string, error) {
 	if err := d.Check(); err != nil {
 		return "", err
 	}
-	if d.spent && len(d.Attachments) > 0 {
-		return "", fmt.Errorf("%w: the attachments were read by an earlier Compose or Send of this draft; give fresh readers", ErrInvalidDraft)
+	for i, a := range d.Attachments {
+		if d.wasRead(a.Content) {
+			return "", &AttachmentError{Index: i, Name: a.Name, Err: fmt.Errorf("%w: its reader was read by an earlier Compose or Send of this draft; give a fresh one", ErrInvalidDraft)}
+		}
 	}
-	d.spent = true
+	d.spent = d.spent[:0]
+	for _, a := range d.Attachments {
+		d.spent = append(d.spent, a.Content)
+	}
+	if d.MessageID == "" {
+		d.MessageID = NewMessageID(pec.Domain(d.sender()), o.Now())
+	}
+	d.MessageID = trimBrackets(d.MessageID)
 	id := d.MessageID
-	if id == "" {
-		id = NewMessageID(pec.Domain(d.sender()), o.Now())
-	}
 	if lim := limitFor(o.MaxTotal, len(d.recipients())); lim > 0 {
 		w = &limitWriter{w: w, max: lim, n: len(d.recipients())}
 	}
 	return id, compose(w, d, id, o.Now())
+}
+
+// wasRead reports whether r is one of the readers an earlier Compose of d
+// read. Readers of a type that cannot be compared are taken as fresh.
+func (d *Draft) wasRead(r io.Reader) bool {
+	v := reflect.ValueOf(r)
+	if !v.IsValid() || !v.Comparable() {
+		return false
+	}
+	for _, s := range d.spent {
+		sv := reflect.ValueOf(s)
+		if sv.IsValid() && sv.Type() == v.Type() && sv.Comparable() && sv.Equal(v) {
+			return true
+		}
+	}
+	return false
 }
 
 func compose(w io.Writer, d *Draft, id string, now time.Time) error {
@@ -219,44 +310,77 @@ func compose(w io.Writer, d *Draft, id string, now time.Time) error {
 		}
 		return body.Close()
 	}
-	mw, err := gomail.CreateWriter(w, h)
+	// The parts are written with go-message's textproto layer, below its
+	// mail writer, which takes only UTF-8 text: an attachment's bytes go
+	// out as they are, in whatever charset it declares.
+	mw := textproto.NewMultipartWriter(w)
+	h.SetContentType("multipart/mixed", map[string]string{"boundary": mw.Boundary()})
+	if err := textproto.WriteHeader(w, h.Header.Header); err != nil {
+		return err
+	}
+	text.Set("Content-Disposition", "inline")
+	text.Set("Content-Transfer-Encoding", "quoted-printable")
+	pw, err := mw.CreatePart(text.Header.Header)
 	if err != nil {
 		return err
 	}
-	tw, err := mw.CreateSingleInline(text)
-	if err != nil {
+	qw := quotedprintable.NewWriter(pw)
+	if _, err := io.WriteString(qw, d.Text); err != nil {
 		return err
 	}
-	if _, err := io.WriteString(tw, d.Text); err != nil {
+	if err := qw.Close(); err != nil {
 		return err
 	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	for i, a := range d.Attachments {
-		var ah gomail.AttachmentHeader
-		ct := a.ContentType
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		mt, params, err := mime.ParseMediaType(ct)
+	for i := range d.Attachments {
+		a := &d.Attachments[i]
+		ah, err := a.header()
 		if err != nil {
-			return fmt.Errorf("%w: attachment %d (%s): content type %q: %v", ErrInvalidDraft, i, a.Name, ct, err)
+			return &AttachmentError{Index: i, Name: a.Name, Err: fmt.Errorf("%w: %w", ErrInvalidDraft, err)}
 		}
-		ah.SetContentType(mt, params)
-		ah.SetFilename(a.Name)
-		aw, err := mw.CreateAttachment(ah)
+		pw, err := mw.CreatePart(ah.Header.Header)
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(aw, a.Content); err != nil {
-			return fmt.Errorf("client: attachment %d (%s): %w", i, a.Name, err)
+		bw := base64.NewEncoder(base64.StdEncoding, &lineWriter{w: pw})
+		if _, err := io.Copy(bw, a.Content); err != nil {
+			if errors.Is(err, ErrTooLarge) {
+				return err
+			}
+			return &AttachmentError{Index: i, Name: a.Name, Err: err}
 		}
-		if err := aw.Close(); err != nil {
+		if err := bw.Close(); err != nil {
 			return err
 		}
 	}
 	return mw.Close()
+}
+
+// lineWriter breaks base64 text into lines of 76 characters (RFC 2045
+// §6.8).
+type lineWriter struct {
+	w   io.Writer
+	col int
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		if l.col == 76 {
+			if _, err := io.WriteString(l.w, "\r\n"); err != nil {
+				return n, err
+			}
+			l.col = 0
+		}
+		k := min(76-l.col, len(p))
+		m, err := l.w.Write(p[:k])
+		n += m
+		l.col += m
+		if err != nil {
+			return n, err
+		}
+		p = p[k:]
+	}
+	return n, nil
 }
 
 // NewMessageID returns a new unique Message-ID in domain, without angle

@@ -42,7 +42,14 @@ func TestDraftCheck(t *testing.T) {
 		{"subject line break", func(d *client.Draft) { d.Subject = "a\r\nBcc: x@y.it" }, client.ErrInvalidDraft, "Subject"},
 		{"receipt type", func(d *client.Draft) { d.ReceiptType = "lunga" }, client.ErrInvalidDraft, "receipt"},
 		{"receipt type case", func(d *client.Draft) { d.ReceiptType = "Breve" }, nil, ""},
-		{"Message-ID brackets", func(d *client.Draft) { d.MessageID = "<a@b>" }, client.ErrInvalidDraft, "Message-ID"},
+		{"Message-ID brackets taken off", func(d *client.Draft) { d.MessageID = "<a@b>" }, nil, ""},
+		{"Message-ID brackets, space", func(d *client.Draft) { d.MessageID = "<a b@c>" }, client.ErrInvalidDraft, "Message-ID"},
+		{"attachment multipart", func(d *client.Draft) {
+			d.Attachments = []client.Attachment{{Name: "x", ContentType: "multipart/mixed; boundary=b", Content: strings.NewReader("")}}
+		}, client.ErrInvalidDraft, "attachment 0 (x)"},
+		{"attachment content type", func(d *client.Draft) {
+			d.Attachments = []client.Attachment{{Name: "x", ContentType: "text/plain; charset", Content: strings.NewReader("")}}
+		}, client.ErrInvalidDraft, "attachment 0 (x)"},
 		{"Message-ID no at", func(d *client.Draft) { d.MessageID = "abc" }, client.ErrInvalidDraft, "Message-ID"},
 		{"Message-ID space", func(d *client.Draft) { d.MessageID = "a b@c" }, client.ErrInvalidDraft, "Message-ID"},
 		{"attachment name", func(d *client.Draft) {
