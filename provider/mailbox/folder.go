@@ -93,6 +93,7 @@ func (f *folder) sync(ctx context.Context) error {
 	}
 	start := time.Now()
 	if !f.loaded {
+		f.cleanTmp()
 		l, info, err := readUIDList(f.dir)
 		if err != nil {
 			return err
@@ -174,6 +175,29 @@ func (f *folder) sync(ctx context.Context) error {
 	f.dirTimes = times
 	f.scanned = start
 	return nil
+}
+
+// staleTmp is the age past which a file in tmp/ is a delivery that died
+// (the Maildir specification's 36 hours).
+const staleTmp = 36 * time.Hour
+
+// cleanTmp removes what deliveries that died left in tmp/.
+func (f *folder) cleanTmp() {
+	tmp := filepath.Join(f.dir, "tmp")
+	des, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	now := f.box.store.opts.Now()
+	for _, de := range des {
+		info, err := de.Info()
+		if err != nil || !info.Mode().IsRegular() || now.Sub(info.ModTime()) < staleTmp {
+			continue
+		}
+		if os.Remove(filepath.Join(tmp, de.Name())) == nil {
+			f.box.store.opts.Logger.Info("mailbox: removed a stale file from tmp/", "user", f.box.user, "folder", f.name, "file", de.Name())
+		}
+	}
 }
 
 // carry keeps UIDs read from dovecot-uidlist for files not cached.

@@ -328,3 +328,28 @@ func TestMaildirExpungeRenamed(t *testing.T) {
 		}
 	}
 }
+
+// TestMaildirCleansTmp: files a dead delivery left in tmp/ go after 36
+// hours, recent ones stay.
+func TestMaildirCleansTmp(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s, _ := OpenMaildir(root, nil)
+	s.Mailbox(ctx, "u")
+	tmp := filepath.Join(s.Dir("u"), "tmp")
+	old, recent := filepath.Join(tmp, "old"), filepath.Join(tmp, "recent")
+	os.WriteFile(old, []byte("x"), 0o600)
+	os.WriteFile(recent, []byte("x"), 0o600)
+	then := time.Now().Add(-37 * time.Hour)
+	os.Chtimes(old, then, then)
+	b := mustBox(t, root)
+	if _, err := b.List(ctx, Inbox); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("stale tmp file kept: %v", err)
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Errorf("recent tmp file removed: %v", err)
+	}
+}
