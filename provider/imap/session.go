@@ -187,9 +187,8 @@ func (ss *session) List(w *imapserver.ListWriter, ref string, patterns []string,
 		if options.SelectSpecialUse && len(attrs) == 0 {
 			continue
 		}
-		if !options.ReturnSpecialUse && !options.SelectSpecialUse {
-			attrs = nil
-		}
+		// Given whether asked for or not, as Dovecot does (RFC 6154 §2),
+		// so that clients without the extension find the Sent folder.
 		attrs = append(attrs, goimap.MailboxAttrHasNoChildren)
 		if options.SelectSubscribed || options.ReturnSubscribed {
 			attrs = append(attrs, goimap.MailboxAttrSubscribed)
