@@ -241,7 +241,9 @@ func (ss *session) Store(w *imapserver.FetchWriter, numSet goimap.NumSet, flags 
 func (ss *session) Expunge(w *imapserver.ExpungeWriter, uids *goimap.UIDSet) error {
 	v := ss.sel
 	if v.readOnly {
-		return readOnly()
+		// Nothing is removed from a folder opened with EXAMINE; CLOSE
+		// must still succeed (RFC 3501 §6.4.2), so EXPUNGE succeeds too.
+		return nil
 	}
 	var del []uint32
 	for i, m := range v.msgs {

@@ -214,6 +214,15 @@ func TestStartTLSAndPlain(t *testing.T) {
 	if err := c.Store(goimap.SeqSetNum(1), &goimap.StoreFlags{Op: goimap.StoreFlagsAdd, Flags: []goimap.Flag{goimap.FlagDeleted}}, nil).Close(); err == nil {
 		t.Error("STORE in a read-only folder accepted")
 	}
+	if err := c.Unselect().Wait(); err != nil { // CLOSE-like: no expunge
+		t.Error(err)
+	}
+	if _, err := c.Select("INBOX", &goimap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UnselectAndExpunge().Wait(); err != nil {
+		t.Errorf("CLOSE after EXAMINE: %v", err)
+	}
 }
 
 // TestUpdates: a delivery and another session's changes reach a session
