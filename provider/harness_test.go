@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"sync"
 	"net"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,7 +152,7 @@ type ordSession struct {
 }
 
 func (s *ordSession) Mail(from string, _ *smtp.MailOptions) error { s.from = from; return nil }
-func (s *ordSession) Rcpt(to string, _ *smtp.RcptOptions) error  { s.to = append(s.to, to); return nil }
+func (s *ordSession) Rcpt(to string, _ *smtp.RcptOptions) error   { s.to = append(s.to, to); return nil }
 func (s *ordSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {

@@ -2,6 +2,8 @@ package providertest
 
 import (
 	"context"
+	"errors"
+	"os"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -53,7 +55,6 @@ type Network struct {
 	Router    provider.StaticRouter
 	Providers []*Provider
 
-	tb   testing.TB
 	opts Options
 }
 
@@ -84,10 +85,28 @@ type Provider struct {
 	mu      sync.Mutex
 }
 
-// NewNetwork starts the providers and stops them at the end of the test.
+// NewNetwork starts the providers and stops them at the end of the test; it
+// fails the test when they cannot start.
 func NewNetwork(tb testing.TB, opts *Options) *Network {
 	tb.Helper()
-	n := &Network{tb: tb, Router: provider.StaticRouter{}}
+	n, err := Start(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(n.Close)
+	return n
+}
+
+// Start starts the providers; Close stops them. Use it where there is no
+// testing.TB (an Example), else NewNetwork.
+func Start(opts *Options) (n *Network, err error) {
+	n = &Network{Router: provider.StaticRouter{}}
+	defer func() {
+		if err != nil {
+			n.Close()
+			n = nil
+		}
+	}()
 	if opts != nil {
 		n.opts = *opts
 	}
@@ -96,7 +115,7 @@ func NewNetwork(tb testing.TB, opts *Options) *Network {
 	}
 	pki, err := pectest.NewPKI("Test PEC CA")
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	n.PKI = pki
 	var entries []index.Provider
@@ -106,9 +125,11 @@ func NewNetwork(tb testing.TB, opts *Options) *Network {
 		p.MailReceipt = "servizio@" + p.Domain
 		p.Signer, _, err = pki.NewProvider(p.Name, p.Address, nil)
 		if err != nil {
-			tb.Fatal(err)
+			return nil, err
 		}
-		p.dir = tb.TempDir()
+		if p.dir, err = os.MkdirTemp("", "providertest-"+name+"-"); err != nil {
+			return nil, err
+		}
 		entries = append(entries, index.Provider{
 			Name: p.Name, MailReceipt: p.MailReceipt, Domains: []string{p.Domain},
 			Certificates: []*x509.Certificate{p.Signer.Certificate()},
@@ -117,13 +138,17 @@ func NewNetwork(tb testing.TB, opts *Options) *Network {
 	}
 	n.Index, err = index.New(entries)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	for _, p := range n.Providers {
 		p.Accounts = provider.NewAccounts(&mailbox.AccountsOptions{Iterations: 1})
 		p.Accounts.Set(p.MailReceipt, "servizio")
-		p.subL = listen(tb, "127.0.0.1:0")
-		p.inL = listen(tb, "127.0.0.1:0")
+		if p.subL, err = listen("127.0.0.1:0"); err != nil {
+			return nil, err
+		}
+		if p.inL, err = listen("127.0.0.1:0"); err != nil {
+			return nil, err
+		}
 		p.Submission, p.Incoming = p.subL.Addr().String(), p.inL.Addr().String()
 		n.Router[p.Domain] = p.Incoming
 	}
@@ -132,30 +157,39 @@ func NewNetwork(tb testing.TB, opts *Options) *Network {
 	}
 	for _, p := range n.Providers {
 		if err := p.open(); err != nil {
-			tb.Fatal(err)
+			return nil, err
 		}
-		p.start()
+		if err := p.start(); err != nil {
+			return nil, err
+		}
 	}
-	tb.Cleanup(func() {
-		for _, p := range n.Providers {
-			p.stop()
-		}
-	})
-	return n
+	return n, nil
 }
 
-func listen(tb testing.TB, addr string) net.Listener {
-	tb.Helper()
+// Close stops every provider and removes what they kept on disk.
+func (n *Network) Close() {
+	for _, p := range n.Providers {
+		p.stop()
+		if p.subL != nil {
+			p.subL.Close()
+			p.inL.Close()
+		}
+		if p.dir != "" {
+			os.RemoveAll(p.dir)
+		}
+	}
+}
+
+func listen(addr string) (net.Listener, error) {
 	var l net.Listener
 	var err error
 	for range 50 { // a port closed by Restart may take a moment to free
 		if l, err = net.Listen("tcp", addr); err == nil {
-			return l
+			return l, nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	tb.Fatal(err)
-	return nil
+	return nil, err
 }
 
 // Provider returns the provider whose name (as given in Options.Names, or
@@ -251,11 +285,10 @@ func (p *Provider) open() error {
 }
 
 // start makes the provider and serves its listeners.
-func (p *Provider) start() {
-	tb := p.n.tb
+func (p *Provider) start() error {
 	cert, err := serverCert(p.n.PKI, p.Domain)
 	if err != nil {
-		tb.Fatal(err)
+		return err
 	}
 	srvTLS := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	c := provider.Config{
@@ -270,25 +303,34 @@ func (p *Provider) start() {
 	if f := p.n.opts.Configure; f != nil {
 		f(strings.TrimPrefix(p.Name, "Gestore "), &c)
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.subL == nil {
+		if p.subL, err = listen(p.Submission); err != nil {
+			return err
+		}
+		if p.inL, err = listen(p.Incoming); err != nil {
+			p.subL.Close()
+			p.subL = nil
+			return err
+		}
+	}
 	srv, err := provider.New(&c)
 	if err != nil {
-		tb.Fatal(err)
+		return err
 	}
-	p.mu.Lock()
 	p.Server, p.Config = srv, c
-	if p.subL == nil {
-		p.subL = listen(tb, p.Submission)
-		p.inL = listen(tb, p.Incoming)
-	}
-	subL, inL := p.subL, p.inL
-	p.mu.Unlock()
-	go srv.ServeSubmission(tls.NewListener(subL, srvTLS))
-	go srv.ServeIncoming(inL)
+	go srv.ServeSubmission(tls.NewListener(p.subL, srvTLS))
+	go srv.ServeIncoming(p.inL)
 	is := imap.New(p.Store, p.Accounts, &imap.Options{TLSConfig: srvTLS})
-	il := listen(tb, "127.0.0.1:0")
+	il, err := listen("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
 	p.IMAP = il.Addr().String()
 	go is.ServeTLS(il)
 	p.imapSrv = is
+	return nil
 }
 
 // stop closes the provider and its stores.
@@ -298,7 +340,7 @@ func (p *Provider) stop() {
 	if p.Server == nil {
 		return
 	}
-	p.Server.Close()
+	p.Server.Close() // closes the listeners too
 	p.imapSrv.Close()
 	p.Server, p.subL, p.inL = nil, nil, nil
 	if p.n.opts.Durable {
@@ -311,17 +353,15 @@ func (p *Provider) stop() {
 // workers stopped at once, whatever they were doing) and starts it again on
 // the same spool, mailboxes and trace, at the same addresses. It needs
 // Options.Durable.
-func (p *Provider) Restart() {
-	tb := p.n.tb
-	tb.Helper()
+func (p *Provider) Restart() error {
 	if !p.n.opts.Durable {
-		tb.Fatal("providertest: Restart needs Options.Durable")
+		return errors.New("providertest: Restart needs Options.Durable")
 	}
 	p.stop()
 	if err := p.open(); err != nil {
-		tb.Fatal(err)
+		return err
 	}
-	p.start()
+	return p.start()
 }
 
 // String names the provider.
