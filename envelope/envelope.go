@@ -6,16 +6,17 @@ import (
 	"io"
 	"strings"
 
-	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 
 	"github.com/pecsdk/pec/internal/pecmsg"
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/pec/daticert"
 	"github.com/pecsdk/pec/pec/smime"
+	"github.com/pecsdk/pec/pecmail"
 )
 
-// Envelope is a parsed transport or anomaly envelope.
+// Envelope is a parsed transport or anomaly envelope: a view of one
+// reading of the message (pecmail.Read), sharing it with any other view.
 type Envelope struct {
 	Kind       pec.Kind       // pec.KindTransport or pec.KindAnomaly
 	Header     mail.Header    // the envelope's own header
@@ -25,62 +26,93 @@ type Envelope struct {
 	Problems   []error        // what is wrong or missing (typed; see pec.ParseError)
 	Deviations []string       // tolerated departures from the rules
 
-	msg *pecmsg.Message
+	msg *pecmail.Message
 }
 
-// Parse reads an envelope from r. When r is an *os.File, *bytes.Reader or
-// another io.ReaderAt with a Size method, it is read in place: only headers,
-// the certification data and the signature are held in memory, and the
-// signed content is hashed as a stream. opts says how to judge trust in the
-// signature (nil: integrity only, Signature.Trusted stays nil).
+var _ pecmail.Certified = (*Envelope)(nil)
+
+// Parse reads an envelope from r: pecmail.Read followed by Of. When r is
+// an *os.File, *bytes.Reader or another io.ReaderAt with a Size method, it
+// is read in place: only headers, the certification data and the
+// signature are held in memory, and the signed content is hashed as a
+// stream. opts says how to judge trust in the signature (nil: integrity
+// only, Signature.Trusted stays nil).
 //
 // The error is for input that is not an envelope at all (pec.ErrNotPEC,
 // ErrNotEnvelope) or unreadable; defects of an envelope are in Problems.
+// To read a message that may be anything, use pecmail.Read once and Of or
+// receipt.Of on its result: nothing is then parsed or verified twice.
 func Parse(r io.Reader, opts *smime.VerifyOptions) (*Envelope, error) {
-	src, size, err := pecmsg.Source(r)
+	m, err := pecmail.Read(r, opts)
 	if err != nil {
 		return nil, err
 	}
-	m, err := pecmsg.Parse(src, size, opts)
-	if err != nil {
-		return nil, err
+	return Of(m)
+}
+
+// Of returns the envelope m is, without reading anything again: m itself,
+// or the PEC message it forwards (Wrapped). The error is pec.ErrNotPEC (in
+// a *pec.ParseError) when m holds no PEC message, ErrNotEnvelope when it is
+// a receipt or notice.
+func Of(m *pecmail.Message) (*Envelope, error) {
+	p := m.PEC()
+	if p == nil {
+		return nil, &pec.ParseError{Offset: -1, Err: pec.ErrNotPEC}
 	}
-	if !m.Kind.IsEnvelope() {
-		return nil, fmt.Errorf("%w (it is a %s)", ErrNotEnvelope, m.Kind)
+	if !p.Kind.IsEnvelope() {
+		return nil, fmt.Errorf("%w (it is a %s)", ErrNotEnvelope, p.Kind)
 	}
 	return &Envelope{
-		Kind:       m.Kind,
-		Header:     mail.Header{Header: message.Header{Header: m.Header()}},
-		Data:       m.Data,
-		Signature:  m.Signature,
-		Wrapped:    m.Wrapped,
-		Problems:   m.Problems,
-		Deviations: m.Deviations,
-		msg:        m,
+		Kind:       p.Kind,
+		Header:     p.Header,
+		Data:       p.Data,
+		Signature:  p.Signature,
+		Wrapped:    p.Wrapped,
+		Problems:   p.Problems,
+		Deviations: p.Deviations,
+		msg:        p,
 	}, nil
 }
+
+// PEC returns the reading of the message e is a view of.
+func (e *Envelope) PEC() *pecmail.Message { return e.msg }
 
 // Err returns the problems of e joined into one error, or nil.
 func (e *Envelope) Err() error { return errors.Join(e.Problems...) }
 
-// Text returns the human-readable body of the envelope, decoded to UTF-8.
-func (e *Envelope) Text() string { return e.msg.TextBody() }
+// Text returns the human-readable body of the envelope, transfer-decoded
+// and converted from its charset (ISO-8859-1 in practice) to UTF-8.
+func (e *Envelope) Text() string { return e.msg.Text() }
 
 // HasOriginal reports whether the envelope carries the original message.
-func (e *Envelope) HasOriginal() bool { return e.msg.Original != nil }
+func (e *Envelope) HasOriginal() bool { return e.msg.HasOriginal() }
 
 // Original returns the original message (postacert.eml, or the received
-// message of an anomaly envelope) as a stream of its RFC 5322 bytes, read
-// from the input as needed.
+// message of an anomaly envelope) as a stream of its RFC 5322 bytes
+// exactly as carried, read from the input as needed: no charset is
+// converted.
 func (e *Envelope) Original() (io.Reader, error) {
-	if e.msg.Original == nil {
+	if !e.msg.HasOriginal() {
 		return nil, ErrNoOriginal
 	}
-	return e.msg.OriginalBody()
+	return e.msg.Original()
+}
+
+// Attachments lists the files attached to the original message, each
+// opened as the bytes that were attached (transfer encoding undone, no
+// charset converted); see pecmail.Message.Attachments.
+func (e *Envelope) Attachments() ([]*pecmail.Attachment, error) {
+	if !e.msg.HasOriginal() {
+		return nil, ErrNoOriginal
+	}
+	return e.msg.Attachments()
 }
 
 // OriginalMessage returns a reader of the original message that gives its
 // header and walks its parts and attachments (go-message's mail.Reader).
+// Beware: mail.Reader converts the body of every text/* part, attachments
+// included, from its charset to UTF-8, and reports an unknown charset as
+// an error; for attached files byte for byte, use Attachments.
 func (e *Envelope) OriginalMessage() (*mail.Reader, error) {
 	r, err := e.Original()
 	if err != nil {
@@ -95,7 +127,7 @@ func (e *Envelope) OriginalMessage() (*mail.Reader, error) {
 // (the signed daticert.xml of a transport envelope; an anomaly envelope is
 // the one kind signed without one). Facts come from the signed content
 // only: Sender, Subject and Data never take an unsigned header's word.
-func (e *Envelope) OK() bool { return e.msg.Certified() }
+func (e *Envelope) OK() bool { return e.msg.OK() }
 
 // Sender returns the original sender from signed content: daticert
 // mittente, else (an anomaly envelope) the From address of the message it
@@ -107,7 +139,7 @@ func (e *Envelope) Sender() string {
 		return e.Data.Sender
 	}
 	if h, ok := e.msg.OriginalHeader(); ok {
-		return pecmsg.FromAddress(h)
+		return pecmsg.FromAddress(h.Header.Header)
 	}
 	return ""
 }
@@ -127,33 +159,11 @@ func (e *Envelope) ClaimedSender() string {
 	return ""
 }
 
-// Subject returns the original subject from signed content: daticert
-// oggetto, else the Subject of the message an anomaly envelope wraps
-// (decoded). It is "" when the signed content carries none.
-func (e *Envelope) Subject() string {
-	if e.Data != nil {
-		return e.Data.Subject
-	}
-	return originalSubject(e.msg)
-}
+// Subject returns the original subject from signed content, decoded to
+// UTF-8: daticert oggetto, else the Subject of the message an anomaly
+// envelope wraps. It is "" when the signed content carries none.
+func (e *Envelope) Subject() string { return e.msg.Subject() }
 
-// originalSubject returns the decoded Subject of the signed original.
-func originalSubject(m *pecmsg.Message) string {
-	h, ok := m.OriginalHeader()
-	if !ok {
-		return ""
-	}
-	s, err := (&mail.Header{Header: message.Header{Header: h}}).Subject()
-	if err != nil {
-		return h.Get("Subject")
-	}
-	return s
-}
-
-// CertData returns the daticert.xml part as received, decoded.
-func (e *Envelope) CertData() (io.Reader, error) {
-	if e.msg.CertPart == nil {
-		return nil, pec.ErrNoCertData
-	}
-	return e.msg.CertPart.Body()
-}
+// CertData returns the daticert.xml part with its transfer encoding
+// undone: the bytes as signed, not charset-converted.
+func (e *Envelope) CertData() (io.Reader, error) { return e.msg.CertData() }

@@ -11,16 +11,16 @@ import (
 	"io"
 	"strings"
 
-	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 
-	"github.com/pecsdk/pec/internal/pecmsg"
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/pec/daticert"
 	"github.com/pecsdk/pec/pec/smime"
+	"github.com/pecsdk/pec/pecmail"
 )
 
-// Receipt is a parsed receipt or notice.
+// Receipt is a parsed receipt or notice: a view of one reading of the
+// message (pecmail.Read), sharing it with any other view.
 type Receipt struct {
 	Kind       pec.Kind       // one of the 12 receipt and notice kinds
 	Header     mail.Header    // the receipt's own header
@@ -32,8 +32,10 @@ type Receipt struct {
 	Problems   []error        // what is wrong or missing (typed; see pec.ParseError)
 	Deviations []string       // tolerated departures from the rules
 
-	msg *pecmsg.Message
+	msg *pecmail.Message
 }
+
+var _ pecmail.Certified = (*Receipt)(nil)
 
 // Hash is an attachment of the original replaced by its hash in a delivery
 // receipt of type breve (PEC.md §6.7).
@@ -42,41 +44,51 @@ type Hash struct {
 	Hex  string // lower-case hexadecimal SHA-1 (40) or SHA-256 (64)
 }
 
-// Parse reads a receipt or notice from r; see envelope.Parse for how r is
-// read and what opts does. The error is for input that is not a receipt at
-// all (pec.ErrNotPEC, ErrNotReceipt) or unreadable; defects are in Problems.
+// Parse reads a receipt or notice from r: pecmail.Read followed by Of; see
+// envelope.Parse for how r is read and what opts does. The error is for
+// input that is not a receipt at all (pec.ErrNotPEC, ErrNotReceipt) or
+// unreadable; defects are in Problems. To read a message that may be
+// anything, use pecmail.Read once and Of or envelope.Of on its result.
 func Parse(r io.Reader, opts *smime.VerifyOptions) (*Receipt, error) {
-	src, size, err := pecmsg.Source(r)
+	m, err := pecmail.Read(r, opts)
 	if err != nil {
 		return nil, err
 	}
-	m, err := pecmsg.Parse(src, size, opts)
-	if err != nil {
-		return nil, err
+	return Of(m)
+}
+
+// Of returns the receipt or notice m is, without reading anything again:
+// m itself, or the PEC message it forwards (Wrapped). The error is
+// pec.ErrNotPEC (in a *pec.ParseError) when m holds no PEC message,
+// ErrNotReceipt when it is an envelope or of no known kind.
+func Of(m *pecmail.Message) (*Receipt, error) {
+	p := m.PEC()
+	if p == nil {
+		return nil, &pec.ParseError{Offset: -1, Err: pec.ErrNotPEC}
 	}
-	if !m.Kind.IsReceipt() {
-		return nil, fmt.Errorf("%w (it is a %s)", ErrNotReceipt, m.Kind)
+	if !p.Kind.IsReceipt() {
+		return nil, fmt.Errorf("%w (it is a %s)", ErrNotReceipt, p.Kind)
 	}
 	rc := &Receipt{
-		Kind:       m.Kind,
-		Header:     mail.Header{Header: message.Header{Header: m.Header()}},
-		Data:       m.Data,
-		Signature:  m.Signature,
-		Wrapped:    m.Wrapped,
-		Problems:   m.Problems,
-		Deviations: m.Deviations,
-		msg:        m,
+		Kind:       p.Kind,
+		Header:     p.Header,
+		Data:       p.Data,
+		Signature:  p.Signature,
+		Wrapped:    p.Wrapped,
+		Problems:   p.Problems,
+		Deviations: p.Deviations,
+		msg:        p,
 	}
-	for _, h := range m.Hashes {
+	for _, h := range p.Hashes {
 		rc.Hashes = append(rc.Hashes, Hash{Name: h.Name, Hex: h.Hex})
 	}
-	if isFailure(m.Kind) {
-		rc.Error = &pec.Error{Kind: m.Kind}
-		if d := m.Data; d != nil {
+	if isFailure(p.Kind) {
+		rc.Error = &pec.Error{Kind: p.Kind}
+		if d := p.Data; d != nil {
 			rc.Error.Code = d.Error
 			rc.Error.Extended = d.ExtendedError
 			rc.Error.Recipient = d.Delivery
-			if rc.Error.Recipient == "" && m.Kind == pec.KindVirusDetected && len(d.Receipts) == 1 {
+			if rc.Error.Recipient == "" && p.Kind == pec.KindVirusDetected && len(d.Receipts) == 1 {
 				// QUIRK: provider specifications before 2.1 named the
 				// recipient of rilevazione-virus in ricezione (PEC.md §17 item 21).
 				rc.Error.Recipient = d.Receipts[0]
@@ -85,6 +97,9 @@ func Parse(r io.Reader, opts *smime.VerifyOptions) (*Receipt, error) {
 	}
 	return rc, nil
 }
+
+// PEC returns the reading of the message r is a view of.
+func (r *Receipt) PEC() *pecmail.Message { return r.msg }
 
 func isFailure(k pec.Kind) bool {
 	switch k {
@@ -106,24 +121,41 @@ func (r *Receipt) Err() error {
 	return errors.Join(append(errs, r.Problems...)...)
 }
 
-// Text returns the human-readable body, decoded to UTF-8.
-func (r *Receipt) Text() string { return r.msg.TextBody() }
+// Text returns the human-readable body, transfer-decoded and converted
+// from its charset (ISO-8859-1 in practice) to UTF-8.
+func (r *Receipt) Text() string { return r.msg.Text() }
 
 // HasOriginal reports whether the receipt carries the original message
 // (delivery receipts completa and breve).
-func (r *Receipt) HasOriginal() bool { return r.msg.Original != nil }
+func (r *Receipt) HasOriginal() bool { return r.msg.HasOriginal() }
 
 // Original returns the original message carried by a completa or breve
-// delivery receipt, as a stream of its RFC 5322 bytes.
+// delivery receipt, as a stream of its RFC 5322 bytes exactly as carried:
+// no charset is converted.
 func (r *Receipt) Original() (io.Reader, error) {
-	if r.msg.Original == nil {
+	if !r.msg.HasOriginal() {
 		return nil, ErrNoOriginal
 	}
-	return r.msg.OriginalBody()
+	return r.msg.Original()
+}
+
+// Attachments lists the files attached to the original message of a
+// completa or breve delivery receipt (in a breve one, the .hash parts
+// that replace them), each opened as the bytes that were attached
+// (transfer encoding undone, no charset converted); see
+// pecmail.Message.Attachments.
+func (r *Receipt) Attachments() ([]*pecmail.Attachment, error) {
+	if !r.msg.HasOriginal() {
+		return nil, ErrNoOriginal
+	}
+	return r.msg.Attachments()
 }
 
 // OriginalMessage returns a reader of the original message that gives its
-// header and walks its parts (go-message's mail.Reader).
+// header and walks its parts (go-message's mail.Reader). Beware:
+// mail.Reader converts the body of every text/* part, attachments
+// included, from its charset to UTF-8, and reports an unknown charset as
+// an error; for attached files byte for byte, use Attachments.
 func (r *Receipt) OriginalMessage() (*mail.Reader, error) {
 	o, err := r.Original()
 	if err != nil {
@@ -139,26 +171,14 @@ func (r *Receipt) OriginalMessage() (*mail.Reader, error) {
 // X-VerificaSicurezza). Whether it concerns a given sent message is the
 // caller's check: compare Data (msgid, mittente, destinatari,
 // identificativo) with that message, as the client's tracker does.
-func (r *Receipt) OK() bool { return r.msg.Certified() }
+func (r *Receipt) OK() bool { return r.msg.OK() }
 
-// Subject returns the original subject from the signed daticert oggetto,
-// else from the signed original message a complete delivery receipt
-// carries; "" when the signed content carries none. The receipt's own
-// Subject field is outside the signature and is never used.
-func (r *Receipt) Subject() string {
-	if r.Data != nil {
-		return r.Data.Subject
-	}
-	h, ok := r.msg.OriginalHeader()
-	if !ok {
-		return ""
-	}
-	s, err := (&mail.Header{Header: message.Header{Header: h}}).Subject()
-	if err != nil {
-		return h.Get("Subject")
-	}
-	return s
-}
+// Subject returns the original subject, decoded to UTF-8, from the
+// signed daticert oggetto, else from the signed original message a
+// complete delivery receipt carries; "" when the signed content carries
+// none. The receipt's own Subject field is outside the signature and is
+// never used.
+func (r *Receipt) Subject() string { return r.msg.Subject() }
 
 // CheckAttachment reports whether content, an attachment the sender kept,
 // is the one whose hash the breve receipt lists under name (PEC.md §15.5).
@@ -218,10 +238,6 @@ func (l *lineWrapper) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// CertData returns the daticert.xml part as received, decoded.
-func (r *Receipt) CertData() (io.Reader, error) {
-	if r.msg.CertPart == nil {
-		return nil, pec.ErrNoCertData
-	}
-	return r.msg.CertPart.Body()
-}
+// CertData returns the daticert.xml part with its transfer encoding
+// undone: the bytes as signed, not charset-converted.
+func (r *Receipt) CertData() (io.Reader, error) { return r.msg.CertData() }

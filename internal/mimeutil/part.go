@@ -1,8 +1,10 @@
 package mimeutil
 
 import (
+	"encoding/base64"
 	"io"
 	"mime"
+	"mime/quotedprintable"
 	"strings"
 
 	"github.com/emersion/go-message"
@@ -71,3 +73,97 @@ func (p *Part) Walk(fn func(*Part) bool) bool {
 
 // Size returns the length of the raw entity in bytes.
 func (p *Part) Size() int64 { return p.End - p.Start }
+
+// Decoded returns the body with its transfer encoding undone and nothing
+// else: no charset is converted, so a text part comes back in the bytes it
+// was sent in. An unknown transfer encoding gives the raw body and an error
+// that message.IsUnknownEncoding recognises.
+func (p *Part) Decoded() (io.Reader, error) {
+	raw := p.RawBody()
+	switch p.Encoding() {
+	case "quoted-printable":
+		return quotedprintable.NewReader(raw), nil
+	case "base64":
+		return base64.NewDecoder(base64.StdEncoding, &spaceSkipper{r: raw}), nil
+	case "", "7bit", "8bit", "binary":
+		return raw, nil
+	}
+	return raw, message.UnknownEncodingError{}
+}
+
+// Encoding returns the Content-Transfer-Encoding, lower-cased and trimmed.
+func (p *Part) Encoding() string {
+	return strings.ToLower(strings.TrimSpace(p.Header.Get("Content-Transfer-Encoding")))
+}
+
+// DecodedSize returns the number of bytes Decoded yields. A base64 body is
+// measured by counting its alphabet, without decoding it; a
+// quoted-printable one is decoded to count it.
+func (p *Part) DecodedSize() (int64, error) {
+	switch p.Encoding() {
+	case "base64":
+		return base64Size(p.RawBody())
+	case "quoted-printable":
+		r, _ := p.Decoded()
+		return io.Copy(io.Discard, r)
+	}
+	return p.End - p.BodyStart, nil
+}
+
+// base64Alphabet marks the bytes of the standard base64 alphabet.
+var base64Alphabet = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") {
+		t[c] = true
+	}
+	return t
+}()
+
+func base64Size(r io.Reader) (int64, error) {
+	buf := getBuf()
+	defer putBuf(buf)
+	var n int64
+	for {
+		k, err := r.Read(*buf)
+		for _, c := range (*buf)[:k] {
+			if base64Alphabet[c] {
+				n++
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	size := n / 4 * 3
+	switch n % 4 {
+	case 2:
+		size++
+	case 3:
+		size += 2
+	}
+	return size, nil
+}
+
+// spaceSkipper drops the spaces and tabs that some senders indent base64
+// lines with (go-message tolerates them too); the decoder skips CR and LF.
+type spaceSkipper struct{ r io.Reader }
+
+func (s *spaceSkipper) Read(p []byte) (int, error) {
+	for {
+		n, err := s.r.Read(p)
+		j := 0
+		for i := 0; i < n; i++ {
+			if c := p[i]; c != ' ' && c != '\t' {
+				p[j] = c
+				j++
+			}
+		}
+		// Only white space was read: read again rather than return an
+		// empty read.
+		if j > 0 || n == 0 || err != nil {
+			return j, err
+		}
+	}
+}

@@ -164,17 +164,20 @@ func (m *Message) certKind() pec.Kind {
 	return pec.KindUnknown
 }
 
-// text returns the plain text body, decoded, up to 64 KiB.
+// text returns the plain text body, decoded, up to 64 KiB. It is read
+// once: the kind of a timeout notice and the caller both ask for it.
 func (m *Message) text() string {
-	if m.Text == nil {
-		return ""
+	if m.textSet || m.Text == nil {
+		return m.textBody
 	}
+	m.textSet = true
 	body, err := m.Text.Body()
 	if err != nil && body == nil {
 		return ""
 	}
 	b, _ := io.ReadAll(io.LimitReader(body, 64<<10))
-	return string(b)
+	m.textBody = string(b)
+	return m.textBody
 }
 
 // TextBody returns the human-readable text of the message, decoded.

@@ -44,6 +44,9 @@ type Message struct {
 	Hashes      []Hash         // .hash parts replacing attachments in a breve receipt
 	Problems    []error        // what is wrong or missing: typed, with the part concerned
 	Deviations  []string       // departures from the rules that were tolerated
+
+	textBody string // the decoded text, once read
+	textSet  bool
 }
 
 // Hash is an attachment of the original replaced by its hash in a delivery
@@ -72,10 +75,21 @@ func (m *Message) OriginalHeader() (h textproto.Header, ok bool) {
 	return m.Original.Embedded.Header, true
 }
 
-// Header returns the header of the PEC message.
-func (m *Message) Header() textproto.Header { return m.Part.Header }
+// Header returns the header of the PEC message, or of the input when it
+// holds none.
+func (m *Message) Header() textproto.Header {
+	if m.Part == nil {
+		return m.Root.Header
+	}
+	return m.Part.Header
+}
 
-// Parse finds and reads the PEC message in src[0:size].
+// IsPEC reports whether a PEC message was found in the input.
+func (m *Message) IsPEC() bool { return m.Part != nil }
+
+// Parse finds and reads the PEC message in src[0:size]. An input that holds
+// none (ordinary mail) gives a Message whose Part is nil and no error: the
+// error is for input that cannot be read as a message at all.
 func Parse(src io.ReaderAt, size int64, vopts *smime.VerifyOptions) (*Message, error) {
 	if size == 0 {
 		return nil, &pec.ParseError{Offset: 0, Err: fmt.Errorf("%w: %v", pec.ErrMalformed, errSourceEmpty)}
@@ -87,7 +101,7 @@ func Parse(src io.ReaderAt, size int64, vopts *smime.VerifyOptions) (*Message, e
 	m := &Message{Root: root}
 	m.Part = findPEC(root)
 	if m.Part == nil {
-		return nil, &pec.ParseError{Offset: -1, Err: pec.ErrNotPEC}
+		return m, nil
 	}
 	m.Wrapped = m.Part != root
 	if m.Wrapped {

@@ -1,0 +1,115 @@
+package pecmail
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/emersion/go-message"
+
+	"github.com/pecsdk/pec/internal/mimeutil"
+	"github.com/pecsdk/pec/pec"
+)
+
+// Attachment is a file attached to a message, located in the input and
+// read from it when opened.
+type Attachment struct {
+	// Name is the file name: the Content-Disposition filename, else the
+	// Content-Type name (RFC 2047 and RFC 2231 decoded); "" when none.
+	Name string
+	// ContentType is the media type, lower-case, without parameters.
+	ContentType string
+	// Size is the number of bytes Open yields (for a base64 body it is
+	// counted from the encoded text, which a malformed body may belie).
+	Size int64
+	// Path is the MIME part path inside the message the file is
+	// attached to ("2", "1.3"), as IMAP numbers parts.
+	Path string
+
+	part *mimeutil.Part
+}
+
+// Open returns the content of the attachment byte for byte as it was
+// attached: the transfer encoding (base64, quoted-printable) is undone and
+// nothing else. A text attachment keeps its charset (an ISO-8859-1 .txt
+// comes back in ISO-8859-1), whatever its charset label says, known or
+// not. An unknown transfer encoding gives the bytes as carried and an
+// error that go-message's IsUnknownEncoding recognises. Each call returns
+// a new reader.
+func (a *Attachment) Open() (io.Reader, error) { return a.part.Decoded() }
+
+// Attachments lists the files attached to the original message a PEC
+// message carries (postacert.eml; ErrNoOriginal when it carries none), or,
+// for ordinary mail, to the mail itself, in order. Nested multiparts are
+// walked; a message/rfc822 part is one attachment (a forwarded .eml),
+// not walked into. What mail clients show as the message text is not an
+// attachment: parts marked inline, and text parts without a disposition,
+// as go-message's mail.Reader decides. The message was scanned once by
+// Read: this reads only what measuring the sizes needs.
+func (m *Message) Attachments() ([]*Attachment, error) {
+	root := m.part
+	if m.IsPEC() {
+		if m.msg.Original == nil {
+			return nil, ErrNoOriginal
+		}
+		root = m.msg.Original.Embedded
+		if root == nil {
+			return nil, &pec.ParseError{Part: m.msg.Original.Path, Offset: m.msg.Original.BodyStart,
+				Err: fmt.Errorf("%w: the original message could not be read", pec.ErrMalformed)}
+		}
+	}
+	var out []*Attachment
+	var err error
+	walkAttachments(root, func(p *mimeutil.Part) bool {
+		a := &Attachment{Name: p.Filename(), ContentType: p.MediaType, Path: relPath(root.Path, p.Path), part: p}
+		a.Size, err = p.DecodedSize()
+		if err != nil {
+			err = &pec.ParseError{Part: p.Path, Offset: p.BodyStart, Err: fmt.Errorf("attachment %q: %w", a.Name, err)}
+			return false
+		}
+		out = append(out, a)
+		return true
+	})
+	return out, err
+}
+
+// walkAttachments calls fn for each attachment below root, in order,
+// until fn returns false.
+func walkAttachments(root *mimeutil.Part, fn func(*mimeutil.Part) bool) bool {
+	if len(root.Children) > 0 || strings.HasPrefix(root.MediaType, "multipart/") {
+		for _, c := range root.Children {
+			if !walkAttachments(c, fn) {
+				return false
+			}
+		}
+		return true
+	}
+	if !isAttachment(root) {
+		return true
+	}
+	return fn(root)
+}
+
+// isAttachment applies the rule of go-message's mail.Reader: parts marked
+// inline, and text parts without a disposition, are the message text;
+// everything else is attached.
+func isAttachment(p *mimeutil.Part) bool {
+	h := message.Header{Header: p.Header}
+	disp, _, _ := h.ContentDisposition()
+	disp = strings.ToLower(disp)
+	return disp != "inline" && (disp == "attachment" || !strings.HasPrefix(p.MediaType, "text/"))
+}
+
+// relPath returns the path of a part relative to the message rooted at
+// root: the parts of an original message are numbered from 1 inside it.
+// A message that is not multipart has its body as part 1.
+func relPath(root, path string) string {
+	rel := path
+	if root != "" {
+		rel = strings.TrimPrefix(strings.TrimPrefix(path, root), ".")
+	}
+	if rel == "" {
+		return "1"
+	}
+	return rel
+}
