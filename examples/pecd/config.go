@@ -9,6 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pecsdk/pec/pec/index"
+	"github.com/pecsdk/pec/provider"
+	"github.com/pecsdk/pec/trace"
 )
 
 // Config is a provider deployment, as read from a configuration file
@@ -54,6 +58,10 @@ type ListenConfig struct {
 type TLSConfig struct {
 	Certificate string // PEM file, leaf first
 	Key         string // PEM file
+	// OutboundAnchors is a PEM file of the roots that the incoming points
+	// of other providers must chain to (STARTTLS, PEC.md §11.6); "" means
+	// the system roots.
+	OutboundAnchors string
 }
 
 // IndexConfig is the [index] section: where the provider index comes
@@ -80,14 +88,14 @@ type StorageConfig struct {
 
 // LimitsConfig is the [limits] section.
 type LimitsConfig struct {
-	MaxMessageSize int64 // bytes
-	MaxRecipients  int
+	MaxTotal      int64 // message size × recipients, bytes (PEC.md §11.1 check 8)
+	MaxRecipients int
 }
 
 // TimeLimitsConfig is the [time-limits] section (PEC.md §10.3).
 type TimeLimitsConfig struct {
-	Warning time.Duration // the 12-hour notice
-	Final   time.Duration // the 24-hour notice
+	Warning time.Duration // the warning, 12 hours after dispatch
+	Final   time.Duration // the final notice, between 22 and 24 hours
 }
 
 // AccountsConfig is the [accounts] section.
@@ -103,12 +111,12 @@ type LogConfig struct {
 
 // Defaults of the configuration.
 const (
-	DefaultMaxMessageSize = 30 << 20 // PEC.md §11.1 check 8
-	DefaultMaxRecipients  = 100
-	DefaultWarning        = 12 * time.Hour // PEC.md §10.3
-	DefaultFinal          = 24 * time.Hour
-	DefaultRefresh        = 24 * time.Hour // PEC.md §13.1: daily
-	DefaultSealInterval   = time.Hour
+	DefaultMaxTotal      = provider.DefaultMaxTotal // PEC.md §11.1 check 8
+	DefaultMaxRecipients = 100
+	DefaultWarning       = provider.DefaultWarnAfter   // PEC.md §10.3
+	DefaultFinal         = provider.DefaultGiveUpAfter // within 22 to 24 hours
+	DefaultRefresh       = index.DefaultInterval       // PEC.md §13.1: daily
+	DefaultSealInterval  = trace.DefaultSealInterval
 )
 
 // LoadConfig reads the configuration file at path.
@@ -134,7 +142,7 @@ func ParseConfig(r io.Reader) (*Config, error) {
 		return nil, err
 	}
 	c := &Config{
-		Limits:     LimitsConfig{MaxMessageSize: DefaultMaxMessageSize, MaxRecipients: DefaultMaxRecipients},
+		Limits:     LimitsConfig{MaxTotal: DefaultMaxTotal, MaxRecipients: DefaultMaxRecipients},
 		TimeLimits: TimeLimitsConfig{Warning: DefaultWarning, Final: DefaultFinal},
 		Index:      IndexConfig{Refresh: DefaultRefresh},
 		Storage:    StorageConfig{SealInterval: DefaultSealInterval},
@@ -171,7 +179,7 @@ func (c *Config) fields(section string) map[string]any {
 			"imap": addr{&l.IMAP}, "imap-starttls": addr{&l.IMAPSTARTTLS},
 			"pop3": addr{&l.POP3}, "pop3-starttls": addr{&l.POP3STARTTLS}}
 	case "tls":
-		return map[string]any{"certificate": &c.TLS.Certificate, "key": &c.TLS.Key}
+		return map[string]any{"certificate": &c.TLS.Certificate, "key": &c.TLS.Key, "outbound-anchors": &c.TLS.OutboundAnchors}
 	case "index":
 		x := &c.Index
 		return map[string]any{"ldap": &x.LDAP, "ldap-bind-dn": &x.LDAPBindDN, "ldap-password-file": &x.LDAPPasswordFile,
@@ -181,7 +189,7 @@ func (c *Config) fields(section string) map[string]any {
 		s := &c.Storage
 		return map[string]any{"spool": &s.Spool, "maildir": &s.Maildir, "trace": &s.Trace, "seal-interval": &s.SealInterval}
 	case "limits":
-		return map[string]any{"max-message-size": size{&c.Limits.MaxMessageSize}, "max-recipients": &c.Limits.MaxRecipients}
+		return map[string]any{"max-total-size": size{&c.Limits.MaxTotal}, "max-recipients": &c.Limits.MaxRecipients}
 	case "time-limits":
 		return map[string]any{"warning": &c.TimeLimits.Warning, "final": &c.TimeLimits.Final}
 	case "accounts":
@@ -343,6 +351,14 @@ func (c *Config) check(d *decoder) error {
 	case x.LDIF != "" && x.Anchors != "" && x.PublisherCertificate == "" && x.PublisherSubject == "" && x.PublisherEmail == "":
 		// index.ErrPublisher explains why anchors alone are refused.
 		return at("index", "anchors", errors.New("anchors alone do not say who publishes the index: pin publisher-certificate, publisher-subject or publisher-email"))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return at("log", "level", fmt.Errorf("%q: want debug, info, warn or error", c.Log.Level))
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		return at("log", "format", fmt.Errorf("%q: want text or json", c.Log.Format))
 	}
 	t := c.TimeLimits
 	if t.Warning >= t.Final {

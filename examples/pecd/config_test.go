@@ -41,7 +41,7 @@ func TestParseConfigExample(t *testing.T) {
 	if c.Provider.Name != "Example PEC S.p.A." || !reflect.DeepEqual(c.Provider.Domains, []string{"pec.example.it", "legal.example.com"}) {
 		t.Errorf("provider = %+v", c.Provider)
 	}
-	if c.Limits.MaxMessageSize != 30e6 || c.TimeLimits.Warning != 12*time.Hour || c.TimeLimits.Final != 24*time.Hour {
+	if c.Limits.MaxTotal != 30e6 || c.TimeLimits.Warning != 12*time.Hour || c.TimeLimits.Final != 23*time.Hour || c.TLS.OutboundAnchors != "" {
 		t.Errorf("limits %+v, time limits %+v", c.Limits, c.TimeLimits)
 	}
 	if c.Index.LDIF == "" || c.Index.PublisherCertificate == "" || c.Index.Refresh != 24*time.Hour {
@@ -60,8 +60,8 @@ func TestParseConfigDefaults(t *testing.T) {
 		TLS:        TLSConfig{Certificate: "tls.pem", Key: "tls.key"},
 		Index:      IndexConfig{LDIF: "index.ldif", Refresh: DefaultRefresh},
 		Storage:    StorageConfig{Spool: "spool", Maildir: "mail", Trace: "trace", SealInterval: DefaultSealInterval},
-		Limits:     LimitsConfig{MaxMessageSize: DefaultMaxMessageSize, MaxRecipients: DefaultMaxRecipients},
-		TimeLimits: TimeLimitsConfig{Warning: 12 * time.Hour, Final: 24 * time.Hour},
+		Limits:     LimitsConfig{MaxTotal: DefaultMaxTotal, MaxRecipients: DefaultMaxRecipients},
+		TimeLimits: TimeLimitsConfig{Warning: 12 * time.Hour, Final: 23 * time.Hour},
 		Accounts:   AccountsConfig{File: "accounts"},
 		Log:        LogConfig{Level: "info", Format: "text"},
 	}
@@ -80,8 +80,8 @@ func TestParseConfigValues(t *testing.T) {
 		{"domains comma", "[provider]\ndomain = A.Example, b.example", func(c *Config) bool {
 			return reflect.DeepEqual(c.Provider.Domains, []string{"pec.alfa.test", "a.example", "b.example"})
 		}},
-		{"size MiB", "[limits]\nmax-message-size = 10 MiB", func(c *Config) bool { return c.Limits.MaxMessageSize == 10<<20 }},
-		{"size bytes", "[limits]\nmax-message-size = 1234", func(c *Config) bool { return c.Limits.MaxMessageSize == 1234 }},
+		{"size MiB", "[limits]\nmax-total-size = 10 MiB", func(c *Config) bool { return c.Limits.MaxTotal == 10<<20 }},
+		{"size bytes", "[limits]\nmax-total-size = 1234", func(c *Config) bool { return c.Limits.MaxTotal == 1234 }},
 		{"days", "[time-limits]\nfinal = 2d\nwarning = 90m", func(c *Config) bool {
 			return c.TimeLimits.Final == 48*time.Hour && c.TimeLimits.Warning == 90*time.Minute
 		}},
@@ -125,7 +125,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"empty value", minimalConf + "[log]\nlevel =\n", next + 1, "empty value"},
 		{"bad duration", minimalConf + "[index]\nrefresh = soon\n", next + 1, "not a positive duration"},
 		{"negative duration", minimalConf + "[index]\nrefresh = -1h\n", next + 1, "not a positive duration"},
-		{"bad size", minimalConf + "[limits]\nmax-message-size = 3 parsecs\n", next + 1, "not a size"},
+		{"bad size", minimalConf + "[limits]\nmax-total-size = 3 parsecs\n", next + 1, "not a size"},
 		{"bad address", minimalConf + "[listen]\nimap = localhost\n", next + 1, "not host:port"},
 		{"bad port", minimalConf + "[listen]\nimap = :99999\n", next + 1, "bad port"},
 		{"bad domain", minimalConf + "[provider]\ndomain = -x.test\n", next + 1, "not a domain"},
@@ -189,7 +189,7 @@ func FuzzParseConfig(f *testing.F) {
 	}
 	f.Add(example)
 	f.Add([]byte(minimalConf))
-	f.Add([]byte(minimalConf + "[routes]\na.b = 1.2.3.4:5\n[limits]\nmax-message-size = 1GiB\n"))
+	f.Add([]byte(minimalConf + "[routes]\na.b = 1.2.3.4:5\n[limits]\nmax-total-size = 1GiB\n"))
 	f.Add([]byte("[x]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig(bytes.NewReader(data))

@@ -49,6 +49,7 @@ func WriteConfig(w io.Writer, c *Config) error {
 	section("tls")
 	kv("certificate", c.TLS.Certificate)
 	kv("key", c.TLS.Key)
+	kv("outbound-anchors", c.TLS.OutboundAnchors)
 
 	section("index")
 	x := c.Index
@@ -69,8 +70,8 @@ func WriteConfig(w io.Writer, c *Config) error {
 	kv("seal-interval", formatDuration(c.Storage.SealInterval))
 
 	section("limits")
-	if c.Limits.MaxMessageSize > 0 {
-		kv("max-message-size", strconv.FormatInt(c.Limits.MaxMessageSize, 10))
+	if c.Limits.MaxTotal > 0 {
+		kv("max-total-size", strconv.FormatInt(c.Limits.MaxTotal, 10))
 	}
 	if c.Limits.MaxRecipients > 0 {
 		kv("max-recipients", strconv.Itoa(c.Limits.MaxRecipients))

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The demo network: two PEC providers and an ordinary mail domain on
+// 127.0.0.1, their ports a base of 10000, 20000 and 30000 plus the
+// usual port (465, 993, 995, 25) and an offset (-port-offset).
+const (
+	demoMailDomain = "mail.test"
+	demoMailBase   = 30000
+)
+
+// demoBase returns the port base of a demo provider.
+func demoBase(id string) int {
+	if id == "beta" {
+		return 20000
+	}
+	return 10000
+}
+
+// demoAccount is an account of the demo network; its password is
+// published, which is why the demo listens on loopback only.
+type demoAccount struct {
+	User, Password string
+}
+
+// demoAccounts are the accounts of the demo network.
+func demoAccounts() []demoAccount {
+	return []demoAccount{
+		{User: "alice@pec.alfa.test", Password: "alice-demo"},
+		{User: "bob@pec.beta.test", Password: "bob-demo"},
+		{User: "carol@mail.test", Password: "carol-demo"},
+		{User: "posta-certificata@pec.alfa.test", Password: "servizio-demo"},
+		{User: "posta-certificata@pec.beta.test", Password: "servizio-demo"},
+	}
+}
+
+// demoHashIterations is the PBKDF2 cost of the demo accounts: low, since
+// their passwords are published anyway, so that logins are quick.
+const demoHashIterations = 1000
+
+// demoOptions configures startDemo.
+type demoOptions struct {
+	Dir        string
+	PortOffset int // added to every port
+	Log        *slog.Logger
+	Now        func() time.Time
+	// Node is given to every provider (retries, clock); LoopbackOnly is
+	// always set.
+	Node nodeOptions
+}
+
+// demoNetwork is the demo network, running.
+type demoNetwork struct {
+	Dir   string
+	PKI   *demoPKI
+	Nodes []*node // alfa, beta
+	Mail  *plainMail
+	Files []string // the files of the network, written or reused
+}
+
+// startDemo starts the demo network in this process: the PKI and index
+// of opts.Dir (generated on the first start), a configuration file and
+// an accounts file per provider, read back as -config reads them, the
+// two providers and the plain mail server.
+func startDemo(ctx context.Context, opts demoOptions) (_ *demoNetwork, err error) {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	if opts.PortOffset < 0 || opts.PortOffset+demoMailBase+995 > 65535 {
+		return nil, fmt.Errorf("port offset %d out of range", opts.PortOffset)
+	}
+	d := &demoNetwork{Dir: opts.Dir}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	if d.PKI, err = loadDemoPKI(opts.Dir, now()); err != nil {
+		return nil, err
+	}
+	d.Files = append(d.Files, d.PKI.Files...)
+	port := func(base, p int) string {
+		return "127.0.0.1:" + strconv.Itoa(base+p+opts.PortOffset)
+	}
+	routes := map[string]string{demoMailDomain: port(demoMailBase, 25)}
+	for _, p := range demoProviders {
+		routes[p.Domain] = port(demoBase(p.ID), 25)
+	}
+	for _, p := range demoProviders {
+		accounts := filepath.Join(opts.Dir, p.ID+".accounts")
+		if err := d.writeAccounts(accounts, "@"+p.Domain); err != nil {
+			return nil, err
+		}
+		cfg := d.providerConfig(p, port, routes)
+		path := filepath.Join(opts.Dir, p.ID+".conf")
+		var b strings.Builder
+		fmt.Fprintf(&b, "# The configuration of %s in the demo network, written by pecd at\n# every start of the demo: run it alone with pecd -config %s.\n\n", p.Name, path)
+		if err := WriteConfig(&b, cfg); err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(path, []byte(b.String()), 0o644); err != nil {
+			return nil, err
+		}
+		d.Files = append(d.Files, path)
+		if cfg, err = LoadConfig(path); err != nil {
+			return nil, err
+		}
+		no := opts.Node
+		no.LoopbackOnly = true
+		n, err := startNode(ctx, cfg, opts.Log.With("provider", p.ID), &no)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.ID, err)
+		}
+		d.Nodes = append(d.Nodes, n)
+	}
+	mailAccounts := filepath.Join(opts.Dir, "mail.accounts")
+	if err := d.writeAccounts(mailAccounts, "@"+demoMailDomain); err != nil {
+		return nil, err
+	}
+	users, err := loadAccounts(mailAccounts)
+	if err != nil {
+		return nil, err
+	}
+	srvTLS := &tls.Config{Certificates: []tls.Certificate{d.PKI.TLS}, MinVersion: tls.VersionTLS12}
+	d.Mail, err = startPlainMail(demoMailDomain, port(demoMailBase, 25), port(demoMailBase, 993),
+		filepath.Join(opts.Dir, "mail", "maildir"), users, srvTLS, opts.Log.With("server", demoMailDomain))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", demoMailDomain, err)
+	}
+	return d, nil
+}
+
+// providerConfig is the configuration of a demo provider.
+func (d *demoNetwork) providerConfig(p demoProvider, port func(base, p int) string, routes map[string]string) *Config {
+	dir := d.Dir
+	base := demoBase(p.ID)
+	return &Config{
+		Provider: ProviderConfig{
+			Name: p.Name, Domains: []string{p.Domain},
+			Certificate: filepath.Join(dir, p.ID+".pem"), Key: filepath.Join(dir, p.ID+".key"),
+		},
+		Listen: ListenConfig{
+			Hostname:   p.Domain,
+			Submission: port(base, 465), Incoming: port(base, 25), IMAP: port(base, 993), POP3: port(base, 995),
+		},
+		TLS: TLSConfig{Certificate: filepath.Join(dir, demoTLSCert), Key: filepath.Join(dir, demoTLSKey),
+			OutboundAnchors: filepath.Join(dir, demoCA)},
+		Index: IndexConfig{
+			LDIF: filepath.Join(dir, demoIndexSigned), Anchors: filepath.Join(dir, demoCA),
+			PublisherCertificate: filepath.Join(dir, demoPublisherCert), Refresh: DefaultRefresh,
+		},
+		Storage: StorageConfig{
+			Spool: filepath.Join(dir, p.ID, "spool"), Maildir: filepath.Join(dir, p.ID, "maildir"),
+			Trace: filepath.Join(dir, p.ID, "trace"), SealInterval: DefaultSealInterval,
+		},
+		Limits:     LimitsConfig{MaxTotal: DefaultMaxTotal, MaxRecipients: DefaultMaxRecipients},
+		TimeLimits: TimeLimitsConfig{Warning: DefaultWarning, Final: DefaultFinal},
+		Accounts:   AccountsConfig{File: filepath.Join(dir, p.ID+".accounts")},
+		Routes:     routes,
+		Log:        LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// writeAccounts writes the accounts file of the demo accounts whose
+// address ends with suffix, unless it exists.
+func (d *demoNetwork) writeAccounts(path, suffix string) error {
+	d.Files = append(d.Files, path)
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("# Demo accounts: their passwords are published (pecd prints them).\n")
+	for _, a := range demoAccounts() {
+		if strings.HasSuffix(a.User, suffix) {
+			b.WriteString(accountLine(a.User, a.Password, demoHashIterations) + "\n")
+		}
+	}
+	return writeFileAtomic(path, []byte(b.String()), 0o600)
+}
+
+// Print writes what the network runs: every listener, account and file.
+func (d *demoNetwork) Print(w io.Writer) {
+	fmt.Fprintf(w, "pecd demo network in %s\n", d.Dir)
+	if d.PKI.Created {
+		fmt.Fprintln(w, "  generated a new test CA, provider certificates and index")
+	} else {
+		fmt.Fprintln(w, "  reused the test CA, provider certificates and index")
+	}
+	for i, p := range demoProviders {
+		fmt.Fprintf(w, "\nPEC provider %s, domain %s (signs as %s)\n", p.Name, p.Domain, d.PKI.Signers[p.ID].Address())
+		for _, l := range d.Nodes[i].listeners {
+			fmt.Fprintf(w, "  %-11s %-16s %s\n", l.Role, l.Addr(), l.TLS)
+		}
+	}
+	fmt.Fprintf(w, "\nordinary mail domain %s (not PEC)\n", demoMailDomain)
+	fmt.Fprintf(w, "  %-11s %-16s %s\n", "smtp", d.Mail.SMTPAddr, "STARTTLS offered")
+	fmt.Fprintf(w, "  %-11s %-16s %s\n", "imap", d.Mail.IMAPAddr, "implicit TLS")
+	fmt.Fprintln(w, "\naccounts (login = address):")
+	for _, a := range demoAccounts() {
+		fmt.Fprintf(w, "  %-33s %s\n", a.User, a.Password)
+	}
+	fmt.Fprintln(w, "\nfiles:")
+	for _, f := range d.Files {
+		fmt.Fprintf(w, "  %s\n", f)
+	}
+	ca := filepath.Join(d.Dir, demoCA)
+	fmt.Fprintf(w, `
+try:
+  swaks --server %s --tls-on-connect --tls-ca-path %s --auth-user alice@pec.alfa.test --auth-password alice-demo \
+        --from alice@pec.alfa.test --to bob@pec.beta.test --header 'Subject: prova'
+  curl --cacert %s --user bob@pec.beta.test:bob-demo 'imaps://%s/INBOX;UID=1'
+  pec verify --ldif %s FILE.eml
+`, d.Nodes[0].listeners[0].Addr(), ca, ca, d.Nodes[1].addr("imap"), filepath.Join(d.Dir, demoIndexPlain))
+}
+
+// addr returns the address of the node's first listener of role.
+func (n *node) addr(role string) string {
+	for _, l := range n.listeners {
+		if l.Role == role {
+			return l.Addr()
+		}
+	}
+	return ""
+}
+
+// Shutdown stops the network gracefully.
+func (d *demoNetwork) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, n := range d.Nodes {
+		errs = append(errs, n.Shutdown(ctx))
+	}
+	if d.Mail != nil {
+		errs = append(errs, d.Mail.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops the network at once.
+func (d *demoNetwork) Close() error {
+	for _, n := range d.Nodes {
+		n.Close()
+	}
+	if d.Mail != nil {
+		d.Mail.Close()
+	}
+	return nil
+}
