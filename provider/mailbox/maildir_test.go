@@ -353,3 +353,63 @@ func TestMaildirCleansTmp(t *testing.T) {
 		t.Errorf("recent tmp file removed: %v", err)
 	}
 }
+
+// TestMaildirLock: Dovecot's lock file is waited for, a stale one is
+// removed, and one that stays makes the delivery fail with ErrLocked,
+// leaving nothing behind.
+func TestMaildirLock(t *testing.T) {
+	ctx := context.Background()
+	s, _ := OpenMaildir(t.TempDir(), &MaildirOptions{LockTimeout: 200 * time.Millisecond, StaleLock: time.Hour})
+	b, _ := s.Mailbox(ctx, "u")
+	if _, err := b.Deliver(ctx, Inbox, strings.NewReader("first"), 0, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(s.Dir("u"), uidListName+".lock")
+
+	os.WriteFile(lock, nil, 0o600)
+	_, err := b.Deliver(ctx, Inbox, strings.NewReader("held"), 0, time.Time{})
+	var me *Error
+	if !errors.Is(err, ErrLocked) || !errors.As(err, &me) || me.Folder != Inbox || !strings.Contains(err.Error(), "u/INBOX") {
+		t.Errorf("Deliver under a held lock = %v", err)
+	}
+	if d, _ := b.List(ctx, Inbox); len(d.Messages) != 1 {
+		t.Errorf("a refused delivery left %d messages", len(d.Messages))
+	}
+
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		os.Remove(lock)
+	}()
+	if _, err := b.Deliver(ctx, Inbox, strings.NewReader("waited"), 0, time.Time{}); err != nil {
+		t.Errorf("Deliver after the lock went = %v", err)
+	}
+
+	os.WriteFile(lock, nil, 0o600)
+	then := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(lock, then, then)
+	if _, err := b.Deliver(ctx, Inbox, strings.NewReader("stale"), 0, time.Time{}); err != nil {
+		t.Errorf("Deliver past a stale lock = %v", err)
+	}
+	if d, _ := b.List(ctx, Inbox); len(d.Messages) != 3 {
+		t.Errorf("%d messages, want 3", len(d.Messages))
+	}
+}
+
+func TestParseFlag(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Flags
+		ok   bool
+	}{
+		{`\Seen`, Seen, true}, {"seen", Seen, true}, {`\DELETED`, Deleted, true}, {`\Draft`, Draft, true},
+		{`\Recent`, 0, false}, {"$Label1", 0, false}, {"", 0, false},
+	} {
+		got, ok := ParseFlag(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ParseFlag(%q) = %v, %v", tc.in, got, ok)
+		}
+	}
+	if s := (Seen | Answered | Flagged | Deleted | Draft).String(); s != `\Seen \Answered \Flagged \Deleted \Draft` {
+		t.Errorf("String = %q", s)
+	}
+}
