@@ -18,13 +18,10 @@ func isDER(b []byte) bool {
 	return ok && len(rest) == 0
 }
 
-// maxDERDepth bounds recursion on hostile input; CMS nests about 12 deep.
-const maxDERDepth = 64
-
 // derElement checks the element at the start of b and returns what
 // follows it.
 func derElement(b []byte, depth int) ([]byte, bool) {
-	if depth > maxDERDepth || len(b) < 2 {
+	if depth > maxBERDepth || len(b) < 2 { // the bound of the BER conversion
 		return nil, false
 	}
 	tag := b[0]
