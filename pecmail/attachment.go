@@ -19,9 +19,6 @@ type Attachment struct {
 	Name string
 	// ContentType is the media type, lower-case, without parameters.
 	ContentType string
-	// Size is the number of bytes Open yields (for a base64 body it is
-	// counted from the encoded text, which a malformed body may belie).
-	Size int64
 	// Path is the MIME part path inside the message the file is
 	// attached to ("2", "1.3"), as IMAP numbers parts.
 	Path string
@@ -38,6 +35,15 @@ type Attachment struct {
 // a new reader.
 func (a *Attachment) Open() (io.Reader, error) { return a.part.Decoded() }
 
+// Size returns the number of bytes Open yields, counted without keeping
+// them: a base64 body is measured from its encoded text (a malformed one
+// may yield less), a quoted-printable one is decoded to count it (up to
+// the first error), any other is as long as it is carried.
+func (a *Attachment) Size() int64 {
+	n, _ := a.part.DecodedSize()
+	return n
+}
+
 // Attachments lists the files attached to the original message a PEC
 // message carries (postacert.eml; ErrNoOriginal when it carries none), or,
 // for ordinary mail, to the mail itself, in order. Nested multiparts are
@@ -45,7 +51,7 @@ func (a *Attachment) Open() (io.Reader, error) { return a.part.Decoded() }
 // not walked into. What mail clients show as the message text is not an
 // attachment: parts marked inline, and text parts without a disposition,
 // as go-message's mail.Reader decides. The message was scanned once by
-// Read: this reads only what measuring the sizes needs.
+// Read: listing reads nothing.
 func (m *Message) Attachments() ([]*Attachment, error) {
 	root := m.part
 	if m.IsPEC() {
@@ -59,18 +65,11 @@ func (m *Message) Attachments() ([]*Attachment, error) {
 		}
 	}
 	var out []*Attachment
-	var err error
 	walkAttachments(root, func(p *mimeutil.Part) bool {
-		a := &Attachment{Name: p.Filename(), ContentType: p.MediaType, Path: relPath(root.Path, p.Path), part: p}
-		a.Size, err = p.DecodedSize()
-		if err != nil {
-			err = &pec.ParseError{Part: p.Path, Offset: p.BodyStart, Err: fmt.Errorf("attachment %q: %w", a.Name, err)}
-			return false
-		}
-		out = append(out, a)
+		out = append(out, &Attachment{Name: p.Filename(), ContentType: p.MediaType, Path: relPath(root.Path, p.Path), part: p})
 		return true
 	})
-	return out, err
+	return out, nil
 }
 
 // walkAttachments calls fn for each attachment below root, in order,

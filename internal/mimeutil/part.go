@@ -105,7 +105,9 @@ func (p *Part) DecodedSize() (int64, error) {
 		return base64Size(p.RawBody())
 	case "quoted-printable":
 		r, _ := p.Decoded()
-		return io.Copy(io.Discard, r)
+		buf := getBuf()
+		defer putBuf(buf)
+		return io.CopyBuffer(struct{ io.Writer }{io.Discard}, r, *buf)
 	}
 	return p.End - p.BodyStart, nil
 }

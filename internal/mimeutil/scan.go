@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-message/textproto"
 )
@@ -77,8 +78,9 @@ type Part struct {
 
 // Scan reads the MIME structure of the message held in src[0:size].
 func Scan(src io.ReaderAt, size int64, lim *Limits) (*Part, error) {
-	l := lim.withDefaults()
-	s := &scanner{lim: l}
+	s := scanners.Get().(*scanner)
+	defer s.release()
+	s.lim = lim.withDefaults()
 	p, err := s.entity(src, 0, size, "", 0)
 	if err != nil {
 		return nil, err
@@ -86,10 +88,38 @@ func Scan(src io.ReaderAt, size int64, lim *Limits) (*Part, error) {
 	return p, nil
 }
 
+// scanner holds the buffers of one Scan; they are reused by the next one
+// (scanners), so that scanning a message allocates no buffer per part.
 type scanner struct {
-	lim   Limits
-	parts int
-	buf   *bufio.Reader
+	lim    Limits
+	parts  int
+	buf    *bufio.Reader // the lines of the source
+	sec    io.SectionReader
+	hdr    []byte        // the header being read
+	hdrSrc bytes.Reader  // hdr, as the header parser reads it
+	hdrBuf *bufio.Reader // the header parser's buffer over hdrSrc
+}
+
+// maxKeptHeader bounds the header buffer a pooled scanner keeps.
+const maxKeptHeader = 64 << 10
+
+var scanners = sync.Pool{New: func() any {
+	s := &scanner{buf: bufio.NewReaderSize(nil, 32<<10)}
+	s.hdrBuf = bufio.NewReaderSize(&s.hdrSrc, 4<<10)
+	return s
+}}
+
+func (s *scanner) release() {
+	s.parts = 0
+	s.sec = io.SectionReader{}
+	s.buf.Reset(nil)
+	s.hdrSrc.Reset(nil)
+	s.hdrBuf.Reset(&s.hdrSrc)
+	if cap(s.hdr) > maxKeptHeader {
+		s.hdr = nil
+	}
+	s.hdr = s.hdr[:0]
+	scanners.Put(s)
 }
 
 // lines iterates over the lines of src[start:end], each with its offset.
@@ -99,14 +129,12 @@ type lines struct {
 	atStart bool // the next chunk begins a line
 }
 
-func (s *scanner) lines(src io.ReaderAt, start, end int64) *lines {
-	sr := io.NewSectionReader(src, start, end-start)
-	if s.buf == nil {
-		s.buf = bufio.NewReaderSize(sr, 32<<10)
-	} else {
-		s.buf.Reset(sr)
-	}
-	return &lines{r: s.buf, off: start, atStart: true}
+// lines returns an iterator over src[start:end]. It uses the scanner's
+// one buffer: only one iterator is in use at a time.
+func (s *scanner) lines(src io.ReaderAt, start, end int64) lines {
+	s.sec = *io.NewSectionReader(src, start, end-start)
+	s.buf.Reset(&s.sec)
+	return lines{r: s.buf, off: start, atStart: true}
 }
 
 // next returns the next chunk: a whole line with its terminator, or a part of
@@ -144,7 +172,7 @@ func (s *scanner) entity(src io.ReaderAt, start, end int64, path string, depth i
 	}
 	p := &Part{Path: path, Src: src, Start: start, End: end}
 	// Header: lines up to the first empty one.
-	var hdr []byte
+	hdr := s.hdr[:0]
 	ls := s.lines(src, start, end)
 	bodyStart := int64(-1)
 	for {
@@ -172,7 +200,10 @@ func (s *scanner) entity(src io.ReaderAt, start, end int64, path string, depth i
 	}
 	p.BodyStart = bodyStart
 	hdr = append(hdr, "\r\n"...)
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(hdr)))
+	s.hdr = hdr
+	s.hdrSrc.Reset(hdr)
+	s.hdrBuf.Reset(&s.hdrSrc)
+	h, err := textproto.ReadHeader(s.hdrBuf)
 	if err != nil && err != io.EOF {
 		return nil, &offsetError{start, fmt.Errorf("header: %w", err)}
 	}

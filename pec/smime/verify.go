@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -160,7 +161,10 @@ func Verify(content io.Reader, signature []byte, opts *VerifyOptions) (*Verdict,
 		canon.w = io.MultiWriter(writers...)
 	}
 	if content != nil {
-		if _, err := io.Copy(canon, content); err != nil {
+		buf := copyBufs.Get().(*[]byte)
+		_, err := io.CopyBuffer(canon, content, *buf)
+		copyBufs.Put(buf)
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -174,6 +178,10 @@ func Verify(content io.Reader, signature []byte, opts *VerifyOptions) (*Verdict,
 	}
 	return v, nil
 }
+
+// copyBufs are the buffers Verify reads content through, reused from one
+// verification to the next.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // VerifyAttached checks a CMS SignedData that encapsulates its content,
 // such as a signed file (.p7m) made by SignAttached, and returns the
