@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/daticert"
+	"github.com/pecsdk/pec/pec/smime"
+	"github.com/pecsdk/pec/receipt"
+)
+
+// TestDemoEndToEnd runs the demo network in the test process and drives
+// it as users would, with real programs: swaks submits, curl reads over
+// IMAP and POP3, openssl and the pec tool verify what arrives.
+func TestDemoEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	swaks := needSwaks(t)
+	needTool(t, "curl", "curl")
+	openssl := needTool(t, "openssl", "openssl")
+	pecBin := pecTool(t)
+
+	dir := t.TempDir()
+	d := startTestDemo(t, dir)
+	alfa, beta := d.Nodes[0], d.Nodes[1]
+	ca := filepath.Join(dir, demoCA)
+	ldif := filepath.Join(dir, demoIndexPlain)
+	work := t.TempDir()
+
+	submit := func(t *testing.T, from, to, subject string) (string, error) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, swaks, "--server", alfa.addr("submission"), "--tls-on-connect",
+			"--tls-verify", "--tls-ca-path", ca,
+			"--auth", "PLAIN", "--auth-user", "alice@pec.alfa.test", "--auth-password", "alice-demo",
+			"--from", from, "--to", to, "--header", "Subject: "+subject, "--body", "Testo di prova.\n")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	// verify checks a message with openssl (signature and chain to the
+	// demo CA) and with the pec tool (trusted by the demo index).
+	n := 0
+	verify := func(t *testing.T, m fetched) {
+		t.Helper()
+		n++
+		f := filepath.Join(work, "msg"+string(rune('a'+n))+".eml")
+		if err := os.WriteFile(f, m.Raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(openssl, "smime", "-verify", "-CAfile", ca, "-in", f, "-out", os.DevNull).CombinedOutput(); err != nil {
+			t.Errorf("openssl smime -verify %q: %v\n%s", m.Get("Subject"), err, out)
+		}
+		out, err := exec.Command(pecBin, "verify", "--ldif", ldif, f).CombinedOutput()
+		if err != nil || !bytes.Contains(out, []byte(": OK")) {
+			t.Errorf("pec verify --ldif %q: %v\n%s", m.Get("Subject"), err, out)
+		}
+	}
+	aliceBox := func() []fetched { return imapFetchAll(t, ca, alfa.addr("imap"), "alice@pec.alfa.test", "alice-demo") }
+	bobBox := func() []fetched { return pop3FetchAll(t, ca, beta.addr("pop3"), "bob@pec.beta.test", "bob-demo") }
+	carolBox := func() []fetched { return imapFetchAll(t, ca, d.Mail.IMAPAddr, "carol@mail.test", "carol-demo") }
+	has := func(subject, k, v string, count int) func([]fetched) bool {
+		return func(m []fetched) bool { return len(about(m, subject, k, v)) >= count }
+	}
+
+	t.Run("alice to bob", func(t *testing.T) {
+		const subj = "prova certificata"
+		if out, err := submit(t, "alice@pec.alfa.test", "bob@pec.beta.test", subj); err != nil {
+			t.Fatalf("swaks: %v\n%s", err, out)
+		}
+		inbox := waitFor(t, "acceptance and delivery receipt for alice", 30*time.Second, aliceBox, func(m []fetched) bool {
+			return has(subj, "X-Ricevuta", "accettazione", 1)(m) && has(subj, "X-Ricevuta", "avvenuta-consegna", 1)(m)
+		})
+		env := waitFor(t, "envelope for bob", 30*time.Second, bobBox, has(subj, "X-Trasporto", "posta-certificata", 1))
+		acc, del := about(inbox, subj, "X-Ricevuta", "accettazione"), about(inbox, subj, "X-Ricevuta", "avvenuta-consegna")
+		env = about(env, subj, "X-Trasporto", "posta-certificata")
+		if len(acc) != 1 || len(del) != 1 || len(env) != 1 {
+			t.Fatalf("%d acceptances, %d delivery receipts, %d envelopes", len(acc), len(del), len(env))
+		}
+		for _, m := range []fetched{acc[0], del[0], env[0]} {
+			verify(t, m)
+		}
+		if got, want := del[0].Get("X-Riferimento-Message-ID"), env[0].Get("X-Riferimento-Message-ID"); got == "" || got != want {
+			t.Errorf("delivery receipt refers to %q, envelope to %q", got, want)
+		}
+		if got, want := certData(t, d, del[0]).ID, strings.Trim(env[0].Get("Message-ID"), "<>"); got != want {
+			t.Errorf("delivery receipt of identificativo %s, envelope is %s", got, want)
+		}
+	})
+
+	t.Run("alice to carol, not PEC", func(t *testing.T) {
+		const subj = "prova ordinaria"
+		if out, err := submit(t, "alice@pec.alfa.test", "carol@mail.test", subj); err != nil {
+			t.Fatalf("swaks: %v\n%s", err, out)
+		}
+		env := waitFor(t, "envelope for carol", 30*time.Second, carolBox, has(subj, "X-Trasporto", "posta-certificata", 1))
+		inbox := waitFor(t, "acceptance for alice", 30*time.Second, aliceBox, has(subj, "X-Ricevuta", "accettazione", 1))
+		acc := about(inbox, subj, "X-Ricevuta", "accettazione")
+		if got := certData(t, d, acc[0]).RecipientsOfType(pec.RecipientExternal); len(got) != 1 || got[0] != "carol@mail.test" {
+			t.Errorf("acceptance names %q as esterno, want carol@mail.test", got)
+		}
+		verify(t, acc[0])
+		verify(t, about(env, subj, "X-Trasporto", "posta-certificata")[0])
+	})
+
+	t.Run("alice to an unknown user of beta", func(t *testing.T) {
+		const subj = "prova destinatario inesistente"
+		if out, err := submit(t, "alice@pec.alfa.test", "nessuno@pec.beta.test", subj); err != nil {
+			t.Fatalf("swaks: %v\n%s", err, out)
+		}
+		inbox := waitFor(t, "acceptance and non-delivery for alice", 30*time.Second, aliceBox, func(m []fetched) bool {
+			return has(subj, "X-Ricevuta", "accettazione", 1)(m) && has(subj, "X-Ricevuta", "errore-consegna", 1)(m)
+		})
+		nd := about(inbox, subj, "X-Ricevuta", "errore-consegna")
+		if len(nd) != 1 {
+			t.Fatalf("%d non-deliveries", len(nd))
+		}
+		if data := certData(t, d, nd[0]); data.Error != pec.ErrorNoDest || data.Delivery != "nessuno@pec.beta.test" {
+			t.Errorf("non-delivery: errore %q, consegna %q; want no-dest for nessuno@pec.beta.test", data.Error, data.Delivery)
+		}
+		verify(t, nd[0])
+	})
+
+	t.Run("alice sending as bob", func(t *testing.T) {
+		const subj = "prova impersonata"
+		out, err := submit(t, "bob@pec.beta.test", "bob@pec.beta.test", subj)
+		if err == nil || !strings.Contains(out, "553") {
+			t.Fatalf("swaks: err %v, want a 553 refusal:\n%s", err, out)
+		}
+	})
+
+	t.Run("nothing more", func(t *testing.T) {
+		// By now the receipts of the messages before have all arrived:
+		// what is not here will not come.
+		time.Sleep(2 * time.Second)
+		inbox := aliceBox()
+		if got := about(inbox, "prova ordinaria", "X-Ricevuta", "avvenuta-consegna"); len(got) != 0 {
+			t.Errorf("a delivery receipt for a recipient outside PEC: %q", got[0].Get("Subject"))
+		}
+		if got := len(inbox); got != 5 {
+			t.Errorf("alice has %d messages, want 5 (3 acceptances, a delivery receipt, a non-delivery)", got)
+		}
+		box := bobBox()
+		if len(box) != 1 || len(about(box, "prova impersonata", "", "")) != 0 {
+			t.Errorf("bob has %d messages, want the one envelope", len(box))
+		}
+		if got := len(carolBox()); got != 1 {
+			t.Errorf("carol has %d messages, want 1", got)
+		}
+	})
+}
+
+// certData parses a receipt, verified with the demo CA and index, and
+// returns its certification data.
+func certData(t *testing.T, d *demoNetwork, m fetched) *daticert.Data {
+	t.Helper()
+	rc, err := receipt.Parse(bytes.NewReader(m.Raw), &smime.VerifyOptions{Roots: d.PKI.Anchors(), Authority: d.PKI.Index})
+	if err != nil {
+		t.Fatalf("%q: %v", m.Get("Subject"), err)
+	}
+	if !rc.OK() || rc.Data == nil {
+		t.Fatalf("%q: not a valid receipt: %v", m.Get("Subject"), rc.Err())
+	}
+	return rc.Data
+}
