@@ -53,8 +53,12 @@ func handshake(ctx context.Context, c *tls.Conn, timeout time.Duration) error {
 }
 
 // dialTLS connects to addr, with implicit TLS unless sec is STARTTLS (the
-// caller then upgrades the connection in its protocol).
+// caller then upgrades the connection in its protocol). An unknown sec is
+// ErrSecurity, before any connection.
 func dialTLS(ctx context.Context, addr string, sec Security, conf *tls.Config, timeout time.Duration) (net.Conn, error) {
+	if err := sec.check(); err != nil {
+		return nil, err
+	}
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}

@@ -41,6 +41,10 @@ var (
 	ErrAuth = errors.New("client: authentication refused")
 	// ErrInsecure reports a server that cannot protect the connection (no STARTTLS or STLS).
 	ErrInsecure = errors.New("client: the server offers no protected connection")
+	// ErrSecurity reports an Endpoint.Security that is neither
+	// SecurityTLS nor SecurityStartTLS (nor empty, which means TLS): it
+	// is refused, never taken for implicit TLS.
+	ErrSecurity = errors.New("client: unknown connection security")
 	// ErrAddress reports a From, To or Cc address a PEC access point would refuse.
 	ErrAddress = errors.New("client: address not acceptable for PEC")
 	// ErrSender reports a From that is not the authenticated mailbox.

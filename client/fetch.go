@@ -242,6 +242,9 @@ func newFetcher(opts *FetchOptions) (*fetcher, error) {
 	if o.Server.IsZero() || o.Server.Port == 0 {
 		return nil, errors.New("client: fetch: no server")
 	}
+	if err := o.Server.Security.check(); err != nil {
+		return nil, fmt.Errorf("client: fetch: %s: %w", o.Server.Addr(), err)
+	}
 	if o.Server.Security == "" {
 		o.Server.Security = SecurityTLS
 	}

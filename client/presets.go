@@ -22,11 +22,21 @@ const (
 	SecurityStartTLS Security = "starttls" // cleartext, then STARTTLS / STLS before anything else (ports 587, 143, 110)
 )
 
+// check returns ErrSecurity for a mode other than SecurityTLS,
+// SecurityStartTLS and empty (SecurityTLS).
+func (s Security) check() error {
+	switch s {
+	case "", SecurityTLS, SecurityStartTLS:
+		return nil
+	}
+	return fmt.Errorf("%w %q: want %q or %q", ErrSecurity, string(s), SecurityTLS, SecurityStartTLS)
+}
+
 // Endpoint is one server of a provider.
 type Endpoint struct {
 	Host     string   `json:"host"`
 	Port     int      `json:"port"`
-	Security Security `json:"security"` // empty: SecurityTLS
+	Security Security `json:"security"` // empty: SecurityTLS; another value is refused (ErrSecurity)
 }
 
 // Addr returns host:port.
@@ -127,8 +137,8 @@ func ParsePresets(r io.Reader) ([]Preset, error) {
 			if e.ep.Security == "" {
 				e.ep.Security = SecurityTLS
 			}
-			if e.ep.Security != SecurityTLS && e.ep.Security != SecurityStartTLS {
-				return nil, fmt.Errorf("client: presets: %s: %s: unknown security %q", p.Name, e.what, e.ep.Security)
+			if err := e.ep.Security.check(); err != nil {
+				return nil, fmt.Errorf("client: presets: %s: %s: %w", p.Name, e.what, err)
 			}
 			if e.ep.Port <= 0 || e.ep.Port > 65535 {
 				return nil, fmt.Errorf("client: presets: %s: %s: bad port %d", p.Name, e.what, e.ep.Port)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -42,8 +43,10 @@ type SubmitOptions struct {
 	Tracker *Tracker
 	// LocalName is the name given in EHLO; empty: "localhost".
 	LocalName string
-	// Timeout is the limit of each command; zero: two minutes (and ten
-	// for the end of DATA). A context deadline, when earlier, wins.
+	// Timeout is the limit of each exchange: the connection, the
+	// greeting, the TLS handshake (after STARTTLS too), each command; the
+	// end of DATA has five times as long. Zero: two minutes. A context
+	// deadline, when earlier, wins.
 	Timeout time.Duration
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
@@ -108,6 +111,9 @@ func Send(ctx context.Context, d *Draft, opts *SubmitOptions) (*Submission, erro
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = defaultTimeout
+	}
+	if err := o.Server.Security.check(); err != nil {
+		return nil, fmt.Errorf("client: send: %s: %w", o.Server.Addr(), err)
 	}
 	if o.Server.Security == "" {
 		o.Server.Security = SecurityTLS
@@ -222,6 +228,12 @@ func dialSMTP(ctx context.Context, o *SubmitOptions) (*smtp.Client, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	// go-smtp greets and upgrades with its own five-minute limits, before
+	// the client's can be set: bound every exchange of the setup by
+	// Timeout, then leave the limits to go-smtp's, which are ours.
+	sc := &setupConn{Conn: conn, limit: o.Timeout}
+	defer sc.done()
+	conn = sc
 	var c *smtp.Client
 	if o.Server.Security == SecurityStartTLS {
 		// go-smtp upgrades as it greets, with EHLO localhost; the EHLO
@@ -256,6 +268,48 @@ func dialSMTP(ctx context.Context, o *SubmitOptions) (*smtp.Client, error) {
 		return nil, fmt.Errorf("client: smtp: %s: %w", addr, ctx.Err())
 	}
 	return c, nil
+}
+
+// setupConn bounds each deadline set on a connection to limit from when
+// it is set, so that no exchange waits longer than that, until done.
+type setupConn struct {
+	net.Conn
+	limit time.Duration // 0 once done
+}
+
+func (c *setupConn) clamp(t time.Time) time.Time {
+	if c.limit <= 0 {
+		return t
+	}
+	if max := time.Now().Add(c.limit); t.IsZero() || t.After(max) {
+		return max
+	}
+	return t
+}
+
+// SetDeadline implements net.Conn.
+func (c *setupConn) SetDeadline(t time.Time) error { return c.Conn.SetDeadline(c.clamp(t)) }
+
+// SetReadDeadline implements net.Conn.
+func (c *setupConn) SetReadDeadline(t time.Time) error { return c.Conn.SetReadDeadline(c.clamp(t)) }
+
+// SetWriteDeadline implements net.Conn.
+func (c *setupConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.clamp(t)) }
+
+// Read implements net.Conn, bounded by the limit during the setup.
+func (c *setupConn) Read(p []byte) (int, error) {
+	if c.limit > 0 {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(c.limit))
+	}
+	return c.Conn.Read(p)
+}
+
+// done ends the bounds and clears the deadlines.
+func (c *setupConn) done() {
+	if c.limit > 0 {
+		c.limit = 0
+		_ = c.Conn.SetDeadline(time.Time{})
+	}
 }
 
 func setupSMTP(c *smtp.Client, o *SubmitOptions) {
