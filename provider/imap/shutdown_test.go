@@ -22,9 +22,8 @@ func TestShutdown(t *testing.T) {
 		defer cancel()
 		done <- f.srv.Shutdown(ctx)
 	}()
-	time.Sleep(50 * time.Millisecond)
-	if _, err := net.DialTimeout("tcp", f.imaps, time.Second); err == nil {
-		t.Error("new connection accepted during Shutdown")
+	if !dialRefused(f.imaps) {
+		t.Error("new connections still accepted during Shutdown")
 	}
 	if sel, err := c.Select("INBOX", nil).Wait(); err != nil || sel.NumMessages != 1 {
 		t.Errorf("SELECT during Shutdown = %+v, %v", sel, err)
@@ -46,4 +45,16 @@ func TestShutdown(t *testing.T) {
 	if !idle.closed(5 * time.Second) {
 		t.Error("session open after Shutdown gave up")
 	}
+}
+
+// dialRefused reports whether connections to addr are refused, within 5s.
+func dialRefused(addr string) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return true
+		}
+		c.Close()
+	}
+	return false
 }

@@ -22,9 +22,8 @@ func TestShutdown(t *testing.T) {
 		defer cancel()
 		done <- f.srv.Shutdown(ctx)
 	}()
-	time.Sleep(50 * time.Millisecond)
-	if _, err := net.DialTimeout("tcp", f.pop3s, time.Second); err == nil {
-		t.Error("new connection accepted during Shutdown")
+	if !dialRefused(f.pop3s) {
+		t.Error("new connections still accepted during Shutdown")
 	}
 	c.cmd("STAT", "+OK 0 0")
 	c.cmd("QUIT", "+OK")
@@ -43,4 +42,16 @@ func TestShutdown(t *testing.T) {
 	if _, err := idle.r.ReadByte(); err == nil {
 		t.Error("session open after Shutdown gave up")
 	}
+}
+
+// dialRefused reports whether connections to addr are refused, within 5s.
+func dialRefused(addr string) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return true
+		}
+		c.Close()
+	}
+	return false
 }
