@@ -9,6 +9,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+
+	"github.com/pecsdk/pec/pec/index"
 )
 
 // Security is how a connection to a provider is protected. PEC providers
@@ -50,9 +53,13 @@ type Preset struct {
 	Name     string   `json:"name"`     // short key, as in "aruba"
 	Provider string   `json:"provider"` // the provider's name
 	Domains  []string `json:"domains"`  // mailbox domains it hosts (for PresetFor)
-	SMTP     Endpoint `json:"smtp"`     // submission
-	IMAP     Endpoint `json:"imap"`     // zero when not offered or not known
-	POP3     Endpoint `json:"pop3"`     // zero when not offered or not known
+	// IndexNames are the provider's names in the provider index
+	// (providerName, PEC.md §13.3, the O= of its certificates): PresetFor
+	// recognises by them a custom domain the provider hosts.
+	IndexNames []string `json:"indexNames,omitempty"`
+	SMTP       Endpoint `json:"smtp"` // submission
+	IMAP       Endpoint `json:"imap"` // zero when not offered or not known
+	POP3       Endpoint `json:"pop3"` // zero when not offered or not known
 	// SentFolder is the IMAP folder holding the copies of sent messages;
 	// empty when not known (look for the \Sent special use, RFC 6154).
 	SentFolder string `json:"sentFolder,omitempty"`
@@ -92,10 +99,13 @@ func LookupPreset(name string) (Preset, bool) {
 }
 
 // PresetFor returns the built-in preset of the provider hosting address,
-// by its domain (case-insensitive).
-func PresetFor(address string) (Preset, bool) {
+// by its domain (case-insensitive): one of the preset's Domains, or, when
+// idx is not nil, a domain that the provider index says a provider of a
+// preset manages (a custom domain hosted by the provider: the entry's
+// providerName is one of the preset's IndexNames). idx may be nil.
+func PresetFor(address string, idx index.Index) (Preset, bool) {
 	at := strings.LastIndexByte(address, '@')
-	dom := strings.ToLower(strings.Trim(address[at+1:], "> "))
+	dom := strings.ToLower(strings.Trim(address[at+1:], "<> "))
 	for _, p := range presets {
 		for _, d := range p.Domains {
 			if strings.EqualFold(d, dom) {
@@ -103,7 +113,33 @@ func PresetFor(address string) (Preset, bool) {
 			}
 		}
 	}
+	if idx == nil || dom == "" {
+		return Preset{}, false
+	}
+	prov, ok := idx.Domain(dom)
+	if !ok || prov == nil {
+		return Preset{}, false
+	}
+	name := foldName(prov.Name)
+	for _, p := range presets {
+		for _, n := range p.IndexNames {
+			if foldName(n) == name {
+				return p, true
+			}
+		}
+	}
 	return Preset{}, false
+}
+
+// foldName is a provider name compared without case, spaces or
+// punctuation: "ArubaPEC S.p.A." and "Aruba PEC SpA" are one provider.
+func foldName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return unicode.ToLower(r)
+		}
+		return -1
+	}, s)
 }
 
 // ParsePresets reads presets in the JSON format of presets.json (an array

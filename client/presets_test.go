@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pecsdk/pec/client"
+	"github.com/pecsdk/pec/pec/index"
 )
 
 func TestPresets(t *testing.T) {
@@ -26,10 +27,10 @@ func TestPresets(t *testing.T) {
 			t.Errorf("aruba: %q, want %q", c.got, c.want)
 		}
 	}
-	if p, ok := client.PresetFor("Mario <mario.rossi@PEC.IT>"); !ok || p.Name != "aruba" {
+	if p, ok := client.PresetFor("Mario <mario.rossi@PEC.IT>", nil); !ok || p.Name != "aruba" {
 		t.Errorf("PresetFor pec.it: %+v %v", p, ok)
 	}
-	if _, ok := client.PresetFor("someone@example.com"); ok {
+	if _, ok := client.PresetFor("someone@example.com", nil); ok {
 		t.Error("a preset for example.com")
 	}
 	for _, p := range ps {
@@ -61,6 +62,52 @@ func TestParsePresets(t *testing.T) {
 	} {
 		if _, err := client.ParsePresets(strings.NewReader(bad)); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// domainIndex is a provider index that answers Domain only.
+type domainIndex struct {
+	index.Index
+	domains map[string]*index.Provider
+}
+
+func (d domainIndex) Domain(dom string) (*index.Provider, bool) {
+	p, ok := d.domains[strings.ToLower(dom)]
+	return p, ok
+}
+
+// TestPresetForIndex: a custom domain hosted by a provider is recognised
+// through the provider index, by the provider's name there.
+func TestPresetForIndex(t *testing.T) {
+	idx := domainIndex{domains: map[string]*index.Provider{
+		"pec.comune.example.it": {Name: "ARUBA PEC S.p.A."},
+		"pec.studio.example.it": {Name: "Namirial SpA"},
+		"pec.other.example.it":  {Name: "Altro Gestore S.r.l."},
+	}}
+	for _, tc := range []struct {
+		addr string
+		idx  index.Index
+		want string // "" for none
+	}{
+		{"protocollo@pec.comune.example.it", idx, "aruba"},
+		{"Studio <info@PEC.STUDIO.example.it>", idx, "namirial"},
+		{"x@pec.other.example.it", idx, ""},
+		{"x@unlisted.example.it", idx, ""},
+		{"protocollo@pec.comune.example.it", nil, ""},
+		{"mario@pec.it", idx, "aruba"},
+		{"no-at-sign", idx, ""},
+	} {
+		t.Run(tc.addr, func(t *testing.T) {
+			p, ok := client.PresetFor(tc.addr, tc.idx)
+			if ok != (tc.want != "") || p.Name != tc.want {
+				t.Errorf("PresetFor = %q, %v; want %q", p.Name, ok, tc.want)
+			}
+		})
+	}
+	for _, p := range client.Presets() {
+		if len(p.IndexNames) == 0 {
+			t.Errorf("%s: no index name", p.Name)
 		}
 	}
 }

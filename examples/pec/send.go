@@ -86,7 +86,7 @@ func (s *serverFlags) resolve(pick func(client.Preset) client.Endpoint) (client.
 		if s.preset != "" {
 			p, ok = client.LookupPreset(s.preset)
 		} else if s.user != "" {
-			p, ok = client.PresetFor(s.user)
+			p, ok = client.PresetFor(s.user, nil)
 		}
 		if !ok {
 			return ep, nil, "", "", errors.New("no server: give --server, or a --preset (" + presetNames() + ")")
