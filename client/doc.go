@@ -66,6 +66,16 @@
 // (FetchOptions.Verify; ErrNoTrust otherwise). Presets name the servers of
 // the large providers.
 //
+// # Identifiers
+//
+// Every identifier the package gives or takes — a Message-ID, the daticert
+// msgid and identificativo (PEC.md §9) — is written without angle brackets:
+// Draft.MessageID, Submission.MessageID, Sent.MessageID, Status.MessageID
+// and Status.ID, Evidence.MessageID, Message.MessageID, and the tracker's
+// journal. Brackets only appear in the Message-ID header field itself. An
+// identifier given with brackets is accepted and taken without them
+// (pec.NormalizeMsgID), so either form finds the same message.
+//
 // # Store
 //
 // The tracker's state is a journal of JSON lines, one record per

@@ -149,7 +149,7 @@ func cmdSend(args []string, stdout io.Writer) error {
 	textFile := fs.String("text-file", "", "file holding the body text (UTF-8)")
 	fs.Var(&attach, "attach", "file to attach (repeat)")
 	rt := fs.String("receipt", "", "delivery receipt type: completa (default), breve or sintetica")
-	msgID := fs.String("message-id", "", "Message-ID to use, without <>; the same one twice is refused (idempotent send)")
+	msgID := fs.String("message-id", "", "Message-ID to use, with or without <> (printed without); the same one twice is refused (idempotent send)")
 	store := fs.String("store", defaultStore(), "tracker store (folder or journal file), shared with fetch and status")
 	maxTotal := fs.Int64("max-total", 0, "provider size limit, bytes × recipients (default 30 MiB)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "limit of each network exchange")

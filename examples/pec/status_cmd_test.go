@@ -36,7 +36,8 @@ func statusStore(t *testing.T) string {
 	}
 	defer tr.Close()
 	sends := []client.Sent{
-		{MessageID: "orig-1@client.example", From: sample.Alice, To: []string{sample.Bob}, Cc: []string{sample.Carol}, Subject: "Contratto di fornitura", Time: at.Add(-5 * time.Second)},
+		// Given with angle brackets: identifiers come out without.
+		{MessageID: "<orig-1@client.example>", From: sample.Alice, To: []string{sample.Bob}, Cc: []string{sample.Carol}, Subject: "Contratto di fornitura", Time: at.Add(-5 * time.Second)},
 		{MessageID: "later@client.example", From: sample.Alice, To: []string{sample.Bob}, Subject: "Sollecito", Time: at.Add(time.Hour)},
 	}
 	for _, s := range sends {
@@ -119,6 +120,19 @@ func TestStatusJSON(t *testing.T) {
 	}
 	if len(got) != 2 || got[0].MessageID != "orig-1@client.example" || got[1].MessageID != "later@client.example" {
 		t.Fatalf("messages: %+v", got)
+	}
+	for _, m := range got {
+		ids := []string{m.MessageID, m.ID}
+		for _, r := range m.Recipients {
+			if r.Evidence != nil {
+				ids = append(ids, r.Evidence.MessageID)
+			}
+		}
+		for _, id := range ids {
+			if strings.ContainsAny(id, "<>") {
+				t.Errorf("identifier %q with angle brackets: the convention is without", id)
+			}
+		}
 	}
 	first := got[0]
 	if !first.Final || len(first.Recipients) != 2 {
