@@ -26,7 +26,7 @@ func FuzzSession(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	var logs bytes.Buffer
+	var logs syncBuffer
 	store := mailbox.NewMemory()
 	auth := mailbox.NewAccounts(&mailbox.AccountsOptions{Iterations: 1})
 	auth.Set(user, pass)
