@@ -242,6 +242,8 @@ func (p *Provider) process(id string) {
 		return
 	}
 	w := &work{p: p, st: st, body: body, now: p.cfg.Now()}
+	t0 := time.Now()
+	defer func() { p.cfg.Logger.Debug("processed", "id", id, "role", st.Item.Role, "took", time.Since(t0)) }()
 	switch st.Item.Role {
 	case spool.RoleAccess:
 		err = w.access(ctx)

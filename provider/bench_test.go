@@ -1,0 +1,157 @@
+package provider_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/pecsdk/pec/provider"
+	"github.com/pecsdk/pec/provider/mailbox"
+	"github.com/pecsdk/pec/provider/providertest"
+)
+
+// signatureRate measures, for d, how many sets of the 4 RSA signatures a
+// certified message needs (acceptance, envelope, presa in carico, delivery
+// receipt) the machine makes per second on all its cores.
+func signatureRate(b *testing.B, key crypto.Signer, d time.Duration) float64 {
+	digest := sha256.Sum256([]byte("signed attributes"))
+	var n atomic.Int64
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				if _, err := key.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
+					b.Error(err)
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / 4 / d.Seconds()
+}
+
+// BenchmarkSignatures is the floor of BenchmarkCertified: sets of 4 RSA-2048
+// signatures per second on all cores.
+func BenchmarkSignatures(b *testing.B) {
+	_, key, err := benchKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		digest := sha256.Sum256([]byte("signed attributes"))
+		for pb.Next() {
+			for range 4 {
+				if _, err := key.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
+
+func benchKey() (any, crypto.Signer, error) {
+	n, err := providertest.Start(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer n.Close()
+	_, key, err := n.PKI.NewProvider("bench", "bench@pec.bench.example", nil)
+	return nil, key, err
+}
+
+// BenchmarkCertified measures certified messages per second end to end
+// between two in-process providers with durability on (file spool,
+// Maildir, file trace): alice submits to alpha, bob gets the envelope at
+// beta, and the message counts when its delivery receipt is in alice's
+// mailbox. The rate of the 4 signatures each message needs, measured in
+// the same run, is reported beside it (sig-msgs/s) with the ratio.
+func BenchmarkCertified(b *testing.B) {
+	n := providertest.NewNetwork(b, &providertest.Options{Durable: os.Getenv("BENCH_MEMORY") == "", Configure: func(_ string, c *provider.Config) {
+		c.Workers = 64
+	}})
+	alpha, beta := n.Provider("alpha"), n.Provider("beta")
+	alice := alpha.AddUser("alice", "a-pass")
+	bob := beta.AddUser("bob", "b-pass")
+	_, key, err := benchKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sigRate := signatureRate(b, key, time.Second)
+
+	const senders = 16
+	var next atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := smtp.DialTLS(alpha.Submission, n.ClientTLS())
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer c.Close()
+			if err := c.Auth(sasl.NewPlainClient("", alice, "a-pass")); err != nil {
+				b.Error(err)
+				return
+			}
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				msg := fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: bench %d\r\nMessage-ID: <bench-%d@client.example>\r\n\r\nMessaggio %d.\r\n", alice, bob, i, i, i)
+				if err := c.SendMail(alice, []string{bob}, bytes.NewReader([]byte(msg))); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	ctx := context.Background()
+	mb, err := alpha.Store.Mailbox(ctx, alice)
+	if err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(5*time.Minute + time.Duration(b.N)*100*time.Millisecond)
+	for {
+		fd, err := mb.List(ctx, mailbox.Inbox)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(fd.Messages) >= 2*b.N {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d messages in alice's mailbox", len(fd.Messages), 2*b.N)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	rate := float64(b.N) / el.Seconds()
+	b.ReportMetric(rate, "msgs/s")
+	b.ReportMetric(sigRate, "sig-msgs/s")
+	b.ReportMetric(100*rate/sigRate, "%-of-sig")
+}
