@@ -91,30 +91,24 @@ func Scan(src io.ReaderAt, size int64, lim *Limits) (*Part, error) {
 // scanner holds the buffers of one Scan; they are reused by the next one
 // (scanners), so that scanning a message allocates no buffer per part.
 type scanner struct {
-	lim    Limits
-	parts  int
-	buf    *bufio.Reader // the lines of the source
-	sec    io.SectionReader
-	hdr    []byte        // the header being read
-	hdrSrc bytes.Reader  // hdr, as the header parser reads it
-	hdrBuf *bufio.Reader // the header parser's buffer over hdrSrc
+	lim   Limits
+	parts int
+	buf   *bufio.Reader // the lines of the source
+	sec   io.SectionReader
+	hdr   []byte // the header being read
 }
 
 // maxKeptHeader bounds the header buffer a pooled scanner keeps.
 const maxKeptHeader = 64 << 10
 
 var scanners = sync.Pool{New: func() any {
-	s := &scanner{buf: bufio.NewReaderSize(nil, 32<<10)}
-	s.hdrBuf = bufio.NewReaderSize(&s.hdrSrc, 4<<10)
-	return s
+	return &scanner{buf: bufio.NewReaderSize(nil, 32<<10)}
 }}
 
 func (s *scanner) release() {
 	s.parts = 0
 	s.sec = io.SectionReader{}
 	s.buf.Reset(nil)
-	s.hdrSrc.Reset(nil)
-	s.hdrBuf.Reset(&s.hdrSrc)
 	if cap(s.hdr) > maxKeptHeader {
 		s.hdr = nil
 	}
@@ -201,9 +195,7 @@ func (s *scanner) entity(src io.ReaderAt, start, end int64, path string, depth i
 	p.BodyStart = bodyStart
 	hdr = append(hdr, "\r\n"...)
 	s.hdr = hdr
-	s.hdrSrc.Reset(hdr)
-	s.hdrBuf.Reset(&s.hdrSrc)
-	h, err := textproto.ReadHeader(s.hdrBuf)
+	h, err := parseHeader(hdr)
 	if err != nil && err != io.EOF {
 		return nil, &offsetError{start, fmt.Errorf("header: %w", err)}
 	}

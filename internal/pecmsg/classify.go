@@ -2,7 +2,6 @@ package pecmsg
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/pecsdk/pec/pec"
@@ -171,12 +170,7 @@ func (m *Message) text() string {
 		return m.textBody
 	}
 	m.textSet = true
-	body, err := m.Text.Body()
-	if err != nil && body == nil {
-		return ""
-	}
-	b, _ := io.ReadAll(io.LimitReader(body, 64<<10))
-	m.textBody = string(b)
+	m.textBody = m.Text.Text(64 << 10)
 	return m.textBody
 }
 

@@ -361,13 +361,18 @@ func (m *Message) readCertData() {
 
 // verify checks the signature over the content bytes as received.
 func (m *Message) verify(vopts *smime.VerifyOptions) error {
-	body, err := m.SigPart.Body()
+	body, err := m.SigPart.Decoded()
 	if err != nil {
 		m.problem(m.SigPart, "Content-Transfer-Encoding", err)
 	}
 	var p7s []byte
 	if body != nil {
-		p7s, err = io.ReadAll(io.LimitReader(body, MaxSignatureSize+1))
+		// Read into a buffer of the decoded size, not one grown by
+		// doubling: a signature is a few KiB of base64.
+		est := min(m.SigPart.End-m.SigPart.BodyStart, MaxSignatureSize*2)*3/4 + bytes.MinRead
+		b := bytes.NewBuffer(make([]byte, 0, est))
+		_, err = b.ReadFrom(io.LimitReader(body, MaxSignatureSize+1))
+		p7s = b.Bytes()
 		if err != nil {
 			m.problem(m.SigPart, "", fmt.Errorf("%w: signature part: %w", pec.ErrMalformed, err))
 		}
