@@ -130,10 +130,12 @@ func journalSeeds(f testing.TB) [][]byte {
 // An input is an edit of one of the signed sample messages (which, modulo
 // their number plus one): cut bytes at offset at (modulo the message's
 // length) replaced by data; or, for the last value of which, data alone.
-// The fuzzer's inputs thus stay a few bytes long, so that minimising a new
-// one takes a few executions instead of a pass over a whole signed
-// message, and every execution still reads a realistic message: header
-// fields, MIME tree, certification data and signature.
+// Every execution thus reads a realistic message (header fields, MIME
+// tree, certification data, signature) while the fuzzer's inputs stay
+// short: Go's fuzzer minimises each new input it keeps with a number of
+// executions quadratic in its length (up to -fuzzminimizetime, a minute),
+// reporting 0 executions a second meanwhile. Longer data (maxInsert for an
+// edit, maxRaw alone) is not read at all, so never kept.
 func FuzzClassify(f *testing.F) {
 	msgs := fuzzMessages(f)
 	raw := uint8(len(msgs))
@@ -150,7 +152,10 @@ func FuzzClassify(f *testing.F) {
 	f.Add(raw, uint16(0), uint16(0), []byte(sample.Ordinary))
 	f.Add(raw, uint16(0), uint16(0), []byte("X-Ricevuta: avvenuta-consegna\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, which uint8, at, cut uint16, data []byte) {
-		data = editMessage(msgs, which, at, cut, data)
+		data, ok := editMessage(msgs, which, at, cut, data)
+		if !ok {
+			return
+		}
 		m, err := Classify(bytes.NewReader(data), nil)
 		if err != nil {
 			t.Fatalf("err = %v for input in memory", err)
@@ -175,19 +180,30 @@ func FuzzClassify(f *testing.F) {
 	})
 }
 
+// Bounds on the data of a FuzzClassify input: inserted into a message, or
+// a message of its own.
+const (
+	maxInsert = 32
+	maxRaw    = 256
+)
+
 // editMessage returns the input of FuzzClassify: message which%(n+1) of
 // the n msgs with cut bytes at offset at replaced by data, or data alone
-// when which%(n+1) is n.
-func editMessage(msgs [][]byte, which uint8, at, cut uint16, data []byte) []byte {
+// when which%(n+1) is n. It reports false when data is longer than
+// maxInsert or maxRaw.
+func editMessage(msgs [][]byte, which uint8, at, cut uint16, data []byte) ([]byte, bool) {
 	k := int(which) % (len(msgs) + 1)
 	if k == len(msgs) {
-		return data
+		return data, len(data) <= maxRaw
+	}
+	if len(data) > maxInsert {
+		return nil, false
 	}
 	base := msgs[k]
 	i := int(at) % (len(base) + 1)
 	j := min(i+int(cut), len(base))
 	out := make([]byte, 0, len(base)-(j-i)+len(data))
-	return append(append(append(out, base[:i]...), data...), base[j:]...)
+	return append(append(append(out, base[:i]...), data...), base[j:]...), true
 }
 
 // fuzzMessageDir holds the signed sample message of every kind, written by
