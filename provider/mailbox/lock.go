@@ -28,7 +28,7 @@ func (s *Maildir) writeUIDList(ctx context.Context, dir string, last os.FileInfo
 	var lock *os.File
 	for {
 		var err error
-		lock, err = os.OpenFile(lockPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		lock, err = os.OpenFile(lockPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.opts.FileMode)
 		if err == nil {
 			break
 		}

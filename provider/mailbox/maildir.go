@@ -29,6 +29,12 @@ type MaildirOptions struct {
 	StaleLock time.Duration
 	// Logger receives what the store repairs or skips. Default silent.
 	Logger *slog.Logger
+	// FileMode is the permission of the files the store creates
+	// (messages, dovecot-uidlist); directories get it with the search
+	// bits of its readers added; the process umask applies. Default 0600:
+	// give group bits (0660) when Dovecot serves the same folders as
+	// another user of the same group.
+	FileMode os.FileMode
 }
 
 // Maildir is a Store keeping each user's mailbox as a Maildir++ directory
@@ -61,10 +67,20 @@ func OpenMaildir(root string, opts *MaildirOptions) (*Maildir, error) {
 	if s.opts.Logger == nil {
 		s.opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(root, 0o700); err != nil {
+	s.opts.FileMode &= os.ModePerm
+	if s.opts.FileMode == 0 {
+		s.opts.FileMode = 0o600
+	}
+	if err := os.MkdirAll(root, s.dirMode()); err != nil {
 		return nil, &Error{Op: "open", Err: err}
 	}
 	return s, nil
+}
+
+// dirMode is FileMode with a search bit wherever it has a read bit.
+func (s *Maildir) dirMode() os.FileMode {
+	m := s.opts.FileMode
+	return m | (m&0o444)>>2
 }
 
 // Dir returns the directory of user's mailbox: the INBOX's Maildir.
@@ -103,7 +119,7 @@ func (s *Maildir) create(dir string) error {
 		if _, err := os.Stat(filepath.Join(sent, "cur")); err == nil {
 			return nil
 		}
-		if err := makeMaildir(sent, true); err != nil {
+		if err := s.makeMaildir(sent, true); err != nil {
 			return err
 		}
 		return syncDir(dir)
@@ -112,10 +128,10 @@ func (s *Maildir) create(dir string) error {
 	rand.Read(rnd[:])
 	tmp := filepath.Join(s.root, ".new-"+hex.EncodeToString(rnd[:]))
 	defer os.RemoveAll(tmp)
-	if err := makeMaildir(tmp, false); err != nil {
+	if err := s.makeMaildir(tmp, false); err != nil {
 		return err
 	}
-	if err := makeMaildir(filepath.Join(tmp, "."+Sent), true); err != nil {
+	if err := s.makeMaildir(filepath.Join(tmp, "."+Sent), true); err != nil {
 		return err
 	}
 	if err := syncDir(tmp); err != nil {
@@ -127,7 +143,7 @@ func (s *Maildir) create(dir string) error {
 		}
 		if errors.Is(err, fs.ErrExist) || isNotEmpty(err) {
 			// A directory without cur/: complete it in place.
-			return makeMaildir(dir, false)
+			return s.makeMaildir(dir, false)
 		}
 		return err
 	}
@@ -140,17 +156,17 @@ func isNotEmpty(err error) bool {
 
 // makeMaildir creates dir with tmp/, new/ and cur/ (and, for a Maildir++
 // subfolder, the maildirfolder marker file), syncing what it creates.
-func makeMaildir(dir string, sub bool) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+func (s *Maildir) makeMaildir(dir string, sub bool) error {
+	if err := os.MkdirAll(dir, s.dirMode()); err != nil {
 		return err
 	}
 	for _, d := range []string{"tmp", "new", "cur"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := os.Mkdir(filepath.Join(dir, d), s.dirMode()); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
 	}
 	if sub {
-		f, err := os.OpenFile(filepath.Join(dir, "maildirfolder"), os.O_CREATE|os.O_WRONLY, 0o600)
+		f, err := os.OpenFile(filepath.Join(dir, "maildirfolder"), os.O_CREATE|os.O_WRONLY, s.opts.FileMode)
 		if err != nil {
 			return err
 		}
@@ -288,7 +304,7 @@ func (b *maildirBox) CreateFolder(ctx context.Context, name string) error {
 	if _, err := os.Stat(filepath.Join(dir, "cur")); err == nil {
 		return &Error{Op: "create folder", User: b.user, Folder: name, Err: ErrFolderExists}
 	}
-	if err := makeMaildir(dir, true); err != nil {
+	if err := b.store.makeMaildir(dir, true); err != nil {
 		return &Error{Op: "create folder", User: b.user, Folder: name, Err: err}
 	}
 	if err := syncDir(b.dir); err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -411,5 +412,30 @@ func TestParseFlag(t *testing.T) {
 	}
 	if s := (Seen | Answered | Flagged | Deleted | Draft).String(); s != `\Seen \Answered \Flagged \Deleted \Draft` {
 		t.Errorf("String = %q", s)
+	}
+}
+
+func TestMaildirFileMode(t *testing.T) {
+	umask := syscall.Umask(0)
+	syscall.Umask(umask)
+	ctx := context.Background()
+	s, _ := OpenMaildir(t.TempDir(), &MaildirOptions{FileMode: 0o640})
+	b, _ := s.Mailbox(ctx, "u")
+	if _, err := b.Deliver(ctx, Sent, strings.NewReader("x"), Seen, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]os.FileMode{
+		s.Dir("u"): 0o750, filepath.Join(s.Dir("u"), ".Sent", "cur"): 0o750,
+		filepath.Join(s.Dir("u"), ".Sent", uidListName):                                                  0o640,
+		filepath.Join(s.Dir("u"), ".Sent", "cur", mustOne(t, filepath.Join(s.Dir("u"), ".Sent", "cur"))): 0o640,
+	}
+	for p, m := range want {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode().Perm(); got != m&^os.FileMode(umask) {
+			t.Errorf("%s: mode %o, want %o", p, got, m&^os.FileMode(umask))
+		}
 	}
 }

@@ -36,7 +36,7 @@ func (b *maildirBox) Deliver(ctx context.Context, name string, r io.Reader, flag
 	tmpBase := newBase(now, 0)
 	tmpBase = tmpBase[:len(tmpBase)-len(",S=0")]
 	tmpPath := filepath.Join(f.dir, "tmp", tmpBase)
-	w, err := os.OpenFile(tmpPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	w, err := os.OpenFile(tmpPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, b.store.opts.FileMode)
 	if err != nil {
 		return fail(err)
 	}
