@@ -11,10 +11,10 @@ import (
 // encapsulated content cut into chunks, and make the cost of a hostile
 // input a small multiple of its size.
 const (
-	maxBERDepth     = 64      // nesting of constructed elements
-	maxBERNodes     = 1 << 18 // elements in a BER signature converted to DER
-	maxBERTagOctets = 4       // octets after the first of a high tag number
-	maxDERLength    = 1<<32 - 1
+	maxBERDepth     = 64        // nesting of constructed elements
+	maxBERNodes     = 1 << 18   // elements in a BER signature converted to DER
+	maxBERTagOctets = 4         // octets after the first of a high tag number
+	maxDERLength    = 1<<32 - 1 // the longest contents 4 length octets state
 )
 
 // berError is an encoding error in a signature: what is wrong and at which
@@ -204,8 +204,8 @@ func (c *berConverter) measure(off, limit, depth int) (end, derLen int, err erro
 			p, content = next, content+n
 		}
 	}
-	if content > maxDERLength {
-		return 0, 0, berErrorf(off, "element longer than %d bytes", maxDERLength)
+	if uint64(content) > maxDERLength {
+		return 0, 0, berErrorf(off, "element longer than %d bytes", uint64(maxDERLength))
 	}
 	c.lens[idx] = uint32(content)
 	return end, header + derLengthSize(content) + content, nil
