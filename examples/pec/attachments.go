@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"errors"
 	"io"
-	"strings"
 
 	gomessage "github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
+
+	"github.com/pecsdk/pec/pecmail"
 )
 
 // attachment is one attachment of a message, its body with only the
@@ -19,59 +17,36 @@ type attachment struct {
 	Body io.Reader
 }
 
-// maxPartDepth bounds the nesting walkAttachments follows.
-const maxPartDepth = 32
-
 // walkAttachments calls fn for every attachment of the message read from
-// r, in order, recursing into nested multiparts. Unlike go-message's
-// mail.Reader it converts no charset: an attachment must be written byte
-// for byte, and an unknown charset label must not stop the walk.
+// r, in order, as pecmail lists them: byte for byte, no charset
+// converted, an unknown charset label no obstacle. A message that is
+// itself a PEC message gives the attachments of the original it carries.
 func walkAttachments(r io.Reader, fn func(*attachment) error) (*mail.Header, error) {
-	br := bufio.NewReader(r)
-	h, err := textproto.ReadHeader(br)
+	m, err := pecmail.Read(r, nil)
 	if err != nil {
 		return nil, err
 	}
-	mh := &mail.Header{Header: gomessage.Header{Header: h}}
-	return mh, walkEntity(h, br, 0, fn)
+	if m.IsPEC() && !m.HasOriginal() {
+		return &m.Header, nil
+	}
+	as, err := m.Attachments()
+	if err != nil {
+		return &m.Header, err
+	}
+	return &m.Header, eachAttachment(as, fn)
 }
 
-func walkEntity(h textproto.Header, body io.Reader, depth int, fn func(*attachment) error) error {
-	mh := gomessage.Header{Header: h}
-	t, params, _ := mh.ContentType()
-	if strings.HasPrefix(t, "multipart/") {
-		if depth >= maxPartDepth {
-			return errors.New("MIME nesting too deep")
+// eachAttachment opens each attachment and calls fn with it. An unknown
+// transfer encoding gives the bytes as carried, as go-message does.
+func eachAttachment(as []*pecmail.Attachment, fn func(*attachment) error) error {
+	for _, a := range as {
+		body, err := a.Open()
+		if err != nil && !gomessage.IsUnknownEncoding(err) {
+			return err
 		}
-		mr := textproto.NewMultipartReader(body, params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if err := walkEntity(p.Header, p, depth+1, fn); err != nil {
-				return err
-			}
+		if err := fn(&attachment{Name: a.Name, Type: a.ContentType, Body: body}); err != nil {
+			return err
 		}
 	}
-	disp, _, _ := mh.ContentDisposition()
-	// The rule of mail.Reader: inline parts, and text parts without a
-	// disposition, are the message text; everything else is attached.
-	if disp == "inline" || (disp != "attachment" && strings.HasPrefix(t, "text/")) {
-		return nil
-	}
-	ah := mail.AttachmentHeader{Header: mh}
-	name, _ := ah.Filename()
-	// message.New undoes the transfer encoding; without a Content-Type it
-	// converts no charset.
-	plain := mh.Copy()
-	plain.Del("Content-Type")
-	e, err := gomessage.New(plain, body)
-	if err != nil && !gomessage.IsUnknownEncoding(err) {
-		return err
-	}
-	return fn(&attachment{Name: name, Type: t, Body: e.Body})
+	return nil
 }

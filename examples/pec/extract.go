@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pecmail"
+	"github.com/pecsdk/pec/receipt"
 )
 
 func cmdExtract(args []string, out io.Writer) error {
@@ -21,46 +23,52 @@ func cmdExtract(args []string, out io.Writer) error {
 	if *dir == "" || fs.NArg() != 1 {
 		return fmt.Errorf("extract: usage: pec extract -o DIR FILE")
 	}
-	m, err := load(fs.Arg(0), nil)
+	f, err := os.Open(fs.Arg(0))
 	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// One reading: the kind, the certification data, the original and its
+	// attachments all come from it.
+	msg, err := pecmail.Read(f, nil)
+	if err != nil {
+		return err
+	}
+	m := msg.PEC()
+	if m == nil || !(m.Kind.IsEnvelope() || m.Kind.IsReceipt()) {
+		_, err := receipt.Of(msg) // says why: not PEC, or of no known kind
 		return err
 	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
-	if r, err := m.certData(); err == nil {
+	if r, err := m.CertData(); err == nil {
 		if err := writeFile(*dir, pec.CertDataName, r, out); err != nil {
 			return err
 		}
 	}
-	if !m.hasOriginal {
+	if !m.HasOriginal() {
 		fmt.Fprintf(out, "%s carries no original message\n", m.Kind)
 		return nil
 	}
-	raw, err := m.originalRaw()
+	raw, err := m.Original()
 	if err != nil {
 		return err
 	}
-	// One pass: postacert.eml is written from the stream the parts are read from.
 	path := filepath.Join(*dir, pec.OriginalName)
-	f, err := os.Create(path)
-	if err != nil {
+	if err := writeFile(*dir, pec.OriginalName, raw, io.Discard); err != nil {
 		return err
 	}
-	defer f.Close()
-	tee := io.TeeReader(raw, f)
+	as, err := m.Attachments()
+	if err != nil {
+		return fmt.Errorf("original message: %w", err)
+	}
 	names := newFileNames(pec.OriginalName, pec.CertDataName)
-	_, err = walkAttachments(tee, func(a *attachment) error {
+	err = eachAttachment(as, func(a *attachment) error {
 		return writeFile(*dir, names.unique(safeName(a.Name)), a.Body, out)
 	})
 	if err != nil {
 		return fmt.Errorf("original message: %w", err)
-	}
-	if _, err := io.Copy(io.Discard, tee); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
 	}
 	fmt.Fprintf(out, "wrote %s\n", path)
 	return nil

@@ -2,6 +2,7 @@ package mimeutil
 
 import (
 	"encoding/base64"
+	"fmt"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -88,7 +89,15 @@ func (p *Part) Decoded() (io.Reader, error) {
 	case "", "7bit", "8bit", "binary":
 		return raw, nil
 	}
-	return raw, message.UnknownEncodingError{}
+	// go-message makes the error, so that message.IsUnknownEncoding
+	// recognises it.
+	var h message.Header
+	h.Set("Content-Transfer-Encoding", p.Header.Get("Content-Transfer-Encoding"))
+	_, err := message.New(h, raw)
+	if err == nil {
+		err = fmt.Errorf("unknown transfer encoding %q", p.Encoding())
+	}
+	return raw, err
 }
 
 // Encoding returns the Content-Transfer-Encoding, lower-cased and trimmed.
