@@ -23,7 +23,7 @@ func stepFile(id, step, suffix string) string {
 	return id + "." + hex.EncodeToString(h[:16]) + suffix
 }
 
-func mustPut(t *testing.T, sp spool.Spool, id, body string) {
+func mustPut(t testing.TB, sp spool.Spool, id, body string) {
 	t.Helper()
 	if err := sp.Put(context.Background(), &spool.Item{ID: id, Role: spool.RoleAccess, To: []string{"a@b.example"}}, strings.NewReader(body)); err != nil {
 		t.Fatal(err)
