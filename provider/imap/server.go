@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,7 +123,12 @@ func New(store mailbox.Store, auth mailbox.Authenticator, opts *Options) *Server
 type logAdapter struct{ l *slog.Logger }
 
 func (a logAdapter) Printf(format string, args ...any) {
-	a.l.Debug("imap: " + fmt.Sprintf(format, args...))
+	msg := "imap: " + fmt.Sprintf(format, args...)
+	if strings.Contains(msg, "panic") {
+		a.l.Error(msg) // a bug: recovered, the connection closed
+		return
+	}
+	a.l.Debug(msg)
 }
 
 // Serve accepts connections on ln: plain ones (with STARTTLS if

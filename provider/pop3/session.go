@@ -195,6 +195,7 @@ func (ss *session) startTLS() error {
 		return fmt.Errorf("STLS handshake: %w", err)
 	}
 	ss.tls = true
+	ss.user = "" // nothing said in the clear carries over (RFC 2595 §4)
 	ss.setConn(tc)
 	return nil
 }
