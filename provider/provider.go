@@ -39,6 +39,7 @@ type Provider struct {
 	sealDone chan struct{}
 
 	throttle mailbox.Throttle // failed submission logins
+	pool     pool             // outbound SMTP connections
 }
 
 // New checks cfg and starts the provider's workers, which first take up the
@@ -68,6 +69,7 @@ func New(cfg *Config) (*Provider, error) {
 		again: make(map[string]bool),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.pool.maxAge, p.pool.now = c.CommandTimeout/2, time.Now // sockets age in real time
 	p.submit = p.newServer(&submitBackend{p: p})
 	p.in = p.newServer(&incomingBackend{p: p})
 	for range c.Workers {
@@ -119,6 +121,7 @@ func (p *Provider) Close() error {
 	err := errors.Join(p.submit.Close(), p.in.Close())
 	p.cancel()
 	p.wg.Wait()
+	p.pool.close()
 	if p.sealDone != nil {
 		<-p.sealDone
 	}
@@ -149,6 +152,7 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 	<-done
 	p.cancel()
 	p.wg.Wait()
+	p.pool.close()
 	if p.sealDone != nil {
 		<-p.sealDone
 	}

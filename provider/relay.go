@@ -9,6 +9,7 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -140,16 +141,47 @@ func (p *Provider) relay(ctx context.Context, domain string, requireTLS bool, fr
 	return errors.Join(errs...)
 }
 
-// sendTo makes the SMTP transaction with the server at addr. Toward a PEC
-// provider STARTTLS is required and the server's certificate verified with
-// OutboundTLS (PEC.md §11.6); toward ordinary mail servers STARTTLS is used
-// when offered, unverified (opportunistic, RFC 7435), else plaintext.
-func (p *Provider) sendTo(ctx context.Context, addr string, requireTLS bool, from string, rcpts []string, msg []byte) (err error) {
+// sendTo makes the SMTP transaction with the server at addr, on a
+// connection kept from an earlier transaction when there is one (see
+// pool.go), else on a new one.
+func (p *Provider) sendTo(ctx context.Context, addr string, requireTLS bool, from string, rcpts []string, msg []byte) error {
 	fail := func(err error) error {
 		var se *smtp.SMTPError
 		perm := errors.As(err, &se) && se.Code >= 500
 		return &RelayError{Addr: addr, Permanent: perm, Err: err}
 	}
+	key := poolKey{addr, requireTLS}
+	for {
+		pc, reused := p.pool.get(key)
+		if pc == nil {
+			var err error
+			if pc, err = p.dial(ctx, addr, requireTLS); err != nil {
+				return fail(err)
+			}
+		}
+		stop := context.AfterFunc(ctx, func() { pc.conn.Close() })
+		err := pc.c.SendMail(from, rcpts, bytes.NewReader(msg))
+		if !stop() {
+			err = errors.Join(err, ctx.Err())
+		}
+		if err == nil {
+			p.pool.put(key, pc, time.Now())
+			return nil
+		}
+		pc.c.Close()
+		var se *smtp.SMTPError
+		if reused && !errors.As(err, &se) && ctx.Err() == nil {
+			continue // the server closed the kept connection: once more on a new one
+		}
+		return fail(err)
+	}
+}
+
+// dial connects to addr and says EHLO. Toward a PEC provider STARTTLS is
+// required and the server's certificate verified with OutboundTLS (PEC.md
+// §11.6); toward ordinary mail servers STARTTLS is used when offered,
+// unverified (opportunistic, RFC 7435), else plaintext.
+func (p *Provider) dial(ctx context.Context, addr string, requireTLS bool) (*pooledConn, error) {
 	host, _, _ := net.SplitHostPort(addr)
 	tc := &tls.Config{}
 	if p.cfg.OutboundTLS != nil {
@@ -159,38 +191,35 @@ func (p *Provider) sendTo(ctx context.Context, addr string, requireTLS bool, fro
 	if !requireTLS {
 		tc.InsecureSkipVerify = true // opportunistic TLS toward ordinary mail
 	}
-	dial := func() (net.Conn, error) {
+	connect := func() (net.Conn, func() bool, error) {
 		d := net.Dialer{Timeout: p.cfg.CommandTimeout}
-		return d.DialContext(ctx, "tcp", addr)
-	}
-	conn, err := dial()
-	if err != nil {
-		return fail(err)
-	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	c, err := smtp.NewClientStartTLS(conn, tc)
-	if err != nil && !requireTLS && strings.Contains(err.Error(), "STARTTLS") {
-		conn, err = dial()
+		conn, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			return fail(err)
+			return nil, nil, err
 		}
-		stop2 := context.AfterFunc(ctx, func() { conn.Close() })
-		defer stop2()
-		c = smtp.NewClient(conn)
-	} else if err != nil {
-		conn.Close()
-		if strings.Contains(err.Error(), "STARTTLS") {
-			return fail(fmt.Errorf("%w: %v", ErrNoTLS, err))
-		}
-		return fail(err)
+		return conn, context.AfterFunc(ctx, func() { conn.Close() }), nil
 	}
-	defer c.Close()
+	conn, stop, err := connect()
+	if err != nil {
+		return nil, err
+	}
+	c, err := smtp.NewClientStartTLS(conn, tc)
+	stop()
+	if err != nil {
+		conn.Close()
+		if !strings.Contains(err.Error(), "STARTTLS") {
+			return nil, err
+		}
+		if requireTLS {
+			return nil, fmt.Errorf("%w: %v", ErrNoTLS, err)
+		}
+		if conn, stop, err = connect(); err != nil {
+			return nil, err
+		}
+		stop()
+		c = smtp.NewClient(conn)
+	}
 	c.CommandTimeout = p.cfg.CommandTimeout
 	c.SubmissionTimeout = 2 * p.cfg.CommandTimeout
-	if err := c.SendMail(from, rcpts, bytes.NewReader(msg)); err != nil {
-		return fail(err)
-	}
-	c.Quit() //nolint:errcheck // the message was accepted at the end of DATA
-	return nil
+	return &pooledConn{c: c, conn: conn}, nil
 }
