@@ -64,7 +64,7 @@ var _ Spool = (*Dir)(nil)
 // returns an error matching ErrLocked when another process has dir open,
 // and one matching ErrNotSpool when dir holds other files.
 func Open(ctx context.Context, dir string, opts *Options) (*Dir, error) {
-	if err := os.MkdirAll(dir, dirMode); err != nil {
+	if err := mkdirDurable(filepath.Clean(dir)); err != nil {
 		return nil, err
 	}
 	ents, err := os.ReadDir(dir)
@@ -139,12 +139,38 @@ func writeMarker(dir string) error {
 		os.Remove(tmp)
 		return err
 	}
-	s, err := newDirSyncer(dir)
+	return syncPath(dir)
+}
+
+// mkdirDurable makes dir and its missing parents, and fsyncs the parent
+// of each directory it makes, so that their names outlive a crash.
+func mkdirDurable(dir string) error {
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := mkdirDurable(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, dirMode); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	return syncPath(parent)
+}
+
+// syncPath fsyncs the directory at path.
+func syncPath(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	defer s.close()
-	return s.sync()
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Damaged returns the files Open found damaged or foreign, and left
