@@ -138,6 +138,14 @@ func (f *folder) sync(ctx context.Context) error {
 	}
 	f.msgs = kept
 	var fresh []found
+	var taken map[uint32]bool // UIDs cached, while carried ones are added
+	if len(f.carried) > 0 && len(seen) > 0 {
+		taken = make(map[uint32]bool, len(f.msgs))
+		for _, e := range f.msgs {
+			taken[e.uid] = true
+		}
+	}
+	added := false
 	for base, s := range seen {
 		st, err := os.Stat(filepath.Join(f.dir, s[0], s[1]))
 		if err != nil {
@@ -150,8 +158,10 @@ func (f *folder) sync(ctx context.Context) error {
 		fd := found{base: base, sub: s[0], file: s[1], size: size, date: st.ModTime()}
 		if c, ok := f.carried[base]; ok {
 			delete(f.carried, base)
-			if !f.used(c.uid) {
+			if !taken[c.uid] {
+				taken[c.uid] = true
 				f.add(fd, c.uid)
+				added = true
 				continue
 			}
 		}
@@ -162,7 +172,9 @@ func (f *folder) sync(ctx context.Context) error {
 			delete(f.carried, base) // its file is gone
 		}
 	}
-	sort.Slice(f.msgs, func(i, j int) bool { return f.msgs[i].uid < f.msgs[j].uid })
+	if added {
+		sort.Slice(f.msgs, func(i, j int) bool { return f.msgs[i].uid < f.msgs[j].uid })
+	}
 	if len(fresh) > 0 || f.validity == 0 {
 		if _, err := f.assign(ctx, fresh); err != nil {
 			if errors.Is(err, errRenumbered) {
@@ -214,12 +226,6 @@ func (f *folder) carry(uids map[string]uint32, at time.Time) {
 			f.next = uid + 1
 		}
 	}
-}
-
-// used reports whether a cached message has uid. Call with f.mu held.
-func (f *folder) used(uid uint32) bool {
-	_, ok := f.find(uid)
-	return ok
 }
 
 // find returns the index of the message with uid. Call with f.mu held.
