@@ -89,7 +89,9 @@ func FuzzVerify(f *testing.F) {
 		}
 	}
 	fx := testFixture(f)
-	opts := &smime.VerifyOptions{Roots: fx.pki.Pool(), From: fx.provider}
+	// One verification time for the whole run: problem details quote it,
+	// and a verdict must be the same twice.
+	opts := &smime.VerifyOptions{Roots: fx.pki.Pool(), From: fx.provider, CurrentTime: time.Now()}
 	f.Fuzz(func(t *testing.T, content, sig []byte) {
 		v, err := smime.Verify(bytes.NewReader(content), sig, opts)
 		if err != nil {
@@ -101,13 +103,14 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("verdict changed: %v then %v", v.Problems, again.Problems)
 		}
 		// Without options, integrity is the same.
-		plain, _ := smime.Verify(bytes.NewReader(content), sig, nil)
-		checkConsistent(t, plain, nil)
+		plainOpts := &smime.VerifyOptions{CurrentTime: opts.CurrentTime}
+		plain, _ := smime.Verify(bytes.NewReader(content), sig, plainOpts)
+		checkConsistent(t, plain, plainOpts)
 		if plain.Intact != v.Intact {
 			t.Fatalf("intact %v with options, %v without", v.Intact, plain.Intact)
 		}
-		_, av := smime.VerifyAttached(sig, nil)
-		checkConsistent(t, av, nil)
+		_, av := smime.VerifyAttached(sig, plainOpts)
+		checkConsistent(t, av, plainOpts)
 	})
 }
 
@@ -199,19 +202,21 @@ func FuzzVerifyEdits(f *testing.F) {
 	f.Add(uint8(1), []byte{3, 0x02, 0x00, 0})                   // an octet of a certificate removed
 	f.Add(uint8(2), []byte{0, 0x07, 0x00, 0x80})                // near the signed attributes
 	f.Add(uint8(6), []byte{2, 0x00, 0x04, 0, 2, 0x00, 0x04, 0}) // BER: two octets inserted
+	// One verification time for the whole run: problem details quote it.
+	opts := &smime.VerifyOptions{CurrentTime: time.Now()}
 	f.Fuzz(func(t *testing.T, which uint8, edits []byte) {
 		base := bases[int(which)%len(bases)]
 		content, sig := applyEdits(base[0], base[1], edits)
-		v, err := smime.Verify(bytes.NewReader(content), sig, nil)
+		v, err := smime.Verify(bytes.NewReader(content), sig, opts)
 		if err != nil {
 			t.Fatalf("Verify error on in-memory content: %v", err)
 		}
-		checkConsistent(t, v, nil)
-		again, _ := smime.Verify(bytes.NewReader(content), sig, nil)
+		checkConsistent(t, v, opts)
+		again, _ := smime.Verify(bytes.NewReader(content), sig, opts)
 		if again.Intact != v.Intact || again.BER != v.BER || !reflect.DeepEqual(again.Problems, v.Problems) {
 			t.Fatalf("verdict changed: %v then %v", v.Problems, again.Problems)
 		}
-		_, av := smime.VerifyAttached(sig, nil)
-		checkConsistent(t, av, nil)
+		_, av := smime.VerifyAttached(sig, opts)
+		checkConsistent(t, av, opts)
 	})
 }
