@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -11,18 +10,14 @@ import (
 
 	"github.com/pecsdk/pec/client"
 	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/index"
 )
-
-// longFetch is how many messages make a fetch long enough for a progress
-// line (with --progress auto).
-const longFetch = 50
 
 // cmdFetch fetches the new messages of a mailbox into a local folder,
 // verifies each and feeds the tracker store; it exits 1 when a PEC message
 // does not verify.
 func cmdFetch(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlagSet("fetch")
 	var sf serverFlags
 	sf.register(fs, "IMAP or POP3")
 	pop3 := fs.Bool("pop3", false, "use POP3 instead of IMAP")
@@ -32,10 +27,14 @@ func cmdFetch(args []string, stdout, stderr io.Writer) (int, error) {
 	store := fs.String("store", defaultStore(), "tracker store (folder or journal file), shared with send and status")
 	watch := fs.Bool("watch", false, "keep fetching new mail (IMAP IDLE, else polling) until interrupted")
 	poll := fs.Duration("poll", time.Minute, "with --watch: how often to look when the server cannot notify")
-	progress := fs.String("progress", "auto", "progress line on standard error: auto (on long fetches), always, never")
+	progress := fs.String("progress", "auto", progressUsage)
 	timeout := fs.Duration("timeout", 2*time.Minute, "limit of each network exchange")
-	if err := fs.Parse(args); err != nil {
-		return 2, fmt.Errorf("fetch: %w", err)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return 2, err
+	}
+	if len(pos) > 0 {
+		return 2, fmt.Errorf("fetch: unexpected argument %q", pos[0])
 	}
 	if *dir == "" {
 		return 2, errors.New("fetch: no -o folder")
@@ -44,16 +43,21 @@ func cmdFetch(args []string, stdout, stderr io.Writer) (int, error) {
 	if *pop3 {
 		proto = client.POP3
 	}
+	verify, err := trust.options()
+	if err != nil {
+		return 2, fmt.Errorf("fetch: %w", err)
+	}
+	// The index, when given, also finds the preset of a custom domain.
+	var idx index.Index
+	if verify != nil {
+		idx, _ = verify.Authority.(index.Index)
+	}
 	ep, conf, pass, auth, err := sf.resolve(func(p client.Preset) client.Endpoint {
 		if proto == client.POP3 {
 			return p.POP3
 		}
 		return p.IMAP
-	})
-	if err != nil {
-		return 2, fmt.Errorf("fetch: %w", err)
-	}
-	verify, err := trust.options()
+	}, idx)
 	if err != nil {
 		return 2, fmt.Errorf("fetch: %w", err)
 	}
@@ -63,7 +67,10 @@ func cmdFetch(args []string, stdout, stderr io.Writer) (int, error) {
 		return 2, fmt.Errorf("fetch: tracker store: %w", err)
 	}
 	defer tr.Close()
-	pl := &progressLine{w: stderr, mode: *progress}
+	pl, err := newProgressLine(stderr, *progress)
+	if err != nil {
+		return 2, fmt.Errorf("fetch: %w", err)
+	}
 	opts := &client.FetchOptions{
 		Protocol: proto, Server: ep, TLSConfig: conf, Username: sf.user, Password: pass, Auth: auth,
 		Mailbox: *mailbox, Dir: *dir, Verify: verify, Tracker: tr,
@@ -162,31 +169,7 @@ func (s *summary) add(w io.Writer, fm *client.Fetched, anchors bool) {
 	fmt.Fprintln(w, line)
 }
 
-// progressLine keeps one line of progress on a terminal: "fetching 12/450
-// (3.4 MB)", rewritten in place, at most every 200 ms.
-type progressLine struct {
-	w     io.Writer
-	mode  string
-	last  time.Time
-	shown bool
-}
-
+// update shows the progress of a fetch.
 func (p *progressLine) update(pr client.Progress) {
-	if p.mode == "never" || (p.mode != "always" && pr.Total < longFetch) {
-		return
-	}
-	if pr.Done < pr.Total && time.Since(p.last) < 200*time.Millisecond && p.shown {
-		return
-	}
-	p.last = time.Now()
-	p.shown = true
-	fmt.Fprintf(p.w, "\rfetching %d/%d (%.1f MB)", pr.Done, pr.Total, float64(pr.Bytes)/1e6)
-}
-
-// done ends the progress line.
-func (p *progressLine) done() {
-	if p.shown {
-		fmt.Fprintln(p.w)
-		p.shown = false
-	}
+	p.show(pr.Done, pr.Total, "fetching %d/%d (%.1f MB)", pr.Done, pr.Total, float64(pr.Bytes)/1e6)
 }

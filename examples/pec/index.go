@@ -25,13 +25,15 @@ var indexTimeout = 30 * time.Second
 // cmdIndex runs "pec index lookup" and "pec index dump".
 func cmdIndex(args []string, out, errOut io.Writer) (int, error) {
 	if len(args) == 0 {
-		return 2, fmt.Errorf("index: usage: pec index lookup|dump [--ldap URL | --ldif FILE] ...")
+		return 2, fmt.Errorf("index: no subcommand: lookup or dump (pec help index)")
 	}
 	switch args[0] {
 	case "lookup":
 		return indexLookup(args[1:], out)
 	case "dump":
 		return indexDump(args[1:], out, errOut)
+	case "help", "-h", "-help", "--help":
+		return 0, help(out, []string{"index"})
 	}
 	return 2, fmt.Errorf("index: unknown subcommand %q (lookup, dump)", args[0])
 }
@@ -157,20 +159,21 @@ func providerJSON(p *index.Provider) jsonProvider {
 // indexLookup answers whether a domain is PEC: status 0 when it is, 1
 // when not.
 func indexLookup(args []string, out io.Writer) (int, error) {
-	fs := flag.NewFlagSet("index lookup", flag.ContinueOnError)
+	fs := newFlagSet("index lookup")
 	src := addIndexFlags(fs)
 	asJSON := fs.Bool("json", false, "print a JSON object")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return 2, err
 	}
-	if fs.NArg() != 1 || (*src.ldap == "") == (*src.ldif == "") {
+	if len(pos) != 1 || (*src.ldap == "") == (*src.ldif == "") {
 		return 2, fmt.Errorf("index lookup: usage: pec index lookup (--ldap URL | --ldif FILE) [--json] DOMAIN")
 	}
 	idx, err := loadIndex(src)
 	if err != nil {
 		return 2, err
 	}
-	domain := fs.Arg(0)
+	domain := pos[0]
 	p, ok := idx.Domain(domain)
 	if *asJSON {
 		r := struct {
@@ -205,13 +208,14 @@ func indexLookup(args []string, out io.Writer) (int, error) {
 // indexDump prints the whole index as LDIF, or JSON with --json. With no
 // source it prints the index of a fresh sample set.
 func indexDump(args []string, out, errOut io.Writer) (int, error) {
-	fs := flag.NewFlagSet("index dump", flag.ContinueOnError)
+	fs := newFlagSet("index dump")
 	src := addIndexFlags(fs)
 	asJSON := fs.Bool("json", false, "print a JSON array of the entries")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return 2, err
 	}
-	if fs.NArg() != 0 {
+	if len(pos) != 0 {
 		return 2, fmt.Errorf("index dump: usage: pec index dump [--ldap URL | --ldif FILE] [--json]")
 	}
 	idx, err := loadIndex(src)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -21,15 +20,24 @@ var pecHeaders = []string{
 	"Message-ID", "Subject", "From", "To", "Cc", "Reply-To", "Date",
 }
 
-func cmdInspect(args []string, out io.Writer) (int, error) {
-	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+func cmdInspect(args []string, out, errOut io.Writer) (int, error) {
+	fs := newFlagSet("inspect")
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
 	trust := addTrustFlags(fs, "PEM file of trust anchors")
-	if err := fs.Parse(args); err != nil {
+	progress := fs.String("progress", "auto", progressUsage)
+	files, err := parseArgs(fs, args)
+	if err != nil {
 		return 2, err
 	}
-	if fs.NArg() == 0 {
+	if len(files) == 0 {
 		return 2, fmt.Errorf("inspect: no file given")
+	}
+	pl, err := newProgressLine(errOut, *progress)
+	if err != nil {
+		return 2, fmt.Errorf("inspect: %w", err)
+	}
+	if files, err = messageFiles(files); err != nil {
+		return 2, fmt.Errorf("inspect: %w", err)
 	}
 	opts, err := trust.options()
 	if err != nil {
@@ -38,14 +46,17 @@ func cmdInspect(args []string, out io.Writer) (int, error) {
 	status := 0
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
-	for _, path := range fs.Args() {
+	defer pl.done()
+	for i, path := range files {
+		pl.show(i, len(files), "inspecting %d/%d", i, len(files))
 		m, err := load(path, opts)
+		pl.clear()
 		if err != nil {
 			status = 1
 			if *asJSON {
 				enc.Encode(map[string]any{"file": path, "error": err.Error()})
 			} else {
-				fmt.Fprintf(out, "%s: %v\n", path, err)
+				fmt.Fprintf(out, "%s: %s\n", path, strings.TrimSpace(err.Error()))
 			}
 			continue
 		}

@@ -1,17 +1,19 @@
 // Command pec is a tool for users of Italian certified e-mail (PEC): it
-// inspects, verifies and unpacks PEC messages, and writes a signed sample of
-// every kind of the catalogue for testing software that consumes PEC.
+// inspects, verifies and unpacks PEC messages, submits them and follows
+// their receipts, reads a provider's trace log, and writes a signed sample
+// of every kind of the catalogue for testing software that consumes PEC.
 //
-//	pec inspect [--json] [--ca FILE] [--ldap URL | --ldif FILE [PUBLISHER]] FILE...
-//	pec verify [--ca FILE] [--ldap URL | --ldif FILE [PUBLISHER]] FILE...
+//	pec inspect|verify [flags] FILE|DIR...
 //	pec extract -o DIR FILE
 //	pec sample -o DIR
-//	pec index lookup (--ldap URL | --ldif FILE [PUBLISHER]) [--json] DOMAIN
-//	pec index dump [--ldap URL | --ldif FILE [PUBLISHER]] [--json]
-//	pec status [--json] [--store PATH] [MESSAGE-ID...]
-//	pec send [--preset NAME | --server HOST:PORT [--starttls]] --user U --to A [--cc C] --subject S ...
-//	pec fetch [--preset NAME | --server HOST:PORT [--starttls]] [--pop3] --user U -o DIR [--ca FILE] [--watch]
-//	pec trace verify|query|reissue (--dir DIR | --postgres URL) ...
+//	pec index lookup|dump [flags] ...
+//	pec status|send|fetch [flags] ...
+//	pec trace verify|query|reissue [flags] ...
+//	pec help [COMMAND]
+//
+// pec help lists every command with all its flags, generated from the
+// commands' own flag sets; pec COMMAND --help shows one. Flags may come
+// before or after the other arguments.
 //
 // A signed index (--ldif FILE.p7m) is read only from its publisher, which
 // PUBLISHER pins: --index-publisher-cert FILE (its certificates; the
@@ -25,41 +27,46 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
-const usage = `usage:
-  pec inspect [--json] [--ca FILE] FILE...   kind, headers, certification data, signature, original
-  pec verify [--ca FILE] FILE...             exit 0 only when every file is intact (and trusted with --ca)
-  pec inspect|verify --ldap URL | --ldif FILE ...
-                                             trusted only when signed by a listed provider of the From domain
-  pec extract -o DIR FILE                    write postacert.eml, daticert.xml and the attachments
-  pec sample -o DIR                          a test CA and a signed sample of all 14 kinds
-  pec index lookup (--ldap URL | --ldif FILE) [--json] DOMAIN
-                                             exit 0 when DOMAIN is a PEC domain, 1 when not
-  pec index dump [--ldap URL | --ldif FILE] [--json]
-                                             the provider index (a sample one with no source)
-  a signed --ldif (.p7m) is read only from its publisher, pinned by
-    --index-publisher-cert FILE [--index-ca FILE], or by --index-ca FILE and
-    --index-publisher-subject DN | --index-publisher-email ADDR | --index-any-signer (unsafe)
-  pec status [--json] [--store PATH] [MESSAGE-ID...]
-                                             state and evidence of each recipient of each sent message
-  pec send [--preset NAME | --server HOST:PORT [--starttls]] --user U [--password-file F]
-           --to A [--cc C] --subject S [--text T | --text-file F] [--attach FILE]
-           [--receipt completa|breve|sintetica] [--message-id ID] [--store PATH]
-                                             submit a PEC (password also from $PEC_PASSWORD)
-  pec fetch [--preset NAME | --server HOST:PORT [--starttls]] [--pop3] --user U -o DIR
-            [--ca FILE | --ldap URL | --ldif FILE] [--store PATH] [--watch]
-                                             fetch new mail into DIR, verify it, feed the tracker
-  pec trace verify (--dir DIR | --postgres URL) [--ca FILE] [--cert FILE]
-                                             exit 0 only when the trace log is unaltered
-  pec trace query (--dir DIR | --postgres URL) [--msgid ID] [--client-msgid ID] [--address A]
-                  [--since T] [--until T] [--limit N] [--json]
-  pec trace reissue (--dir DIR | --postgres URL) [-o FILE] MESSAGE-ID
-                                             the receipt exactly as it was sent, from the log
-  pec demo                                   sample + inspect + verify in a temporary folder
+// command is one command of the tool, as pec help shows it; its flags are
+// those of its flag set, read from the command itself (helpFlags).
+type command struct {
+	name string // "inspect", or "index lookup" for a subcommand
+	args string // its positional arguments
+	what string // what it does
+}
+
+// commands are the commands of the tool, in the order of pec help.
+var commands = []command{
+	{"inspect", "FILE|DIR...", "kind, headers, certification data, signature, original (a DIR: its .eml files)"},
+	{"verify", "FILE|DIR...", "exit 0 only when every message is intact and by a trusted PEC provider (with --integrity-only: intact)"},
+	{"extract", "FILE", "write postacert.eml, daticert.xml and the attachments to -o DIR"},
+	{"sample", "", "a test CA, a provider index and a signed sample of all 14 kinds, in -o DIR"},
+	{"index lookup", "DOMAIN", "exit 0 when DOMAIN is a PEC domain, 1 when not"},
+	{"index dump", "", "the provider index (a sample one with no source)"},
+	{"status", "[MESSAGE-ID...]", "state and evidence of each recipient of each sent message"},
+	{"send", "", "submit a PEC message (password from --password-file or $" + passwordEnv + ")"},
+	{"fetch", "", "fetch new mail into -o DIR, verify it, feed the tracker store"},
+	{"trace verify", "", "exit 0 only when the trace log is unaltered"},
+	{"trace query", "", "records of the trace log; times are RFC 3339 or a day, in Italian time"},
+	{"trace reissue", "MESSAGE-ID", "the receipt exactly as it was sent, from the log"},
+	{"demo", "", "sample + inspect + verify, in a temporary folder unless -o DIR"},
+}
+
+// notes follow the commands in pec help.
+const notes = `
+A signed --ldif (.p7m) is read only from its publisher, pinned by
+--index-publisher-cert FILE [--index-ca FILE], or by --index-ca FILE and
+--index-publisher-subject DN | --index-publisher-email ADDR | --index-any-signer (unsafe).
+Flags may follow the other arguments; message identifiers are printed without <>.
+Run with no arguments, pec runs the demo.
 `
 
 func main() {
@@ -71,13 +78,43 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		args = []string{"demo"}
 	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if err := help(stdout, args[1:]); err != nil {
+			fmt.Fprintln(stderr, "pec:", err)
+			return 2
+		}
+		return 0
+	}
+	status, err := dispatch(args, stdout, stderr)
+	var h *helpRequest
+	if errors.As(err, &h) {
+		printCommand(stdout, h.fs.Name(), h.fs)
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) { // a command not parsed with parseArgs
+		_ = help(stdout, args[:1])
+		return 0
+	}
+	if err != nil {
+		// The packages' errors say "pec: " themselves: say it once.
+		fmt.Fprintln(stderr, "pec:", strings.TrimPrefix(err.Error(), "pec: "))
+		if status == 0 {
+			status = 2
+		}
+	}
+	return status
+}
+
+// dispatch runs the command args names.
+func dispatch(args []string, stdout, stderr io.Writer) (int, error) {
 	var err error
 	status := 0
 	switch args[0] {
 	case "inspect":
-		status, err = cmdInspect(args[1:], stdout)
+		status, err = cmdInspect(args[1:], stdout, stderr)
 	case "verify":
-		status, err = cmdVerify(args[1:], stdout)
+		status, err = cmdVerify(args[1:], stdout, stderr)
 	case "extract":
 		err = cmdExtract(args[1:], stdout)
 	case "sample":
@@ -93,19 +130,74 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "trace":
 		status, err = cmdTrace(args[1:], stdout)
 	case "demo":
-		status, err = cmdDemo(stdout)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
+		status, err = cmdDemo(args[1:], stdout)
 	default:
-		fmt.Fprintf(stderr, "pec: unknown command %q\n%s", args[0], usage)
-		return 2
+		return 2, fmt.Errorf("unknown command %q (pec help lists them)", args[0])
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "pec:", err)
-		if status == 0 {
-			status = 2
+	return status, err
+}
+
+// helpFlags returns the flag set of a command, by asking the command
+// itself for its help: the help cannot drift from the flags.
+func helpFlags(name string) *flag.FlagSet {
+	if name == "extract" {
+		// Its flags are not parsed with parseArgs yet.
+		fs := newFlagSet("extract")
+		fs.String("o", "", "output folder (created if missing)")
+		return fs
+	}
+	_, err := dispatch(append(strings.Fields(name), "--help"), io.Discard, io.Discard)
+	var h *helpRequest
+	if errors.As(err, &h) {
+		return h.fs
+	}
+	return newFlagSet(name)
+}
+
+// help writes the help of every command, or of those named.
+func help(w io.Writer, names []string) error {
+	want := strings.Join(names, " ")
+	if want == "" {
+		fmt.Fprintln(w, "usage: pec COMMAND [flags] [arguments]")
+	}
+	found := false
+	for _, c := range commands {
+		if want != "" && c.name != want && !strings.HasPrefix(c.name, want+" ") {
+			continue
+		}
+		if found || want == "" {
+			fmt.Fprintln(w)
+		}
+		found = true
+		printCommand(w, c.name, helpFlags(c.name))
+	}
+	if !found {
+		return fmt.Errorf("help: unknown command %q", want)
+	}
+	if want == "" {
+		fmt.Fprint(w, notes)
+	}
+	return nil
+}
+
+// printCommand writes the synopsis, the description and the flags of the
+// command name.
+func printCommand(w io.Writer, name string, fs *flag.FlagSet) {
+	var c command
+	for _, k := range commands {
+		if k.name == name {
+			c = k
 		}
 	}
-	return status
+	syn := "pec " + name
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		syn += " [flags]"
+	}
+	if c.args != "" {
+		syn += " " + c.args
+	}
+	fmt.Fprintf(w, "%s\n    %s\n", syn, c.what)
+	printFlags(w, fs)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/pem"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,12 +15,13 @@ import (
 )
 
 func cmdSample(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
+	fs := newFlagSet("sample")
 	dir := fs.String("o", "", "output folder (created if missing)")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if *dir == "" || fs.NArg() != 0 {
+	if *dir == "" || len(pos) != 0 {
 		return fmt.Errorf("sample: usage: pec sample -o DIR")
 	}
 	files, err := writeSamples(*dir, timeNow())

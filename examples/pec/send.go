@@ -18,6 +18,7 @@ import (
 
 	"github.com/pecsdk/pec/client"
 	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/index"
 )
 
 // passwordEnv names the environment variable holding the mailbox password
@@ -63,8 +64,9 @@ func presetNames() string {
 }
 
 // resolve returns the endpoint (pick chooses it from a preset), the TLS
-// configuration, the password and the authentication method.
-func (s *serverFlags) resolve(pick func(client.Preset) client.Endpoint) (client.Endpoint, *tls.Config, string, client.AuthMethod, error) {
+// configuration, the password and the authentication method. idx, when
+// not nil, finds the preset of a custom domain its provider hosts.
+func (s *serverFlags) resolve(pick func(client.Preset) client.Endpoint, idx index.Index) (client.Endpoint, *tls.Config, string, client.AuthMethod, error) {
 	var ep client.Endpoint
 	switch {
 	case s.server != "":
@@ -86,7 +88,7 @@ func (s *serverFlags) resolve(pick func(client.Preset) client.Endpoint) (client.
 		if s.preset != "" {
 			p, ok = client.LookupPreset(s.preset)
 		} else if s.user != "" {
-			p, ok = client.PresetFor(s.user, nil)
+			p, ok = client.PresetFor(s.user, idx)
 		}
 		if !ok {
 			return ep, nil, "", "", errors.New("no server: give --server, or a --preset (" + presetNames() + ")")
@@ -136,8 +138,7 @@ func interruptible() (context.Context, context.CancelFunc) {
 
 // cmdSend submits a PEC message and registers it in the tracker store.
 func cmdSend(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlagSet("send")
 	var sf serverFlags
 	sf.register(fs, "submission")
 	var to, cc, attach list
@@ -153,13 +154,14 @@ func cmdSend(args []string, stdout io.Writer) error {
 	store := fs.String("store", defaultStore(), "tracker store (folder or journal file), shared with fetch and status")
 	maxTotal := fs.Int64("max-total", 0, "provider size limit, bytes × recipients (default 30 MiB)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "limit of each network exchange")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("send: %w", err)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("send: unexpected arguments %q", fs.Args())
+	if len(pos) > 0 {
+		return fmt.Errorf("send: unexpected arguments %q", pos)
 	}
-	ep, conf, pass, auth, err := sf.resolve(func(p client.Preset) client.Endpoint { return p.SMTP })
+	ep, conf, pass, auth, err := sf.resolve(func(p client.Preset) client.Endpoint { return p.SMTP }, nil)
 	if err != nil {
 		return fmt.Errorf("send: %w", err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -41,12 +40,12 @@ func defaultStore() string {
 // The store is opened read-only, so that it can be read while a fetch is
 // feeding it.
 func cmdStatus(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlagSet("status")
 	asJSON := fs.Bool("json", false, "print JSON")
 	store := fs.String("store", defaultStore(), "tracker store (folder or journal file)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("status: %w", err)
+	ids, err := parseArgs(fs, args)
+	if err != nil {
+		return err
 	}
 	tr, err := client.OpenTracker(*store, &client.TrackerOptions{ReadOnly: true})
 	if errors.Is(err, os.ErrNotExist) {
@@ -57,10 +56,10 @@ func cmdStatus(args []string, stdout io.Writer) error {
 	}
 	defer tr.Close()
 	var list []*client.Status
-	if fs.NArg() == 0 {
+	if len(ids) == 0 {
 		list = tr.List()
 	}
-	for _, id := range fs.Args() {
+	for _, id := range ids {
 		st, ok := tr.Status(id)
 		if !ok {
 			return fmt.Errorf("status: %s: %w", id, client.ErrUnknownMessage)

@@ -20,18 +20,10 @@ import (
 	"github.com/pecsdk/pec/trace/pgstore"
 )
 
-const traceUsage = `usage:
-  pec trace verify (--dir DIR | --postgres URL) [--ca FILE] [--cert FILE]
-  pec trace query (--dir DIR | --postgres URL) [--msgid ID] [--client-msgid ID] [--address A]
-                  [--since T] [--until T] [--limit N] [--json]
-  pec trace reissue (--dir DIR | --postgres URL) [-o FILE] MESSAGE-ID
-times are RFC 3339 (2026-03-29T10:00:00+02:00) or a day (2026-03-29) in Italian time
-`
-
 // cmdTrace runs the trace subcommands over a provider's trace store.
 func cmdTrace(args []string, out io.Writer) (int, error) {
 	if len(args) == 0 {
-		return 2, errors.New("trace: no subcommand\n" + traceUsage)
+		return 2, errors.New("trace: no subcommand: verify, query or reissue (pec help trace)")
 	}
 	switch args[0] {
 	case "verify":
@@ -40,11 +32,10 @@ func cmdTrace(args []string, out io.Writer) (int, error) {
 		return traceQuery(args[1:], out)
 	case "reissue":
 		return traceReissue(args[1:], out)
-	case "help", "-h", "--help":
-		fmt.Fprint(out, traceUsage)
-		return 0, nil
+	case "help", "-h", "-help", "--help":
+		return 0, help(out, []string{"trace"})
 	}
-	return 2, fmt.Errorf("trace: unknown subcommand %q\n%s", args[0], traceUsage)
+	return 2, fmt.Errorf("trace: unknown subcommand %q: verify, query or reissue (pec help trace)", args[0])
 }
 
 // storeFlags are the flags that name the store.
@@ -81,24 +72,8 @@ func (sf storeFlags) open(ctx context.Context) (trace.Store, error) {
 	return nil, errors.New("trace: no store: give --dir DIR or --postgres URL")
 }
 
-// parseArgs parses flags that may come before and after the positional
-// arguments, and returns the positional ones.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 func traceVerify(args []string, out io.Writer) (int, error) {
-	fs := flag.NewFlagSet("trace verify", flag.ContinueOnError)
+	fs := newFlagSet("trace verify")
 	sf := addStoreFlags(fs)
 	ca := fs.String("ca", "", "PEM file of trust anchors: every seal must be trusted")
 	var certs pemFiles
@@ -204,7 +179,7 @@ func parseTime(s string) (time.Time, error) {
 }
 
 func traceQuery(args []string, out io.Writer) (int, error) {
-	fs := flag.NewFlagSet("trace query", flag.ContinueOnError)
+	fs := newFlagSet("trace query")
 	sf := addStoreFlags(fs)
 	var q trace.Query
 	fs.StringVar(&q.MsgID, "msgid", "", "the provider message identifier (identificativo)")
@@ -302,7 +277,7 @@ func recordView(r *trace.Record) jsonRecord {
 }
 
 func traceReissue(args []string, out io.Writer) (int, error) {
-	fs := flag.NewFlagSet("trace reissue", flag.ContinueOnError)
+	fs := newFlagSet("trace reissue")
 	sf := addStoreFlags(fs)
 	outFile := fs.String("o", "", "write the message to this file (default: standard output)")
 	pos, err := parseArgs(fs, args)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -12,16 +11,25 @@ import (
 	"github.com/pecsdk/pec/pec/smime"
 )
 
-func cmdVerify(args []string, out io.Writer) (int, error) {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+func cmdVerify(args []string, out, errOut io.Writer) (int, error) {
+	fs := newFlagSet("verify")
 	trust := addTrustFlags(fs, "PEM file of trust anchors the signers must chain to (with --ldif or --ldap: a chain alone does not make a PEC provider)")
 	integrity := fs.Bool("integrity-only", false, "check integrity only, without trust (prints INTACT, never OK)")
 	archive := fs.Bool("at-signing-time", false, "judge certificates as of each signature's signing time (archived messages), not now")
-	if err := fs.Parse(args); err != nil {
+	progress := fs.String("progress", "auto", progressUsage)
+	files, err := parseArgs(fs, args)
+	if err != nil {
 		return 2, err
 	}
-	if fs.NArg() == 0 {
+	if len(files) == 0 {
 		return 2, fmt.Errorf("verify: no file given")
+	}
+	pl, err := newProgressLine(errOut, *progress)
+	if err != nil {
+		return 2, fmt.Errorf("verify: %w", err)
+	}
+	if files, err = messageFiles(files); err != nil {
+		return 2, fmt.Errorf("verify: %w", err)
 	}
 	opts, err := trust.options()
 	if err != nil {
@@ -34,12 +42,15 @@ func cmdVerify(args []string, out io.Writer) (int, error) {
 		opts.AsOfSigningTime = true
 	}
 	status := 0
-	for _, path := range fs.Args() {
+	defer pl.done()
+	for i, path := range files {
 		verdict, why := verifyFile(func() (*message, error) { return load(path, opts) }, *integrity)
 		if verdict == "FAIL" {
 			status = 1
 		}
-		fmt.Fprintf(out, "%s: %s %s\n", path, verdict, why)
+		pl.clear()
+		fmt.Fprintf(out, "%s: %s %s\n", path, verdict, strings.TrimSpace(why))
+		pl.show(i+1, len(files), "verifying %d/%d", i+1, len(files))
 	}
 	return status, nil
 }
