@@ -16,7 +16,8 @@ import (
 // written. A write whose context is done before it commits changes
 // nothing and returns the context's error.
 type Spool interface {
-	// Put stores a new item and its body, read from body to io.EOF, and
+	// Put stores a new item and its body, read from body to io.EOF (nil:
+	// an empty body), and
 	// returns once both are durable: only then may the SMTP server answer
 	// 250. The body is streamed, never held in memory. A zero
 	// it.Received is set to the time of Put; Received is kept to the
@@ -139,7 +140,7 @@ type State struct {
 
 // Retry is the retry schedule of one step.
 type Retry struct {
-	Step     string
+	Step     string    // the step that failed
 	Attempts int       // failed attempts so far
 	Next     time.Time // when to try again, to the microsecond
 	Cause    string    // why the last attempt failed
