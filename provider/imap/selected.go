@@ -120,21 +120,28 @@ func (ss *session) poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 	return nil
 }
 
-// Idle looks for changes every Options.IdlePoll until stop is closed.
+// Idle tells the client of changes until stop is closed: at once for
+// changes made through this process's store (mailbox.Watcher), and every
+// Options.IdlePoll for those of other processes.
 func (ss *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	t := time.NewTicker(ss.s.opts.IdlePoll)
 	defer t.Stop()
 	for {
+		var changed <-chan struct{}
+		if wb, ok := ss.box.(mailbox.Watcher); ok && ss.sel != nil {
+			changed = wb.Changed(ss.sel.name)
+		}
 		select {
 		case <-stop:
 			return nil
 		case <-ss.ctx().Done():
 			return nil
+		case <-changed:
 		case <-t.C:
-			if ss.sel != nil {
-				if err := ss.poll(w, true); err != nil {
-					return err
-				}
+		}
+		if ss.sel != nil {
+			if err := ss.poll(w, true); err != nil {
+				return err
 			}
 		}
 	}

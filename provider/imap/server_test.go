@@ -230,7 +230,8 @@ func TestStartTLSAndPlain(t *testing.T) {
 func TestUpdates(t *testing.T) {
 	for name, store := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			f := start(t, store, nil)
+			// No polling during IDLE: the store's notices must do.
+			f := start(t, store, &Options{IdlePoll: time.Hour})
 			f.deliver(t, mailbox.Inbox, msg1)
 			exists := make(chan uint32, 10)
 			expunged := make(chan uint32, 10)

@@ -52,8 +52,9 @@ type folder struct {
 	// (given by another process): kept, and written back, until a scan
 	// that began after they were read finds the file, or does not.
 	carried  map[string]carriedUID
-	dirTimes [2]time.Time // new/ and cur/ at the last scan
-	scanned  time.Time    // when the last scan started
+	notify   chan struct{} // closed at the next change; nil until asked for
+	dirTimes [2]time.Time  // new/ and cur/ at the last scan
+	scanned  time.Time     // when the last scan started
 }
 
 // carriedUID is a UID from dovecot-uidlist whose file is not cached.
@@ -124,10 +125,12 @@ func (f *folder) sync(ctx context.Context) error {
 		if !ok {
 			delete(f.byBase, e.name.base)
 			f.size -= e.size
+			f.changed()
 			continue
 		}
 		delete(seen, e.name.base)
 		if s[1] != e.file {
+			f.changed()
 			n := parseName(s[1])
 			e.sub, e.file, e.name.flags, e.name.other = s[0], s[1], n.flags, n.other
 		}
@@ -174,6 +177,7 @@ func (f *folder) sync(ctx context.Context) error {
 	}
 	if added {
 		sort.Slice(f.msgs, func(i, j int) bool { return f.msgs[i].uid < f.msgs[j].uid })
+		f.changed()
 	}
 	if len(fresh) > 0 || f.validity == 0 {
 		if _, err := f.assign(ctx, fresh); err != nil {
@@ -187,6 +191,14 @@ func (f *folder) sync(ctx context.Context) error {
 	f.dirTimes = times
 	f.scanned = start
 	return nil
+}
+
+// changed wakes those waiting for a change. Call with f.mu held.
+func (f *folder) changed() {
+	if f.notify != nil {
+		close(f.notify)
+		f.notify = nil
+	}
 }
 
 // staleTmp is the age past which a file in tmp/ is a delivery that died
@@ -372,6 +384,9 @@ func (f *folder) assign(ctx context.Context, fresh []found) ([]*entry, error) {
 			}
 		}
 		f.carry(keep, readAt)
+	}
+	if len(fresh) > 0 {
+		f.changed()
 	}
 	added := make([]*entry, len(fresh))
 	sorted := true

@@ -49,6 +49,16 @@ type Mailbox interface {
 	Expunge(ctx context.Context, folder string, uids []uint32) error
 }
 
+// Watcher is implemented by the mailboxes of both stores of this package,
+// so that a server can tell its clients of a change at once rather than at
+// its next look (IMAP IDLE).
+type Watcher interface {
+	// Changed returns a channel closed at the next change made to the
+	// folder through this store, or found by it on disk. Changes made by
+	// another process are found only when the folder is next read.
+	Changed(folder string) <-chan struct{}
+}
+
 // FolderData is a folder's state as returned by Mailbox.List.
 type FolderData struct {
 	Name        string
@@ -105,3 +115,8 @@ func ParseFlag(name string) (f Flags, ok bool) {
 	}
 	return 0, false
 }
+
+var (
+	_ Watcher = (*maildirBox)(nil)
+	_ Watcher = (*memBox)(nil)
+)

@@ -53,6 +53,7 @@ type memBox struct {
 }
 
 type memFolder struct {
+	notify   chan struct{} // closed at the next change
 	validity uint32
 	next     uint32
 	msgs     []memMsg
@@ -67,6 +68,26 @@ type memMsg struct {
 func (b *memBox) newFolder() *memFolder {
 	b.serial++
 	return &memFolder{validity: uint32(b.store.now().Unix()) + b.serial, next: 1}
+}
+
+func (f *memFolder) changed() {
+	if f.notify != nil {
+		close(f.notify)
+		f.notify = nil
+	}
+}
+
+func (b *memBox) Changed(name string) <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f := b.folders[canonFolder(name)]
+	if f == nil {
+		return nil
+	}
+	if f.notify == nil {
+		f.notify = make(chan struct{})
+	}
+	return f.notify
 }
 
 func (b *memBox) get(op, name string) (*memFolder, error) {
@@ -129,6 +150,7 @@ func (b *memBox) Deliver(ctx context.Context, name string, r io.Reader, flags Fl
 	f.next++
 	f.msgs = append(f.msgs, m)
 	f.size += m.Size
+	f.changed()
 	return m.UID, nil
 }
 
@@ -186,6 +208,7 @@ func (b *memBox) SetFlags(ctx context.Context, name string, uid uint32, flags Fl
 		return &Error{Op: "set flags", User: b.user, Folder: canonFolder(name), UID: uid, Err: ErrNoMessage}
 	}
 	f.msgs[i].Flags = flags
+	f.changed()
 	return nil
 }
 
@@ -210,6 +233,9 @@ func (b *memBox) Expunge(ctx context.Context, name string, uids []uint32) error 
 			continue
 		}
 		kept = append(kept, m)
+	}
+	if len(kept) < len(f.msgs) {
+		f.changed()
 	}
 	clear(f.msgs[len(kept):])
 	f.msgs = kept

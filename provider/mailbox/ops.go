@@ -203,6 +203,7 @@ func (b *maildirBox) SetFlags(ctx context.Context, name string, uid uint32, flag
 				err = syncDir(filepath.Join(f.dir, "cur"))
 			}
 			e.sub, e.file, e.name = "cur", file, n
+			f.changed()
 			if err != nil {
 				return &Error{Op: "set flags", User: b.user, Folder: f.name, UID: uid, Err: err}
 			}
@@ -215,6 +216,19 @@ func (b *maildirBox) SetFlags(ctx context.Context, name string, uid uint32, flag
 			return &Error{Op: "set flags", User: b.user, Folder: f.name, UID: uid, Err: err}
 		}
 	}
+}
+
+func (b *maildirBox) Changed(name string) <-chan struct{} {
+	f, err := b.folder("watch", name)
+	if err != nil {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.notify == nil {
+		f.notify = make(chan struct{})
+	}
+	return f.notify
 }
 
 func (b *maildirBox) Expunge(ctx context.Context, name string, uids []uint32) error {
@@ -275,6 +289,7 @@ func (b *maildirBox) Expunge(ctx context.Context, name string, uids []uint32) er
 	}
 	clear(f.msgs[len(kept):])
 	f.msgs = kept
+	f.changed()
 	for sub := range dirty {
 		if err := syncDir(filepath.Join(f.dir, sub)); err != nil {
 			return &Error{Op: "expunge", User: b.user, Folder: f.name, Err: err}

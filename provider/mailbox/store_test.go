@@ -206,3 +206,45 @@ func TestDeliverCanceled(t *testing.T) {
 		})
 	}
 }
+
+// TestChanged: a watcher is woken by a delivery, a flag change and an
+// expunge, in each store.
+func TestChanged(t *testing.T) {
+	ctx := context.Background()
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			b, _ := s.Mailbox(ctx, "u")
+			w := b.(Watcher)
+			if w.Changed("Nope") != nil {
+				t.Error("a missing folder has a change channel")
+			}
+			var uid uint32
+			for _, tc := range []struct {
+				name string
+				do   func() error
+			}{
+				{"deliver", func() (err error) {
+					uid, err = b.Deliver(ctx, Inbox, strings.NewReader("x"), 0, time.Time{})
+					return err
+				}},
+				{"set flags", func() error { return b.SetFlags(ctx, Inbox, uid, Seen) }},
+				{"expunge", func() error { return b.Expunge(ctx, Inbox, []uint32{uid}) }},
+			} {
+				ch := w.Changed(Inbox)
+				select {
+				case <-ch:
+					t.Fatalf("%s: woken before the change", tc.name)
+				default:
+				}
+				if err := tc.do(); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-ch:
+				case <-time.After(5 * time.Second):
+					t.Fatalf("%s: not woken", tc.name)
+				}
+			}
+		})
+	}
+}
