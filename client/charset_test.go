@@ -232,6 +232,18 @@ func TestDraftKeepsMessageID(t *testing.T) {
 		t.Errorf("compose with fresh readers: %q, %v; want %q", again, err, id)
 	}
 
+	// A reader that cannot be compared cannot be told fresh from spent:
+	// once the draft is composed, it is refused rather than sent empty.
+	nc := &client.Draft{From: sample.Alice, To: []string{sample.Bob},
+		Attachments: []client.Attachment{{Name: "a.txt", Content: valueReader{r: strings.NewReader("a")}}}}
+	if _, err := client.Compose(io.Discard, nc, nil); err != nil {
+		t.Fatal(err)
+	}
+	nc.Attachments[0].Content = valueReader{r: strings.NewReader("a")}
+	if _, err := client.Compose(io.Discard, nc, nil); !errors.Is(err, client.ErrInvalidDraft) {
+		t.Errorf("compose again with an incomparable reader: %v, want ErrInvalidDraft", err)
+	}
+
 	tr, err := client.OpenTracker("", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -249,3 +261,11 @@ func TestDraftKeepsMessageID(t *testing.T) {
 		t.Errorf("retry of the same draft: %v, want ErrAlreadySent", err)
 	}
 }
+
+// valueReader is a reader of a type that cannot be compared.
+type valueReader struct {
+	r   io.Reader
+	pad []byte
+}
+
+func (v valueReader) Read(p []byte) (int, error) { return v.r.Read(p) }

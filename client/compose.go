@@ -247,11 +247,12 @@ func Compose(w io.Writer, d *Draft, opts *ComposeOptions) (string, error) {
 }
 
 // wasRead reports whether r is one of the readers an earlier Compose of d
-// read. Readers of a type that cannot be compared are taken as fresh.
+// read. A reader that cannot be compared counts as read once d has been
+// composed: better refused than sent empty.
 func (d *Draft) wasRead(r io.Reader) bool {
 	v := reflect.ValueOf(r)
 	if !v.IsValid() || !v.Comparable() {
-		return false
+		return len(d.spent) > 0
 	}
 	for _, s := range d.spent {
 		sv := reflect.ValueOf(s)

@@ -228,17 +228,16 @@ func dialSMTP(ctx context.Context, o *SubmitOptions) (*smtp.Client, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	// go-smtp greets and upgrades with its own five-minute limits, before
-	// the client's can be set: bound every exchange of the setup by
-	// Timeout, then leave the limits to go-smtp's, which are ours.
-	sc := &setupConn{Conn: conn, limit: o.Timeout}
-	defer sc.done()
-	conn = sc
 	var c *smtp.Client
 	if o.Server.Security == SecurityStartTLS {
-		// go-smtp upgrades as it greets, with EHLO localhost; the EHLO
-		// after STARTTLS runs the handshake, and uses LocalName.
-		c, err = smtp.NewClientStartTLS(conn, conf)
+		// go-smtp upgrades as it greets, with EHLO localhost and its own
+		// five-minute limits, before the client's can be set: bound every
+		// exchange of the setup by Timeout, then leave the limits to
+		// go-smtp's, which are ours by then. The EHLO after STARTTLS
+		// runs the handshake, and uses LocalName.
+		sc := &setupConn{Conn: conn, limit: o.Timeout}
+		defer sc.done()
+		c, err = smtp.NewClientStartTLS(sc, conf)
 		if err != nil {
 			conn.Close()
 			if strings.Contains(err.Error(), "support STARTTLS") {
