@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pecsdk/pec/client"
 	"github.com/pecsdk/pec/pec"
@@ -131,6 +133,31 @@ func (s *serverFlags) resolve(pick func(client.Preset) client.Endpoint, idx inde
 	return ep, conf, pass, auth, nil
 }
 
+// attachFile reads a file to attach, with the media type of its
+// extension. A text file is declared UTF-8 when it is, else in charset,
+// which must then be given: its bytes are sent as they are.
+func attachFile(path, charset string) (client.Attachment, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return client.Attachment{}, err
+	}
+	ct := mime.TypeByExtension(filepath.Ext(path))
+	if mt, params, err := mime.ParseMediaType(ct); err == nil && strings.HasPrefix(mt, "text/") {
+		switch {
+		case utf8.Valid(b):
+			params["charset"] = "utf-8"
+		case charset != "":
+			params["charset"] = charset
+		default:
+			return client.Attachment{}, fmt.Errorf("--attach %s: text not in UTF-8: give its --charset (iso-8859-1, windows-1252, ...)", path)
+		}
+		if ct = mime.FormatMediaType(mt, params); ct == "" {
+			return client.Attachment{}, fmt.Errorf("--attach %s: --charset %q cannot be written in a content type", path, charset)
+		}
+	}
+	return client.Attachment{Name: filepath.Base(path), ContentType: ct, Content: bytes.NewReader(b)}, nil
+}
+
 // interruptible returns a context ended by Ctrl-C.
 func interruptible() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt)
@@ -149,6 +176,7 @@ func cmdSend(args []string, stdout io.Writer) error {
 	text := fs.String("text", "", "body text")
 	textFile := fs.String("text-file", "", "file holding the body text (UTF-8)")
 	fs.Var(&attach, "attach", "file to attach (repeat)")
+	charset := fs.String("charset", "", "charset of the text files attached that are not UTF-8 (iso-8859-1, windows-1252, ...); sent as they are, never converted")
 	rt := fs.String("receipt", "", "delivery receipt type: completa (default), breve or sintetica")
 	msgID := fs.String("message-id", "", "Message-ID to use, with or without <> (printed without); the same one twice is refused (idempotent send)")
 	store := fs.String("store", defaultStore(), "tracker store (folder or journal file), shared with fetch and status")
@@ -181,13 +209,11 @@ func cmdSend(args []string, stdout io.Writer) error {
 		d.From = sf.user
 	}
 	for _, path := range attach {
-		f, err := os.Open(path)
+		a, err := attachFile(path, *charset)
 		if err != nil {
 			return fmt.Errorf("send: %w", err)
 		}
-		defer f.Close()
-		ct := mime.TypeByExtension(filepath.Ext(path))
-		d.Attachments = append(d.Attachments, client.Attachment{Name: filepath.Base(path), ContentType: ct, Content: f})
+		d.Attachments = append(d.Attachments, a)
 	}
 	tr, err := client.OpenTracker(*store, nil)
 	if err != nil {
