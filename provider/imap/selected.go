@@ -127,9 +127,16 @@ func (ss *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error 
 	t := time.NewTicker(ss.s.opts.IdlePoll)
 	defer t.Stop()
 	for {
+		// Ask for the next change before looking, so that none falls
+		// between the look and the wait.
 		var changed <-chan struct{}
 		if wb, ok := ss.box.(mailbox.Watcher); ok && ss.sel != nil {
 			changed = wb.Changed(ss.sel.name)
+		}
+		if ss.sel != nil {
+			if err := ss.poll(w, true); err != nil {
+				return err
+			}
 		}
 		select {
 		case <-stop:
@@ -138,11 +145,6 @@ func (ss *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error 
 			return nil
 		case <-changed:
 		case <-t.C:
-		}
-		if ss.sel != nil {
-			if err := ss.poll(w, true); err != nil {
-				return err
-			}
 		}
 	}
 }
