@@ -1,7 +1,7 @@
 package main
 
 import (
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,16 +14,45 @@ import (
 	"github.com/pecsdk/pec/receipt"
 )
 
+// cmdExtract extracts one message into -o DIR, or several each into a
+// folder of DIR named after its file; an error names its file, and the
+// other files are still extracted.
 func cmdExtract(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("extract", flag.ContinueOnError)
-	dir := fs.String("o", "", "output folder (created if missing)")
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("extract")
+	dir := fs.String("o", "", "output folder (created if missing); with several files, one folder in it per file")
+	files, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if *dir == "" || fs.NArg() != 1 {
-		return fmt.Errorf("extract: usage: pec extract -o DIR FILE")
+	if *dir == "" || len(files) == 0 {
+		return fmt.Errorf("extract: usage: pec extract -o DIR FILE...")
 	}
-	f, err := os.Open(fs.Arg(0))
+	if len(files) == 1 {
+		return extractOne(files[0], *dir, out)
+	}
+	var errs []error
+	folders := newFileNames()
+	for _, f := range files {
+		sub := folders.unique(safeName(strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))))
+		if err := extractOne(f, filepath.Join(*dir, sub), out); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// extractOne extracts the message of path into dir; the error names path.
+func extractOne(path, dir string, out io.Writer) error {
+	err := extractFile(path, dir, out)
+	var pe *os.PathError
+	if err != nil && !(errors.As(err, &pe) && pe.Path == path) {
+		err = fmt.Errorf("%s: %w", path, err)
+	}
+	return err
+}
+
+func extractFile(name, dir string, out io.Writer) error {
+	f, err := os.Open(name)
 	if err != nil {
 		return err
 	}
@@ -39,11 +68,11 @@ func cmdExtract(args []string, out io.Writer) error {
 		_, err := receipt.Of(msg) // says why: not PEC, or of no known kind
 		return err
 	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	if r, err := m.CertData(); err == nil {
-		if err := writeFile(*dir, pec.CertDataName, r, out); err != nil {
+		if err := writeFile(dir, pec.CertDataName, r, out); err != nil {
 			return err
 		}
 	}
@@ -55,8 +84,8 @@ func cmdExtract(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(*dir, pec.OriginalName)
-	if err := writeFile(*dir, pec.OriginalName, raw, io.Discard); err != nil {
+	path := filepath.Join(dir, pec.OriginalName)
+	if err := writeFile(dir, pec.OriginalName, raw, io.Discard); err != nil {
 		return err
 	}
 	as, err := m.Attachments()
@@ -65,7 +94,7 @@ func cmdExtract(args []string, out io.Writer) error {
 	}
 	names := newFileNames(pec.OriginalName, pec.CertDataName)
 	err = eachAttachment(as, func(a *attachment) error {
-		return writeFile(*dir, names.unique(safeName(a.Name)), a.Body, out)
+		return writeFile(dir, names.unique(safeName(a.Name)), a.Body, out)
 	})
 	if err != nil {
 		return fmt.Errorf("original message: %w", err)

@@ -219,7 +219,6 @@ func TestExtractCommand(t *testing.T) {
 		args []string
 	}{
 		{"no-folder", []string{"extract", byKind[pec.KindTransport]}},
-		{"two-files", []string{"extract", "-o", t.TempDir(), byKind[pec.KindTransport], byKind[pec.KindDelivery]}},
 		{"not-pec", []string{"extract", "-o", t.TempDir(), filepath.Join("testdata", "plain.eml")}},
 		{"missing-file", []string{"extract", "-o", t.TempDir(), filepath.Join(t.TempDir(), "absent.eml")}},
 	} {

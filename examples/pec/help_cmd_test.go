@@ -183,3 +183,30 @@ func TestDemoFolder(t *testing.T) {
 		t.Errorf("temporary folder %s left behind: %v", tmp, err)
 	}
 }
+
+// TestExtractSeveral: several files are extracted each into a folder of
+// -o named after it; one that fails is named, and the others are still
+// extracted.
+func TestExtractSeveral(t *testing.T) {
+	_, files := writeSampleDir(t)
+	out := t.TempDir()
+	bad := filepath.Join(t.TempDir(), "absent.eml")
+	st, stdout, errOut := runTool("extract", files[0].path, bad, files[2].path, "-o", out)
+	if st != 2 || !strings.Contains(errOut, bad) || strings.Count(errOut, bad) != 1 || strings.Contains(errOut, "pec: pec:") {
+		t.Errorf("status %d, stderr %q: want 2 naming %s once", st, errOut, bad)
+	}
+	for _, f := range []sampleFile{files[0], files[2]} {
+		sub := strings.TrimSuffix(filepath.Base(f.path), ".eml")
+		if _, err := os.Stat(filepath.Join(out, sub, "daticert.xml")); err != nil {
+			t.Errorf("%s: %v\n%s", f.path, err, stdout)
+		}
+	}
+	// One file: straight into -o, as before.
+	one := t.TempDir()
+	if st, _, errOut := runTool("extract", "-o", one, files[0].path); st != 0 {
+		t.Fatalf("one file: %d %s", st, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(one, "daticert.xml")); err != nil {
+		t.Error(err)
+	}
+}

@@ -4,7 +4,7 @@
 // of every kind of the catalogue for testing software that consumes PEC.
 //
 //	pec inspect|verify [flags] FILE|DIR...
-//	pec extract -o DIR FILE
+//	pec extract -o DIR FILE...
 //	pec sample -o DIR
 //	pec index lookup|dump [flags] ...
 //	pec status|send|fetch [flags] ...
@@ -47,7 +47,7 @@ type command struct {
 var commands = []command{
 	{"inspect", "FILE|DIR...", "kind, headers, certification data, signature, original (a DIR: its .eml files)"},
 	{"verify", "FILE|DIR...", "exit 0 only when every message is intact and by a trusted PEC provider (with --integrity-only: intact)"},
-	{"extract", "FILE", "write postacert.eml, daticert.xml and the attachments to -o DIR"},
+	{"extract", "FILE...", "write postacert.eml, daticert.xml and the attachments to -o DIR (several files: a folder each)"},
 	{"sample", "", "a test CA, a provider index and a signed sample of all 14 kinds, in -o DIR"},
 	{"index lookup", "DOMAIN", "exit 0 when DOMAIN is a PEC domain, 1 when not"},
 	{"index dump", "", "the provider index (a sample one with no source)"},
@@ -90,10 +90,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var h *helpRequest
 	if errors.As(err, &h) {
 		printCommand(stdout, h.fs.Name(), h.fs)
-		return 0
-	}
-	if errors.Is(err, flag.ErrHelp) { // a command not parsed with parseArgs
-		_ = help(stdout, args[:1])
 		return 0
 	}
 	if err != nil {
@@ -140,12 +136,6 @@ func dispatch(args []string, stdout, stderr io.Writer) (int, error) {
 // helpFlags returns the flag set of a command, by asking the command
 // itself for its help: the help cannot drift from the flags.
 func helpFlags(name string) *flag.FlagSet {
-	if name == "extract" {
-		// Its flags are not parsed with parseArgs yet.
-		fs := newFlagSet("extract")
-		fs.String("o", "", "output folder (created if missing)")
-		return fs
-	}
 	_, err := dispatch(append(strings.Fields(name), "--help"), io.Discard, io.Discard)
 	var h *helpRequest
 	if errors.As(err, &h) {
