@@ -18,6 +18,7 @@ import (
 	"github.com/pecsdk/pec/client"
 	"github.com/pecsdk/pec/envelope"
 	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pecmail"
 	"github.com/pecsdk/pec/sample"
 )
 
@@ -202,6 +203,37 @@ func TestSendCharsetAttachments(t *testing.T) {
 		}
 		if !strings.Contains(types["cp1252.txt"], "windows-1252") || !strings.Contains(types["latin1.txt"], "iso-8859-1") {
 			t.Errorf("declared charsets lost: %v", types)
+		}
+		// The same bytes through the library's attachments API.
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		pm, err := pecmail.Read(f, liveOpts(w.set))
+		if err != nil {
+			t.Fatal(err)
+		}
+		as, err := pm.Attachments()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, a := range as {
+			want, ok := map[string][]byte{"latin1.txt": latin1Text, "cp1252.txt": cp1252Text}[a.Name]
+			if !ok {
+				continue
+			}
+			n++
+			r, err := a.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(r)
+			if shaHex(b) != shaHex(want) {
+				t.Errorf("pecmail: %s: %q, sent %q", a.Name, b, want)
+			}
+		}
+		if n != 2 {
+			t.Errorf("pecmail found %d of the 2 attachments", n)
 		}
 	}
 	if !found {
