@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"mime/quotedprintable"
 	"strings"
 
 	"github.com/emersion/go-message"
@@ -83,7 +82,7 @@ func (p *Part) Decoded() (io.Reader, error) {
 	raw := p.RawBody()
 	switch p.Encoding() {
 	case "quoted-printable":
-		return quotedprintable.NewReader(raw), nil
+		return newQPReader(raw), nil
 	case "base64":
 		return base64.NewDecoder(base64.StdEncoding, &spaceSkipper{r: raw}), nil
 	case "", "7bit", "8bit", "binary":

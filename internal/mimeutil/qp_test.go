@@ -1,0 +1,73 @@
+package mimeutil
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime/quotedprintable"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+var qpCases = []string{
+	"",
+	"plain text\r\n",
+	"Perch=E8 s=EC\r\nluned=ec.\r\n",
+	"soft=\r\nbreak=\nhere",
+	"trailing spaces   \r\nand tabs\t\t\n",
+	"= not hex =ZZ =4",
+	"ends with =",
+	"=\r\n",
+	"bad =\r after",
+	"soft= \t\r\nok",
+	"invalid \x01 byte",
+	"del \x7f byte",
+	"eight bit \xe8\xec\r\n",
+	"lone\rcr\r\n",
+	"x=A\r\n",
+	"=0\r\n",
+	strings.Repeat("a", 5000) + "\r\n",
+	strings.Repeat("b", 4095) + "=\r\nc",
+	strings.Repeat("c", 4096) + "\nd",
+	strings.Repeat("=41", 2000) + "\r\n",
+}
+
+// qpBoth decodes in with the standard library and with qpReader, through
+// a reader that gives one byte at a time when oneByte.
+func qpBoth(in []byte, oneByte bool) (want, got string) {
+	src := func() io.Reader {
+		if oneByte {
+			return iotest.OneByteReader(bytes.NewReader(in))
+		}
+		return bytes.NewReader(in)
+	}
+	w, werr := io.ReadAll(quotedprintable.NewReader(src()))
+	g, gerr := io.ReadAll(newQPReader(src()))
+	return fmt.Sprintf("%q %v", w, werr), fmt.Sprintf("%q %v", g, gerr)
+}
+
+// TestQuotedPrintable: qpReader gives the bytes and errors of
+// mime/quotedprintable.
+func TestQuotedPrintable(t *testing.T) {
+	for i, in := range qpCases {
+		for _, one := range []bool{false, true} {
+			if want, got := qpBoth([]byte(in), one); got != want {
+				t.Errorf("case %d (one byte %v):\n got %.200s\nwant %.200s", i, one, got, want)
+			}
+		}
+	}
+}
+
+// FuzzQuotedPrintable: on any input, qpReader gives the bytes and errors
+// of mime/quotedprintable.
+func FuzzQuotedPrintable(f *testing.F) {
+	for _, in := range qpCases {
+		f.Add([]byte(in), false)
+	}
+	f.Fuzz(func(t *testing.T, in []byte, oneByte bool) {
+		if want, got := qpBoth(in, oneByte); got != want {
+			t.Fatalf("\n got %.300s\nwant %.300s", got, want)
+		}
+	})
+}
