@@ -36,8 +36,9 @@ type Options struct {
 	ReadTimeout time.Duration
 	// WriteTimeout bounds every write to the client. Default 5 minutes.
 	WriteTimeout time.Duration
-	// IdlePoll is how often a session in IDLE looks for changes. Default
-	// 2 seconds.
+	// IdlePoll is how often a session in IDLE looks for changes made by
+	// other processes (Dovecot, another provider process); changes made
+	// through the same store are told at once. Default 2 seconds.
 	IdlePoll time.Duration
 	// MaxAppendSize bounds a message stored with APPEND, in bytes.
 	// Default 100 MiB; at most 4 GiB - 1.
