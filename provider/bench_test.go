@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -99,6 +100,7 @@ func BenchmarkCertified(b *testing.B) {
 	const senders = 16
 	var next atomic.Int64
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range senders {
@@ -150,10 +152,23 @@ func BenchmarkCertified(b *testing.B) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	el := time.Since(start)
+	cpu := cpuTime() - cpu0
 	b.StopTimer()
 	rate := float64(b.N) / el.Seconds()
 	b.ReportMetric(rate, "msgs/s")
 	b.ReportMetric(sigRate, "sig-msgs/s")
 	b.ReportMetric(100*rate/sigRate, "%-of-sig")
 	b.ReportMetric(submitted.Seconds()/el.Seconds()*100, "%-submitting")
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/msg")
+	b.ReportMetric(1000*float64(runtime.GOMAXPROCS(0))/sigRate, "sig-cpu-ms/msg")
+}
+
+// cpuTime is the CPU time the process has used, user and system: both
+// providers and the senders of the benchmark run in it.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/emersion/go-message/mail"
 
-	"github.com/pecsdk/pec/envelope"
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/pec/daticert"
 	"github.com/pecsdk/pec/provider/mailbox"
@@ -15,64 +14,88 @@ import (
 	"github.com/pecsdk/pec/trace"
 )
 
-// transport handles a verified transport envelope for rcpts (PEC.md §11.2,
-// §11.3): one presa in carico for the transaction to the sender provider's
-// service mailbox, then, when the content carries a virus, a rilevazione
-// virus per recipient and no delivery; else the delivery of each recipient.
-func (w *work) transport(ctx context.Context, in *inbound, rcpts []string) error {
+// transport plans the handling of a verified transport envelope for rcpts
+// (PEC.md §11.2, §11.3): one presa in carico for the transaction to the
+// sender provider's service mailbox; then, when the content carries a
+// virus, a rilevazione virus per recipient and no delivery; else the deposit,
+// unchanged, in each recipient's INBOX and the delivery receipt of the
+// requested type, or the non-delivery (no-dest for an unknown mailbox).
+func (w *work) transport(ctx context.Context, in *inbound, rcpts []string, pl *plan) error {
 	p := w.p
-	d := in.env.Data
-	rcpts = w.fresh(ctx, d.ID, rcpts)
-	if len(rcpts) == 0 {
+	e := in.env
+	d := e.Data
+	if rcpts = w.fresh(ctx, d.ID, rcpts); len(rcpts) == 0 {
 		return nil
 	}
 	svc := in.signer.MailReceipt
 	at := pec.Local(w.st.Item.Received)
-	pic := receipt.NewData(pec.KindTakeInCharge, d, p.cfg.Name, at, rcpts, "")
-	msg, err := w.emit(ctx, stepTaking, func() ([]byte, error) {
-		return p.build(pec.KindTakeInCharge, pic, &receipt.Options{To: svc})
-	})
-	if err != nil {
-		return err
-	}
-	later := w.dispatch(ctx, stepTaking, p.cfg.Address, []string{svc}, msg)
-	if later != nil && later != errLater {
-		return later
-	}
-	if err := w.once(ctx, stepTaking+".trace", func() error {
-		return p.record(ctx, nonNil(p.emitted(pec.KindTakeInCharge, pic, msg))...)
-	}); err != nil {
-		return err
-	}
-	virus, err := w.emit(ctx, "scan", func() ([]byte, error) {
-		name, err := p.cfg.Scanner.Scan(ctx, w.body)
-		return []byte(name), err
-	})
-	if err != nil {
-		return err
-	}
-	for _, r := range rcpts {
-		var err error
-		if len(virus) > 0 {
-			err = w.virusDetected(ctx, d, svc, r, string(virus))
-		} else {
-			err = w.deliver(ctx, in.env, r)
+	add := func(k pec.Kind, rd *daticert.Data, to, virus string, opts *receipt.Options) error {
+		msg, err := p.build(k, rd, opts)
+		if err != nil {
+			return err
 		}
-		if err == errLater {
-			later = errLater
-		} else if err != nil {
+		pl.Out = append(pl.Out, outgoing{Kind: k, From: p.cfg.Address, To: []string{to}, Msg: msg, Data: rd, Virus: virus})
+		return nil
+	}
+	pic := receipt.NewData(pec.KindTakeInCharge, d, p.cfg.Name, at, rcpts, "")
+	if err := add(pec.KindTakeInCharge, pic, svc, "", &receipt.Options{To: svc}); err != nil {
+		return err
+	}
+	virus, err := p.cfg.Scanner.Scan(ctx, w.body)
+	if err != nil {
+		return err
+	}
+	var original []byte
+	for _, r := range rcpts {
+		if virus != "" { // PEC.md §6.9
+			vd := receipt.NewData(pec.KindVirusDetected, d, p.cfg.Name, at, []string{r}, virus)
+			if err := add(pec.KindVirusDetected, vd, svc, virus, &receipt.Options{To: svc}); err != nil {
+				return err
+			}
+			continue
+		}
+		ok, err := p.exists(ctx, r)
+		if err != nil {
+			return err
+		}
+		k, code, ext := pec.DeliveryKind(d.ReceiptType, isCopy(e.Header, r)), pec.ErrorCode(""), ""
+		if ok {
+			if err := p.deposit(ctx, r, mailbox.Inbox, w.body, at); err != nil {
+				return err
+			}
+		} else {
+			k, code, ext = pec.KindDeliveryError, pec.ErrorNoDest, "5.1.1 - "+p.cfg.Name+" - casella inesistente"
+		}
+		rd := receipt.NewData(k, d, p.cfg.Name, pec.Local(p.cfg.Now()), []string{r}, ext)
+		if code != "" {
+			rd.Error = code
+		}
+		opts := &receipt.Options{}
+		if k == pec.KindDelivery || k == pec.KindDeliveryShort {
+			if original == nil {
+				or, err := e.Original()
+				if err != nil {
+					return err
+				}
+				if original, err = io.ReadAll(or); err != nil {
+					return err
+				}
+			}
+			opts.Original = bytes.NewReader(original)
+		}
+		if err := add(k, rd, d.Sender, "", opts); err != nil {
 			return err
 		}
 	}
-	return later
+	return nil
 }
 
 // fresh drops the recipients for whom the trace already shows a delivery
-// outcome of this message, made by another spool item: a genuine envelope
-// replayed is not delivered twice and gets no second receipt.
+// outcome of this message: a genuine envelope replayed is not delivered
+// twice and gets no second receipt.
 func (w *work) fresh(ctx context.Context, id string, rcpts []string) []string {
 	p := w.p
-	if p.cfg.Trace == nil || w.done(stepTaking) {
+	if p.cfg.Trace == nil {
 		return rcpts
 	}
 	var out []string
@@ -92,94 +115,6 @@ func (w *work) fresh(ctx context.Context, id string, rcpts []string) []string {
 		out = append(out, r)
 	}
 	return out
-}
-
-// virusDetected sends the rilevazione virus about recipient r to the sender
-// provider's service mailbox (PEC.md §6.9).
-func (w *work) virusDetected(ctx context.Context, d *daticert.Data, svc, r, name string) error {
-	p := w.p
-	step := "virus:" + userName(r)
-	vd := receipt.NewData(pec.KindVirusDetected, d, p.cfg.Name, pec.Local(w.st.Item.Received), []string{r}, name)
-	msg, err := w.emit(ctx, step, func() ([]byte, error) {
-		return p.build(pec.KindVirusDetected, vd, &receipt.Options{To: svc})
-	})
-	if err != nil {
-		return err
-	}
-	later := w.dispatch(ctx, step, p.cfg.Address, []string{svc}, msg)
-	if later != nil && later != errLater {
-		return later
-	}
-	if err := w.once(ctx, step+".trace", func() error {
-		rec := p.emitted(pec.KindVirusDetected, vd, msg)
-		if rec != nil {
-			rec.Virus = name
-		}
-		return p.record(ctx, nonNil(rec)...)
-	}); err != nil {
-		return err
-	}
-	return later
-}
-
-// deliver deposits the envelope, unchanged, in r's INBOX and sends the
-// delivery receipt of the requested type, or the non-delivery (no-dest for
-// an unknown mailbox), to the original sender (PEC.md §6.7, §6.8).
-func (w *work) deliver(ctx context.Context, e *envelope.Envelope, r string) error {
-	p := w.p
-	d := e.Data
-	key := userName(r)
-	step := "receipt:" + key
-	if !w.done(step) {
-		ok, err := p.exists(ctx, r)
-		if err != nil {
-			return err
-		}
-		if ok {
-			if err := w.once(ctx, "deposit:"+key, func() error {
-				return p.deposit(ctx, r, mailbox.Inbox, w.body, pec.Local(w.st.Item.Received))
-			}); err != nil {
-				return err
-			}
-		}
-	}
-	k, code, ext := pec.DeliveryKind(d.ReceiptType, isCopy(e.Header, r)), pec.ErrorCode(""), ""
-	if !w.done("deposit:" + key) {
-		k, code, ext = pec.KindDeliveryError, pec.ErrorNoDest, "5.1.1 - "+p.cfg.Name+" - casella inesistente"
-	}
-	at := pec.Local(w.now)
-	rd := receipt.NewData(k, d, p.cfg.Name, at, []string{r}, ext)
-	if code != "" {
-		rd.Error = code
-	}
-	msg, err := w.emit(ctx, step, func() ([]byte, error) {
-		opts := &receipt.Options{}
-		if k == pec.KindDelivery || k == pec.KindDeliveryShort {
-			or, err := e.Original()
-			if err != nil {
-				return nil, err
-			}
-			orig, err := io.ReadAll(or)
-			if err != nil {
-				return nil, err
-			}
-			opts.Original = bytes.NewReader(orig)
-		}
-		return p.build(k, rd, opts)
-	})
-	if err != nil {
-		return err
-	}
-	later := w.dispatch(ctx, step, p.cfg.Address, []string{d.Sender}, msg)
-	if later != nil && later != errLater {
-		return later
-	}
-	if err := w.once(ctx, step+".trace", func() error {
-		return p.record(ctx, nonNil(p.emitted(k, rd, msg))...)
-	}); err != nil {
-		return err
-	}
-	return later
 }
 
 // isCopy reports whether r is only a Cc recipient of the envelope (whose To

@@ -3,8 +3,8 @@ package provider
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
-	"strings"
 
 	"github.com/pecsdk/pec/envelope"
 	"github.com/pecsdk/pec/pec"
@@ -16,129 +16,154 @@ import (
 
 // Steps of an incoming item.
 const (
-	stepClass   = "class"   // the decision taken, kept so that a restart takes the same
-	stepTaking  = "taking"  // the presa in carico (PEC.md §6.6)
-	stepAnomaly = "anomaly" // the anomaly envelope (PEC.md §6.2)
-	stepApply   = "apply"   // the notice applied to the sent message it is about
+	stepPlan      = "plan"      // what was decided and signed, in one record
+	stepDeposited = "deposited" // the anomaly envelope is in its recipients' mailboxes
+	stepOut       = "out"       // the notices are sent (one step per destination)
 )
+
+// plan is what the incoming point decided about a message and the messages
+// it signed for it (PEC.md §11.2, §11.3), recorded in one step so that one
+// commit covers the decision and every signature, and a restart sends the
+// same bytes.
+type plan struct {
+	Anomaly  []string   `json:"anomaly,omitempty"`  // the recipients of the anomaly envelope
+	Envelope []byte     `json:"envelope,omitempty"` // the anomaly envelope, signed
+	Reason   string     `json:"reason,omitempty"`   // why the message is not a valid PEC object for them
+	Notice   bool       `json:"notice,omitempty"`   // a valid notice, deposited before the plan
+	Out      []outgoing `json:"out,omitempty"`      // notices to the sender or its provider
+}
 
 // incoming processes what the incoming point spooled (PEC.md §11.2): per
 // recipient, the transport envelope's delivery, the notice's deposit, or the
-// anomaly envelope.
+// anomaly envelope. Deposits of the received bytes, unchanged, come before
+// the plan that follows from them (a delivery receipt is emitted after the
+// deposit); deposits of what the provider signs come after.
 func (w *work) incoming(ctx context.Context) error {
 	p := w.p
-	in := p.inspect(w.body)
-	class, err := w.emit(ctx, stepClass, func() ([]byte, error) {
-		var b strings.Builder
+	var in *inbound
+	pl := &plan{}
+	if w.done(stepPlan) {
+		b, err := w.emit(ctx, stepPlan, nil)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, pl); err != nil {
+			return err
+		}
+	} else {
+		in = p.inspect(w.body)
+		var good, bad []string
 		for _, r := range w.st.Item.To {
-			b.WriteString(userName(r) + "\t" + in.reasonFor(p, r) + "\n")
+			if why := in.reasonFor(p, r); why != "" {
+				bad = append(bad, r)
+				pl.Reason = why
+			} else {
+				good = append(good, r)
+			}
 		}
-		return []byte(b.String()), nil
-	})
-	if err != nil {
-		return err
-	}
-	var good, bad []string
-	reason := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSuffix(string(class), "\n"), "\n") {
-		addr, why, _ := strings.Cut(line, "\t")
-		if why == "" {
-			good = append(good, addr)
-		} else {
-			bad = append(bad, addr)
-			reason[addr] = why
+		if in.rec != nil && len(bad) == 0 { // a notice: nothing to sign
+			return w.notice(ctx, in, good)
 		}
-	}
-	if len(good) > 0 && in.env == nil && in.rec == nil {
-		// decided valid before a restart, no longer verifiable now (the
-		// index changed): what was decided stands, with the data read
-		// without trust
-		in = p.inspectUntrusted(w.body)
-		if in.env == nil && in.rec == nil {
-			bad, good = append(bad, good...), nil
+		if err := w.decide(ctx, in, good, bad, pl); err != nil {
+			return err
+		}
+		b, err := json.Marshal(pl)
+		if err != nil {
+			return err
+		}
+		if _, err := w.emit(ctx, stepPlan, func() ([]byte, error) { return b, nil }); err != nil {
+			return err
 		}
 	}
-	var later bool
-	note := func(err error) error {
+	if len(pl.Envelope) > 0 {
+		if err := w.once(ctx, stepDeposited, func() error {
+			for _, r := range pl.Anomaly {
+				ok, err := p.exists(ctx, r)
+				if err != nil {
+					return err
+				}
+				if ok { // no DSN for ordinary mail (PEC.md §11.3)
+					if err := p.deposit(ctx, r, mailbox.Inbox, pl.Envelope, pec.Local(w.st.Item.Received)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if err := w.send(ctx, stepOut, pl.Out); err != nil {
 		if errors.Is(err, errLater) {
-			later = true
 			return nil
 		}
 		return err
 	}
-	if len(good) > 0 {
-		switch {
-		case in.env != nil:
-			err = note(w.transport(ctx, in, good))
-		case in.rec != nil:
-			err = note(w.notice(ctx, in, good))
+	var recs []*trace.Record
+	if pl.Notice {
+		if in == nil {
+			in = p.inspect(w.body)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	if len(bad) > 0 {
-		if err := note(w.anomaly(ctx, bad, reason[bad[0]])); err != nil {
-			return err
+		if in.rec != nil {
+			recs = append(recs, p.received(in.rec.Kind, in.rec.Data))
+			if err := p.apply(ctx, in); err != nil {
+				return err
+			}
 		}
 	}
-	if later {
-		return nil
+	for _, o := range pl.Out {
+		rec := p.emitted(o.Kind, o.Data, o.Msg)
+		if rec != nil && o.Virus != "" {
+			rec.Virus = o.Virus
+		}
+		recs = append(recs, rec)
+	}
+	if len(pl.Envelope) > 0 {
+		if rec := p.emitted(pec.KindAnomaly, nil, pl.Envelope); rec != nil {
+			rec.Provider = p.cfg.Name
+			recs = append(recs, rec)
+		}
+	}
+	if err := p.record(ctx, nonNil(recs...)...); err != nil {
+		return err
 	}
 	return p.cfg.Spool.Complete(ctx, w.st.Item.ID)
 }
 
-// inspectUntrusted reads the message as inspect does, with integrity only.
-func (p *Provider) inspectUntrusted(body []byte) *inbound {
-	in := &inbound{}
-	if e, err := envelope.Parse(bytes.NewReader(body), nil); err == nil && e.Data != nil && e.Signature != nil && e.Signature.Intact {
-		in.env = e
-	}
-	return in
-}
-
-// anomaly delivers the message to rcpts in an anomaly envelope (PEC.md
-// §6.2): what is not a valid PEC object, and ordinary mail. Ordinary mail
-// carrying a virus is dropped (PEC.md §11.2).
-func (w *work) anomaly(ctx context.Context, rcpts []string, why string) error {
+// decide fills the plan: the anomaly envelope for the recipients the
+// message is not valid for, the deposit of a valid notice, the delivery of
+// a valid transport envelope.
+func (w *work) decide(ctx context.Context, in *inbound, good, bad []string, pl *plan) error {
 	p := w.p
-	if !w.done(stepAnomaly) {
+	if len(bad) > 0 {
 		name, err := p.cfg.Scanner.Scan(ctx, w.body)
 		if err != nil {
 			return err
 		}
 		if name != "" {
 			p.cfg.Logger.Warn("ordinary mail with a virus dropped", "id", w.st.Item.ID, "virus", name)
-			return nil
-		}
-	}
-	at := pec.Local(w.st.Item.Received)
-	msg, err := w.emit(ctx, stepAnomaly, func() ([]byte, error) {
-		var b bytes.Buffer
-		err := envelope.BuildAnomaly(&b, bytes.NewReader(w.body), &envelope.Anomaly{Time: at, Reason: why}, p.cfg.Signer)
-		return b.Bytes(), err
-	})
-	if err != nil {
-		return err
-	}
-	for _, r := range rcpts {
-		if err := w.once(ctx, "deposit:"+r, func() error {
-			ok, err := p.exists(ctx, r)
-			if err != nil || !ok {
-				return err // no DSN for ordinary mail (PEC.md §11.3)
+		} else {
+			var b bytes.Buffer
+			a := &envelope.Anomaly{Time: pec.Local(w.st.Item.Received), Reason: pl.Reason}
+			if err := envelope.BuildAnomaly(&b, bytes.NewReader(w.body), a, p.cfg.Signer); err != nil {
+				return err
 			}
-			return p.deposit(ctx, r, mailbox.Inbox, msg, at)
-		}); err != nil {
-			return err
+			pl.Anomaly, pl.Envelope = bad, b.Bytes()
 		}
 	}
-	return w.once(ctx, stepAnomaly+".trace", func() error {
-		rec := p.emitted(pec.KindAnomaly, nil, msg)
-		if rec != nil {
-			rec.Provider = p.cfg.Name
+	switch {
+	case len(good) == 0:
+	case in.rec != nil:
+		for _, t := range good {
+			if err := p.deposit(ctx, t, mailbox.Inbox, w.body, pec.Local(w.st.Item.Received)); err != nil {
+				return err
+			}
 		}
-		return p.record(ctx, nonNil(rec)...)
-	})
+		pl.Notice = true
+	case in.env != nil:
+		return w.transport(ctx, in, good, pl)
+	}
+	return nil
 }
 
 // exists reports whether a mailbox can receive: an account, or the service
@@ -150,29 +175,28 @@ func (p *Provider) exists(ctx context.Context, addr string) (bool, error) {
 	return p.cfg.Users.Exists(ctx, addr)
 }
 
-// notice deposits a verified notice, unchanged, in the mailbox it is
-// addressed to, and applies it to the sent message it is about (PEC.md
-// §11.3): the time limits of the access point then see it.
+// notice deposits a verified notice, unchanged, in the mailboxes it is
+// addressed to (PEC.md §11.3), traces it and applies it to the sent message
+// it is about, where the time limits of the access point see it. A crash
+// before the item is completed deposits it again: the same bytes.
 func (w *work) notice(ctx context.Context, in *inbound, rcpts []string) error {
 	p := w.p
-	r := in.rec
 	for _, t := range rcpts {
-		if err := w.once(ctx, "deposit:"+t, func() error {
-			return p.deposit(ctx, t, mailbox.Inbox, w.body, pec.Local(w.st.Item.Received))
-		}); err != nil {
+		if err := p.deposit(ctx, t, mailbox.Inbox, w.body, pec.Local(w.st.Item.Received)); err != nil {
 			return err
 		}
 	}
-	return w.once(ctx, stepApply, func() error {
-		if err := p.record(ctx, nonNil(p.received(r.Kind, r.Data, w.body))...); err != nil {
-			return err
-		}
-		return p.apply(ctx, in)
-	})
+	if err := p.record(ctx, p.received(in.rec.Kind, in.rec.Data)); err != nil {
+		return err
+	}
+	if err := p.apply(ctx, in); err != nil {
+		return err
+	}
+	return p.cfg.Spool.Complete(ctx, w.st.Item.ID)
 }
 
 // received is the trace record of a notice that reached the provider.
-func (p *Provider) received(k pec.Kind, d *daticert.Data, msg []byte) *trace.Record {
+func (p *Provider) received(k pec.Kind, d *daticert.Data) *trace.Record {
 	rec := trace.FromData(trace.EventReceived, trace.PointIncoming, d)
 	rec.Kind = k
 	return rec
@@ -221,6 +245,9 @@ func (p *Provider) apply(ctx context.Context, in *inbound) error {
 	for _, n := range names {
 		if n == "" || !containsAddr(c.certified(), n) || !manages(in.signer, n) {
 			p.cfg.Logger.Warn("notice names a recipient it may not speak for", "id", d.ID, "recipient", n, "signer", in.signer.Name)
+			continue
+		}
+		if st.Done(prefix + userName(n)) {
 			continue
 		}
 		if err := p.cfg.Spool.Done(ctx, id, prefix+userName(n), nil); err != nil && !errors.Is(err, spool.ErrNotFound) {

@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/daticert"
 	"github.com/pecsdk/pec/provider/spool"
 )
 
@@ -52,34 +55,74 @@ func (p *Provider) destinations(rcpts []string) []destination {
 	return out
 }
 
-// dispatch sends msg from the reverse-path from to rcpts, one transaction per
-// destination, each recorded as step ">" key once done: the provider's own
-// domains through its own incoming point (a spool item of the incoming role,
-// verified as anything else, PEC.md §11.5), STARTTLS required toward other
-// PEC providers, ordinary SMTP toward ordinary domains. It returns errLater
-// when a destination is to be tried again; a permanent failure, or one that
-// lasts beyond GiveUpAfter, is logged and not retried.
+// outgoing is a message to send: its reverse-path, forward-paths and bytes,
+// and what the trace records of it.
+type outgoing struct {
+	Kind  pec.Kind       `json:"kind"`
+	From  string         `json:"from"`
+	To    []string       `json:"to"`
+	Msg   []byte         `json:"msg"`
+	Data  *daticert.Data `json:"data,omitempty"`
+	Virus string         `json:"virus,omitempty"`
+}
+
+// dispatch sends msg from the reverse-path from to rcpts; see send.
 func (w *work) dispatch(ctx context.Context, step, from string, rcpts []string, msg []byte) error {
+	return w.send(ctx, step, []outgoing{{From: from, To: rcpts, Msg: msg}})
+}
+
+// send sends each message to its recipients, one SMTP transaction per
+// message and destination (PEC.md §11.4), the messages of one destination
+// one after the other on one connection; each destination is recorded as
+// step ">" key once all its transactions are made. The provider's own
+// domains are reached through its own incoming point (a spool item of the
+// incoming role, verified as anything else, PEC.md §11.5), other PEC
+// providers with STARTTLS required, ordinary domains with ordinary SMTP. It
+// returns errLater when a destination is to be tried again; a permanent
+// failure, or one that lasts beyond GiveUpAfter, is logged and not retried.
+func (w *work) send(ctx context.Context, step string, outs []outgoing) error {
 	p := w.p
+	type part struct {
+		out   int
+		rcpts []string
+	}
+	var keys []string
+	dest := map[string]destination{}
+	parts := map[string][]part{}
+	for i, o := range outs {
+		for _, d := range p.destinations(o.To) {
+			if _, ok := dest[d.key]; !ok {
+				keys = append(keys, d.key)
+				dest[d.key] = d
+			}
+			parts[d.key] = append(parts[d.key], part{i, d.rcpts})
+		}
+	}
+	sort.Strings(keys)
 	var later bool
-	for _, d := range p.destinations(rcpts) {
-		s := step + ">" + d.key
+	for _, key := range keys {
+		s := step + ">" + key
 		if w.done(s) {
 			continue
 		}
 		var err error
-		switch {
-		case d.key == "local":
-			id := itemID("i", w.st.Item.ID, s)
-			err = p.cfg.Spool.Put(ctx, &spool.Item{ID: id, Role: spool.RoleIncoming, From: from, To: d.rcpts, Peer: "local", Helo: p.cfg.Hostname}, bytes.NewReader(msg))
-			if errors.Is(err, spool.ErrExists) {
-				err = nil
+		for _, pt := range parts[key] {
+			o := outs[pt.out]
+			if key == "local" {
+				id := itemID("i", w.st.Item.ID, s, strconv.Itoa(pt.out))
+				err = p.cfg.Spool.Put(ctx, &spool.Item{ID: id, Role: spool.RoleIncoming, From: o.From, To: pt.rcpts, Peer: "local", Helo: p.cfg.Hostname}, bytes.NewReader(o.Msg))
+				if errors.Is(err, spool.ErrExists) {
+					err = nil
+				}
+				if err == nil {
+					defer p.kick(id)
+				}
+			} else {
+				err = p.relay(ctx, dest[key].domain, strings.HasPrefix(key, "pec:"), o.From, pt.rcpts, o.Msg)
 			}
-			if err == nil {
-				defer p.kick(id)
+			if err != nil {
+				break
 			}
-		default:
-			err = p.relay(ctx, d.domain, strings.HasPrefix(d.key, "pec:"), from, d.rcpts, msg)
 		}
 		if err == nil {
 			if err := w.mark(ctx, s); err != nil {

@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/pecsdk/pec/envelope"
@@ -15,10 +16,16 @@ import (
 // Steps of an access item.
 const (
 	stepNonAcceptance = "non-acceptance"
-	stepAcceptance    = "acceptance"
-	stepEnvelope      = "envelope"
+	stepCertify       = "certify" // the acceptance and the transport envelope
 	stepRelay         = "relay"
 )
+
+// certification is the output of the certify step: what the access point
+// signed for an accepted message.
+type certification struct {
+	Acceptance []byte `json:"acceptance"`
+	Envelope   []byte `json:"envelope"`
+}
 
 // access processes a submission the access point spooled (PEC.md §11.1,
 // §11.4): the non-acceptance, or the acceptance, the transport envelope, the
@@ -41,30 +48,41 @@ func (w *work) access(ctx context.Context) error {
 		}
 		return p.cfg.Spool.Complete(ctx, w.st.Item.ID)
 	}
+	// The acceptance and the transport envelope share one temporal
+	// reference (PEC.md §10.1) and one commit.
 	acc := receipt.NewData(pec.KindAcceptance, env, p.cfg.Name, env.Time, nil, "")
-	if err := w.notify(ctx, stepAcceptance, pec.KindAcceptance, acc, func() ([]byte, error) {
-		return p.build(pec.KindAcceptance, acc, nil)
-	}); err != nil {
-		return err
-	}
-	transport, err := w.emit(ctx, stepEnvelope, func() ([]byte, error) {
+	out, err := w.emit(ctx, stepCertify, func() ([]byte, error) {
+		var c certification
+		var err error
+		if c.Acceptance, err = p.build(pec.KindAcceptance, acc, nil); err != nil {
+			return nil, err
+		}
 		var b bytes.Buffer
 		if err := envelope.Build(&b, bytes.NewReader(w.body), env, p.cfg.Signer, nil); err != nil {
 			return nil, err
 		}
-		return b.Bytes(), nil
+		c.Envelope = b.Bytes()
+		return json.Marshal(&c)
 	})
 	if err != nil {
 		return err
 	}
-	if err := w.once(ctx, stepEnvelope+".sent", func() error {
+	var cert certification
+	if err := json.Unmarshal(out, &cert); err != nil {
+		return err
+	}
+	if err := w.once(ctx, stepCertify+".sent", func() error {
+		if err := p.deposit(ctx, env.Sender, mailbox.Inbox, cert.Acceptance, env.Time); err != nil {
+			return err
+		}
 		if err := p.deposit(ctx, w.st.Item.User, mailbox.Sent, w.body, env.Time); err != nil {
 			return err
 		}
-		return p.record(ctx, nonNil(p.emitted(pec.KindTransport, env, transport))...)
+		return p.record(ctx, nonNil(p.emitted(pec.KindAcceptance, acc, cert.Acceptance), p.emitted(pec.KindTransport, env, cert.Envelope))...)
 	}); err != nil {
 		return err
 	}
+	transport := cert.Envelope
 	err = w.dispatch(ctx, stepRelay, w.st.Item.From, w.st.Item.To, transport)
 	if err != nil && !errors.Is(err, errLater) {
 		return err

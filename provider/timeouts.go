@@ -70,6 +70,11 @@ func (w *work) follow(ctx context.Context, c *checked, env *daticert.Data, relay
 		soon(w.st.Item.Received.Add(p.cfg.GiveUpAfter))
 	}
 	if open {
+		for _, r := range w.st.Retries {
+			if r.Step == stepFollow && r.Next.Equal(next.Truncate(time.Microsecond)) {
+				return nil // already scheduled
+			}
+		}
 		_, err := p.cfg.Spool.Retry(ctx, w.st.Item.ID, stepFollow, next, "waiting for receipts")
 		return err
 	}

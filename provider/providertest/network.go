@@ -2,13 +2,13 @@ package providertest
 
 import (
 	"context"
-	"errors"
-	"os"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
