@@ -79,9 +79,11 @@ type Spool interface {
 	Complete(ctx context.Context, id string) error
 
 	// Close releases the spool. Calls under way are interrupted (a Put
-	// still reading its body fails and stores nothing) and waited for;
-	// later calls return an error matching ErrClosed. What was
-	// acknowledged before is already durable.
+	// still reading its body fails with ErrClosed and stores nothing) and
+	// waited for: a body's reader blocked in Read holds Close until it
+	// returns, so a server closes its connections first. Later calls
+	// return an error matching ErrClosed. What was acknowledged before is
+	// already durable.
 	Close() error
 }
 
