@@ -46,7 +46,7 @@ func extractOne(path, dir string, out io.Writer) error {
 	err := extractFile(path, dir, out)
 	var pe *os.PathError
 	if err != nil && !(errors.As(err, &pe) && pe.Path == path) {
-		err = fmt.Errorf("%s: %w", path, err)
+		err = &fileError{path, err}
 	}
 	return err
 }

@@ -39,3 +39,18 @@ func messageFiles(args []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// fileError is an error about one file: its path, then the cause.
+type fileError struct {
+	path string
+	err  error
+}
+
+func (e *fileError) Error() string { return e.path + ": " + errText(e.err) }
+func (e *fileError) Unwrap() error { return e.err }
+
+// errText is the message of err as the tool prints it: the "pec: " of the
+// library's errors left out (the tool says it once), on one line.
+func errText(err error) string {
+	return strings.TrimSpace(strings.TrimPrefix(err.Error(), "pec: "))
+}

@@ -56,7 +56,7 @@ func cmdInspect(args []string, out, errOut io.Writer) (int, error) {
 			if *asJSON {
 				enc.Encode(map[string]any{"file": path, "error": err.Error()})
 			} else {
-				fmt.Fprintf(out, "%s: %s\n", path, strings.TrimSpace(err.Error()))
+				fmt.Fprintf(out, "%s: %s\n", path, errText(err))
 			}
 			continue
 		}

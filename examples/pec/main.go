@@ -94,7 +94,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		// The packages' errors say "pec: " themselves: say it once.
-		fmt.Fprintln(stderr, "pec:", strings.TrimPrefix(err.Error(), "pec: "))
+		fmt.Fprintln(stderr, "pec:", errText(err))
 		if status == 0 {
 			status = 2
 		}

@@ -49,7 +49,7 @@ func cmdVerify(args []string, out, errOut io.Writer) (int, error) {
 			status = 1
 		}
 		pl.clear()
-		fmt.Fprintf(out, "%s: %s %s\n", path, verdict, strings.TrimSpace(why))
+		fmt.Fprintf(out, "%s: %s %s\n", path, verdict, why)
 		pl.show(i+1, len(files), "verifying %d/%d", i+1, len(files))
 	}
 	return status, nil
@@ -64,7 +64,7 @@ func cmdVerify(args []string, out, errOut io.Writer) (int, error) {
 func verifyFile(get func() (*message, error), integrityOnly bool) (verdict, why string) {
 	m, err := get()
 	if err != nil {
-		return "FAIL", err.Error()
+		return "FAIL", errText(err)
 	}
 	v := m.Signature
 	if v == nil {
