@@ -55,9 +55,14 @@
 // receipt, a Message-ID kept as the correlation key), checks before
 // connecting what the provider would refuse (addresses, sender = the
 // authenticated mailbox, size × recipients), and submits it over SMTP with
-// implicit TLS or STARTTLS and SASL PLAIN or LOGIN. With a Tracker the
-// message is registered once every recipient is accepted and before DATA,
-// so the same Message-ID is never sent twice. Fetch and Watch read the
+// implicit TLS or STARTTLS and SASL PLAIN or LOGIN, every exchange from the
+// greeting on bounded by SubmitOptions.Timeout. Attachments go out as their
+// bytes, base64-encoded, with the content type and charset they declare:
+// a text file in ISO-8859-1 or Windows-1252 arrives byte for byte, never
+// converted. A draft keeps the Message-ID it is given or, at its first
+// Compose, gets. With a Tracker the message is registered once every
+// recipient is accepted and before DATA, so the same Message-ID (a retry
+// of the same draft included) is never sent twice. Fetch and Watch read the
 // mailbox over IMAP (UID-based, UIDVALIDITY-aware, IDLE when offered) or
 // POP3 (UIDL), into a local folder, one .eml per message, each written and
 // synced before the fetch state records it, so a cut connection or a crash
