@@ -89,4 +89,3 @@ func trim(s []byte) []byte {
 	}
 	return s[i:n]
 }
-

@@ -17,15 +17,15 @@ const qpLineMax = 4096
 // (FuzzQuotedPrintable compares them), but a line at a time instead of a
 // byte at a time, through a pooled buffer instead of a new bufio.Reader.
 type qpReader struct {
-	r     io.Reader
-	buf   *[]byte // the raw bytes read from r: (*buf)[start:end] unread
-	start int
-	end   int
-	srcEOF error // the error r returned, once the buffer is drained
-	out   []byte // decoded bytes not yet returned
-	dec   []byte // the decoding buffer out points into
-	err   error  // returned once out is drained
-	rerr  error  // the error that came with the current line
+	r      io.Reader
+	buf    *[]byte // the raw bytes read from r: (*buf)[start:end] unread
+	start  int
+	end    int
+	srcEOF error  // the error r returned, once the buffer is drained
+	out    []byte // decoded bytes not yet returned
+	dec    []byte // the decoding buffer out points into
+	err    error  // returned once out is drained
+	rerr   error  // the error that came with the current line
 }
 
 func newQPReader(r io.Reader) *qpReader {

@@ -95,7 +95,12 @@ type scanner struct {
 	parts int
 	buf   *bufio.Reader // the lines of the source
 	sec   io.SectionReader
-	hdr   []byte // the header being read
+	hdr   []byte  // the header being read
+	win   *[]byte // the window of delimiter searches
+	line  []byte  // a delimiter line read apart
+	// refSearch, set by tests, replaces the delimiter search with the
+	// reference one.
+	refSearch func(p *Part, depth int) error
 }
 
 // maxKeptHeader bounds the header buffer a pooled scanner keeps.
@@ -107,10 +112,14 @@ var scanners = sync.Pool{New: func() any {
 
 func (s *scanner) release() {
 	s.parts = 0
+	s.refSearch = nil
 	s.sec = io.SectionReader{}
 	s.buf.Reset(nil)
 	if cap(s.hdr) > maxKeptHeader {
 		s.hdr = nil
+	}
+	if cap(s.line) > maxKeptHeader {
+		s.line = nil
 	}
 	s.hdr = s.hdr[:0]
 	scanners.Put(s)
@@ -204,7 +213,11 @@ func (s *scanner) entity(src io.ReaderAt, start, end int64, path string, depth i
 
 	switch {
 	case strings.HasPrefix(p.MediaType, "multipart/"):
-		if err := s.multipart(p, depth); err != nil {
+		search := s.multipart
+		if s.refSearch != nil {
+			search = s.refSearch
+		}
+		if err := search(p, depth); err != nil {
 			return nil, err
 		}
 	case p.MediaType == "message/rfc822" || p.MediaType == "message/global":
@@ -227,6 +240,15 @@ func contentType(h textproto.Header) (string, map[string]string) {
 	return t, params
 }
 
+// delimWindow is how much of a multipart body is searched at a time for
+// delimiters.
+const delimWindow = 32 << 10
+
+// multipart finds the body parts of p (RFC 2046 §5.1.1): delimiter lines,
+// "--" boundary at the start of a line, optionally "--" (the close
+// delimiter) and white space. The body is searched for the boundary with
+// bytes.Index a window at a time, not read line by line, so that a large
+// attachment costs a memory scan per enclosing multipart.
 func (s *scanner) multipart(p *Part, depth int) error {
 	boundary := p.Params["boundary"]
 	if boundary == "" {
@@ -237,55 +259,80 @@ func (s *scanner) multipart(p *Part, depth int) error {
 	type span struct{ start, end int64 }
 	var spans []span
 	partStart := int64(-1)
-	prevTerm := 0
-	prevCR := false // the previous chunk ended in a CR
 	closed := false
-	ls := s.lines(p.Src, p.BodyStart, p.End)
-	for !closed {
-		chunk, off, lineStart, err := ls.next()
-		if lineStart && bytes.HasPrefix(chunk, delim) {
-			rest := chunk[len(delim):]
+	buf := *s.window()
+	// The window is buf[:n], holding src[base:base+n]; the byte before it
+	// is prev.
+	base := p.BodyStart
+	prev := byte('\n') // the body starts a line
+	for !closed && base < p.End {
+		n, err := p.Src.ReadAt(buf[:min(int64(len(buf)), p.End-base)], base)
+		if n == 0 && err != nil {
+			return err
+		}
+		w := buf[:n]
+		for i := 0; !closed; {
+			j := bytes.Index(w[i:], delim)
+			if j < 0 {
+				break
+			}
+			i += j
+			off := base + int64(i)
+			before := prev
+			if i > 0 {
+				before = w[i-1]
+			}
+			if before != '\n' {
+				i++
+				continue
+			}
+			line, err := s.delimLine(p, off, w[i:], base+int64(n) == p.End)
+			if err != nil {
+				return err
+			}
+			rest := line[len(delim):]
 			isClose := bytes.HasPrefix(rest, []byte("--"))
 			if isClose {
 				rest = rest[2:]
 			}
-			if len(bytes.TrimRight(rest, " \t\r\n")) == 0 {
-				if partStart >= 0 {
-					e := off - int64(prevTerm)
-					if e < partStart {
-						e = partStart
-					}
-					spans = append(spans, span{partStart, e})
-				}
-				partStart = off + int64(len(chunk))
-				if isClose {
-					closed = true
-				}
-				prevTerm = termLen(chunk)
-				prevCR = false
-				if err == io.EOF {
-					break
-				}
+			if len(bytes.TrimRight(rest, " \t\r\n")) != 0 {
+				i++
 				continue
 			}
-		}
-		if len(chunk) > 0 {
-			t := termLen(chunk)
-			// A line longer than the buffer can end in a CR at the end of
-			// one chunk and its LF alone in the next: the terminator is
-			// then CRLF, and the CR is not part of the body.
-			if t == 1 && len(chunk) == 1 && !lineStart && prevCR {
-				t = 2
+			if partStart >= 0 {
+				// The CRLF (or LF) before the delimiter belongs to it.
+				e := off - 1
+				if off-2 >= p.BodyStart && s.byteAt(p.Src, off-2, w, base) == '\r' {
+					e = off - 2
+				}
+				spans = append(spans, span{partStart, max(e, partStart)})
 			}
-			prevTerm = t
-			prevCR = chunk[len(chunk)-1] == '\r'
+			partStart = off + int64(len(line))
+			closed = isClose
+			// Go on after the delimiter line (it may end past the window).
+			if next := partStart - base; next < int64(n) {
+				i = int(next)
+			} else {
+				break
+			}
 		}
-		if err == io.EOF {
+		if closed {
 			break
 		}
-		if err != nil {
-			return err
+		// The next window starts after this one, or at the line after a
+		// delimiter found near its end; it overlaps this one by enough
+		// to find a delimiter that straddles the two.
+		next := base + int64(n)
+		if next < p.End {
+			next = max(next-int64(len(delim)), base+1)
 		}
+		if partStart > next {
+			next = partStart
+		}
+		if next > base {
+			prev, _ = s.readByte(p.Src, next-1, w, base)
+		}
+		base = next
 	}
 	if partStart < 0 {
 		p.Problems = append(p.Problems, &offsetError{p.BodyStart, ErrBoundaryAbsent})
@@ -305,6 +352,61 @@ func (s *scanner) multipart(p *Part, depth int) error {
 		p.Children = append(p.Children, c)
 	}
 	return nil
+}
+
+// delimLine returns the line that starts at off, as the line reader would
+// give it: through its LF, or at most the size of its buffer, or to the
+// end of the body. w holds the source from off on (part of it).
+func (s *scanner) delimLine(p *Part, off int64, w []byte, wEnds bool) ([]byte, error) {
+	limit := int64(s.buf.Size())
+	if i := bytes.IndexByte(w[:min(int64(len(w)), limit)], '\n'); i >= 0 {
+		return w[:i+1], nil
+	}
+	if wEnds && int64(len(w)) <= limit {
+		return w, nil // the body ends within the window
+	}
+	// A long line, or one that runs past the window: read it apart.
+	n := min(limit, p.End-off)
+	if cap(s.line) < int(n) {
+		s.line = make([]byte, n)
+	}
+	b := s.line[:n]
+	k, err := p.Src.ReadAt(b, off)
+	if k < len(b) {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i+1], nil
+	}
+	return b, nil
+}
+
+// byteAt returns the byte of src at off, from the window w (holding src
+// from base) when it is there.
+func (s *scanner) byteAt(src io.ReaderAt, off int64, w []byte, base int64) byte {
+	b, _ := s.readByte(src, off, w, base)
+	return b
+}
+
+func (s *scanner) readByte(src io.ReaderAt, off int64, w []byte, base int64) (byte, error) {
+	if off >= base && off < base+int64(len(w)) {
+		return w[off-base], nil
+	}
+	var b [1]byte
+	_, err := src.ReadAt(b[:], off)
+	return b[0], err
+}
+
+// window returns the scanner's buffer for delimiter searches.
+func (s *scanner) window() *[]byte {
+	if s.win == nil {
+		b := make([]byte, delimWindow)
+		s.win = &b
+	}
+	return s.win
 }
 
 func childPath(parent string, n int) string {
