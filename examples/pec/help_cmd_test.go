@@ -120,6 +120,10 @@ func TestErrorsNameTheFile(t *testing.T) {
 	if _, _, errOut := runTool("index", "lookup", "--ldif", plain, "x.example"); strings.Contains(errOut, "pec: pec:") {
 		t.Errorf("doubled prefix: %s", errOut)
 	}
+	st, _, errOut := runTool("extract", "-o", t.TempDir(), plain)
+	if st != 2 || !strings.HasPrefix(errOut, "pec: "+plain+": ") || strings.Count(errOut, "pec:") != 1 || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("extract of a plain message: %d %q, want one line naming the file, pec: once", st, errOut)
+	}
 }
 
 // TestDirectoryArgument: a directory stands for its .eml files, in order;
