@@ -94,6 +94,7 @@ type scanner struct {
 	lim   Limits
 	parts int
 	buf   *bufio.Reader // the lines of the source
+	hbuf  *bufio.Reader // the lines of a header
 	sec   io.SectionReader
 	hdr   []byte  // the header being read
 	win   *[]byte // the window of delimiter searches
@@ -107,7 +108,7 @@ type scanner struct {
 const maxKeptHeader = 64 << 10
 
 var scanners = sync.Pool{New: func() any {
-	return &scanner{buf: bufio.NewReaderSize(nil, 32<<10)}
+	return &scanner{buf: bufio.NewReaderSize(nil, 32<<10), hbuf: bufio.NewReaderSize(nil, 4<<10)}
 }}
 
 func (s *scanner) release() {
@@ -115,6 +116,7 @@ func (s *scanner) release() {
 	s.refSearch = nil
 	s.sec = io.SectionReader{}
 	s.buf.Reset(nil)
+	s.hbuf.Reset(nil)
 	if cap(s.hdr) > maxKeptHeader {
 		s.hdr = nil
 	}
@@ -123,6 +125,16 @@ func (s *scanner) release() {
 	}
 	s.hdr = s.hdr[:0]
 	scanners.Put(s)
+}
+
+// headerLines returns an iterator over src[start:end] for reading a
+// header: through a small buffer, so that each part costs the bytes of
+// its header, not a buffer's worth of its body. Lines longer than the
+// buffer come in pieces, as they do from lines.
+func (s *scanner) headerLines(src io.ReaderAt, start, end int64) lines {
+	s.sec = *io.NewSectionReader(src, start, end-start)
+	s.hbuf.Reset(&s.sec)
+	return lines{r: s.hbuf, off: start, atStart: true}
 }
 
 // lines iterates over the lines of src[start:end], each with its offset.
@@ -176,7 +188,7 @@ func (s *scanner) entity(src io.ReaderAt, start, end int64, path string, depth i
 	p := &Part{Path: path, Src: src, Start: start, End: end}
 	// Header: lines up to the first empty one.
 	hdr := s.hdr[:0]
-	ls := s.lines(src, start, end)
+	ls := s.headerLines(src, start, end)
 	bodyStart := int64(-1)
 	for {
 		chunk, off, lineStart, err := ls.next()

@@ -306,7 +306,7 @@ func blank(r io.Reader) bool {
 }
 
 func looksLikeCertData(p *mimeutil.Part) bool {
-	body, err := p.Body()
+	body, err := p.Decoded()
 	if err != nil {
 		return false
 	}
@@ -321,8 +321,11 @@ func (m *Message) collectHashes() {
 		return
 	}
 	orig.Walk(func(p *mimeutil.Part) bool {
+		if p.MediaType != "text/plain" {
+			return true
+		}
 		name := p.Filename()
-		if !strings.HasSuffix(strings.ToLower(name), pec.HashSuffix) || p.MediaType != "text/plain" {
+		if !strings.HasSuffix(strings.ToLower(name), pec.HashSuffix) {
 			return true
 		}
 		body, err := p.Body()
@@ -343,7 +346,9 @@ func (m *Message) readCertData() {
 	if m.CertPart == nil {
 		return
 	}
-	body, err := m.CertPart.Body()
+	// The XML as signed, transfer-decoded only: its declaration names
+	// its encoding, which daticert.Parse honours.
+	body, err := m.CertPart.Decoded()
 	if err != nil {
 		m.problem(m.CertPart, "Content-Transfer-Encoding", err)
 		return
