@@ -197,6 +197,11 @@ func TestAdversarialReceipts(t *testing.T) {
 	// Alice's other message, sent by another client without Message-ID:
 	// its receipts carry no msgid (PEC.md §9).
 	other := envelopeData(w.base, sample.Alice, "", "opec.3.alice@"+sample.SenderDomain)
+	// Alice's message as certification data that also lists Dora, who is
+	// not among its recipients (a builder refuses a delivery for someone
+	// the data does not list).
+	withDora := envelopeData(w.base, sample.Alice, advMsgID, w.env.ID)
+	withDora.Recipients = append(withDora.Recipients, daticert.Recipient{Address: advDora, Type: pec.RecipientCertified})
 	// A message under the same Message-ID with another identificativo.
 	forked := envelopeData(w.base, sample.Alice, advMsgID, "opec.4.alice@"+sample.SenderDomain)
 	roots := &smime.VerifyOptions{Roots: w.set.PKI.Pool()}
@@ -223,7 +228,7 @@ func TestAdversarialReceipts(t *testing.T) {
 				header: pec.HeaderReference + ": <" + advMsgID + ">\r\n"}, wantErr: client.ErrUnknownMessage, adv: true}},
 			client.StateAccepted, w.env.ID},
 		{"(c) delivery for a recipient not of the message", []advStep{
-			{n: notice{kind: pec.KindDeliverySummary, rcpt: []string{advDora}}, wantErr: client.ErrUnknownRecipient, adv: true}},
+			{n: notice{kind: pec.KindDeliverySummary, env: withDora, rcpt: []string{advDora}}, wantErr: client.ErrUnknownRecipient, adv: true}},
 			client.StateSubmitted, ""},
 		{"(c) presa in carico covering a recipient not of the message", []advStep{acc,
 			{n: notice{kind: pec.KindTakeInCharge, rcpt: []string{sample.Bob, advDora}}, wantErr: client.ErrUnknownRecipient, adv: true}},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/daticert"
 	"github.com/pecsdk/pec/pec/pectest"
 	"github.com/pecsdk/pec/pec/smime"
 	"github.com/pecsdk/pec/sample"
@@ -240,7 +241,13 @@ func TestTrackerUpdates(t *testing.T) {
 		}
 	})
 	t.Run("unknown recipient", func(t *testing.T) {
-		u, err := tr.Observe(classifyBytes(t, m.build(t, pec.KindDeliverySummary, 1, dora)))
+		// Signed data that lists Dora among the destinatari (a builder
+		// refuses a delivery for anyone else): she is still not a
+		// recipient of the message sent.
+		env := *m.env
+		env.Recipients = append(append([]daticert.Recipient{}, env.Recipients...), daticert.Recipient{Address: dora, Type: pec.RecipientCertified})
+		other := &sentMsg{sent: m.sent, env: &env}
+		u, err := tr.Observe(classifyBytes(t, other.build(t, pec.KindDeliverySummary, 1, dora)))
 		if !errors.Is(err, ErrUnknownRecipient) || u == nil || len(u.Changes) != 0 {
 			t.Fatalf("Update = %+v, err = %v, want ErrUnknownRecipient", u, err)
 		}
