@@ -2,15 +2,24 @@ package pecmail_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"io"
+	"math/rand"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-message/mail"
 
 	"github.com/pecsdk/pec/envelope"
+	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/daticert"
+	"github.com/pecsdk/pec/pec/index"
+	"github.com/pecsdk/pec/pec/pectest"
 	"github.com/pecsdk/pec/pec/smime"
 	"github.com/pecsdk/pec/pecmail"
 	"github.com/pecsdk/pec/receipt"
@@ -233,4 +242,99 @@ func (s *allocStats) read() {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	s.bytes = ms.TotalAlloc
+}
+
+// BenchmarkReadLargeEnvelope reads and verifies (chain and provider
+// index) a transport envelope carrying a 10 MB original: allocations must
+// stay under twice its size (x-size), the message being read in place
+// and its signed content hashed as a stream. Its floor is
+// BenchmarkLargeEnvelopeSHA256, the hash of the same bytes.
+func BenchmarkReadLargeEnvelope(b *testing.B) {
+	msg, opts := largeEnvelope(b)
+	m, err := pecmail.Read(bytes.NewReader(msg), opts)
+	if err != nil || !m.OK() {
+		b.Fatalf("the envelope does not verify: %v, problems %v", err, m.Problems)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	var before, after allocStats
+	before.read()
+	for b.Loop() {
+		if _, err := pecmail.Read(bytes.NewReader(msg), opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	after.read()
+	b.ReportMetric(float64(after.bytes-before.bytes)/float64(b.N)/float64(len(msg)), "x-size")
+}
+
+// BenchmarkLargeEnvelopeSHA256 is the floor of BenchmarkReadLargeEnvelope:
+// SHA-256 of the envelope's bytes.
+func BenchmarkLargeEnvelopeSHA256(b *testing.B) {
+	msg, _ := largeEnvelope(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		sha256.Sum256(msg)
+	}
+}
+
+var (
+	largeOnce sync.Once
+	largeMsg  []byte
+	largeOpts *smime.VerifyOptions
+	largeErr  error
+)
+
+// largeEnvelope builds, once, a transport envelope of a 10 MB original (a
+// PDF attachment in base64 lines) signed by a test provider, and the
+// options that trust it.
+func largeEnvelope(b *testing.B) ([]byte, *smime.VerifyOptions) {
+	b.Helper()
+	largeOnce.Do(func() {
+		pki, err := pectest.NewPKI("Bench CA")
+		if err != nil {
+			largeErr = err
+			return
+		}
+		signer, _, err := pki.NewProvider("Bench PEC S.p.A.", "posta-certificata@pec.example.it", nil)
+		if err != nil {
+			largeErr = err
+			return
+		}
+		idx, err := index.New([]index.Provider{{Name: "Bench PEC S.p.A.", MailReceipt: "posta-certificata@pec.example.it",
+			Domains: []string{"pec.example.it"}, Certificates: []*x509.Certificate{signer.Certificate()}}})
+		if err != nil {
+			largeErr = err
+			return
+		}
+		raw := make([]byte, 10<<20*3/4)
+		rand.New(rand.NewSource(1)).Read(raw)
+		var orig bytes.Buffer
+		orig.WriteString("From: alice@pec.example.it\r\nTo: bob@pec.example.com\r\nSubject: Fattura\r\n" +
+			"Message-ID: <bench@client.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n" +
+			"--b1\r\nContent-Type: text/plain\r\n\r\nIn allegato.\r\n--b1\r\nContent-Type: application/pdf; name=f.pdf\r\n" +
+			"Content-Disposition: attachment; filename=f.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+		enc := base64.StdEncoding.EncodeToString(raw)
+		for ; len(enc) > 76; enc = enc[76:] {
+			orig.WriteString(enc[:76] + "\r\n")
+		}
+		orig.WriteString(enc + "\r\n--b1--\r\n")
+		now := time.Now()
+		d := &daticert.Data{Type: pec.CertTransport, Sender: "alice@pec.example.it", ReplyTo: "alice@pec.example.it",
+			Recipients: []daticert.Recipient{{Address: "bob@pec.example.com", Type: pec.RecipientCertified}},
+			Subject:    "Fattura", Provider: "Bench PEC S.p.A.", Time: now,
+			ID: pec.NewMsgID("pec.example.it", now), MsgID: "<bench@client.example>", ReceiptType: pec.ReceiptFull}
+		var env bytes.Buffer
+		if err := envelope.Build(&env, &orig, d, signer, nil); err != nil {
+			largeErr = err
+			return
+		}
+		largeMsg = env.Bytes()
+		largeOpts = &smime.VerifyOptions{Roots: pki.Pool(), Authority: idx}
+	})
+	if largeErr != nil {
+		b.Fatal(largeErr)
+	}
+	return largeMsg, largeOpts
 }
