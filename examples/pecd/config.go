@@ -84,6 +84,9 @@ type StorageConfig struct {
 	Maildir      string // root of the users' Maildirs
 	Trace        string // a directory (embedded store) or a postgres:// URL
 	SealInterval time.Duration
+	// MaildirStaleLock is the age past which a Maildir lock file is taken
+	// to be left by a dead process (a crash) and removed.
+	MaildirStaleLock time.Duration
 }
 
 // LimitsConfig is the [limits] section.
@@ -117,6 +120,7 @@ const (
 	DefaultFinal         = provider.DefaultGiveUpAfter // within 22 to 24 hours
 	DefaultRefresh       = index.DefaultInterval       // PEC.md §13.1: daily
 	DefaultSealInterval  = trace.DefaultSealInterval
+	DefaultStaleLock     = 2 * time.Minute // Dovecot's, as package mailbox
 )
 
 // LoadConfig reads the configuration file at path.
@@ -145,7 +149,7 @@ func ParseConfig(r io.Reader) (*Config, error) {
 		Limits:     LimitsConfig{MaxTotal: DefaultMaxTotal, MaxRecipients: DefaultMaxRecipients},
 		TimeLimits: TimeLimitsConfig{Warning: DefaultWarning, Final: DefaultFinal},
 		Index:      IndexConfig{Refresh: DefaultRefresh},
-		Storage:    StorageConfig{SealInterval: DefaultSealInterval},
+		Storage:    StorageConfig{SealInterval: DefaultSealInterval, MaildirStaleLock: DefaultStaleLock},
 		Log:        LogConfig{Level: "info", Format: "text"},
 	}
 	d := &decoder{seen: map[string]int{}}
@@ -187,7 +191,8 @@ func (c *Config) fields(section string) map[string]any {
 			"publisher-subject": &x.PublisherSubject, "publisher-email": &x.PublisherEmail, "refresh": &x.Refresh}
 	case "storage":
 		s := &c.Storage
-		return map[string]any{"spool": &s.Spool, "maildir": &s.Maildir, "trace": &s.Trace, "seal-interval": &s.SealInterval}
+		return map[string]any{"spool": &s.Spool, "maildir": &s.Maildir, "trace": &s.Trace, "seal-interval": &s.SealInterval,
+			"maildir-stale-lock": &s.MaildirStaleLock}
 	case "limits":
 		return map[string]any{"max-total-size": size{&c.Limits.MaxTotal}, "max-recipients": &c.Limits.MaxRecipients}
 	case "time-limits":

@@ -59,7 +59,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		Listen:     ListenConfig{Submission: "127.0.0.1:465", Incoming: "127.0.0.1:25"},
 		TLS:        TLSConfig{Certificate: "tls.pem", Key: "tls.key"},
 		Index:      IndexConfig{LDIF: "index.ldif", Refresh: DefaultRefresh},
-		Storage:    StorageConfig{Spool: "spool", Maildir: "mail", Trace: "trace", SealInterval: DefaultSealInterval},
+		Storage:    StorageConfig{Spool: "spool", Maildir: "mail", Trace: "trace", SealInterval: DefaultSealInterval, MaildirStaleLock: DefaultStaleLock},
 		Limits:     LimitsConfig{MaxTotal: DefaultMaxTotal, MaxRecipients: DefaultMaxRecipients},
 		TimeLimits: TimeLimitsConfig{Warning: 12 * time.Hour, Final: 23 * time.Hour},
 		Accounts:   AccountsConfig{File: "accounts"},

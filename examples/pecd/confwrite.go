@@ -68,6 +68,7 @@ func WriteConfig(w io.Writer, c *Config) error {
 	kv("maildir", c.Storage.Maildir)
 	kv("trace", c.Storage.Trace)
 	kv("seal-interval", formatDuration(c.Storage.SealInterval))
+	kv("maildir-stale-lock", formatDuration(c.Storage.MaildirStaleLock))
 
 	section("limits")
 	if c.Limits.MaxTotal > 0 {

@@ -166,6 +166,9 @@ func (d *demoNetwork) providerConfig(p demoProvider, port func(base, p int) stri
 		Storage: StorageConfig{
 			Spool: filepath.Join(dir, p.ID, "spool"), Maildir: filepath.Join(dir, p.ID, "maildir"),
 			Trace: filepath.Join(dir, p.ID, "trace"), SealInterval: DefaultSealInterval,
+			// No other program shares the demo's Maildirs: a lock left by
+			// a crash is not worth two minutes of waiting.
+			MaildirStaleLock: 5 * time.Second,
 		},
 		Limits:     LimitsConfig{MaxTotal: DefaultMaxTotal, MaxRecipients: DefaultMaxRecipients},
 		TimeLimits: TimeLimitsConfig{Warning: DefaultWarning, Final: DefaultFinal},

@@ -117,7 +117,7 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 		return nil, fmt.Errorf("spool %s: %w", cfg.Storage.Spool, err)
 	}
 	n.closers = append(n.closers, sp)
-	store, err := mailbox.OpenMaildir(cfg.Storage.Maildir, &mailbox.MaildirOptions{Logger: log})
+	store, err := mailbox.OpenMaildir(cfg.Storage.Maildir, &mailbox.MaildirOptions{StaleLock: cfg.Storage.MaildirStaleLock, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("maildir %s: %w", cfg.Storage.Maildir, err)
 	}

@@ -42,7 +42,8 @@ const maxPlainMessage = 64 << 20
 // IMAP with implicit TLS on imapAddr, for the accounts of users at
 // domain, with the mailboxes of the Maildir at root.
 func startPlainMail(domain, smtpAddr, imapAddr, root string, users *fileAccounts, srvTLS *tls.Config, log *slog.Logger) (_ *plainMail, err error) {
-	store, err := mailbox.OpenMaildir(root, &mailbox.MaildirOptions{Logger: log})
+	// The demo's own Maildir: a lock left by a crash is not worth waiting for.
+	store, err := mailbox.OpenMaildir(root, &mailbox.MaildirOptions{StaleLock: 5 * time.Second, Logger: log})
 	if err != nil {
 		return nil, err
 	}
