@@ -24,9 +24,11 @@ func (w *work) transport(ctx context.Context, in *inbound, rcpts []string, pl *p
 	p := w.p
 	e := in.env
 	d := e.Data
-	if rcpts = w.fresh(ctx, d.ID, rcpts); len(rcpts) == 0 {
-		return nil
+	rcpts, err := w.claim(ctx, d.ID, w.fresh(ctx, d.ID, rcpts))
+	if err != nil || len(rcpts) == 0 {
+		return err
 	}
+	pl.Claimed, pl.ID = rcpts, d.ID
 	svc := in.signer.MailReceipt
 	at := pec.Local(w.st.Item.Received)
 	add := func(k pec.Kind, rd *daticert.Data, to, virus string, opts *receipt.Options) error {
@@ -34,7 +36,11 @@ func (w *work) transport(ctx context.Context, in *inbound, rcpts []string, pl *p
 		if err != nil {
 			return err
 		}
-		pl.Out = append(pl.Out, outgoing{Kind: k, From: p.cfg.Address, To: []string{to}, Msg: msg, Data: rd, Virus: virus})
+		x, err := rd.Marshal()
+		if err != nil {
+			return err
+		}
+		pl.Out = append(pl.Out, outgoing{Kind: k, From: p.cfg.Address, To: []string{to}, Msg: msg, Data: x, Virus: virus})
 		return nil
 	}
 	pic := receipt.NewData(pec.KindTakeInCharge, d, p.cfg.Name, at, rcpts, "")

@@ -46,11 +46,31 @@
 // RFC 3207 (STARTTLS), RFC 4954 (AUTH), RFC 4616 (PLAIN), RFC 6409
 // (submission).
 //
-// Divergences and limits: a message is held in memory while it is checked
-// and signed (the size limit bounds it). Deposits into a mailbox and trace
-// appends are not transactional with the spool: a crash between one and the
-// record of its step repeats it once (the same bytes, the same Message-ID).
-// Virus storage (30 months) is the Scanner's business: the provider keeps no
-// quarantine of its own. No DSN is sent for ordinary mail that cannot be
-// delivered.
+// # Exactly once
+//
+// What a step signs is recorded in the spool before it is sent or deposited,
+// in one commit per step: the access point records the acceptance and the
+// transport envelope together; the incoming point records its decision and
+// every notice it emits for a message (presa in carico, delivery receipts,
+// non-deliveries, rilevazione virus, the anomaly envelope) as one plan. A
+// restart sends or deposits those recorded bytes, never signs again. The
+// received bytes of an envelope or notice are deposited before the plan is
+// recorded (a delivery receipt follows its deposit). Deposits into a mailbox,
+// SMTP transactions and trace appends are not transactional with the spool:
+// a crash between one and the record that follows it repeats it once, with
+// the same bytes and the same Message-ID, which clients recognise as a
+// duplicate. A genuine transport envelope received again is not delivered
+// again when the trace shows its delivery.
+//
+// # Divergences and limits
+//
+// A message is held in memory while it is checked and signed (the size
+// limit bounds it). Virus storage (30 months) is the Scanner's business: the
+// provider keeps no quarantine of its own. No DSN is sent for ordinary mail
+// that cannot be delivered. Toward ordinary mail servers STARTTLS is
+// opportunistic and unverified (RFC 7435); toward PEC providers it is
+// required and verified. A deposit that fails for another reason than an
+// unknown mailbox (a disk error) is retried with backoff, without limit;
+// meanwhile the sender's provider emits its timeout notices. No non-delivery
+// with errore altro is emitted.
 package provider

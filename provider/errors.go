@@ -47,5 +47,3 @@ func (e *RelayError) Error() string {
 
 // Unwrap returns the cause.
 func (e *RelayError) Unwrap() error { return e.Err }
-
-func asDNS(err error, target any) bool { return errors.As(err, target) }

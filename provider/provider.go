@@ -35,6 +35,7 @@ type Provider struct {
 	mu       sync.Mutex
 	busy     map[string]bool // items a worker has
 	again    map[string]bool // items kicked while busy
+	missed   map[string]bool // items kicked while the queue was full
 	closed   bool
 	sealDone chan struct{}
 
@@ -63,10 +64,11 @@ func New(cfg *Config) (*Provider, error) {
 		}
 	}
 	p := &Provider{
-		cfg:   c,
-		queue: make(chan string, 1024),
-		busy:  make(map[string]bool),
-		again: make(map[string]bool),
+		cfg:    c,
+		queue:  make(chan string, 1024),
+		busy:   make(map[string]bool),
+		again:  make(map[string]bool),
+		missed: make(map[string]bool),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.pool.maxAge, p.pool.now = c.CommandTimeout/2, time.Now // sockets age in real time
@@ -176,9 +178,10 @@ func (p *Provider) kick(id string) {
 	case p.queue <- id:
 	case <-p.ctx.Done():
 	default:
-		// the queue is full: the scheduler finds the item again
+		// the queue is full: the scheduler kicks it again at its next tick
 		p.mu.Lock()
 		delete(p.busy, id)
+		p.missed[id] = true
 		p.mu.Unlock()
 	}
 }
@@ -189,14 +192,24 @@ func (p *Provider) scheduler() {
 	defer p.wg.Done()
 	t := time.NewTicker(p.cfg.PollInterval)
 	defer t.Stop()
+	var due *spool.PendingOptions // nil at the start: every item, for a notice applied before a crash may not have been followed
 	for {
-		sts, err := p.cfg.Spool.Pending(p.ctx, &spool.PendingOptions{Due: p.cfg.Now()})
+		sts, err := p.cfg.Spool.Pending(p.ctx, due)
 		if err != nil && p.ctx.Err() == nil {
 			p.cfg.Logger.Warn("spool pending", "err", err)
 		}
+		p.mu.Lock()
+		missed := p.missed
+		p.missed = make(map[string]bool)
+		p.mu.Unlock()
 		for _, st := range sts {
+			delete(missed, st.Item.ID)
 			p.kick(st.Item.ID)
 		}
+		for id := range missed {
+			p.kick(id)
+		}
+		due = &spool.PendingOptions{Due: p.cfg.Now()}
 		select {
 		case <-p.ctx.Done():
 			return
@@ -252,7 +265,11 @@ func (p *Provider) process(id string) {
 	case spool.RoleAccess:
 		err = w.access(ctx)
 	case spool.RoleIncoming:
-		err = w.incoming(ctx)
+		if st.Item.Meta[claimOwner] != "" {
+			err = w.claimItem(ctx)
+		} else {
+			err = w.incoming(ctx)
+		}
 	default:
 		err = fmt.Errorf("unknown role %q", st.Item.Role)
 	}

@@ -31,6 +31,8 @@ type plan struct {
 	Reason   string     `json:"reason,omitempty"`   // why the message is not a valid PEC object for them
 	Notice   bool       `json:"notice,omitempty"`   // a valid notice, deposited before the plan
 	Out      []outgoing `json:"out,omitempty"`      // notices to the sender or its provider
+	ID       string     `json:"id,omitempty"`       // the envelope's identificativo
+	Claimed  []string   `json:"claimed,omitempty"`  // the recipients whose delivery this item claimed
 }
 
 // incoming processes what the incoming point spooled (PEC.md §11.2): per
@@ -112,7 +114,11 @@ func (w *work) incoming(ctx context.Context) error {
 		}
 	}
 	for _, o := range pl.Out {
-		rec := p.emitted(o.Kind, o.Data, o.Msg)
+		d, err := daticert.Unmarshal(o.Data)
+		if err != nil {
+			return err
+		}
+		rec := p.emitted(o.Kind, d, o.Msg)
 		if rec != nil && o.Virus != "" {
 			rec.Virus = o.Virus
 		}
@@ -125,6 +131,9 @@ func (w *work) incoming(ctx context.Context) error {
 		}
 	}
 	if err := p.record(ctx, nonNil(recs...)...); err != nil {
+		return err
+	}
+	if err := p.release(ctx, pl.ID, pl.Claimed); err != nil {
 		return err
 	}
 	return p.cfg.Spool.Complete(ctx, w.st.Item.ID)

@@ -15,7 +15,6 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/pecsdk/pec/pec"
-	"github.com/pecsdk/pec/pec/daticert"
 	"github.com/pecsdk/pec/provider/spool"
 )
 
@@ -62,7 +61,7 @@ type outgoing struct {
 	From  string         `json:"from"`
 	To    []string       `json:"to"`
 	Msg   []byte         `json:"msg"`
-	Data  *daticert.Data `json:"data,omitempty"`
+	Data  []byte         `json:"data,omitempty"` // daticert.xml of the message, for the trace
 	Virus string         `json:"virus,omitempty"`
 }
 

@@ -3,9 +3,11 @@ package provider_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pecsdk/pec/client"
 	"github.com/pecsdk/pec/envelope"
@@ -70,5 +72,46 @@ func TestRestartFinishesWithoutDuplicates(t *testing.T) {
 	}
 	if sent, _ := alpha.Messages(alice, mailbox.Sent); len(sent) != 1 {
 		t.Errorf("alice's Sent holds %d messages", len(sent))
+	}
+}
+
+// Restarts at any moment after the 250 never make a second, different
+// receipt for one event: every copy of a kind in a mailbox is the same
+// signed bytes (a crash between a deposit and its record repeats it), and
+// every message ends up delivered.
+func TestRestartAnyMoment(t *testing.T) {
+	n := providertest.NewNetwork(t, &providertest.Options{Durable: true})
+	alpha, beta := n.Provider("alpha"), n.Provider("beta")
+	alice := alpha.AddUser("alice", "a-pass")
+	for i, delay := range []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond, 60 * time.Millisecond} {
+		bob := beta.AddUser(fmt.Sprintf("bob%d", i), "b-pass")
+		send(t, n, alpha, "a-pass", &client.Draft{From: alice, To: []string{bob}, Subject: fmt.Sprintf("Riavvio %d", i), Text: "x"})
+		time.Sleep(delay)
+		if err := alpha.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		if err := beta.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		waitMessages(t, beta, bob, mailbox.Inbox, 1)
+	}
+	waitMessages(t, alpha, alice, mailbox.Inbox, 8)
+	waitIdle(t, alpha)
+	waitIdle(t, beta)
+	msgs, _ := alpha.Messages(alice, mailbox.Inbox)
+	seen := map[string][]byte{} // kind and identificativo → bytes
+	for _, r := range msgs {
+		rc, err := receipt.Parse(bytes.NewReader(r), n.VerifyOptions())
+		if err != nil || !rc.OK() {
+			t.Fatalf("not a trusted receipt: %v", err)
+		}
+		key := rc.Kind.String() + " " + rc.Data.ID
+		if prev, ok := seen[key]; ok && !bytes.Equal(prev, r) {
+			t.Errorf("two different %s", key)
+		}
+		seen[key] = r
+	}
+	if len(seen) != 8 {
+		t.Errorf("%d distinct receipts, want an acceptance and a delivery for each of 4 messages", len(seen))
 	}
 }

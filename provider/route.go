@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -49,7 +50,7 @@ func (m *MXRouter) Route(ctx context.Context, domain string) ([]string, error) {
 	mxs, err := r.LookupMX(ctx, domain)
 	if err != nil {
 		var dnsErr *net.DNSError
-		if !(asDNS(err, &dnsErr) && dnsErr.IsNotFound) {
+		if !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
 			return nil, &RouteError{Domain: domain, Err: err}
 		}
 	}
