@@ -57,12 +57,12 @@ func (p *Provider) destinations(rcpts []string) []destination {
 // outgoing is a message to send: its reverse-path, forward-paths and bytes,
 // and what the trace records of it.
 type outgoing struct {
-	Kind  pec.Kind       `json:"kind"`
-	From  string         `json:"from"`
-	To    []string       `json:"to"`
-	Msg   []byte         `json:"msg"`
-	Data  []byte         `json:"data,omitempty"` // daticert.xml of the message, for the trace
-	Virus string         `json:"virus,omitempty"`
+	Kind  pec.Kind `json:"kind"`
+	From  string   `json:"from"`
+	To    []string `json:"to"`
+	Msg   []byte   `json:"msg"`
+	Data  []byte   `json:"data,omitempty"` // daticert.xml of the message, for the trace
+	Virus string   `json:"virus,omitempty"`
 }
 
 // dispatch sends msg from the reverse-path from to rcpts; see send.
