@@ -134,3 +134,24 @@ func TestUnknownSecurity(t *testing.T) {
 		t.Errorf("%d connections made with an unknown security mode", c)
 	}
 }
+
+// TestFetchTimeoutSetup: FetchOptions.Timeout bounds the greeting and the
+// TLS handshake of IMAP and POP3, implicit or after STARTTLS / STLS.
+func TestFetchTimeoutSetup(t *testing.T) {
+	for _, proto := range []client.Protocol{client.IMAP, client.POP3} {
+		for _, sec := range []client.Security{client.SecurityTLS, client.SecurityStartTLS} {
+			t.Run(string(proto)+"/"+string(sec), func(t *testing.T) {
+				ep, _ := stallServer(t, func(net.Conn, *bufio.Reader) {})
+				ep.Security = sec
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				start := time.Now()
+				_, err := client.Fetch(ctx, &client.FetchOptions{Protocol: proto, Server: ep, Username: sample.Alice,
+					Dir: t.TempDir(), Timeout: 300 * time.Millisecond})
+				if err == nil || ctx.Err() != nil || time.Since(start) > 5*time.Second {
+					t.Errorf("after %v: %v; want a failure within about the timeout", time.Since(start), err)
+				}
+			})
+		}
+	}
+}
