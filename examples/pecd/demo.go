@@ -225,7 +225,7 @@ func (d *demoNetwork) Print(w io.Writer) {
 	ca := filepath.Join(d.Dir, demoCA)
 	fmt.Fprintf(w, `
 try:
-  swaks --server %s --tls-on-connect --tls-ca-path %s --auth-user alice@pec.alfa.test --auth-password alice-demo \
+  swaks --server %s --tls-on-connect --tls-verify --tls-ca-path %s --auth-user alice@pec.alfa.test --auth-password alice-demo \
         --from alice@pec.alfa.test --to bob@pec.beta.test --header 'Subject: prova'
   curl --cacert %s --user bob@pec.beta.test:bob-demo 'imaps://%s/INBOX;UID=1'
   pec verify --ldif %s FILE.eml
