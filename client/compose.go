@@ -106,8 +106,9 @@ type ComposeOptions struct {
 // Check reports what a PEC access point would refuse in d (PEC.md §11.1):
 // a From that is not exactly one valid address, no To, an invalid or
 // repeated recipient, an invalid Message-ID or receipt type, line breaks in
-// the subject. The errors match ErrAddress or ErrInvalidDraft and name the
-// field.
+// the subject, an attachment without a name or content or whose content
+// type cannot be sent. The errors match ErrAddress or ErrInvalidDraft and
+// name the field; those of an attachment are *AttachmentError.
 func (d *Draft) Check() error {
 	if _, err := parseOne("From", d.From); err != nil {
 		return err
@@ -213,8 +214,8 @@ func (d *Draft) sender() string {
 
 // Compose checks d and writes it to w as an RFC 5322 message with the
 // header fields a PEC provider expects, returning the Message-ID used
-// (without angle brackets). Past the size limit it stops with ErrTooLarge;
-// w then holds part of a message.
+// (without angle brackets), which it also leaves in d.MessageID. Past the
+// size limit it stops with ErrTooLarge; w then holds part of a message.
 func Compose(w io.Writer, d *Draft, opts *ComposeOptions) (string, error) {
 	var o ComposeOptions
 	if opts != nil {
