@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"unicode/utf8"
 )
 
 // textBufs are the buffers Text reads bodies into.
@@ -50,7 +49,8 @@ func (p *Part) Text(limit int) string {
 	return latin1(b, limit)
 }
 
-// latin1 converts ISO-8859-1 bytes to UTF-8, up to limit bytes of output.
+// latin1 converts ISO-8859-1 bytes to UTF-8, up to limit bytes of output,
+// into one allocation.
 func latin1(b []byte, limit int) string {
 	n := len(b)
 	for _, c := range b {
@@ -58,15 +58,26 @@ func latin1(b []byte, limit int) string {
 			n++
 		}
 	}
-	out := make([]byte, 0, min(n, limit+utf8.UTFMax))
+	var sb strings.Builder
+	sb.Grow(min(n, limit))
 	for _, c := range b {
-		if len(out) >= limit {
+		if c < 0x80 {
+			if sb.Len()+1 > limit {
+				break
+			}
+			sb.WriteByte(c)
+			continue
+		}
+		if sb.Len()+2 > limit {
+			// The old conversion cut the output at limit bytes, even
+			// inside a character: so does this one.
+			if sb.Len() < limit {
+				sb.WriteByte(0xc0 | c>>6)
+			}
 			break
 		}
-		out = utf8.AppendRune(out, rune(c))
+		sb.WriteByte(0xc0 | c>>6)
+		sb.WriteByte(0x80 | c&0x3f)
 	}
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return string(out)
+	return sb.String()
 }

@@ -353,7 +353,16 @@ func (m *Message) readCertData() {
 		m.problem(m.CertPart, "Content-Transfer-Encoding", err)
 		return
 	}
-	d, err := daticert.Parse(body)
+	// Read into a buffer of the decoded size (daticert.Parse would grow
+	// one by doubling), then parse as Parse does.
+	est := min(m.CertPart.End-m.CertPart.BodyStart, daticert.MaxSize)*3/4 + bytes.MinRead
+	b := bytes.NewBuffer(make([]byte, 0, est))
+	var d *daticert.Data
+	if _, err = b.ReadFrom(io.LimitReader(body, daticert.MaxSize+1)); err != nil {
+		err = fmt.Errorf("daticert: read: %w", err)
+	} else {
+		d, err = daticert.Unmarshal(b.Bytes())
+	}
 	if err != nil {
 		m.problem(m.CertPart, "", fmt.Errorf("%s: %w", pec.CertDataName, err))
 		return
