@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"github.com/pecsdk/pec/provider"
 	"github.com/pecsdk/pec/provider/mailbox"
 	"github.com/pecsdk/pec/provider/providertest"
+	"github.com/pecsdk/pec/provider/spool"
 )
 
 // signatureRate measures, for d, how many sets of the 4 RSA signatures a
@@ -171,4 +173,54 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// spoolWritesPerMessage is how many durable spool writes (Put, Done, Retry,
+// Complete) a certified message alice → bob costs the two providers
+// together: the access item 6, the incoming envelope 6 (its claim
+// included), the two notices coming back 3 each.
+const spoolWritesPerMessage = 18
+
+// BenchmarkSpoolFloor is the disk's floor under BenchmarkCertified: spool
+// steps recorded per second by 64 concurrent writers on a spool.Dir, as the
+// workers of a provider make them, reported as messages per second at
+// spoolWritesPerMessage writes each (without the Maildir and trace writes,
+// which come on top).
+func BenchmarkSpoolFloor(b *testing.B) {
+	ctx := context.Background()
+	sp, err := spool.Open(ctx, b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sp.Close()
+	const writers = 64
+	for i := range writers {
+		if err := sp.Put(ctx, &spool.Item{ID: fmt.Sprintf("w%d", i), Role: spool.RoleAccess, From: "a@b.example", To: []string{"c@d.example"}}, strings.NewReader("x")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := next.Add(1)
+				if n > int64(b.N) {
+					return
+				}
+				if err := sp.Done(ctx, fmt.Sprintf("w%d", i), fmt.Sprintf("s%d", n), strings.NewReader("output")); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	rate := float64(b.N) / time.Since(start).Seconds()
+	b.ReportMetric(rate, "steps/s")
+	b.ReportMetric(rate/spoolWritesPerMessage, "msgs/s-floor")
 }
