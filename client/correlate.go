@@ -62,7 +62,17 @@ func newObservation(m *Message, allowUnverified bool, now time.Time) (*observati
 		}
 	}
 	if m.Kind == pec.KindDeliveryTimeout12h || m.Kind == pec.KindDeliveryTimeout24h {
+		// What the text quotes from the message (its subject, sender,
+		// recipient) is the sender's wording, not the provider's: it does
+		// not tell the notices apart.
 		t := strings.ToLower(strings.Join(strings.Fields(rc.Text()), " "))
+		if d := rc.Data; d != nil {
+			for _, q := range []string{d.Subject, d.Sender, d.Delivery} {
+				if q = strings.ToLower(strings.Join(strings.Fields(q), " ")); q != "" {
+					t = strings.ReplaceAll(t, q, " ")
+				}
+			}
+		}
 		o.ByText = strings.Contains(t, "12 ore") || strings.Contains(t, "24 ore") || strings.Contains(t, "24 hours")
 	}
 	if o.Digest == "" {

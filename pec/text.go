@@ -176,9 +176,18 @@ func Text(k Kind, d *TextData) string {
 
 // TimeoutKind tells the 12 h and the 24 h timeout notices apart from their
 // body text: KindDeliveryTimeout24h when the text speaks of 24 hours without
-// the "first 12 hours" wording, KindDeliveryTimeout12h otherwise.
-func TimeoutKind(text string) Kind {
+// the "first 12 hours" wording, KindDeliveryTimeout12h otherwise. quoted
+// are the values the text quotes from the message it concerns (its
+// subject, sender and recipient, from the signed daticert.xml): they are
+// removed before the wording is read, so that a subject such as "pagare
+// entro le prime 12 ore" cannot turn a final notice into a warning.
+func TimeoutKind(text string, quoted ...string) Kind {
 	t := strings.ToLower(strings.Join(strings.Fields(text), " "))
+	for _, q := range quoted {
+		if q = strings.ToLower(strings.Join(strings.Fields(q), " ")); q != "" {
+			t = strings.ReplaceAll(t, q, " ")
+		}
+	}
 	if strings.Contains(t, TextTimeout12h) || strings.Contains(t, "12 ore") && !strings.Contains(t, "24 ore") {
 		return KindDeliveryTimeout12h
 	}

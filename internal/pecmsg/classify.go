@@ -122,7 +122,7 @@ func (m *Message) noticeKind(n pec.Notice, virus bool) pec.Kind {
 		}
 		return pec.KindDeliveryError
 	case pec.NoticeDeliveryWarning:
-		return pec.TimeoutKind(m.text())
+		return pec.TimeoutKind(m.text(), m.quoted()...)
 	case pec.NoticeVirusDetected:
 		return pec.KindVirusDetected
 	}
@@ -156,11 +156,20 @@ func (m *Message) certKind() pec.Kind {
 	case pec.CertDeliveryError:
 		return m.noticeKind(pec.NoticeDeliveryError, m.Data.Error == pec.ErrorVirus)
 	case pec.CertDeliveryWarning:
-		return pec.TimeoutKind(m.text())
+		return pec.TimeoutKind(m.text(), m.quoted()...)
 	case pec.CertVirusDetected:
 		return pec.KindVirusDetected
 	}
 	return pec.KindUnknown
+}
+
+// quoted returns what the body text quotes from the signed certification
+// data (subject, sender, recipient), for pec.TimeoutKind.
+func (m *Message) quoted() []string {
+	if m.Data == nil {
+		return nil
+	}
+	return []string{m.Data.Subject, m.Data.Sender, m.Data.Delivery}
 }
 
 // text returns the plain text body, decoded, up to 64 KiB. It is read
