@@ -22,6 +22,13 @@ var (
 	// ErrLocked is returned when a lock file held by another process does
 	// not go away in time.
 	ErrLocked = errors.New("mailbox: folder locked")
+	// ErrQuota is returned by Deliver when the message would take the
+	// mailbox past its quota: nothing is stored (RFC 9208 OVERQUOTA; the
+	// Delivery Point answers with a non-delivery, PEC.md §6.8).
+	ErrQuota = errors.New("mailbox: quota exceeded")
+	// ErrReadOnly is returned for a change refused in the Archive folder:
+	// messages are filed there by DeliverArchived only, and never removed.
+	ErrReadOnly = errors.New("mailbox: folder is read-only")
 )
 
 // Error says which operation failed, on which user, folder and message.

@@ -12,7 +12,7 @@ import (
 const (
 	Inbox   = "INBOX"   // what the Delivery Point deposits (PEC.md §11.3)
 	Sent    = "Sent"    // what the user sent
-	Archive = "Archive" // what the user put away
+	Archive = "Archive" // every PEC message sent or received, read-only
 )
 
 // Store hands out the mailbox of each account. Mailboxes are created on
@@ -35,17 +35,22 @@ type Mailbox interface {
 	// Deliver stores the message read from r in folder, with flags and the
 	// internal date date (the zero time means now), and returns its UID.
 	// The message is streamed to storage and durable when Deliver returns;
-	// on error nothing is left in the folder.
+	// on error nothing is left in the folder. A message that would take
+	// the mailbox past its quota is refused with ErrQuota, before
+	// anything is written when the mailbox is already full; a delivery
+	// into Archive is refused with ErrReadOnly (see Archiver).
 	Deliver(ctx context.Context, folder string, r io.Reader, flags Flags, date time.Time) (uint32, error)
 	// List returns the folder's state: UIDVALIDITY, next UID and its
 	// messages in UID order.
 	List(ctx context.Context, folder string) (*FolderData, error)
 	// Open returns the message's bytes, exactly as delivered.
 	Open(ctx context.Context, folder string, uid uint32) (io.ReadCloser, error)
-	// SetFlags replaces the message's flags.
+	// SetFlags replaces the message's flags; \Deleted is refused in
+	// Archive with ErrReadOnly.
 	SetFlags(ctx context.Context, folder string, uid uint32, flags Flags) error
 	// Expunge removes the messages with the given UIDs for good. UIDs that
-	// name no message are ignored.
+	// name no message are ignored. The space they used is freed; Archive
+	// is refused with ErrReadOnly.
 	Expunge(ctx context.Context, folder string, uids []uint32) error
 }
 
@@ -57,6 +62,35 @@ type Watcher interface {
 	// folder through this store, or found by it on disk. Changes made by
 	// another process are found only when the folder is next read.
 	Changed(folder string) <-chan struct{}
+}
+
+// Archiver is implemented by the mailboxes of both stores of this package:
+// the Delivery Point files what it deposits in INBOX or Sent in the
+// Archive folder too, where it stays when the user deletes it elsewhere.
+// Archive is read-only: Deliver into it, Expunge from it and the \Deleted
+// flag on its messages are refused with ErrReadOnly.
+type Archiver interface {
+	// DeliverArchived is Deliver into folder, which also files the same
+	// message, \Seen, in Archive (created if missing). On Maildir both
+	// are links to one file, so the bytes are stored once; Archive does
+	// not count in the quota, which applies to folder as for Deliver. It
+	// returns the UID in folder. On error neither folder holds the message.
+	DeliverArchived(ctx context.Context, folder string, r io.Reader, flags Flags, date time.Time) (uint32, error)
+}
+
+// Metered is implemented by the mailboxes of both stores of this package:
+// what a mailbox uses of its quota (IMAP GETQUOTA, RFC 9208).
+type Metered interface {
+	// Usage returns the bytes and messages the mailbox holds, Archive
+	// aside, and its limit.
+	Usage(ctx context.Context) (Usage, error)
+}
+
+// Usage is a mailbox's use of its quota. Archive does not count.
+type Usage struct {
+	Bytes    int64 // the sizes of its messages, as delivered
+	Messages int64
+	Limit    int64 // in bytes; 0 means no limit
 }
 
 // FolderData is a folder's state as returned by Mailbox.List.
@@ -119,4 +153,9 @@ func ParseFlag(name string) (f Flags, ok bool) {
 var (
 	_ Watcher = (*maildirBox)(nil)
 	_ Watcher = (*memBox)(nil)
+
+	_ Archiver = (*maildirBox)(nil)
+	_ Archiver = (*memBox)(nil)
+	_ Metered  = (*maildirBox)(nil)
+	_ Metered  = (*memBox)(nil)
 )

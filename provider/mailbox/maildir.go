@@ -35,6 +35,16 @@ type MaildirOptions struct {
 	// give group bits (0660) when Dovecot serves the same folders as
 	// another user of the same group.
 	FileMode os.FileMode
+	// Quota is the most bytes each mailbox may hold, Archive aside
+	// (Deliver refuses more with ErrQuota); 0 means no limit. The usage
+	// is kept in the mailbox's maildirsize file, Dovecot's Maildir++
+	// quota, so that a Dovecot configured with "quota = maildir" and
+	// "quota_rule2 = Archive:ignore" sees the same figure.
+	Quota int64
+	// UserQuota, when set, gives user's limit in bytes instead of Quota:
+	// 0 for no limit, a negative value for Quota. An error fails the
+	// delivery (not with ErrQuota).
+	UserQuota func(ctx context.Context, user string) (int64, error)
 }
 
 // Maildir is a Store keeping each user's mailbox as a Maildir++ directory
@@ -234,6 +244,13 @@ type maildirBox struct {
 	dir     string
 	mu      sync.Mutex
 	folders map[string]*folder
+
+	// qmu orders quota checks with the deliveries and removals that
+	// change the usage, so that two deliveries racing for the last bytes
+	// cannot both pass. qchecked is set once this process has recomputed
+	// maildirsize.
+	qmu      sync.Mutex
+	qchecked bool
 }
 
 // folderDir returns the directory of a folder.

@@ -12,9 +12,10 @@ import (
 // Memory is a Store that keeps every mailbox in memory: the fixture for
 // tests of the servers and of the provider.
 type Memory struct {
-	now   func() time.Time
-	mu    sync.Mutex
-	boxes map[string]*memBox
+	now    func() time.Time
+	mu     sync.Mutex
+	boxes  map[string]*memBox
+	quotas map[string]int64
 }
 
 var _ Store = (*Memory)(nil)
@@ -22,6 +23,23 @@ var _ Store = (*Memory)(nil)
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
 	return &Memory{now: time.Now, boxes: make(map[string]*memBox)}
+}
+
+// SetQuota sets the most bytes user's mailbox may hold, Archive aside; 0
+// means no limit, the default. It applies to the deliveries that follow.
+func (s *Memory) SetQuota(user string, limit int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.quotas == nil {
+		s.quotas = make(map[string]int64)
+	}
+	s.quotas[user] = limit
+}
+
+func (s *Memory) quota(user string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.quotas[user]
 }
 
 // Mailbox returns user's mailbox, creating it with INBOX and Sent.
@@ -133,9 +151,52 @@ func (b *memBox) CreateFolder(ctx context.Context, name string) error {
 }
 
 func (b *memBox) Deliver(ctx context.Context, name string, r io.Reader, flags Flags, date time.Time) (uint32, error) {
+	return b.deliver(ctx, name, r, flags, date, false)
+}
+
+func (b *memBox) DeliverArchived(ctx context.Context, name string, r io.Reader, flags Flags, date time.Time) (uint32, error) {
+	return b.deliver(ctx, name, r, flags, date, true)
+}
+
+// used returns the bytes and messages of every folder but Archive. Call
+// with b.mu held.
+func (b *memBox) used() (bytes, msgs int64) {
+	for n, f := range b.folders {
+		if n != Archive {
+			bytes += f.size
+			msgs += int64(len(f.msgs))
+		}
+	}
+	return bytes, msgs
+}
+
+func (b *memBox) deliver(ctx context.Context, name string, r io.Reader, flags Flags, date time.Time, archive bool) (uint32, error) {
+	name = canonFolder(name)
+	fail := func(err error) (uint32, error) {
+		return 0, &Error{Op: "deliver", User: b.user, Folder: name, Err: err}
+	}
+	if name == Archive {
+		return fail(ErrReadOnly)
+	}
+	limit := b.store.quota(b.user)
+	src := io.Reader(ctxReader{ctx, r})
+	room := int64(-1)
+	if limit > 0 {
+		b.mu.Lock()
+		used, _ := b.used()
+		b.mu.Unlock()
+		if used >= limit {
+			return fail(ErrQuota)
+		}
+		room = limit - used
+		src = io.LimitReader(src, room+1)
+	}
 	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(ctxReader{ctx, r}); err != nil {
-		return 0, &Error{Op: "deliver", User: b.user, Folder: canonFolder(name), Err: err}
+	if _, err := buf.ReadFrom(src); err != nil {
+		return fail(err)
+	}
+	if room >= 0 && int64(buf.Len()) > room {
+		return fail(ErrQuota)
 	}
 	if date.IsZero() {
 		date = b.store.now()
@@ -146,12 +207,39 @@ func (b *memBox) Deliver(ctx context.Context, name string, r io.Reader, flags Fl
 	if err != nil {
 		return 0, err
 	}
+	if used, _ := b.used(); limit > 0 && used+int64(buf.Len()) > limit {
+		return fail(ErrQuota)
+	}
+	if archive {
+		af := b.folders[Archive]
+		if af == nil {
+			af = b.newFolder()
+			b.folders[Archive] = af
+		}
+		// The same bytes, shared as a hard link shares them.
+		m := memMsg{Message: Message{UID: af.next, Size: int64(buf.Len()), Flags: Seen, InternalDate: date}, data: buf.Bytes()}
+		af.next++
+		af.msgs = append(af.msgs, m)
+		af.size += m.Size
+		af.changed()
+	}
 	m := memMsg{Message: Message{UID: f.next, Size: int64(buf.Len()), Flags: flags, InternalDate: date}, data: buf.Bytes()}
 	f.next++
 	f.msgs = append(f.msgs, m)
 	f.size += m.Size
 	f.changed()
 	return m.UID, nil
+}
+
+func (b *memBox) Usage(ctx context.Context) (Usage, error) {
+	if err := ctx.Err(); err != nil {
+		return Usage{}, err
+	}
+	limit := b.store.quota(b.user)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, msgs := b.used()
+	return Usage{Bytes: n, Messages: msgs, Limit: limit}, nil
 }
 
 func (b *memBox) List(ctx context.Context, name string) (*FolderData, error) {
@@ -203,6 +291,9 @@ func (b *memBox) SetFlags(ctx context.Context, name string, uid uint32, flags Fl
 	if err != nil {
 		return err
 	}
+	if canonFolder(name) == Archive && flags&Deleted != 0 {
+		return &Error{Op: "set flags", User: b.user, Folder: Archive, UID: uid, Err: ErrReadOnly}
+	}
 	i, ok := f.find(uid)
 	if !ok {
 		return &Error{Op: "set flags", User: b.user, Folder: canonFolder(name), UID: uid, Err: ErrNoMessage}
@@ -221,6 +312,9 @@ func (b *memBox) Expunge(ctx context.Context, name string, uids []uint32) error 
 	f, err := b.get("expunge", name)
 	if err != nil {
 		return err
+	}
+	if canonFolder(name) == Archive {
+		return &Error{Op: "expunge", User: b.user, Folder: Archive, Err: ErrReadOnly}
 	}
 	gone := make(map[uint32]bool, len(uids))
 	for _, u := range uids {

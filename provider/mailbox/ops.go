@@ -2,6 +2,7 @@ package mailbox
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,12 +23,58 @@ func (r ctxReader) Read(p []byte) (int, error) {
 }
 
 func (b *maildirBox) Deliver(ctx context.Context, name string, r io.Reader, flags Flags, date time.Time) (uint32, error) {
+	return b.deliver(ctx, name, r, flags, date, false)
+}
+
+func (b *maildirBox) DeliverArchived(ctx context.Context, name string, r io.Reader, flags Flags, date time.Time) (uint32, error) {
+	return b.deliver(ctx, name, r, flags, date, true)
+}
+
+// archiveFolder returns the Archive folder, created if missing.
+func (b *maildirBox) archiveFolder(ctx context.Context) (*folder, error) {
+	if err := b.CreateFolder(ctx, Archive); err != nil && !errors.Is(err, ErrFolderExists) {
+		return nil, err
+	}
+	return b.folder("deliver", Archive)
+}
+
+// deliver writes the message in tmp/, synced; checks the quota; links it
+// into Archive when archive is set; renames it into the folder; and gives
+// it its UIDs. The quota is checked before anything is written, and again,
+// under b.qmu, just before the message is placed.
+func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flags Flags, date time.Time, archive bool) (uint32, error) {
 	f, err := b.folder("deliver", name)
 	if err != nil {
 		return 0, err
 	}
 	fail := func(err error) (uint32, error) {
 		return 0, &Error{Op: "deliver", User: b.user, Folder: f.name, Err: err}
+	}
+	if f.name == Archive {
+		return fail(ErrReadOnly)
+	}
+	limit, err := b.limit(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	src := io.Reader(ctxReader{ctx, r})
+	room := int64(-1)
+	if limit > 0 {
+		b.qmu.Lock()
+		q, err := b.reserve(ctx, limit, 1)
+		b.qmu.Unlock()
+		if err != nil {
+			return fail(err)
+		}
+		room = limit - q.bytes
+		// Read one byte more than fits, to know that it does not.
+		src = io.LimitReader(src, room+1)
+	}
+	var af *folder
+	if archive {
+		if af, err = b.archiveFolder(ctx); err != nil {
+			return fail(err)
+		}
 	}
 	now := b.store.opts.Now()
 	if date.IsZero() {
@@ -40,20 +87,23 @@ func (b *maildirBox) Deliver(ctx context.Context, name string, r io.Reader, flag
 	if err != nil {
 		return fail(err)
 	}
-	placed := ""
+	var placed []string
 	defer func() {
 		if w != nil {
 			w.Close()
 		}
 		os.Remove(tmpPath)
-		if placed != "" {
-			os.Remove(placed)
-			syncDir(filepath.Dir(placed))
+		for _, p := range placed {
+			os.Remove(p)
+			syncDir(filepath.Dir(p))
 		}
 	}()
-	size, err := io.Copy(w, ctxReader{ctx, r})
+	size, err := io.Copy(w, src)
 	if err != nil {
 		return fail(err)
+	}
+	if room >= 0 && size > room {
+		return fail(ErrQuota)
 	}
 	if err := w.Sync(); err != nil {
 		return fail(err)
@@ -73,33 +123,82 @@ func (b *maildirBox) Deliver(ctx context.Context, name string, r io.Reader, flag
 	if flags != 0 {
 		fd.sub, fd.file = "cur", maildirName{base: fd.base, flags: flags}.String()
 	}
-	dest := filepath.Join(f.dir, fd.sub, fd.file)
-	if err := os.Rename(tmpPath, dest); err != nil {
+	var afd found
+	if af != nil {
+		afd = fd
+		afd.sub, afd.file = "cur", maildirName{base: fd.base, flags: Seen}.String()
+	}
+	if err := b.place(ctx, f, af, tmpPath, fd, afd, limit, &placed); err != nil {
 		return fail(err)
 	}
-	placed = dest
-	if err := syncDir(filepath.Dir(dest)); err != nil {
-		return fail(err)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	// The folder need not be read again: the new file's UID is merged
-	// with the other processes' in assign, and files they added are found
-	// by the next List.
-	if !f.loaded {
-		if err := f.sync(ctx); err != nil {
+	// Archive's UID first: if the folder's then fails, both files go.
+	if af != nil {
+		if _, err := af.given(ctx, afd); err != nil {
 			return fail(err)
 		}
 	}
+	uid, err := f.given(ctx, fd)
+	if err != nil {
+		return fail(err)
+	}
+	placed = nil
+	return uid, nil
+}
+
+// place links the synced file at tmpPath into Archive (af, unless nil) and
+// renames it into f, under the quota lock when there is a limit, adding
+// its size to maildirsize. The paths placed are added to *placed, for the
+// caller to remove on error.
+func (b *maildirBox) place(ctx context.Context, f, af *folder, tmpPath string, fd, afd found, limit int64, placed *[]string) error {
+	b.qmu.Lock()
+	defer b.qmu.Unlock()
+	if limit > 0 {
+		if _, err := b.reserve(ctx, limit, fd.size); err != nil {
+			return err
+		}
+	}
+	if af != nil {
+		// Archive first: a crash between the two leaves a copy there, and
+		// the retried delivery a second one, rather than none.
+		adest := filepath.Join(af.dir, afd.sub, afd.file)
+		if err := os.Link(tmpPath, adest); err != nil {
+			return err
+		}
+		*placed = append(*placed, adest)
+		if err := syncDir(filepath.Dir(adest)); err != nil {
+			return err
+		}
+	}
+	dest := filepath.Join(f.dir, fd.sub, fd.file)
+	if err := os.Rename(tmpPath, dest); err != nil {
+		return err
+	}
+	*placed = append(*placed, dest)
+	if err := syncDir(filepath.Dir(dest)); err != nil {
+		return err
+	}
+	return b.addUsage(fd.size, 1)
+}
+
+// given returns the UID of a file just placed in the folder, giving it
+// one. The folder need not be read again: the new file's UID is merged
+// with the other processes' in assign, and files they added are found by
+// the next List.
+func (f *folder) given(ctx context.Context, fd found) (uint32, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.loaded {
+		if err := f.sync(ctx); err != nil {
+			return 0, err
+		}
+	}
 	if e := f.byBase[fd.base]; e != nil { // found by the first scan
-		placed = ""
 		return e.uid, nil
 	}
 	added, err := f.assign(ctx, []found{fd})
 	if err != nil {
-		return fail(err)
+		return 0, err
 	}
-	placed = ""
 	return added[0].uid, nil
 }
 
@@ -180,6 +279,9 @@ func (b *maildirBox) SetFlags(ctx context.Context, name string, uid uint32, flag
 	if err != nil {
 		return err
 	}
+	if f.name == Archive && flags&Deleted != 0 {
+		return &Error{Op: "set flags", User: b.user, Folder: f.name, UID: uid, Err: ErrReadOnly}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for try := 0; ; try++ {
@@ -239,6 +341,22 @@ func (b *maildirBox) Expunge(ctx context.Context, name string, uids []uint32) er
 	if err != nil {
 		return err
 	}
+	if f.name == Archive {
+		return &Error{Op: "expunge", User: b.user, Folder: f.name, Err: ErrReadOnly}
+	}
+	var freed, removed int64
+	defer func() {
+		if removed == 0 {
+			return
+		}
+		b.qmu.Lock()
+		defer b.qmu.Unlock()
+		if err := b.addUsage(-freed, -removed); err != nil {
+			// The messages are gone all the same: the next check
+			// recomputes the figure.
+			b.store.opts.Logger.Warn("mailbox: maildirsize not updated", "user", b.user, "err", err)
+		}
+	}()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.sync(ctx); err != nil {
@@ -274,6 +392,8 @@ func (b *maildirBox) Expunge(ctx context.Context, name string, uids []uint32) er
 		}
 		dirty[e.sub] = true
 		gone[uid] = true
+		freed += e.size
+		removed++
 	}
 	if len(gone) == 0 {
 		return nil
