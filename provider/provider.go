@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -99,8 +100,15 @@ func (p *Provider) newServer(be smtp.Backend) *smtp.Server {
 	s.MaxRecipients = p.cfg.MaxRecipients
 	s.ReadTimeout = p.cfg.CommandTimeout
 	s.WriteTimeout = p.cfg.CommandTimeout
+	s.ErrorLog = smtpLog{p.cfg.Logger}
 	return s
 }
+
+// smtpLog passes go-smtp's error lines to the provider's logger.
+type smtpLog struct{ l *slog.Logger }
+
+func (s smtpLog) Printf(format string, v ...any) { s.l.Info("smtp", "msg", fmt.Sprintf(format, v...)) }
+func (s smtpLog) Println(v ...any)               { s.l.Info("smtp", "msg", fmt.Sprint(v...)) }
 
 // ServeSubmission serves the access point on l until Close or Shutdown:
 // authenticated submission (PEC.md §11.1). Pass a tls.NewListener for

@@ -84,3 +84,41 @@ func TestTimeouts(t *testing.T) {
 	// The 12 h warning is not emitted when a presa in carico came in time.
 	_ = context.Background
 }
+
+// A presa in carico in time and no delivery: the final notice only (PEC.md
+// §10.3, second row).
+func TestTakenThenSilence(t *testing.T) {
+	n := providertest.NewNetwork(t, &providertest.Options{
+		Routes: map[string]string{"pec.beta.example": deadAddr(t)}, // alpha cannot reach beta
+		Configure: func(name string, c *provider.Config) {
+			if name == "alpha" {
+				c.WarnAfter, c.GiveUpAfter = 2*time.Second, 4*time.Second
+			}
+		},
+	})
+	alpha, beta := n.Provider("alpha"), n.Provider("beta")
+	alice := alpha.AddUser("alice", "a-pass")
+	bob := beta.AddUser("bob", "b-pass")
+	send(t, n, alpha, "a-pass", &client.Draft{From: alice, To: []string{bob}, Subject: "Presa", Text: "?"})
+	acc := receipts(t, n, waitMessages(t, alpha, alice, mailbox.Inbox, 1))[0]
+	// beta's genuine presa in carico reaches alpha's service mailbox.
+	pic := receipt.NewData(pec.KindTakeInCharge, acc.Data, beta.Name, pec.Local(time.Now()), []string{bob}, "")
+	var b bytes.Buffer
+	if err := receipt.Build(&b, pec.KindTakeInCharge, pic, beta.Signer, &receipt.Options{To: alpha.MailReceipt}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pushIncoming(t, n, alpha, beta.Address, []string{alpha.MailReceipt}, b.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	waitMessages(t, alpha, alpha.MailReceipt, mailbox.Inbox, 1)
+	msgs := waitMessages(t, alpha, alice, mailbox.Inbox, 2)
+	waitIdle(t, alpha)
+	msgs, _ = alpha.Messages(alice, mailbox.Inbox)
+	var got []pec.Kind
+	for _, r := range receipts(t, n, msgs) {
+		got = append(got, r.Kind)
+	}
+	if want := []pec.Kind{pec.KindAcceptance, pec.KindDeliveryTimeout24h}; !slices.Equal(got, want) {
+		t.Fatalf("alice got %v, want %v", got, want)
+	}
+}
