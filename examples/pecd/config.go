@@ -38,7 +38,7 @@ type ProviderConfig struct {
 	Domains        []string // the PEC domains served, lower-cased
 	Certificate    string   // PEM file: the signing certificate, then its issuers
 	Key            string   // the signing key: a file, or scheme:reference (see keys.go)
-	ServiceMailbox string   // the service mailbox; "" means the certificate's address
+	ServiceMailbox string   // the account of the service mailbox; "" means the mailReceipt of Name in the index
 }
 
 // ListenConfig is the [listen] section: the addresses served ("" means
