@@ -114,7 +114,9 @@ type Config struct {
 	// PollInterval is how often the spool is looked at for work due;
 	// zero: DefaultPollInterval.
 	PollInterval time.Duration
-	// Workers is how many messages are processed at once; zero: 8.
+	// Workers is how many messages are processed at once; zero: 32.
+	// Processing waits on the disk (each step is fsync'd) and on the
+	// network more than it computes: many workers keep both busy.
 	Workers int
 	// CommandTimeout bounds each SMTP command and reply, both ways;
 	// zero: one minute.
@@ -126,7 +128,7 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// cfg is a Config with its defaults applied.
+// withDefaults returns c with its defaults applied.
 func (c Config) withDefaults() Config {
 	if c.MaxTotal == 0 {
 		c.MaxTotal = DefaultMaxTotal
@@ -153,7 +155,7 @@ func (c Config) withDefaults() Config {
 		c.PollInterval = DefaultPollInterval
 	}
 	if c.Workers == 0 {
-		c.Workers = 8
+		c.Workers = 32
 	}
 	if c.CommandTimeout == 0 {
 		c.CommandTimeout = time.Minute

@@ -9,8 +9,6 @@ import (
 var (
 	// ErrConfig reports a Config that lacks a required field.
 	ErrConfig = errors.New("provider: incomplete configuration")
-	// ErrClosed reports a call on a closed Provider.
-	ErrClosed = errors.New("provider: closed")
 	// ErrNoTLS reports a peer that does not offer STARTTLS where PEC
 	// requires it (PEC.md §11.6).
 	ErrNoTLS = errors.New("provider: peer does not offer STARTTLS")
