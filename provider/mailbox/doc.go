@@ -31,13 +31,42 @@
 // stale. Flag changes are renames within the folder; a file renamed or
 // removed by another program is found by scanning the folder again.
 //
+// Quota: MaildirOptions.Quota (or UserQuota, per user; Memory.SetQuota)
+// bounds the bytes a mailbox holds. Deliver refuses a message that does
+// not fit with ErrQuota: before reading it when the mailbox is full, else
+// after streaming it into tmp/ (at most one byte past the room left) and
+// before placing it, so that nothing stored is touched. The check is made
+// again under a per-mailbox lock just before the message is placed, so
+// that concurrent deliveries cannot pass the limit together. The usage is
+// kept as Dovecot's Maildir++ quota keeps it, in <root>/<user>/maildirsize:
+// a header "<limit>S", then a line "<bytes> <messages>" appended and
+// synced per delivery or expunge. The file is recomputed from the ",S="
+// sizes of the files (written in maildirsize.lock, synced, renamed over
+// it) at the first use by a process, and whenever it is missing, cannot
+// be read, is longer than 5120 bytes, names another limit, or says "full"
+// and is older than 15 minutes. Between processes (Dovecot delivering
+// too) the Maildir++ quota is not locked and may be passed by one message,
+// as with Dovecot itself.
+//
+// Archive: DeliverArchived (Archiver) files a copy of what the Delivery
+// Point deposits in INBOX or Sent into the Archive folder, \Seen, as a
+// hard link to the same file, so that the bytes are stored once. Archive
+// is read-only: Deliver into it, Expunge from it and the \Deleted flag on
+// its messages are refused with ErrReadOnly; a message expunged from INBOX
+// stays there. Archive does not count in the quota: a user could never
+// free what it holds. A Dovecot serving the same folders needs the rule
+// "quota_rule2 = Archive:ignore" to count the same.
+//
 // Sources: the Maildir specification (cr.yp.to/proto/maildir.html), the
-// Maildir++ folder convention, Dovecot's Maildir and dovecot-uidlist
-// documentation (version 3 format), RFC 3501 §2.3.1.1 (UIDs, UIDVALIDITY).
+// Maildir++ folder and quota conventions (Courier's maildirquota, the
+// maildirsize file), Dovecot's Maildir, dovecot-uidlist (version 3 format)
+// and quota documentation, RFC 3501 §2.3.1.1 (UIDs, UIDVALIDITY).
 //
 // Tolerated divergences: a dovecot-uidlist of version 1 ("1 <uidvalidity>
 // <nextuid>", lines "<uid> <name>"), or with unknown extension fields, is
 // read; lines that cannot be read are skipped and their files get new UIDs
 // (the UIDVALIDITY is kept unless no valid header is found). File names
-// without ",S=" are sized with a stat.
+// without ",S=" are sized with a stat. A maildirsize header's fields
+// other than "<n>S" (the message count "<n>C") are ignored, and a file
+// that cannot be read is recomputed rather than refused.
 package mailbox
