@@ -187,3 +187,20 @@ func TestAttackNoFrom(t *testing.T) {
 		t.Fatalf("an unparseable From matched: %v", v.Problems)
 	}
 }
+
+// TestAttackMixedLineEndings removes the CR of one line of signed content:
+// a stored copy converted to LF is converted whole, so a mix of CRLF and
+// bare LF is content altered after signing, not a canonicalisation.
+func TestAttackMixedLineEndings(t *testing.T) {
+	f := testFixture(t)
+	content, sig := signed(t, f.sha256, time.Time{})
+	i := bytes.Index(content, []byte("\r\n"))
+	mixed := append(append([]byte{}, content[:i]...), content[i+1:]...)
+	if v := verify(t, mixed, sig, nil); v.Intact || !v.HasProblem(smime.ProblemMixedLineEndings) {
+		t.Fatalf("one CR removed: intact %v problems %v", v.Intact, v.Problems)
+	}
+	// All LF, as a stored copy: canonicalised and intact.
+	if v := verify(t, bytes.ReplaceAll(content, []byte("\r\n"), []byte("\n")), sig, nil); !v.Intact || !v.HasProblem(smime.ProblemCanonicalized) {
+		t.Fatalf("all LF: intact %v problems %v", v.Intact, v.Problems)
+	}
+}

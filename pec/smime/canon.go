@@ -15,6 +15,7 @@ type crlfWriter struct {
 	w       io.Writer
 	cr      bool // the last byte written was CR
 	changed bool // at least one bare LF was found
+	crlf    bool // at least one CRLF was found
 	buf     []byte
 }
 
@@ -34,7 +35,9 @@ func (c *crlfWriter) Write(p []byte) (int, error) {
 		if j > 0 {
 			prevCR = p[j-1] == '\r'
 		}
-		if !prevCR {
+		if prevCR {
+			c.crlf = true
+		} else {
 			c.changed = true
 			if err := c.emit(p[last:j]); err != nil {
 				return last, err

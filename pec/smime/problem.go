@@ -46,6 +46,10 @@ const (
 	// ProblemFutureSigningTime: the signingTime attribute is later than
 	// the verification time plus MaxClockSkew.
 	ProblemFutureSigningTime ProblemCode = "future-signing-time"
+	// ProblemMixedLineEndings: the signed content has lines ending in CRLF
+	// and lines ending in a bare LF. A stored copy converted to LF is
+	// converted whole; a mix is content altered after signing.
+	ProblemMixedLineEndings ProblemCode = "mixed-line-endings"
 	// ProblemCanonicalized is informational: the content had bare LF line
 	// endings, hashed as CRLF (RFC 5751 §3.1.1), as in stored copies of
 	// messages. It is not a failure.

@@ -172,6 +172,12 @@ func Verify(content io.Reader, signature []byte, opts *VerifyOptions) (*Verdict,
 	for h, hh := range hashers {
 		digests[h] = hh.Sum(nil)
 	}
+	if prob == nil && canon.changed && canon.crlf {
+		// Some lines end in CRLF and some in a bare LF: not a stored copy
+		// converted whole (all LF), but content altered after signing —
+		// a CR removed from any line would otherwise go unseen.
+		prob = &Problem{Code: ProblemMixedLineEndings, Detail: "content mixes CRLF and bare LF line endings: not the content as signed"}
+	}
 	v := newVerdict(signature, sig, prob, digests, opts)
 	if canon.changed {
 		v.add(&Problem{Code: ProblemCanonicalized, Detail: "bare LF line endings hashed as CRLF"})

@@ -42,7 +42,7 @@ func checkConsistent(t testing.TB, v *smime.Verdict, opts *smime.VerifyOptions) 
 	t.Helper()
 	integrity := v.HasProblem(smime.ProblemMalformed) || v.HasProblem(smime.ProblemNoSigner) ||
 		v.HasProblem(smime.ProblemDigestMismatch) || v.HasProblem(smime.ProblemBadSignature) ||
-		v.HasProblem(smime.ProblemUnsupportedAlgorithm)
+		v.HasProblem(smime.ProblemUnsupportedAlgorithm) || v.HasProblem(smime.ProblemMixedLineEndings)
 	if v.Intact == integrity {
 		t.Errorf("intact %v with problems %v", v.Intact, v.Problems)
 	}
