@@ -76,6 +76,10 @@ type IndexConfig struct {
 	PublisherSubject     string
 	PublisherEmail       string
 	Refresh              time.Duration
+	// State is a file keeping the signing time of the last signed index
+	// accepted, so that after a restart an older one is refused too
+	// (rollback); "" keeps it in memory only.
+	State string
 }
 
 // StorageConfig is the [storage] section.
@@ -188,7 +192,8 @@ func (c *Config) fields(section string) map[string]any {
 		x := &c.Index
 		return map[string]any{"ldap": &x.LDAP, "ldap-bind-dn": &x.LDAPBindDN, "ldap-password-file": &x.LDAPPasswordFile,
 			"ldif": &x.LDIF, "anchors": &x.Anchors, "publisher-certificate": &x.PublisherCertificate,
-			"publisher-subject": &x.PublisherSubject, "publisher-email": &x.PublisherEmail, "refresh": &x.Refresh}
+			"publisher-subject": &x.PublisherSubject, "publisher-email": &x.PublisherEmail, "refresh": &x.Refresh,
+			"state": &x.State}
 	case "storage":
 		s := &c.Storage
 		return map[string]any{"spool": &s.Spool, "maildir": &s.Maildir, "trace": &s.Trace, "seal-interval": &s.SealInterval,

@@ -62,6 +62,7 @@ func WriteConfig(w io.Writer, c *Config) error {
 	kv("publisher-subject", x.PublisherSubject)
 	kv("publisher-email", x.PublisherEmail)
 	kv("refresh", formatDuration(x.Refresh))
+	kv("state", x.State)
 
 	section("storage")
 	kv("spool", c.Storage.Spool)

@@ -162,6 +162,7 @@ func (d *demoNetwork) providerConfig(p demoProvider, port func(base, p int) stri
 		Index: IndexConfig{
 			LDIF: filepath.Join(dir, demoIndexSigned), Anchors: filepath.Join(dir, demoCA),
 			PublisherCertificate: filepath.Join(dir, demoPublisherCert), Refresh: DefaultRefresh,
+			State: filepath.Join(dir, p.ID, "index.state"),
 		},
 		Storage: StorageConfig{
 			Spool: filepath.Join(dir, p.ID, "spool"), Maildir: filepath.Join(dir, p.ID, "maildir"),

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -34,14 +35,52 @@ func indexSource(x IndexConfig) (index.Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts != nil && x.State != "" {
+		if opts.MinSigningTime, err = readIndexState(x.State); err != nil {
+			return nil, err
+		}
+	}
 	if strings.HasPrefix(x.LDIF, "https://") {
 		return &httpsIndex{URL: x.LDIF, Options: opts}, nil
 	}
 	f := &index.File{Path: x.LDIF}
 	if opts != nil {
-		f.Anchors, f.Publisher = opts.Anchors, opts.Publisher
+		f.Anchors, f.Publisher, f.MinSigningTime = opts.Anchors, opts.Publisher, opts.MinSigningTime
 	}
 	return f, nil
+}
+
+// readIndexState reads the signing time kept by saveIndexState; zero
+// when the file does not exist yet.
+func readIndexState(path string) (time.Time, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("index state %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// saveIndexState keeps the signing time of the index served when it is
+// later than the one kept.
+func saveIndexState(path string, st index.Status) error {
+	if path == "" || st.Err != nil || st.SigningTime.IsZero() {
+		return nil
+	}
+	kept, err := readIndexState(path)
+	if err != nil || !st.SigningTime.After(kept) {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, []byte(st.SigningTime.UTC().Format(time.RFC3339Nano)+"\n"), 0o644)
 }
 
 // signedOptions reads the anchors and the publisher pin; nil when none

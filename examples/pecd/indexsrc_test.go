@@ -85,6 +85,42 @@ func TestIndexSources(t *testing.T) {
 	}
 }
 
+// TestIndexState keeps the signing time of the index accepted, and
+// refuses an older index after a restart.
+func TestIndexState(t *testing.T) {
+	dir := t.TempDir()
+	k, err := loadDemoPKI(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := IndexConfig{LDIF: filepath.Join(dir, demoIndexSigned), Anchors: filepath.Join(dir, demoCA),
+		PublisherCertificate: filepath.Join(dir, demoPublisherCert), Refresh: time.Hour, State: filepath.Join(dir, "state", "index.state")}
+	m, err := openIndex(context.Background(), x, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := readIndexState(x.State)
+	if err != nil || !kept.Equal(k.Index.SigningTime()) {
+		t.Fatalf("state %v (%v), want %v", kept, err, k.Index.SigningTime())
+	}
+	if m.Status().SigningTime.IsZero() {
+		t.Error("mirror without signing time")
+	}
+	// The same index again: accepted. An index newer than the one
+	// offered was accepted before: refused, as a rollback.
+	if _, err := openIndex(context.Background(), x, nil); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(x.State, []byte(kept.Add(time.Minute).Format(time.RFC3339Nano)+"\n"), 0o644)
+	if _, err := openIndex(context.Background(), x, nil); !errors.Is(err, index.ErrRollback) {
+		t.Errorf("err = %v, want a rollback", err)
+	}
+	os.WriteFile(x.State, []byte("yesterday"), 0o644)
+	if _, err := openIndex(context.Background(), x, nil); err == nil {
+		t.Error("unreadable state accepted")
+	}
+}
+
 func withLDIF(x IndexConfig, path string) IndexConfig {
 	x.LDIF = path
 	return x

@@ -380,7 +380,16 @@ func openIndex(ctx context.Context, x IndexConfig, log *slog.Logger) (*index.Mir
 	if err != nil {
 		return nil, err
 	}
-	m := index.NewMirror(src, &index.MirrorOptions{Interval: x.Refresh, Logger: log})
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts := &index.MirrorOptions{Interval: x.Refresh, Logger: log}
+	opts.OnRefresh = func(st index.Status) {
+		if err := saveIndexState(x.State, st); err != nil {
+			log.Error("index: state not saved", "file", x.State, "err", err)
+		}
+	}
+	m := index.NewMirror(src, opts)
 	if err := m.Refresh(ctx); err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
