@@ -203,6 +203,9 @@ func VerifyAttached(p7m []byte, opts *VerifyOptions) ([]byte, *Verdict) {
 			prob = &Problem{Code: ProblemMalformed, Detail: "no encapsulated content"}
 		}
 		for _, h := range sig.hashes {
+			if _, done := digests[h]; done {
+				continue // signers sharing a digest algorithm share its hash
+			}
 			hh := h.New()
 			hh.Write(content)
 			digests[h] = hh.Sum(nil)
