@@ -97,6 +97,7 @@ type StorageConfig struct {
 type LimitsConfig struct {
 	MaxTotal      int64 // message size × recipients, bytes (PEC.md §11.1 check 8)
 	MaxRecipients int
+	MailboxQuota  int64 // bytes a mailbox may hold; 0: no limit
 }
 
 // TimeLimitsConfig is the [time-limits] section (PEC.md §10.3).
@@ -199,7 +200,8 @@ func (c *Config) fields(section string) map[string]any {
 		return map[string]any{"spool": &s.Spool, "maildir": &s.Maildir, "trace": &s.Trace, "seal-interval": &s.SealInterval,
 			"maildir-stale-lock": &s.MaildirStaleLock}
 	case "limits":
-		return map[string]any{"max-total-size": size{&c.Limits.MaxTotal}, "max-recipients": &c.Limits.MaxRecipients}
+		return map[string]any{"max-total-size": size{&c.Limits.MaxTotal}, "max-recipients": &c.Limits.MaxRecipients,
+			"mailbox-quota": size{&c.Limits.MailboxQuota}}
 	case "time-limits":
 		return map[string]any{"warning": &c.TimeLimits.Warning, "final": &c.TimeLimits.Final}
 	case "accounts":

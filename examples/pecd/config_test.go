@@ -81,6 +81,7 @@ func TestParseConfigValues(t *testing.T) {
 			return reflect.DeepEqual(c.Provider.Domains, []string{"pec.alfa.test", "a.example", "b.example"})
 		}},
 		{"size MiB", "[limits]\nmax-total-size = 10 MiB", func(c *Config) bool { return c.Limits.MaxTotal == 10<<20 }},
+		{"quota", "[limits]\nmailbox-quota = 2GiB", func(c *Config) bool { return c.Limits.MailboxQuota == 2<<30 }},
 		{"size bytes", "[limits]\nmax-total-size = 1234", func(c *Config) bool { return c.Limits.MaxTotal == 1234 }},
 		{"days", "[time-limits]\nfinal = 2d\nwarning = 90m", func(c *Config) bool {
 			return c.TimeLimits.Final == 48*time.Hour && c.TimeLimits.Warning == 90*time.Minute

@@ -75,6 +75,9 @@ func WriteConfig(w io.Writer, c *Config) error {
 	if c.Limits.MaxTotal > 0 {
 		kv("max-total-size", strconv.FormatInt(c.Limits.MaxTotal, 10))
 	}
+	if c.Limits.MailboxQuota > 0 {
+		kv("mailbox-quota", strconv.FormatInt(c.Limits.MailboxQuota, 10))
+	}
 	if c.Limits.MaxRecipients > 0 {
 		kv("max-recipients", strconv.Itoa(c.Limits.MaxRecipients))
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/pecsdk/pec/pec/index"
 	"github.com/pecsdk/pec/pec/smime"
 	"github.com/pecsdk/pec/provider"
@@ -117,7 +119,9 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 		return nil, fmt.Errorf("spool %s: %w", cfg.Storage.Spool, err)
 	}
 	n.closers = append(n.closers, sp)
-	store, err := mailbox.OpenMaildir(cfg.Storage.Maildir, &mailbox.MaildirOptions{StaleLock: cfg.Storage.MaildirStaleLock, Logger: log})
+	store, err := mailbox.OpenMaildir(cfg.Storage.Maildir, &mailbox.MaildirOptions{
+		StaleLock: cfg.Storage.MaildirStaleLock, Quota: cfg.Limits.MailboxQuota, Logger: log,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("maildir %s: %w", cfg.Storage.Maildir, err)
 	}
@@ -203,7 +207,7 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 // closedErr reports the errors of a server stopped on purpose.
 func closedErr(err error) bool {
 	return errors.Is(err, net.ErrClosed) || errors.Is(err, imap.ErrServerClosed) ||
-		errors.Is(err, pop3.ErrServerClosed) || errors.Is(err, provider.ErrClosed)
+		errors.Is(err, pop3.ErrServerClosed) || errors.Is(err, smtp.ErrServerClosed)
 }
 
 // Err returns a channel on which a server that stopped by itself reports;
