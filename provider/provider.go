@@ -139,8 +139,9 @@ func (p *Provider) Close() error {
 }
 
 // Shutdown stops accepting connections, waits for the SMTP sessions under
-// way and for the messages being processed, then stops the workers. When ctx
-// ends first, it closes everything and returns ctx's error.
+// way and for the messages being processed, then stops the workers; work not
+// started stays in the spool for the next start. When ctx ends first, it
+// closes everything and returns ctx's error.
 func (p *Provider) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
@@ -175,6 +176,10 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 // kick asks a worker to process item id now.
 func (p *Provider) kick(id string) {
 	p.mu.Lock()
+	if p.closed { // shutting down: the next start takes every item up
+		p.mu.Unlock()
+		return
+	}
 	if p.busy[id] {
 		p.again[id] = true
 		p.mu.Unlock()
