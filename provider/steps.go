@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -44,6 +45,9 @@ func (w *work) mark(ctx context.Context, step string) error {
 // from the spool ever after, so that a restart sends the same signed bytes.
 func (w *work) emit(ctx context.Context, step string, build func() ([]byte, error)) ([]byte, error) {
 	if !w.done(step) {
+		if build == nil {
+			return nil, fmt.Errorf("provider: step %s of %s not recorded", step, w.st.Item.ID)
+		}
 		b, err := build()
 		if err != nil {
 			return nil, err
