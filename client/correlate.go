@@ -172,7 +172,11 @@ func (o *observation) key() string {
 	if o.Own == "" {
 		return ""
 	}
-	return strings.Join([]string{pec.Kind(o.Kind).String(), msgKey(o.Own), o.Delivery, msgKey(o.MsgID), msgKey(o.ID), o.Sender}, "\x00")
+	// Signed facts only: the receipt's own Message-ID is outside the
+	// signature, and a genuine receipt replayed under a new one is the
+	// same evidence, not a second event.
+	return strings.Join([]string{pec.Kind(o.Kind).String(), o.Time.UTC().Format(time.RFC3339Nano), o.Provider, o.Delivery,
+		strings.Join(o.Covered, ","), msgKey(o.MsgID), msgKey(o.ID), o.Sender}, "\x00")
 }
 
 func (o *observation) describeTarget() string {

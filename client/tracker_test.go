@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -218,6 +219,18 @@ func TestTrackerUpdates(t *testing.T) {
 		refetched := append([]byte("Delivered-To: "+sample.Alice+"\r\nReturn-Path: <>\r\n"), accBytes...)
 		u, err := tr.Observe(classifyBytes(t, refetched))
 		if err != nil || !u.Duplicate {
+			t.Fatalf("Update = %+v, err = %v", u, err)
+		}
+	})
+	t.Run("replayed under another Message-ID", func(t *testing.T) {
+		// The receipt's own Message-ID is outside the signature: a genuine
+		// receipt replayed under a new one is the same evidence.
+		replayed := regexp.MustCompile(`(?im)^Message-Id:.*\r\n`).ReplaceAll(accBytes, []byte("Message-ID: <replay-1@attacker.example>\r\n"))
+		if bytes.Equal(replayed, accBytes) {
+			t.Fatal("no Message-ID replaced")
+		}
+		u, err := tr.Observe(classifyBytes(t, replayed))
+		if err != nil || !u.Duplicate || len(u.Changes) != 0 {
 			t.Fatalf("Update = %+v, err = %v", u, err)
 		}
 	})
