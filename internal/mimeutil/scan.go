@@ -444,7 +444,12 @@ func (s *scanner) embedded(p *Part, depth int) error {
 		p.Problems = append(p.Problems, err)
 		return nil
 	}
-	data, err := io.ReadAll(io.LimitReader(body, s.lim.MaxEmbedded+1))
+	// The decoded message is kept (it is the source of its parts): read it
+	// into a buffer of its size, not one grown by doubling.
+	est := min(p.End-p.BodyStart, s.lim.MaxEmbedded)*3/4 + bytes.MinRead
+	buf := bytes.NewBuffer(make([]byte, 0, est))
+	_, err = buf.ReadFrom(io.LimitReader(body, s.lim.MaxEmbedded+1))
+	data := buf.Bytes()
 	if err != nil {
 		p.Problems = append(p.Problems, &offsetError{p.BodyStart, err})
 		return nil
