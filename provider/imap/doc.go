@@ -14,13 +14,24 @@
 // Options.ReadTimeout.
 //
 // Sources: RFC 3501 (IMAP4rev1), RFC 4315 (UIDPLUS), RFC 2177 (IDLE),
-// RFC 6154 (the \Sent and \Archive attributes), RFC 4616 (PLAIN).
+// RFC 6154 (the \Sent and \Archive attributes), RFC 4616 (PLAIN), RFC 9208
+// (the OVERQUOTA response code).
+//
+// Quota and Archive: an APPEND or COPY that would take the mailbox past
+// its quota (mailbox.ErrQuota) is refused with NO [OVERQUOTA]; a COPY
+// refused halfway removes what it had copied. Archive, where the Delivery
+// Point files every certified message (mailbox.Archiver), is read-only:
+// STORE of \Deleted, EXPUNGE of messages flagged \Deleted by another
+// program, and APPEND or COPY into it are refused with NO [NOPERM], and its
+// PERMANENTFLAGS lack \Deleted; its other flags can be changed.
 //
 // Divergences: the folder hierarchy separator is '.', as Dovecot's
 // Maildir++ layout has it, but folders cannot nest; DELETE, RENAME and
 // MOVE are refused; every folder counts as subscribed; only the system
 // flags are kept (PERMANENTFLAGS has no \*), and \Recent is never set.
 // SEARCH BODY and TEXT compare raw bytes, case-insensitively, without
-// decoding MIME parts. Command lines are bounded by imapserver to 50 KiB: a
+// decoding MIME parts. The QUOTA extension's GETQUOTA and GETQUOTAROOT
+// (RFC 9208) are not offered: go-imap v2.0.0-beta.8's imapserver has no
+// hook for them and answers BAD to commands it does not know. Command lines are bounded by imapserver to 50 KiB: a
 // longer one ends the session.
 package imap

@@ -21,7 +21,8 @@ func FuzzSession(f *testing.F) {
 		"a SELECT INBOX\r\nb FETCH 1:* (UID FLAGS ENVELOPE BODYSTRUCTURE BODY.PEEK[] BODY[1.MIME] BODY[HEADER.FIELDS (Subject)]<0.10>)\r\n",
 		"a SELECT INBOX\r\nb STORE 1 +FLAGS (\\Deleted)\r\nc EXPUNGE\r\nd SEARCH OR UNSEEN LARGER 10 NOT BODY x\r\n",
 		"a EXAMINE INBOX\r\nb UID FETCH *:1 (RFC822.SIZE)\r\nc COPY 1:* Sent\r\nd CLOSE\r\ne STATUS Sent (MESSAGES UIDNEXT UNSEEN SIZE)\r\n",
-		"a LIST \"\" *\r\nb CREATE Archive\r\nc APPEND Archive (\\Seen) {5+}\r\nhello\r\nd UID SEARCH UID 1:*\r\n",
+		"a LIST \"\" *\r\nb CREATE Pratiche\r\nc APPEND Pratiche (\\Seen) {5+}\r\nhello\r\nd UID SEARCH UID 1:*\r\n",
+		"a SELECT Archive\r\nb STORE 1:* +FLAGS (\\Deleted)\r\nc EXPUNGE\r\nd APPEND Archive {5+}\r\nhello\r\ne SELECT INBOX\r\nf COPY 1 Archive\r\n",
 		"a SELECT INBOX\r\nb IDLE\r\nDONE\r\nc UID EXPUNGE 1\r\n",
 	} {
 		f.Add(s)

@@ -40,6 +40,8 @@ func (ss *session) Select(name string, options *goimap.SelectOptions) (*goimap.S
 	}
 	if v.readOnly {
 		data.PermanentFlags = nil
+	} else if v.name == mailbox.Archive {
+		data.PermanentFlags = archiveFlags
 	}
 	for i, m := range v.msgs {
 		if m.Flags&mailbox.Seen == 0 {
@@ -209,12 +211,19 @@ func readOnly() error {
 	return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeNoPerm, Text: "folder is read-only"}
 }
 
+// archiveFlags are the flags a message keeps in Archive: all but
+// \Deleted, since nothing is removed from it.
+var archiveFlags = []goimap.Flag{goimap.FlagSeen, goimap.FlagAnswered, goimap.FlagFlagged, goimap.FlagDraft}
+
 func (ss *session) Store(w *imapserver.FetchWriter, numSet goimap.NumSet, flags *goimap.StoreFlags, _ *goimap.StoreOptions) error {
 	v := ss.sel
 	if v.readOnly {
 		return readOnly()
 	}
 	change := toFlags(flags.Flags)
+	if v.name == mailbox.Archive && change&mailbox.Deleted != 0 && flags.Op != goimap.StoreFlagsDel {
+		return errArchive
+	}
 	for _, i := range v.resolve(numSet) {
 		m := &v.msgs[i]
 		f := m.Flags
@@ -263,6 +272,9 @@ func (ss *session) Expunge(w *imapserver.ExpungeWriter, uids *goimap.UIDSet) err
 	if len(del) == 0 {
 		return nil
 	}
+	if v.name == mailbox.Archive {
+		return errArchive
+	}
 	if err := ss.box.Expunge(ss.ctx(), v.name, del); err != nil {
 		return ss.imapError("expunge", err)
 	}
@@ -282,8 +294,14 @@ func (ss *session) Expunge(w *imapserver.ExpungeWriter, uids *goimap.UIDSet) err
 	return nil
 }
 
+// Copy copies the messages one by one; if one fails (over quota), those
+// copied are removed again, so that the destination is as before
+// (RFC 3501 §6.4.7).
 func (ss *session) Copy(numSet goimap.NumSet, dest string) (*goimap.CopyData, error) {
 	v := ss.sel
+	if dest == mailbox.Archive {
+		return nil, errArchive
+	}
 	if _, err := ss.box.List(ss.ctx(), dest); err != nil {
 		if errors.Is(err, mailbox.ErrNoFolder) {
 			return nil, &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeTryCreate, Text: "no such folder"}
@@ -291,17 +309,27 @@ func (ss *session) Copy(numSet goimap.NumSet, dest string) (*goimap.CopyData, er
 		return nil, ss.imapError("copy", err)
 	}
 	var data goimap.CopyData
+	var copied []uint32
+	undo := func(err error) (*goimap.CopyData, error) {
+		if len(copied) > 0 {
+			if uerr := ss.box.Expunge(ss.ctx(), dest, copied); uerr != nil {
+				ss.s.opts.Logger.Error("imap: copy: removing a partial copy", append(ss.log, "folder", dest, "err", uerr)...)
+			}
+		}
+		return nil, ss.imapError("copy", err)
+	}
 	for _, i := range v.resolve(numSet) {
 		m := v.msgs[i]
 		r, err := ss.box.Open(ss.ctx(), v.name, m.UID)
 		if err != nil {
-			return nil, ss.imapError("copy", err)
+			return undo(err)
 		}
 		uid, err := ss.box.Deliver(ss.ctx(), dest, r, m.Flags, m.InternalDate)
 		r.Close()
 		if err != nil {
-			return nil, ss.imapError("copy", err)
+			return undo(err)
 		}
+		copied = append(copied, uid)
 		data.SourceUIDs.AddNum(goimap.UID(m.UID))
 		data.DestUIDs.AddNum(goimap.UID(uid))
 	}

@@ -127,8 +127,8 @@ func testSession(t *testing.T, store mailbox.Store) {
 		t.Errorf("EXPUNGE = %v, %v", exp, err)
 	}
 
-	// APPEND to Sent, COPY to a new Archive folder, STATUS.
-	if err := c.Create("Archive", nil).Wait(); err != nil {
+	// APPEND to Sent, COPY to a new folder, STATUS.
+	if err := c.Create("Pratiche", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	app := c.Append("Sent", int64(len(msg1)), &goimap.AppendOptions{Flags: []goimap.Flag{goimap.FlagSeen}})
@@ -138,14 +138,14 @@ func testSession(t *testing.T, store mailbox.Store) {
 	if err != nil || ad.UID != 1 {
 		t.Fatalf("APPEND = %+v, %v", ad, err)
 	}
-	cd, err := c.Copy(goimap.SeqSetNum(1), "Archive").Wait()
+	cd, err := c.Copy(goimap.SeqSetNum(1), "Pratiche").Wait()
 	if err != nil || len(cd.DestUIDs) != 1 {
 		t.Fatalf("COPY = %+v, %v", cd, err)
 	}
 	if _, err := c.Copy(goimap.SeqSetNum(1), "Nope").Wait(); err == nil || !strings.Contains(err.Error(), "TRYCREATE") {
 		t.Errorf("COPY to a missing folder: %v", err)
 	}
-	st, err := c.Status("Archive", &goimap.StatusOptions{NumMessages: true, NumUnseen: true, UIDNext: true}).Wait()
+	st, err := c.Status("Pratiche", &goimap.StatusOptions{NumMessages: true, NumUnseen: true, UIDNext: true}).Wait()
 	if err != nil || *st.NumMessages != 1 || *st.NumUnseen != 0 || st.UIDNext != 2 {
 		t.Errorf("STATUS = %+v, %v", st, err)
 	}

@@ -127,10 +127,22 @@ func (ss *session) imapError(op string, err error) error {
 		return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeCannot, Text: "invalid folder name"}
 	case errors.Is(err, mailbox.ErrNoMessage):
 		return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeNonExistent, Text: "no such message"}
+	case errors.Is(err, mailbox.ErrQuota):
+		return errOverQuota
+	case errors.Is(err, mailbox.ErrReadOnly):
+		return errArchive
 	}
 	ss.s.opts.Logger.Error("imap: "+op, append(ss.log, "err", err)...)
 	return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeServerBug, Text: op + " failed"}
 }
+
+var (
+	// errOverQuota is RFC 9208 §4.3's answer to an APPEND or COPY that
+	// does not fit.
+	errOverQuota = &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeOverQuota, Text: "mailbox is over quota: delete some messages first"}
+	// errArchive refuses any removal from, or addition to, Archive.
+	errArchive = &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeNoPerm, Text: "Archive is read-only: its certified messages are kept and cannot be deleted or added"}
+)
 
 func refused(text string) error {
 	return &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeCannot, Text: text}
@@ -242,6 +254,9 @@ func (ss *session) Status(name string, options *goimap.StatusOptions) (*goimap.S
 }
 
 func (ss *session) Append(name string, r goimap.LiteralReader, options *goimap.AppendOptions) (*goimap.AppendData, error) {
+	if name == mailbox.Archive {
+		return nil, errArchive
+	}
 	uid, err := ss.box.Deliver(ss.ctx(), name, r, toFlags(options.Flags), options.Time)
 	if errors.Is(err, mailbox.ErrNoFolder) {
 		return nil, &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeTryCreate, Text: "no such folder"}
