@@ -155,3 +155,56 @@ func TestOrdinaryMailRefusedOrWrapped(t *testing.T) {
 	}
 	_ = io.EOF
 }
+
+// One message to a recipient at another provider, one at the sender's own
+// and one ordinary: one acceptance listing all three, a delivery receipt for
+// each certified recipient, the envelope as ordinary mail for the third.
+func TestMixedRecipients(t *testing.T) {
+	o := newOrdinary(t)
+	n := providertest.NewNetwork(t, &providertest.Options{Routes: map[string]string{"ordinary.example": o.addr}})
+	alpha, beta := n.Provider("alpha"), n.Provider("beta")
+	alice := alpha.AddUser("alice", "a-pass")
+	carol := alpha.AddUser("carol", "c-pass")
+	bob := beta.AddUser("bob", "b-pass")
+	dan := "dan@ordinary.example"
+	send(t, n, alpha, "a-pass", &client.Draft{From: alice, To: []string{bob, carol}, Cc: []string{dan}, Subject: "Tutti", Text: "x"})
+	rs := receipts(t, n, waitMessages(t, alpha, alice, mailbox.Inbox, 3))
+	waitIdle(t, alpha)
+	waitIdle(t, beta)
+	rs = receipts(t, n, mustMessages(t, alpha, alice))
+	var delivered []string
+	for _, r := range rs {
+		if !r.OK() {
+			t.Errorf("%v not OK", r.Kind)
+		}
+		switch {
+		case r.Kind == pec.KindAcceptance:
+			if got := r.Data.RecipientsOfType(pec.RecipientCertified); len(got) != 2 {
+				t.Errorf("certificato %v", got)
+			}
+			if got := r.Data.RecipientsOfType(pec.RecipientExternal); !slices.Equal(got, []string{dan}) {
+				t.Errorf("esterno %v", got)
+			}
+		case r.Kind.IsDelivery():
+			delivered = append(delivered, r.Data.Delivery)
+		default:
+			t.Errorf("unexpected %v", r.Kind)
+		}
+	}
+	slices.Sort(delivered)
+	if want := []string{bob, carol}; !slices.Equal(delivered, want) {
+		t.Fatalf("delivered %v, want %v", delivered, want)
+	}
+	if om := o.messages(); len(om) != 1 || !slices.Equal(om[0].to, []string{dan}) {
+		t.Fatalf("ordinary server got %d messages", len(om))
+	}
+}
+
+func mustMessages(t *testing.T, p *providertest.Provider, user string) [][]byte {
+	t.Helper()
+	msgs, err := p.Messages(user, mailbox.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
+}
