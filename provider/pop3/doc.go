@@ -15,7 +15,9 @@
 // Maildir may be read by several sessions at once, and a message deleted
 // by one of them is simply gone for the others. Each session sees the INBOX
 // as it was at login; RETR marks a message \Seen for IMAP clients, as
-// Dovecot does. Message sizes in STAT and LIST are the stored sizes,
+// Dovecot does. Only INBOX is served: what DELE removes from it stays in
+// the Archive folder when the Delivery Point filed it there
+// (mailbox.Archiver). Message sizes in STAT and LIST are the stored sizes,
 // which equal the transmitted sizes for messages stored with CRLF line ends
 // (lines ending in a bare LF are sent with CRLF). Unique-ids are the UID and
 // UIDVALIDITY in lower-case hexadecimal, as Dovecot's default
