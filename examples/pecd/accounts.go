@@ -133,6 +133,8 @@ func newHash(password string, iter int) passwordHash {
 	return h
 }
 
+// derive is PBKDF2-HMAC-SHA256 of password, 32 bytes; nil only for
+// parameters this file never uses.
 func derive(password string, salt []byte, iter int) []byte {
 	k, err := pbkdf2.Key(sha256.New, password, salt, iter, 32)
 	if err != nil {

@@ -37,6 +37,7 @@ import (
 	"time"
 )
 
+// main runs the program until SIGINT or SIGTERM.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -240,6 +240,7 @@ func (n *node) Close() error {
 	return err
 }
 
+// close is Close, once.
 func (n *node) close() error {
 	if n.prov != nil {
 		n.prov.Close()
@@ -364,6 +365,7 @@ func newRouter(routes map[string]string) provider.Router {
 	return router{static: provider.StaticRouter(routes), mx: &provider.MXRouter{}}
 }
 
+// router is a static table of routes over MX look-ups.
 type router struct {
 	static provider.StaticRouter
 	mx     *provider.MXRouter

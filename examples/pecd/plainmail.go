@@ -120,14 +120,20 @@ type plainSession struct {
 	to   []string
 }
 
-func (s *plainSession) Reset()        { s.from, s.to = "", nil }
+// Reset implements smtp.Session.
+func (s *plainSession) Reset() { s.from, s.to = "", nil }
+
+// Logout implements smtp.Session.
 func (s *plainSession) Logout() error { return nil }
 
+// Mail implements smtp.Session: any sender, as an MX takes mail from
+// anyone.
 func (s *plainSession) Mail(from string, _ *smtp.MailOptions) error {
 	s.from = from
 	return nil
 }
 
+// Rcpt implements smtp.Session: the domain's own accounts only.
 func (s *plainSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	user := normalUser(to)
 	_, dom, _ := strings.Cut(user, "@")
@@ -141,6 +147,8 @@ func (s *plainSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 
+// Data implements smtp.Session: the message, with a Received line, in
+// each recipient's INBOX.
 func (s *plainSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(io.LimitReader(r, maxPlainMessage+1))
 	if err != nil {
