@@ -11,6 +11,7 @@ import (
 
 	"github.com/pecsdk/pec/envelope"
 	"github.com/pecsdk/pec/pec"
+	"github.com/pecsdk/pec/pec/daticert"
 	"github.com/pecsdk/pec/pec/index"
 	"github.com/pecsdk/pec/pec/smime"
 	"github.com/pecsdk/pec/provider/spool"
@@ -199,12 +200,12 @@ func (in *inbound) reasonFor(p *Provider, rcpt string) string {
 	return ""
 }
 
-func listed(d interface {
-	RecipientsOfType(pec.RecipientType) []string
-}, rcpt string) bool {
+// listed reports whether rcpt is a certified recipient in d (destinatari).
+func listed(d *daticert.Data, rcpt string) bool {
 	return containsAddr(d.RecipientsOfType(pec.RecipientCertified), rcpt)
 }
 
+// manages reports whether the provider entry e manages the domain of addr.
 func manages(e *index.Provider, addr string) bool {
 	if e == nil {
 		return false
@@ -218,6 +219,7 @@ func manages(e *index.Provider, addr string) bool {
 	return false
 }
 
+// signature returns the verdict on the signature of what in holds.
 func signature(in *inbound) *smime.Verdict {
 	switch {
 	case in.env != nil:
@@ -228,6 +230,7 @@ func signature(in *inbound) *smime.Verdict {
 	return nil
 }
 
+// summary says in a few words why a signature or a message was refused.
 func summary(v *smime.Verdict, err error) string {
 	s := "non firmato"
 	if v != nil {
