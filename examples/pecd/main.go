@@ -62,6 +62,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "pecd: unexpected arguments:", strings.Join(fs.Args(), " "))
 		return 2
 	}
+	switch {
+	case *check && *config == "":
+		fmt.Fprintln(stderr, "pecd: -check needs -config")
+		return 2
+	case *config != "" && *offset != 0:
+		fmt.Fprintln(stderr, "pecd: -port-offset is for the demo network; a configuration names its addresses")
+		return 2
+	}
 	var err error
 	switch {
 	case *hash:

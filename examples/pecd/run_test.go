@@ -54,6 +54,12 @@ func TestRunConfig(t *testing.T) {
 		t.Errorf("status %d: %s", st, errOut.String())
 	}
 
+	for _, args := range [][]string{{"-check"}, {"-config", conf, "-port-offset", "5"}, {"extra"}} {
+		if st := run(context.Background(), args, nil, &out, &errOut); st != 2 {
+			t.Errorf("%q: status %d", args, st)
+		}
+	}
+
 	errOut.Reset()
 	bad := filepath.Join(dir, "bad.conf")
 	os.WriteFile(bad, append(b, "\n[limits]\nmax-total-size = lots\n"...), 0o644)
