@@ -208,3 +208,30 @@ func mustMessages(t *testing.T, p *providertest.Provider, user string) [][]byte 
 	}
 	return msgs
 }
+
+// Size × recipients over the limit gets a non-acceptance; a message over
+// the limit by itself is refused at SMTP (PEC.md §11.1 item 8, §6.4).
+func TestSizeLimit(t *testing.T) {
+	n := providertest.NewNetwork(t, &providertest.Options{Configure: func(name string, c *provider.Config) {
+		c.MaxTotal = 2000
+	}})
+	alpha, beta := n.Provider("alpha"), n.Provider("beta")
+	alice := alpha.AddUser("alice", "a-pass")
+	bob := beta.AddUser("bob", "b-pass")
+	carol := beta.AddUser("carol", "c-pass")
+	body := strings.Repeat("x", 1200)
+	msg := "From: " + alice + "\r\nTo: " + bob + ", " + carol + "\r\nSubject: grande\r\n\r\n" + body + "\r\n"
+	if err := rawSubmit(t, n, alpha, alice, "a-pass", alice, []string{bob, carol}, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	rs := receipts(t, n, waitMessages(t, alpha, alice, mailbox.Inbox, 1))
+	if rs[0].Kind != pec.KindNonAcceptance {
+		t.Fatalf("got %v, want a non-acceptance", rs[0].Kind)
+	}
+	big := "From: " + alice + "\r\nTo: " + bob + "\r\nSubject: enorme\r\n\r\n" + strings.Repeat(strings.Repeat("y", 70)+"\r\n", 40)
+	err := rawSubmit(t, n, alpha, alice, "a-pass", alice, []string{bob}, []byte(big))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 552 {
+		t.Fatalf("message over the limit: %v, want 552", err)
+	}
+}
