@@ -31,7 +31,9 @@ func TestDovecotQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := s.Mailbox(ctx, user)
-	kb := func(n int) *strings.Reader { return strings.NewReader("Subject: q\r\n\r\n" + strings.Repeat("x", n*1024-14)) }
+	kb := func(n int) *strings.Reader {
+		return strings.NewReader("Subject: q\r\n\r\n" + strings.Repeat("x", n*1024-14))
+	}
 	if _, err := b.(Archiver).DeliverArchived(ctx, Inbox, kb(2), 0, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +126,15 @@ func enableQuota(t *testing.T, dc *dovecottest.Server, limit int) {
 	if err := os.WriteFile(conf, []byte(strings.Replace(string(data), block, quota, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pid, err := os.ReadFile(filepath.Join(dc.Dir, "run", "master.pid"))
+	// The master writes its pid file once it is up, maybe after listening.
+	var pid []byte
+	for try := 0; ; try++ {
+		pid, err = os.ReadFile(filepath.Join(dc.Dir, "run", "master.pid"))
+		if err == nil || try == 100 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
