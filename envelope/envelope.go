@@ -129,25 +129,28 @@ func (e *Envelope) OriginalMessage() (*mail.Reader, error) {
 // only: Sender, Subject and Data never take an unsigned header's word.
 func (e *Envelope) OK() bool { return e.msg.OK() }
 
-// Sender returns the original sender from signed content: daticert
-// mittente, else (an anomaly envelope) the From address of the message it
-// wraps. It is "" when the signed content names none; the "Per conto di:"
-// display name of the envelope's From lies outside the signature and is
-// never used (see ClaimedSender).
+// Sender returns the original sender as certified: the signed daticert
+// mittente of a transport envelope; "" when there is none, as in an
+// anomaly envelope, whose wrapped message was never authenticated (see
+// ClaimedSender).
 func (e *Envelope) Sender() string {
-	if e.Data != nil && e.Data.Sender != "" {
+	if e.Data != nil {
 		return e.Data.Sender
-	}
-	if h, ok := e.msg.OriginalHeader(); ok {
-		return pecmsg.FromAddress(h.Header.Header)
 	}
 	return ""
 }
 
-// ClaimedSender returns the address in the "Per conto di:" display name of
-// the envelope's From field. That field is outside the signature: anyone
-// who relays the envelope can rewrite it. Use Sender for evidence.
+// ClaimedSender returns the sender the message claims, which nobody
+// certified: for an anomaly envelope, the From address of the ordinary
+// message it wraps, as the provider received it; otherwise the address in
+// the "Per conto di:" display name of the envelope's From field, which is
+// outside the signature. Neither is evidence: use Sender.
 func (e *Envelope) ClaimedSender() string {
+	if e.Kind == pec.KindAnomaly && e.Data == nil {
+		if h, ok := e.msg.OriginalHeader(); ok {
+			return pecmsg.FromAddress(h.Header.Header)
+		}
+	}
 	l, err := e.Header.AddressList("From")
 	if err != nil || len(l) == 0 {
 		return ""

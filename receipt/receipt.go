@@ -189,10 +189,15 @@ func (r *Receipt) Subject() string { return r.msg.Subject() }
 func (r *Receipt) CheckAttachment(name string, content io.Reader) (ok bool, err error) {
 	var want string
 	for _, h := range r.Hashes {
-		if h.Name == name {
-			want = h.Hex
-			break
+		if h.Name != name {
+			continue
 		}
+		if want != "" {
+			// Two hashes under one name: which one vouches for what
+			// cannot be told.
+			return false, fmt.Errorf("receipt: attachment %q is listed more than once among the hashes", name)
+		}
+		want = h.Hex
 	}
 	if want == "" {
 		return false, fmt.Errorf("receipt: no hash for attachment %q", name)

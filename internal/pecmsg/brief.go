@@ -69,7 +69,10 @@ func isAttachment(p *mimeutil.Part) bool {
 	if strings.HasPrefix(p.MediaType, "multipart/") {
 		return false
 	}
-	return p.MediaType == "message/rfc822" || p.Filename() != "" || p.Params["name"] != ""
+	// Every embedded message is replaced, named or not (message/rfc822,
+	// message/global, …): what it holds is the sender's, and a ".hash"
+	// part inside it must never read as the provider's.
+	return strings.HasPrefix(p.MediaType, "message/") || p.Filename() != "" || p.Params["name"] != ""
 }
 
 func writeHashPart(w io.Writer, p *mimeutil.Part) error {

@@ -59,6 +59,13 @@ func (m *Message) classify() {
 	if m.SigPart == nil {
 		m.Established = false
 	}
+	if k != pec.KindDeliveryShort && len(m.Hashes) > 0 {
+		// Only a breve receipt (ricevuta tipo="breve") replaces
+		// attachments with their hashes; elsewhere a ".hash" part is one
+		// the sender attached, and vouches for nothing.
+		m.deviate("%d %s parts in a %s are the sender's attachments, not hashes of the provider", len(m.Hashes), pec.HashSuffix, k)
+		m.Hashes = nil
+	}
 }
 
 // headerKind is the kind the unsigned headers claim.
@@ -135,7 +142,7 @@ func (m *Message) deliveryKind() pec.Kind {
 	switch {
 	case m.Original == nil:
 		return pec.KindDeliverySummary
-	case len(m.Hashes) > 0:
+	case len(m.Hashes) > 0 && m.Data != nil && m.Data.ReceiptType == pec.ReceiptShort:
 		return pec.KindDeliveryShort
 	}
 	return pec.KindDelivery

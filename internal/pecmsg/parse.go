@@ -34,16 +34,19 @@ type Message struct {
 	// signed certification data (or, for an anomaly envelope, the signed
 	// part without one) says what the unsigned headers claim.
 	Established bool
-	Content     *mimeutil.Part // the signed content (first part of multipart/signed), or the body when unsigned
-	SigPart     *mimeutil.Part // the smime.p7s part, nil when unsigned
-	Signature   *smime.Verdict // nil when unsigned
-	Text        *mimeutil.Part // the first text/plain part of the content
-	CertPart    *mimeutil.Part // daticert.xml, nil when absent
-	Data        *daticert.Data // parsed certification data, nil when absent or unreadable
-	Original    *mimeutil.Part // postacert.eml (or, in an anomaly envelope, the attached message)
-	Hashes      []Hash         // .hash parts replacing attachments in a breve receipt
-	Problems    []error        // what is wrong or missing: typed, with the part concerned
-	Deviations  []string       // departures from the rules that were tolerated
+	// outside: the message carries content outside its signature (parts
+	// around the multipart/signed, a third part in it).
+	outside    bool
+	Content    *mimeutil.Part // the signed content (first part of multipart/signed), or the body when unsigned
+	SigPart    *mimeutil.Part // the smime.p7s part, nil when unsigned
+	Signature  *smime.Verdict // nil when unsigned
+	Text       *mimeutil.Part // the first text/plain part of the content
+	CertPart   *mimeutil.Part // daticert.xml, nil when absent
+	Data       *daticert.Data // parsed certification data, nil when absent or unreadable
+	Original   *mimeutil.Part // postacert.eml (or, in an anomaly envelope, the attached message)
+	Hashes     []Hash         // .hash parts replacing attachments in a breve receipt
+	Problems   []error        // what is wrong or missing: typed, with the part concerned
+	Deviations []string       // departures from the rules that were tolerated
 
 	textBody string // the decoded text, once read
 	textSet  bool
@@ -61,7 +64,7 @@ type Hash struct {
 // claims to be: its signature is OK (intact, by a trusted provider that is
 // the From address) and the signed content establishes its kind.
 func (m *Message) Certified() bool {
-	return m.Established && m.Signature != nil && m.Signature.OK()
+	return m.Established && !m.outside && m.Signature != nil && m.Signature.OK()
 }
 
 // OriginalHeader returns the header of the original message carried in
@@ -204,7 +207,10 @@ func (m *Message) locateSigned() {
 		return
 	}
 	if signed != m.Part {
-		m.deviate("multipart/signed found at part %s, not at the top of the message", pathName(signed.Path))
+		// Whatever surrounds the signed part is unsigned, and a mail
+		// client shows it as part of the message.
+		m.problem(signed, "", fmt.Errorf("%w: multipart/signed at part %s, not at the top of the message: the parts around it are not signed", pec.ErrUnsignedClaim, pathName(signed.Path)))
+		m.outside = true
 	}
 	if len(signed.Children) == 0 {
 		m.problem(signed, "", fmt.Errorf("%w: multipart/signed has no parts", pec.ErrMalformed))
@@ -217,7 +223,8 @@ func (m *Message) locateSigned() {
 		return
 	}
 	if len(signed.Children) > 2 {
-		m.deviate("multipart/signed has %d parts instead of 2", len(signed.Children))
+		m.problem(signed, "", fmt.Errorf("%w: multipart/signed has %d parts instead of 2: only the first is signed", pec.ErrUnsignedClaim, len(signed.Children)))
+		m.outside = true
 	}
 	m.SigPart = signed.Children[1]
 	switch m.SigPart.MediaType {
@@ -321,6 +328,11 @@ func (m *Message) collectHashes() {
 		return
 	}
 	orig.Walk(func(p *mimeutil.Part) bool {
+		if p != orig && strings.HasPrefix(p.MediaType, "message/") {
+			// A message the sender attached is the sender's: the
+			// provider's .hash parts are never inside one.
+			return false
+		}
 		if p.MediaType != "text/plain" {
 			return true
 		}
