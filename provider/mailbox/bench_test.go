@@ -88,3 +88,28 @@ func BenchmarkFsyncFloor(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDeliverQuota stores a 4 KiB message under a quota, its line
+// appended to maildirsize and synced, and one also filed in Archive (a
+// hard link, its directory synced), beside plain Deliver above.
+func BenchmarkDeliverQuota(b *testing.B) {
+	for _, archive := range []bool{false, true} {
+		b.Run(fmt.Sprintf("archive=%v", archive), func(b *testing.B) {
+			s, err := OpenMaildir(b.TempDir(), &MaildirOptions{Quota: 10 << 30})
+			if err != nil {
+				b.Fatal(err)
+			}
+			box, _ := s.Mailbox(context.Background(), "u")
+			deliver := box.Deliver
+			if archive {
+				deliver = box.(Archiver).DeliverArchived
+			}
+			b.SetBytes(int64(len(benchMsg)))
+			for b.Loop() {
+				if _, err := deliver(context.Background(), Inbox, strings.NewReader(benchMsg), 0, time.Time{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -150,9 +150,9 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 // its size to maildirsize. The paths placed are added to *placed, for the
 // caller to remove on error.
 func (b *maildirBox) place(ctx context.Context, f, af *folder, tmpPath string, fd, afd found, limit int64, placed *[]string) error {
-	b.qmu.Lock()
-	defer b.qmu.Unlock()
 	if limit > 0 {
+		b.qmu.Lock()
+		defer b.qmu.Unlock()
 		if _, err := b.reserve(ctx, limit, fd.size); err != nil {
 			return err
 		}
@@ -176,6 +176,12 @@ func (b *maildirBox) place(ctx context.Context, f, af *folder, tmpPath string, f
 	*placed = append(*placed, dest)
 	if err := syncDir(filepath.Dir(dest)); err != nil {
 		return err
+	}
+	if limit == 0 {
+		// Unlimited deliveries do not wait for each other; the line is
+		// still added for a Dovecot keeping its own quota.
+		b.qmu.Lock()
+		defer b.qmu.Unlock()
 	}
 	return b.addUsage(fd.size, 1)
 }
