@@ -134,3 +134,33 @@ func TestArchiveQuota(t *testing.T) {
 		})
 	}
 }
+
+// TestCopyFile: the Archive copy made where hard links fail has the bytes
+// and date of the message, and is never left half-written.
+func TestCopyFile(t *testing.T) {
+	s, _ := OpenMaildir(t.TempDir(), nil)
+	dir := t.TempDir()
+	from, to := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.WriteFile(from, []byte("busta"), 0o600)
+	date := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.copyFile(from, to, date); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(to)
+	st, _ := os.Stat(to)
+	if string(data) != "busta" || !st.ModTime().Equal(date) {
+		t.Errorf("copy %q dated %v", data, st.ModTime())
+	}
+	if err := s.copyFile(from, to, date); err == nil {
+		t.Error("copy over an existing file succeeded")
+	}
+	if data, _ := os.ReadFile(to); string(data) != "busta" {
+		t.Errorf("a refused copy changed the file: %q", data)
+	}
+	if err := s.copyFile(filepath.Join(dir, "missing"), filepath.Join(dir, "c"), date); err == nil {
+		t.Error("copy of a missing file succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "c")); err == nil {
+		t.Error("a failed copy left a file")
+	}
+}

@@ -162,7 +162,11 @@ func (b *maildirBox) place(ctx context.Context, f, af *folder, tmpPath string, f
 		// the retried delivery a second one, rather than none.
 		adest := filepath.Join(af.dir, afd.sub, afd.file)
 		if err := os.Link(tmpPath, adest); err != nil {
-			return err
+			// A file system without hard links: a copy, which takes
+			// the bytes twice on disk (not in the quota).
+			if cerr := b.store.copyFile(tmpPath, adest, afd.date); cerr != nil {
+				return errors.Join(err, cerr)
+			}
 		}
 		*placed = append(*placed, adest)
 		if err := syncDir(filepath.Dir(adest)); err != nil {
@@ -184,6 +188,35 @@ func (b *maildirBox) place(ctx context.Context, f, af *folder, tmpPath string, f
 		defer b.qmu.Unlock()
 	}
 	return b.addUsage(fd.size, 1)
+}
+
+// copyFile copies the file at from to the new file to, synced, with the
+// modification time date; on error nothing is left at to.
+func (s *Maildir) copyFile(from, to string, date time.Time) (err error) {
+	r, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	w, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.opts.FileMode)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Chtimes(to, date, date)
+		}
+		if err != nil {
+			os.Remove(to)
+		}
+	}()
+	if _, err := io.Copy(w, r); err != nil {
+		return err
+	}
+	return w.Sync()
 }
 
 // given returns the UID of a file just placed in the folder, giving it
@@ -350,13 +383,15 @@ func (b *maildirBox) Expunge(ctx context.Context, name string, uids []uint32) er
 	if f.name == Archive {
 		return &Error{Op: "expunge", User: b.user, Folder: f.name, Err: ErrReadOnly}
 	}
+	// The quota lock is held from the first removal to the line that
+	// says it, so that a recount meanwhile cannot count the removal twice.
+	b.qmu.Lock()
+	defer b.qmu.Unlock()
 	var freed, removed int64
 	defer func() {
 		if removed == 0 {
 			return
 		}
-		b.qmu.Lock()
-		defer b.qmu.Unlock()
 		if err := b.addUsage(-freed, -removed); err != nil {
 			// The messages are gone all the same: the next check
 			// recomputes the figure.
