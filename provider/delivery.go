@@ -69,6 +69,12 @@ func (w *work) transport(ctx context.Context, in *inbound, rcpts []string, pl *p
 			if err := p.deposit(ctx, r, mailbox.Inbox, w.body, at); err != nil {
 				return err
 			}
+			if pl.Cert == nil {
+				if pl.Cert, err = d.Marshal(); err != nil {
+					return err
+				}
+			}
+			pl.Placed = append(pl.Placed, r)
 		} else {
 			k, code, ext = pec.KindDeliveryError, pec.ErrorNoDest, "5.1.1 - "+p.cfg.Name+" - casella inesistente"
 		}

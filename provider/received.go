@@ -33,6 +33,8 @@ type plan struct {
 	Out      []outgoing `json:"out,omitempty"`      // notices to the sender or its provider
 	ID       string     `json:"id,omitempty"`       // the envelope's identificativo
 	Claimed  []string   `json:"claimed,omitempty"`  // the recipients whose delivery this item claimed
+	Cert     []byte     `json:"cert,omitempty"`     // the envelope's daticert.xml, for the trace
+	Placed   []string   `json:"placed,omitempty"`   // the recipients whose INBOX got the envelope
 }
 
 // incoming processes what the incoming point spooled (PEC.md §11.2): per
@@ -111,6 +113,17 @@ func (w *work) incoming(ctx context.Context) error {
 			if err := p.apply(ctx, in); err != nil {
 				return err
 			}
+		}
+	}
+	if len(pl.Placed) > 0 {
+		d, err := daticert.Unmarshal(pl.Cert)
+		if err != nil {
+			return err
+		}
+		for _, r := range pl.Placed {
+			rec := trace.FromData(trace.EventDelivered, trace.PointDelivery, d)
+			rec.Delivery, rec.Time = r, pec.Local(w.st.Item.Received)
+			recs = append(recs, rec)
 		}
 	}
 	for _, o := range pl.Out {

@@ -54,7 +54,7 @@ func TestTrace(t *testing.T) {
 		}
 	}
 	b := events(beta)
-	for _, e := range []trace.Event{trace.EventTakenInCharge, trace.EventDelivery} {
+	for _, e := range []trace.Event{trace.EventTakenInCharge, trace.EventDelivery, trace.EventDelivered} {
 		if !slices.Contains(b, e) {
 			t.Errorf("beta's trace %v lacks %v", b, e)
 		}
