@@ -36,10 +36,11 @@ type MaildirOptions struct {
 	// another user of the same group.
 	FileMode os.FileMode
 	// Quota is the most bytes each mailbox may hold, Archive aside
-	// (Deliver refuses more with ErrQuota); 0 means no limit. The usage
-	// is kept in the mailbox's maildirsize file, Dovecot's Maildir++
-	// quota, so that a Dovecot configured with "quota = maildir" and
-	// "quota_rule2 = Archive:ignore" sees the same figure.
+	// (Deliver refuses more with ErrQuota): 10 GB is 10_000_000_000, and
+	// figures up to 2^53 are counted exactly; 0, or less, means no limit.
+	// The usage is kept in the mailbox's maildirsize file, Dovecot's
+	// Maildir++ quota, so that a Dovecot configured with "quota = maildir"
+	// and "quota_rule2 = Archive:ignore" sees the same figure.
 	Quota int64
 	// UserQuota, when set, gives user's limit in bytes instead of Quota:
 	// 0 for no limit, a negative value for Quota. An error fails the
