@@ -378,3 +378,33 @@ func FuzzParseQuota(f *testing.F) {
 		}
 	})
 }
+
+// TestQuota10GB: a 10 GB quota is counted exactly, here from ",S=" sizes
+// that name big messages without writing them.
+func TestQuota10GB(t *testing.T) {
+	ctx := context.Background()
+	const limit = 10_000_000_000
+	s, _ := OpenMaildir(t.TempDir(), &MaildirOptions{Quota: limit})
+	b, _ := s.Mailbox(ctx, "u")
+	big := int64(limit/2 - 5)
+	for i, dir := range []string{"cur", ".Sent/cur"} {
+		name := fmt.Sprintf("%d.M1P1.big,S=%d:2,S", 1700000000+i, big)
+		if err := os.WriteFile(filepath.Join(s.Dir("u"), dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Deliver(ctx, Inbox, strings.NewReader(strings.Repeat("y", 11)), 0, time.Time{}); !errors.Is(err, ErrQuota) {
+		t.Errorf("11 bytes into 10 left: %v", err)
+	}
+	if _, err := b.Deliver(ctx, Inbox, strings.NewReader(strings.Repeat("y", 10)), 0, time.Time{}); err != nil {
+		t.Errorf("10 bytes into 10 left: %v", err)
+	}
+	u, _ := b.(Metered).Usage(ctx)
+	if u.Bytes != limit || u.Messages != 3 {
+		t.Errorf("usage %+v", u)
+	}
+	data, _ := os.ReadFile(filepath.Join(s.Dir("u"), "maildirsize"))
+	if !strings.HasPrefix(string(data), "10000000000S\n9999999990 2\n") {
+		t.Errorf("maildirsize %q", data)
+	}
+}
