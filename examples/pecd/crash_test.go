@@ -95,7 +95,10 @@ func startCrashChild(t *testing.T, dir string, offset int) (*crashChild, error) 
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if l := sc.Text(); l == "ready" || strings.HasPrefix(l, "failed:") {
-				ready <- l
+				select {
+				case ready <- l:
+				default:
+				}
 			}
 		}
 		io.Copy(io.Discard, out)
@@ -404,6 +407,7 @@ func submitOnce(addr string, tlsConf *tls.Config, subject string) error {
 		return err
 	}
 	defer c.Close()
+	c.CommandTimeout, c.SubmissionTimeout = 30*time.Second, 30*time.Second
 	if err := c.Auth(sasl.NewPlainClient("", "alice@pec.alfa.test", "alice-demo")); err != nil {
 		return err
 	}
