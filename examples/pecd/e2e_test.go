@@ -94,6 +94,19 @@ func TestDemoEndToEnd(t *testing.T) {
 		if got, want := certData(t, d, del[0]).ID, strings.Trim(env[0].Get("Message-ID"), "<>"); got != want {
 			t.Errorf("delivery receipt of identificativo %s, envelope is %s", got, want)
 		}
+		// The presa in carico of beta goes to alfa's service mailbox
+		// (PEC.md §11.7 steps 4 and 5).
+		svc := waitFor(t, "presa in carico in alfa's service mailbox", 30*time.Second, func() []fetched {
+			return imapFetchAll(t, ca, alfa.addr("imap"), "posta-certificata@pec.alfa.test", "servizio-demo")
+		}, has(subj, "X-Ricevuta", "presa-in-carico", 1))
+		pic := about(svc, subj, "X-Ricevuta", "presa-in-carico")
+		if len(pic) != 1 {
+			t.Fatalf("%d presa in carico", len(pic))
+		}
+		verify(t, pic[0])
+		if data := certData(t, d, pic[0]); len(data.Receipts) != 1 || data.Receipts[0] != "bob@pec.beta.test" || data.Provider != "Gestore Beta S.p.A." {
+			t.Errorf("presa in carico: ricezione %q by %q", data.Receipts, data.Provider)
+		}
 	})
 
 	t.Run("alice to carol, not PEC", func(t *testing.T) {
