@@ -88,6 +88,8 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 		return fail(err)
 	}
 	var placed []string
+	var size int64
+	counted := false
 	defer func() {
 		if w != nil {
 			w.Close()
@@ -97,8 +99,13 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 			os.Remove(p)
 			syncDir(filepath.Dir(p))
 		}
+		if placed != nil && counted {
+			b.qmu.Lock()
+			b.addUsage(-size, -1) // on error, the next check recomputes
+			b.qmu.Unlock()
+		}
 	}()
-	size, err := io.Copy(w, src)
+	size, err = io.Copy(w, src)
 	if err != nil {
 		return fail(err)
 	}
@@ -128,7 +135,7 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 		afd = fd
 		afd.sub, afd.file = "cur", maildirName{base: fd.base, flags: Seen}.String()
 	}
-	if err := b.place(ctx, f, af, tmpPath, fd, afd, limit, &placed); err != nil {
+	if err := b.place(ctx, f, af, tmpPath, fd, afd, limit, &placed, &counted); err != nil {
 		return fail(err)
 	}
 	// Archive's UID first: if the folder's then fails, both files go.
@@ -147,9 +154,9 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 
 // place links the synced file at tmpPath into Archive (af, unless nil) and
 // renames it into f, under the quota lock when there is a limit, adding
-// its size to maildirsize. The paths placed are added to *placed, for the
-// caller to remove on error.
-func (b *maildirBox) place(ctx context.Context, f, af *folder, tmpPath string, fd, afd found, limit int64, placed *[]string) error {
+// its size to maildirsize (then *counted is set). The paths placed are
+// added to *placed, for the caller to remove on error.
+func (b *maildirBox) place(ctx context.Context, f, af *folder, tmpPath string, fd, afd found, limit int64, placed *[]string, counted *bool) error {
 	if limit > 0 {
 		b.qmu.Lock()
 		defer b.qmu.Unlock()
@@ -181,13 +188,17 @@ func (b *maildirBox) place(ctx context.Context, f, af *folder, tmpPath string, f
 	if err := syncDir(filepath.Dir(dest)); err != nil {
 		return err
 	}
-	if limit == 0 {
+	if limit <= 0 {
 		// Unlimited deliveries do not wait for each other; the line is
 		// still added for a Dovecot keeping its own quota.
 		b.qmu.Lock()
 		defer b.qmu.Unlock()
 	}
-	return b.addUsage(fd.size, 1)
+	if err := b.addUsage(fd.size, 1); err != nil {
+		return err
+	}
+	*counted = true
+	return nil
 }
 
 // copyFile copies the file at from to the new file to, synced, with the
