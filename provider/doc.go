@@ -17,15 +17,15 @@
 //
 // What each point does:
 //
-//   - Access point (access.go, submit.go): every check of PEC.md §11.1 in
-//     order; the acceptance receipt or a non-acceptance (formal or virus) to
+//   - Access point (access.go, check.go, submit.go): every check of PEC.md
+//     §11.1 in order; the acceptance receipt or a non-acceptance (formal or virus) to
 //     the sender; the transport envelope (envelope.Build); a copy in the
 //     sender's Sent folder; one SMTP transaction per destination: the
 //     provider's own incoming point for its own domains (PEC.md §11.5, the
 //     same verification as for anyone else), STARTTLS required toward another
 //     PEC provider of the index, ordinary SMTP toward an ordinary address.
-//   - Incoming point (incoming.go): every envelope and notice is verified
-//     live against the index (envelope.Parse, receipt.Parse with
+//   - Incoming point (incoming.go, received.go, claim.go): every envelope and
+//     notice is verified live against the index (envelope.Parse, receipt.Parse with
 //     smime.VerifyOptions{Roots, Authority: the index}); a valid transport
 //     envelope gets one presa in carico per transaction, to the mailReceipt
 //     of the provider that signed it, then delivery; a virus in a valid
