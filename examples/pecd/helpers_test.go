@@ -235,3 +235,12 @@ func about(msgs []fetched, subject, k, v string) []fetched {
 	}
 	return out
 }
+
+// TestMain removes the pec tool built for the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pecToolPath != "" {
+		os.RemoveAll(filepath.Dir(pecToolPath))
+	}
+	os.Exit(code)
+}
