@@ -188,7 +188,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("%s: %q in the browser's DOM, want %q", addr, states[addr], want)
 		}
 	}
-	for _, text := range []string{"delivered", "not delivered", "sent to ordinary mail", "receipt (.eml)", "reason"} {
+	for _, text := range []string{"delivered", "not delivered", "sent to ordinary mail", "receipt (.eml)", "reason: <span class=\"reason\">no such mailbox ("} {
 		if !strings.Contains(dom, text) {
 			t.Errorf("the browser's DOM lacks %q", text)
 		}

@@ -183,3 +183,28 @@ func size(n int64) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// errorWords name each errore code (PEC.md §8.1).
+var errorWords = map[pec.ErrorCode][2]string{
+	pec.ErrorNoDest:   {"casella inesistente", "no such mailbox"},
+	pec.ErrorNoDomain: {"dominio inesistente", "no such domain"},
+	pec.ErrorVirus:    {"virus rilevato", "virus found"},
+	pec.ErrorOther:    {"altro errore", "other error"},
+}
+
+// reason says in words why a notice reports a failure: its errore code,
+// then the provider's own text (errore-esteso), verbatim.
+func reason(e *pec.Error, lang string) string {
+	if e == nil {
+		return ""
+	}
+	w, ok := errorWords[e.Code]
+	if !ok {
+		w = errorWords[pec.ErrorOther]
+	}
+	s := pick(w, lang)
+	if ext := strings.TrimSpace(e.Extended); ext != "" {
+		s += " (" + ext + ")"
+	}
+	return s
+}

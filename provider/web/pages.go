@@ -75,15 +75,9 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request, ss *session) {
 		p.Problems = st.Problems
 		for _, rs := range st.Recipients {
 			l := line{RecipientStatus: rs}
-			if rs.Error != nil {
-				l.Reason = rs.Error.Error()
-			}
+			l.Reason = reason(rs.Error, p.Lang)
 			for _, ev := range rs.Events {
-				st := step{Evidence: ev}
-				if ev.Error != nil {
-					st.Reason = ev.Error.Error()
-				}
-				l.Steps = append(l.Steps, st)
+				l.Steps = append(l.Steps, step{Evidence: ev, Reason: reason(ev.Error, p.Lang)})
 			}
 			p.Lines = append(p.Lines, l)
 		}
