@@ -120,6 +120,9 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, user string, failed bool) {
 	tok := random()
+	if c, err := r.Cookie(loginCookie); err == nil && len(c.Value) == len(tok) {
+		tok = c.Value // keep it, so that a form open in another tab stays valid
+	}
 	s.setCookie(w, r, loginCookie, tok, int(time.Hour/time.Second))
 	s.render(w, status, "login.html", &loginPage{page: s.page(r, tok, ""), User: user, Error: failed})
 }
