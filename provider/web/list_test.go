@@ -108,3 +108,34 @@ func TestViewFollowsMailbox(t *testing.T) {
 		t.Fatalf("bob %q after the delivery receipt, want delivered", got)
 	}
 }
+
+// plainStore hands out mailboxes that do not tell their usage.
+type plainStore struct{ mailbox.Store }
+
+type plainMailbox struct{ mailbox.Mailbox }
+
+func (s plainStore) Mailbox(ctx context.Context, user string) (mailbox.Mailbox, error) {
+	mb, err := s.Store.Mailbox(ctx, user)
+	return plainMailbox{mb}, err
+}
+
+func TestQuotaUnmetered(t *testing.T) {
+	f := newFixture(t, nil, pec.KindAcceptance, pec.KindDelivery)
+	srv := New(plainStore{f.store}, f.srv.auth, &Options{Verify: f.srv.opts.Verify})
+	ctx := context.Background()
+	mb, err := f.store.Mailbox(ctx, sample.Alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := any(plainMailbox{mb}).(mailbox.Metered); ok {
+		t.Fatal("plainMailbox is Metered")
+	}
+	v, err := srv.mailboxView(ctx, sample.Alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := int64(len(sample.Original) + len(f.set.Messages[pec.KindAcceptance]) + len(f.set.Messages[pec.KindDelivery]))
+	if v.used != want || v.limit != 0 {
+		t.Errorf("used %d of %d, want %d of no limit", v.used, v.limit, want)
+	}
+}

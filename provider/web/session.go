@@ -165,6 +165,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	delete(s.failures, host(r))
 	s.mu.Unlock()
 	s.opts.Logger.Info("web: login", "user", user, "remote", r.RemoteAddr)
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.mu.Lock()
+		delete(s.sessions, c.Value) // the session this browser had, if any
+		s.mu.Unlock()
+	}
 	s.open(w, r, user)
 	http.Redirect(w, r, "/"+langQuery(r), http.StatusSeeOther)
 }

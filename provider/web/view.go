@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -19,6 +20,10 @@ import (
 // viewAge is how long a mailbox's view is reused while its folders do not
 // change: the states a tracker computes also depend on the clock.
 const viewAge = 5 * time.Minute
+
+// maxViews bounds the mailboxes whose view is cached; past it the cache
+// starts again empty.
+const maxViews = 1000
 
 // item is one message of the list.
 type item struct {
@@ -82,6 +87,9 @@ func (s *Server) mailboxView(ctx context.Context, user string) (*view, error) {
 	v.key, v.built = key.String(), now
 	s.mu.Lock()
 	if !s.closed {
+		if len(s.views) >= maxViews {
+			clear(s.views)
+		}
 		s.views[user] = v
 	}
 	s.mu.Unlock()
@@ -102,6 +110,9 @@ func (s *Server) build(ctx context.Context, mb mailbox.Mailbox, folders [2]*mail
 	for i, fd := range folders {
 		for _, m := range fd.Messages {
 			b, err := readMessage(ctx, mb, fd.Name, m.UID)
+			if errors.Is(err, mailbox.ErrNoMessage) {
+				continue // expunged since the listing
+			}
 			if err != nil {
 				return nil, err
 			}
