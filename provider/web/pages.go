@@ -37,8 +37,9 @@ type step struct {
 // line is the timeline of one recipient.
 type line struct {
 	client.RecipientStatus
-	Reason string
-	Steps  []step
+	Reason  string
+	Overdue bool // certified, not final, past client.OverdueAfter: a receipt owed has not come
+	Steps   []step
 }
 
 // timelinePage is the model of a sent message's page.
@@ -73,8 +74,12 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request, ss *session) {
 	}
 	if st := v.status[uint32(uid)]; st != nil {
 		p.Problems = st.Problems
+		overdue := map[string]bool{}
+		for _, rs := range st.Overdue(s.opts.Now()) {
+			overdue[rs.Address] = true
+		}
 		for _, rs := range st.Recipients {
-			l := line{RecipientStatus: rs}
+			l := line{RecipientStatus: rs, Overdue: overdue[rs.Address]}
 			l.Reason = reason(rs.Error, p.Lang)
 			for _, ev := range rs.Events {
 				l.Steps = append(l.Steps, step{Evidence: ev, Reason: reason(ev.Error, p.Lang)})

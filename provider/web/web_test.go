@@ -182,15 +182,16 @@ func TestTimeline(t *testing.T) {
 		kinds    []pec.Kind
 		bob      string
 		reason   string
-		receipts int // receipts linked for bob
+		receipts int  // receipts linked for bob
+		overdue  bool // dispatched over 25 h ago, no final state
 	}{
-		{"nothing yet", nil, "submitted", "", 0},
-		{"accepted", []pec.Kind{pec.KindAcceptance}, "accepted", "", 1},
-		{"taken in charge", []pec.Kind{pec.KindAcceptance, pec.KindTakeInCharge}, "taken-in-charge", "", 2},
-		{"delivered", []pec.Kind{pec.KindAcceptance, pec.KindTakeInCharge, pec.KindDelivery}, "delivered", "", 3},
-		{"delivered, receipts in another order", []pec.Kind{pec.KindDelivery, pec.KindAcceptance}, "delivered", "", 2},
-		{"not delivered", []pec.Kind{pec.KindAcceptance, pec.KindDeliveryError}, "not-delivered", "reason", 2},
-		{"timed out", []pec.Kind{pec.KindAcceptance, pec.KindDeliveryTimeout24h}, "timed-out", "", 2},
+		{"nothing yet", nil, "submitted", "", 0, true}, // submitted in September, never accepted
+		{"accepted", []pec.Kind{pec.KindAcceptance}, "accepted", "", 1, true},
+		{"taken in charge", []pec.Kind{pec.KindAcceptance, pec.KindTakeInCharge}, "taken-in-charge", "", 2, true},
+		{"delivered", []pec.Kind{pec.KindAcceptance, pec.KindTakeInCharge, pec.KindDelivery}, "delivered", "", 3, false},
+		{"delivered, receipts in another order", []pec.Kind{pec.KindDelivery, pec.KindAcceptance}, "delivered", "", 2, false},
+		{"not delivered", []pec.Kind{pec.KindAcceptance, pec.KindDeliveryError}, "not-delivered", "reason", 2, false},
+		{"timed out", []pec.Kind{pec.KindAcceptance, pec.KindDeliveryTimeout24h}, "timed-out", "", 2, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, nil, tc.kinds...)
@@ -224,6 +225,9 @@ func TestTimeline(t *testing.T) {
 			bobPart := body[strings.Index(body, sample.Bob):]
 			if i := strings.Index(bobPart, "</section>"); i > 0 {
 				bobPart = bobPart[:i]
+			}
+			if got := strings.Contains(bobPart, `class="overdue"`); got != tc.overdue {
+				t.Errorf("bob shown overdue: %v, want %v", got, tc.overdue)
 			}
 			if got := strings.Count(bobPart, `href="/receipt/`); got != tc.receipts {
 				t.Errorf("bob's receipts linked: %d, want %d", got, tc.receipts)
