@@ -170,6 +170,11 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("no sent message listed:\n%s", list)
 	}
 	page := m[1] + "?lang=en"
+	for _, want := range []string{"delivered: 1", "not delivered: 1", "sent to ordinary mail (no delivery receipt): 1"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("the list lacks the outcome %q", want)
+		}
+	}
 
 	link := func() string {
 		p, err := srv.LoginToken(alice, page)

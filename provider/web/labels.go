@@ -65,7 +65,7 @@ var texts = map[string]map[string]string{
 		"recipient": "Destinatario", "state": "Stato", "steps": "Ricevute", "receipt": "ricevuta (.eml)",
 		"noreceipt": "nessuna ricevuta finora", "back": "Tutti i messaggi", "reason": "motivo",
 		"notracked": "Messaggio non trovato.", "problems": "Anomalie", "provider": "gestore",
-		"copy": "in copia", "overdue": "in ritardo: manca una ricevuta che il gestore doveva emettere entro 24 ore", "sentmsg": "messaggio inviato",
+		"copy": "in copia", "outcome": "Esito", "overdue": "in ritardo: manca una ricevuta che il gestore doveva emettere entro 24 ore", "sentmsg": "messaggio inviato",
 	},
 	"en": {
 		"title": "Certified mail", "login": "Log in", "logout": "Log out", "user": "PEC address",
@@ -76,7 +76,7 @@ var texts = map[string]map[string]string{
 		"recipient": "Recipient", "state": "State", "steps": "Receipts", "receipt": "receipt (.eml)",
 		"noreceipt": "no receipt yet", "back": "All messages", "reason": "reason",
 		"notracked": "Message not found.", "problems": "Anomalies", "provider": "provider",
-		"copy": "copy", "overdue": "overdue: a receipt the providers owed within 24 hours has not come", "sentmsg": "sent message",
+		"copy": "copy", "outcome": "Outcome", "overdue": "overdue: a receipt the providers owed within 24 hours has not come", "sentmsg": "sent message",
 	},
 }
 

@@ -36,6 +36,13 @@ type item struct {
 	From, To  string
 	Size      int64
 	MessageID string
+	Outcome   []outcome // for a sent message: how many recipients stand in each state
+}
+
+// outcome is a count of recipients in one state.
+type outcome struct {
+	State client.State
+	N     int
 }
 
 // loc is where a message is in the mailbox.
@@ -151,6 +158,11 @@ func (s *Server) build(ctx context.Context, mb mailbox.Mailbox, folders [2]*mail
 			v.status[uid] = st
 		}
 	}
+	for i := range v.items {
+		if st := v.status[v.items[i].UID]; st != nil && v.items[i].Sent {
+			v.items[i].Outcome = outcomes(st)
+		}
+	}
 	slices.SortStableFunc(v.items, func(a, b item) int { return b.Date.Compare(a.Date) })
 	v.used, v.limit = folders[0].Size+folders[1].Size, 0
 	if mt, ok := mb.(mailbox.Metered); ok {
@@ -249,5 +261,20 @@ func addresses(field string) []string {
 	for i, a := range list {
 		out[i] = a.Address
 	}
+	return out
+}
+
+// outcomes counts the recipients of st in each state, the best first.
+func outcomes(st *client.Status) []outcome {
+	var out []outcome
+	for _, rs := range st.Recipients {
+		i := slices.IndexFunc(out, func(o outcome) bool { return o.State == rs.State })
+		if i < 0 {
+			out = append(out, outcome{State: rs.State})
+			i = len(out) - 1
+		}
+		out[i].N++
+	}
+	slices.SortFunc(out, func(a, b outcome) int { return int(b.State) - int(a.State) })
 	return out
 }
