@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"errors"
 	"bytes"
 	"context"
 	"io"
@@ -47,11 +48,24 @@ func (w *work) transport(ctx context.Context, in *inbound, rcpts []string, pl *p
 	if err := add(pec.KindTakeInCharge, pic, svc, "", &receipt.Options{To: svc}); err != nil {
 		return err
 	}
-	virus, err := p.cfg.Scanner.Scan(ctx, w.body)
+	// Only the signed original is scanned: bytes outside the signature
+	// (a header or a part anyone on the path may add) must never make
+	// the providers certify a virus in someone's clean message.
+	or, err := e.Original()
 	if err != nil {
 		return err
 	}
-	var original []byte
+	original, err := io.ReadAll(or)
+	if err != nil {
+		return err
+	}
+	virus, err := p.cfg.Scanner.Scan(ctx, original)
+	if err != nil {
+		return err
+	}
+	// Whether a recipient is only in Cc is read from the signed original,
+	// not from the envelope's own header, which anyone may rewrite.
+	origHeader, _ := e.PEC().OriginalHeader()
 	for _, r := range rcpts {
 		if virus != "" { // PEC.md §6.9
 			vd := receipt.NewData(pec.KindVirusDetected, d, p.cfg.Name, at, []string{r}, virus)
@@ -64,18 +78,25 @@ func (w *work) transport(ctx context.Context, in *inbound, rcpts []string, pl *p
 		if err != nil {
 			return err
 		}
-		k, code, ext := pec.DeliveryKind(d.ReceiptType, isCopy(e.Header, r)), pec.ErrorCode(""), ""
+		k, code, ext := pec.DeliveryKind(d.ReceiptType, isCopy(origHeader, r)), pec.ErrorCode(""), ""
 		if ok {
-			if err := p.deposit(ctx, r, mailbox.Inbox, w.body, at); err != nil {
+			err := p.deposit(ctx, r, mailbox.Inbox, w.body, at)
+			switch {
+			case errors.Is(err, mailbox.ErrQuota): // PEC.md §6.8: the mailbox is full
+				ok = false
+				k, code, ext = pec.KindDeliveryError, pec.ErrorOther, "5.2.2 - "+p.cfg.Name+" - casella piena"
+			case err != nil:
 				return err
 			}
+		}
+		if ok {
 			if pl.Cert == nil {
 				if pl.Cert, err = d.Marshal(); err != nil {
 					return err
 				}
 			}
 			pl.Placed = append(pl.Placed, r)
-		} else {
+		} else if code == "" {
 			k, code, ext = pec.KindDeliveryError, pec.ErrorNoDest, "5.1.1 - "+p.cfg.Name+" - casella inesistente"
 		}
 		rd := receipt.NewData(k, d, p.cfg.Name, pec.Local(p.cfg.Now()), []string{r}, ext)
@@ -84,15 +105,6 @@ func (w *work) transport(ctx context.Context, in *inbound, rcpts []string, pl *p
 		}
 		opts := &receipt.Options{}
 		if k == pec.KindDelivery || k == pec.KindDeliveryShort {
-			if original == nil {
-				or, err := e.Original()
-				if err != nil {
-					return err
-				}
-				if original, err = io.ReadAll(or); err != nil {
-					return err
-				}
-			}
 			opts.Original = bytes.NewReader(original)
 		}
 		if err := add(k, rd, d.Sender, "", opts); err != nil {

@@ -127,6 +127,11 @@ func (p *Provider) inspect(body []byte) *inbound {
 	in := &inbound{}
 	e, err := envelope.Parse(bytes.NewReader(body), opts)
 	switch {
+	case err == nil && e.Wrapped:
+		// A PEC message forwarded inside other mail is that mail, not a
+		// PEC object: its wrapper is what would be deposited.
+		in.reason = "il messaggio PEC è inoltrato dentro un altro messaggio"
+		return in
 	case err == nil:
 		if e.Kind != pec.KindTransport {
 			in.reason = "il messaggio non è una busta di trasporto"
@@ -141,6 +146,10 @@ func (p *Provider) inspect(body []byte) *inbound {
 		r, err := receipt.Parse(bytes.NewReader(body), opts)
 		if err != nil {
 			in.reason = "ricevuta non leggibile: " + err.Error()
+			return in
+		}
+		if r.Wrapped {
+			in.reason = "la ricevuta è inoltrata dentro un altro messaggio"
 			return in
 		}
 		if !r.OK() || r.Data == nil {

@@ -82,6 +82,12 @@ func (p *Provider) deposit(ctx context.Context, user, folder string, msg []byte,
 	if err != nil {
 		return err
 	}
+	// Every certified message and receipt the holder sent or received is
+	// also filed in the read-only Archive, where the store keeps one.
+	if a, ok := mb.(mailbox.Archiver); ok {
+		_, err = a.DeliverArchived(ctx, folder, bytes.NewReader(msg), 0, date)
+		return err
+	}
 	_, err = mb.Deliver(ctx, folder, bytes.NewReader(msg), 0, date)
 	return err
 }
