@@ -1,9 +1,9 @@
 package provider
 
 import (
-	"errors"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 
 	"github.com/emersion/go-message/mail"

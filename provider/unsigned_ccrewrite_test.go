@@ -32,7 +32,7 @@ func TestUnsignedCcRewriteDowngrade(t *testing.T) {
 		"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nIn allegato la fattura.\r\n"
 	d := &daticert.Data{Type: pec.CertTransport, Error: pec.ErrorNone, Sender: alice,
 		Recipients: []daticert.Recipient{{Address: bob, Type: pec.RecipientCertified}},
-		ReplyTo: alice, Subject: "Fattura", Provider: alpha.Name, Time: t0, ID: id,
+		ReplyTo:    alice, Subject: "Fattura", Provider: alpha.Name, Time: t0, ID: id,
 		MsgID: "<c3@client.example>", ReceiptType: pec.ReceiptFull}
 	var env bytes.Buffer
 	if err := envelope.Build(&env, strings.NewReader(orig), d, alpha.Signer, nil); err != nil {

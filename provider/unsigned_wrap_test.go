@@ -34,7 +34,7 @@ func TestUnsignedWrappedEnvelopeDelivered(t *testing.T) {
 		"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nTermine di 10 giorni per pagare.\r\n"
 	d := &daticert.Data{Type: pec.CertTransport, Error: pec.ErrorNone, Sender: alice,
 		Recipients: []daticert.Recipient{{Address: bob, Type: pec.RecipientCertified}},
-		ReplyTo: alice, Subject: "Diffida", Provider: alpha.Name, Time: t0, ID: id,
+		ReplyTo:    alice, Subject: "Diffida", Provider: alpha.Name, Time: t0, ID: id,
 		MsgID: "<c1@client.example>", ReceiptType: pec.ReceiptFull}
 	var env bytes.Buffer
 	if err := envelope.Build(&env, strings.NewReader(orig), d, alpha.Signer, nil); err != nil {
