@@ -233,8 +233,8 @@ func sentOf(b []byte, date time.Time) (client.Sent, bool) {
 	h := msg.Header
 	from, err := mail.ParseAddress(h.Get("From"))
 	id := pec.NormalizeMsgID(h.Get("Message-Id"))
-	if err != nil || id == "" {
-		return client.Sent{}, false
+	if err != nil || id == "" || strings.ContainsAny(id, "<> \t\r\n") {
+		return client.Sent{}, false // no identifier to correlate receipts with
 	}
 	sent := client.Sent{
 		MessageID: id, From: from.Address, Subject: decode(h.Get("Subject")),
