@@ -5,8 +5,9 @@
 // A holder logs in with the mailbox password, checked by the provider's
 // mailbox.Authenticator and slowed down after failures by the shared
 // mailbox.Throttle. The session is a random token in an HttpOnly,
-// SameSite=Strict cookie (Secure when served over TLS), ended by an idle
-// and an absolute limit. Every state change is a POST form carrying a
+// SameSite=Strict cookie (Secure when the request came over TLS to this
+// server), ended by an idle and an absolute limit; sessions are kept in
+// memory and end when the server does. Every state change is a POST form carrying a
 // per-session token (the login form a token bound to a pre-session cookie),
 // checked before anything else: a forged form gets 403 Forbidden. Every
 // response carries a Content-Security-Policy of default-src 'self' with no
@@ -17,7 +18,10 @@
 // recipients; for each sent message the timeline of each recipient
 // (PEC.md §15.4): accepted, taken in charge, delivered, not delivered with
 // the reason, timed out, sent to ordinary mail, each step linking the signed
-// receipt, downloaded as the .eml it was delivered as. The timeline is
+// receipt, downloaded as the .eml it was delivered as; a recipient with no
+// final state 25 hours after dispatch is said to be overdue
+// (client.OverdueAfter). The list gives each sent message's count of
+// recipients per state. The timeline is
 // computed by the client's Tracker (package client), fed with the mailbox's
 // own messages: each message of Sent registered from its header, each
 // message of INBOX classified (client.Classify) and verified against the
