@@ -121,6 +121,7 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 	n.closers = append(n.closers, sp)
 	store, err := mailbox.OpenMaildir(cfg.Storage.Maildir, &mailbox.MaildirOptions{
 		StaleLock: cfg.Storage.MaildirStaleLock, Quota: cfg.Limits.MailboxQuota, Logger: log,
+		Once: true, // a deposit redone after a crash, or a receipt received twice, is stored once
 	})
 	if err != nil {
 		return nil, fmt.Errorf("maildir %s: %w", cfg.Storage.Maildir, err)

@@ -46,6 +46,14 @@ type MaildirOptions struct {
 	// 0 for no limit, a negative value for Quota. An error fails the
 	// delivery (not with ErrQuota).
 	UserQuota func(ctx context.Context, user string) (int64, error)
+	// Once makes delivery idempotent by content: a message whose bytes
+	// equal those of one already delivered into the same folder, and
+	// still there, is not stored again (Deliver returns UID 0 and no
+	// error). A provider that redoes a deposit after a crash, or receives
+	// the same signed receipt twice, so deposits it once. The record of
+	// what was delivered is a file per message under the folder's
+	// pec-once/ directory, which Dovecot ignores.
+	Once bool
 }
 
 // Maildir is a Store keeping each user's mailbox as a Maildir++ directory

@@ -2,10 +2,14 @@ package mailbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -105,6 +109,11 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 			b.qmu.Unlock()
 		}
 	}()
+	var digest hash.Hash
+	if b.store.opts.Once {
+		digest = sha256.New()
+		src = io.TeeReader(src, digest)
+	}
 	size, err = io.Copy(w, src)
 	if err != nil {
 		return fail(err)
@@ -129,6 +138,15 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 	fd.sub, fd.file = "new", fd.base
 	if flags != 0 {
 		fd.sub, fd.file = "cur", maildirName{base: fd.base, flags: flags}.String()
+	}
+	if digest != nil {
+		done, err := b.once(f, hex.EncodeToString(digest.Sum(nil)[:16]), fd.base)
+		if err != nil {
+			return fail(err)
+		}
+		if done {
+			return 0, nil // delivered before: the deferred clean-up drops tmp
+		}
 	}
 	var afd found
 	if af != nil {
@@ -468,4 +486,44 @@ func (b *maildirBox) Expunge(ctx context.Context, name string, uids []uint32) er
 		}
 	}
 	return nil
+}
+
+// once looks up the record of a message with this digest in folder f: when
+// the message it names is still in new/ or cur/, the delivery is a repeat
+// (done). Otherwise it records base for the digest, synced, before the
+// message is placed: a crash between the two leaves a record naming no
+// file, and the delivery done again.
+func (b *maildirBox) once(f *folder, digest, base string) (done bool, err error) {
+	dir := filepath.Join(f.dir, "pec-once")
+	rec := filepath.Join(dir, digest)
+	if prev, err := os.ReadFile(rec); err == nil && len(prev) > 0 && !strings.ContainsAny(string(prev), "/\x00") {
+		if _, err := os.Stat(filepath.Join(f.dir, "new", string(prev))); err == nil {
+			return true, nil
+		}
+		entries, _ := os.ReadDir(filepath.Join(f.dir, "cur"))
+		for _, e := range entries {
+			if n := e.Name(); n == string(prev) || strings.HasPrefix(n, string(prev)+":") {
+				return true, nil
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return false, err
+	}
+	tmp := rec + ".tmp"
+	if err := os.WriteFile(tmp, []byte(base), b.store.opts.FileMode); err != nil {
+		return false, err
+	}
+	fh, err := os.Open(tmp)
+	if err == nil {
+		err = fh.Sync()
+		fh.Close()
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, rec); err != nil {
+		return false, err
+	}
+	return false, syncDir(dir)
 }

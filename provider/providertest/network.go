@@ -270,7 +270,7 @@ func (p *Provider) open() error {
 	if err != nil {
 		return err
 	}
-	st, err := mailbox.OpenMaildir(filepath.Join(p.dir, "mail"), nil)
+	st, err := mailbox.OpenMaildir(filepath.Join(p.dir, "mail"), &mailbox.MaildirOptions{Once: true})
 	if err != nil {
 		sp.Close()
 		return err
