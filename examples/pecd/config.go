@@ -52,6 +52,7 @@ type ListenConfig struct {
 	IMAPSTARTTLS       string // 143
 	POP3               string // implicit TLS (995)
 	POP3STARTTLS       string // 110
+	Web                string // the holders' web view, HTTPS (package provider/web)
 }
 
 // TLSConfig is the [tls] section: the servers' certificate.
@@ -186,7 +187,7 @@ func (c *Config) fields(section string) map[string]any {
 		return map[string]any{"hostname": &l.Hostname, "submission": addr{&l.Submission},
 			"submission-starttls": addr{&l.SubmissionSTARTTLS}, "incoming": addr{&l.Incoming},
 			"imap": addr{&l.IMAP}, "imap-starttls": addr{&l.IMAPSTARTTLS},
-			"pop3": addr{&l.POP3}, "pop3-starttls": addr{&l.POP3STARTTLS}}
+			"pop3": addr{&l.POP3}, "pop3-starttls": addr{&l.POP3STARTTLS}, "web": addr{&l.Web}}
 	case "tls":
 		return map[string]any{"certificate": &c.TLS.Certificate, "key": &c.TLS.Key, "outbound-anchors": &c.TLS.OutboundAnchors}
 	case "index":

@@ -45,6 +45,7 @@ func WriteConfig(w io.Writer, c *Config) error {
 	kv("imap-starttls", l.IMAPSTARTTLS)
 	kv("pop3", l.POP3)
 	kv("pop3-starttls", l.POP3STARTTLS)
+	kv("web", l.Web)
 
 	section("tls")
 	kv("certificate", c.TLS.Certificate)

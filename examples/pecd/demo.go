@@ -156,6 +156,7 @@ func (d *demoNetwork) providerConfig(p demoProvider, port func(base, p int) stri
 		Listen: ListenConfig{
 			Hostname:   p.Domain,
 			Submission: port(base, 465), Incoming: port(base, 25), IMAP: port(base, 993), POP3: port(base, 995),
+			Web: port(base, 443),
 		},
 		TLS: TLSConfig{Certificate: filepath.Join(dir, demoTLSCert), Key: filepath.Join(dir, demoTLSKey),
 			OutboundAnchors: filepath.Join(dir, demoCA)},

@@ -22,6 +22,7 @@ import (
 	"github.com/pecsdk/pec/provider/mailbox"
 	"github.com/pecsdk/pec/provider/pop3"
 	"github.com/pecsdk/pec/provider/spool"
+	"github.com/pecsdk/pec/provider/web"
 	"github.com/pecsdk/pec/trace"
 	"github.com/pecsdk/pec/trace/filestore"
 	"github.com/pecsdk/pec/trace/pgstore"
@@ -38,6 +39,7 @@ type node struct {
 	prov      *provider.Provider
 	imap      *imap.Server
 	pop3      []*pop3.Server
+	web       *web.Server
 	listeners []boundListener
 	closers   []io.Closer // the stores, closed last
 	stop      context.CancelFunc
@@ -142,6 +144,7 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 		{"imap", cfg.Listen.IMAPSTARTTLS, "STARTTLS"},
 		{"pop3", cfg.Listen.POP3, "implicit TLS"},
 		{"pop3", cfg.Listen.POP3STARTTLS, "STARTTLS"},
+		{"web", cfg.Listen.Web, "HTTPS"},
 	} {
 		if l.addr == "" {
 			continue
@@ -168,6 +171,9 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 	}
 	throttle := &mailbox.Throttle{}
 	n.imap = imap.New(store, n.users, &imap.Options{TLSConfig: srvTLS, Throttle: throttle, Logger: log})
+	if cfg.Listen.Web != "" {
+		n.web = web.New(store, n.users, &web.Options{Verify: &smime.VerifyOptions{Authority: mirror}, Throttle: throttle, Logger: log})
+	}
 	for _, l := range n.listeners {
 		var serve func() error
 		switch {
@@ -181,6 +187,8 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 			serve = func() error { return n.imap.ServeTLS(l.ln) }
 		case l.Role == "imap":
 			serve = func() error { return n.imap.Serve(l.ln) }
+		case l.Role == "web":
+			serve = func() error { return n.web.Serve(tls.NewListener(l.ln, srvTLS)) }
 		case l.Role == "pop3":
 			s := pop3.New(store, n.users, &pop3.Options{TLSConfig: srvTLS, Throttle: throttle, Logger: log})
 			n.pop3 = append(n.pop3, s)
@@ -207,7 +215,7 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 
 // closedErr reports the errors of a server stopped on purpose.
 func closedErr(err error) bool {
-	return errors.Is(err, net.ErrClosed) || errors.Is(err, imap.ErrServerClosed) ||
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, imap.ErrServerClosed) || errors.Is(err, web.ErrClosed) ||
 		errors.Is(err, pop3.ErrServerClosed) || errors.Is(err, smtp.ErrServerClosed)
 }
 
@@ -230,6 +238,9 @@ func (n *node) Shutdown(ctx context.Context) error {
 	for _, s := range n.pop3 {
 		errs = append(errs, s.Shutdown(ctx))
 	}
+	if n.web != nil {
+		errs = append(errs, n.web.Shutdown(ctx))
+	}
 	n.Close()
 	return errors.Join(errs...)
 }
@@ -251,6 +262,9 @@ func (n *node) close() error {
 	}
 	for _, s := range n.pop3 {
 		s.Close()
+	}
+	if n.web != nil {
+		n.web.Close()
 	}
 	for _, l := range n.listeners {
 		l.ln.Close()
