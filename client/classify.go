@@ -15,6 +15,7 @@ import (
 	"github.com/pecsdk/pec/internal/pecmsg"
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/pec/smime"
+	"github.com/pecsdk/pec/pecmail"
 	"github.com/pecsdk/pec/receipt"
 )
 
@@ -85,33 +86,23 @@ func Classify(r io.Reader, opts *smime.VerifyOptions) (*Message, error) {
 	if !isReceipt && !isEnvelope {
 		return m, nil // ordinary mail (PEC.md §15.3 step 4)
 	}
-	// The header names the family; the certification data may say the
-	// other one (it is authoritative), so try that one second.
-	tryReceipt := func() error {
-		rc, err := receipt.Parse(io.NewSectionReader(src, 0, size), opts)
-		if err != nil {
-			return err
+	// One reading: the certification data, authoritative, says which
+	// family it is whatever the header names; nothing is parsed or
+	// verified twice.
+	pm, err := pecmail.Read(io.NewSectionReader(src, 0, size), opts)
+	if err == nil {
+		if rc, rerr := receipt.Of(pm); rerr == nil {
+			m.Kind, m.Receipt, m.Signature = rc.Kind, rc, rc.Signature
+			m.Problems = append(m.Problems, rc.Problems...)
+		} else if e, eerr := envelope.Of(pm); eerr == nil {
+			m.Kind, m.Envelope, m.Signature = e.Kind, e, e.Signature
+			m.Problems = append(m.Problems, e.Problems...)
+		} else {
+			err = rerr
+			if errors.Is(rerr, receipt.ErrNotReceipt) {
+				err = eerr
+			}
 		}
-		m.Kind, m.Receipt, m.Signature = rc.Kind, rc, rc.Signature
-		m.Problems = append(m.Problems, rc.Problems...)
-		return nil
-	}
-	tryEnvelope := func() error {
-		e, err := envelope.Parse(io.NewSectionReader(src, 0, size), opts)
-		if err != nil {
-			return err
-		}
-		m.Kind, m.Envelope, m.Signature = e.Kind, e, e.Signature
-		m.Problems = append(m.Problems, e.Problems...)
-		return nil
-	}
-	first, second := tryReceipt, tryEnvelope
-	if !isReceipt {
-		first, second = tryEnvelope, tryReceipt
-	}
-	err = first()
-	if errors.Is(err, receipt.ErrNotReceipt) || errors.Is(err, envelope.ErrNotEnvelope) {
-		err = second()
 	}
 	if err != nil {
 		// The bytes were all read above: what fails here is the message.

@@ -16,6 +16,7 @@ import (
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/pec/daticert"
 	"github.com/pecsdk/pec/pec/smime"
+	"github.com/pecsdk/pec/pecmail"
 	"github.com/pecsdk/pec/receipt"
 )
 
@@ -39,29 +40,30 @@ type message struct {
 	certData    func() (io.Reader, error)
 }
 
-// load parses a file as an envelope or, failing that, as a receipt.
+// load reads a file once (pecmail.Read) and views it as the envelope or
+// the receipt it is: nothing is parsed or verified twice.
 func load(path string, opts *smime.VerifyOptions) (*message, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	// The file stays open for the lazily read parts; the process is short-lived.
-	env, err := envelope.Parse(f, opts)
-	if err == nil {
+	m, err := pecmail.Read(f, opts)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if env, err := envelope.Of(m); err == nil {
 		return &message{
 			Kind: env.Kind, Header: env.Header, Data: env.Data, Signature: env.Signature,
 			Wrapped: env.Wrapped, Problems: env.Problems, Deviations: env.Deviations, OK: env.OK(),
 			hasOriginal: env.HasOriginal(), originalRaw: env.Original, certData: env.CertData,
 		}, nil
-	}
-	if !errors.Is(err, envelope.ErrNotEnvelope) {
+	} else if !errors.Is(err, envelope.ErrNotEnvelope) {
 		f.Close()
 		return nil, err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	rc, err := receipt.Parse(f, opts)
+	rc, err := receipt.Of(m)
 	if err != nil {
 		f.Close()
 		return nil, err
