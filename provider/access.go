@@ -61,7 +61,8 @@ func (s *submitSession) Auth(mech string) (sasl.Server, error) {
 				s.p.cfg.Logger.Warn("authentication", "user", user, "err", err)
 				return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "temporary authentication failure"}
 			}
-			s.p.throttle.Fail(ctx, userName(user), s.fails) //nolint:errcheck // only a wait
+			d, _ := s.p.throttle.Fail(ctx, userName(user), s.fails) // the error is only the wait cut short
+			s.p.cfg.Logger.Warn("authentication failed", "user", userName(user), "peer", s.conn.Conn().RemoteAddr().String(), "failures", s.fails, "delay", d)
 			return smtp.ErrAuthFailed
 		}
 		s.p.throttle.Succeed(userName(user))

@@ -118,9 +118,14 @@ type Config struct {
 	// Processing waits on the disk (each step is fsync'd) and on the
 	// network more than it computes: many workers keep both busy.
 	Workers int
-	// CommandTimeout bounds each SMTP command and reply, both ways;
-	// zero: one minute.
+	// CommandTimeout bounds each SMTP command and reply, both ways, the
+	// TLS handshake and the whole of a DATA; zero: one minute. A client
+	// that stalls longer is cut off.
 	CommandTimeout time.Duration
+	// Throttle slows down password guessing at the access point; nil: a
+	// mailbox.Throttle with its defaults, shared by the servers of this
+	// Provider.
+	Throttle *mailbox.Throttle
 
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
@@ -159,6 +164,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CommandTimeout == 0 {
 		c.CommandTimeout = time.Minute
+	}
+	if c.Throttle == nil {
+		c.Throttle = &mailbox.Throttle{}
 	}
 	if c.Now == nil {
 		c.Now = time.Now

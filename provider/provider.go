@@ -40,8 +40,8 @@ type Provider struct {
 	closed   bool
 	sealDone chan struct{}
 
-	throttle mailbox.Throttle // failed submission logins
-	pool     pool             // outbound SMTP connections
+	throttle *mailbox.Throttle // failed submission logins
+	pool     pool              // outbound SMTP connections
 }
 
 // New checks cfg and starts the provider's workers, which first take up the
@@ -70,6 +70,8 @@ func New(cfg *Config) (*Provider, error) {
 		busy:   make(map[string]bool),
 		again:  make(map[string]bool),
 		missed: make(map[string]bool),
+
+		throttle: c.Throttle,
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.pool.maxAge, p.pool.now = c.CommandTimeout/2, time.Now // sockets age in real time
