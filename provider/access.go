@@ -44,7 +44,10 @@ var (
 	errAuthFirst = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
 	errNotSelf   = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "sender address is not the authenticated mailbox"}
 	errBadAddr   = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "bad address syntax"}
-	errSpool     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "cannot store the message now, try again later"}
+	// errNestedMail refuses a MAIL inside a transaction (RFC 5321 §4.1.4),
+	// which would otherwise add to the recipients of the first.
+	errNestedMail = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "nested MAIL command"}
+	errSpool      = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "cannot store the message now, try again later"}
 )
 
 // AuthMechanisms implements smtp.AuthSession.
@@ -88,6 +91,9 @@ func (s *submitSession) Auth(mech string) (sasl.Server, error) {
 func (s *submitSession) Mail(from string, _ *smtp.MailOptions) error {
 	if s.user == "" {
 		return errAuthFirst
+	}
+	if s.from != "" {
+		return errNestedMail
 	}
 	if _, err := mail.ParseAddress(from); err != nil {
 		return errBadAddr

@@ -43,6 +43,9 @@ type incomingSession struct {
 
 // Mail implements smtp.Session.
 func (s *incomingSession) Mail(from string, _ *smtp.MailOptions) error {
+	if s.hasFrom {
+		return errNestedMail
+	}
 	s.from, s.hasFrom = from, true
 	return nil
 }
