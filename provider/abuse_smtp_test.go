@@ -347,6 +347,23 @@ func TestAbuseSMTPStall(t *testing.T) {
 		rc.must("DATA", 354)
 		rc.c.Write([]byte("Subject: a met\r\n\r\nsolo una par"))
 		stalled = append(stalled, rc)
+		// a DATA that drips a byte at a time, never ending
+		rc = dialRaw(t, l.addr, l.tls)
+		rc.must("EHLO abuse.example", 250)
+		l.login(rc)
+		rc.must("MAIL FROM:<"+l.from+">", 250)
+		rc.must("RCPT TO:<"+l.rcpt+">", 250)
+		rc.must("DATA", 354)
+		go func(c net.Conn) {
+			for range 10 * int(hangGuard/(100*time.Millisecond)) { // bounded, past hangGuard
+				c.SetWriteDeadline(time.Now().Add(hangGuard))
+				if _, err := c.Write([]byte("z")); err != nil {
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}(rc.c)
+		stalled = append(stalled, rc)
 		// mid-TLS: a TCP connection that never ends its handshake
 		c, err := net.DialTimeout("tcp", l.addr, hangGuard)
 		if err != nil {
@@ -374,6 +391,9 @@ func TestAbuseSMTPStall(t *testing.T) {
 	if err := pushIncoming(t, n, beta, "x@ordinary.example", []string{bob}, []byte("Subject: ok\r\n\r\nok\r\n")); err != nil {
 		t.Fatal(err)
 	}
+	// A stalled client is cut after CommandTimeout; one that drips
+	// bytes, after a few of them (its drips are then taken for bad
+	// commands, and too many of those end the session).
 	for _, rc := range stalled {
 		rc.waitCut()
 	}
@@ -521,6 +541,99 @@ func TestAbuseSMTPPasswords(t *testing.T) {
 	}
 	if code := login(alice, "a-pass"); code != 235 {
 		t.Fatalf("alice's right password after the window: %d, want 235", code)
+	}
+}
+
+// TestAbuseSMTPNothingLost submits and pushes messages from many clients
+// while others abuse the same listeners: every message that got a 250 is
+// processed to its end.
+func TestAbuseSMTPNothingLost(t *testing.T) {
+	n := providertest.NewNetwork(t, nil)
+	ls := listeners(t, n)
+	alpha, beta := n.Provider("alpha"), n.Provider("beta")
+	alice, bob := ls[0].from, ls[0].rcpt
+	stop := make(chan struct{})
+	var abusers sync.WaitGroup
+	for i := range 4 {
+		l := ls[i%2]
+		abusers.Add(1)
+		go func() {
+			defer abusers.Done()
+			for j := 0; ; j++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var c net.Conn
+				var err error
+				if l.tls != nil {
+					c, err = tls.DialWithDialer(&net.Dialer{Timeout: hangGuard}, "tcp", l.addr, l.tls)
+				} else {
+					c, err = net.DialTimeout("tcp", l.addr, hangGuard)
+				}
+				if err != nil {
+					continue
+				}
+				c.SetDeadline(time.Now().Add(hangGuard))
+				script := []string{
+					"EHLO x\r\nMAIL FROM:<" + l.from + ">\r\nRCPT TO:<" + l.rcpt + ">\r\nDATA\r\nSubject: cut\r\n\r\nhalf", // dropped mid-DATA
+					"\x00\xff\xfe garbage\r\nRCPT TO:<>\r\nDATA\r\n.\r\n",
+					"EHLO " + strings.Repeat("h", 1<<16) + "\r\n",
+					"EHLO x\r\nAUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00"+alice+"\x00wrong")) + "\r\n",
+				}[j%4]
+				c.Write([]byte(script))
+				time.Sleep(10 * time.Millisecond)
+				c.Close()
+			}
+		}()
+	}
+	const senders, each = 6, 3
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		sub, inc int
+	)
+	for i := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range each {
+				subj := fmt.Sprintf("Subject: %d.%d\r\n\r\nok\r\n", i, j)
+				var err error
+				if i%2 == 0 {
+					err = rawSubmit(t, n, alpha, alice, "a-pass", alice, []string{bob}, []byte("From: "+alice+"\r\nTo: "+bob+"\r\n"+subj))
+				} else {
+					err = pushIncoming(t, n, beta, "x@ordinary.example", []string{bob}, []byte(subj))
+				}
+				mu.Lock()
+				if err == nil {
+					if i%2 == 0 {
+						sub++
+					} else {
+						inc++
+					}
+				} else {
+					t.Logf("sender %d: %v", i, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	abusers.Wait()
+	if sub == 0 || inc == 0 {
+		t.Fatalf("%d submitted and %d pushed: the abuse kept clients out", sub, inc)
+	}
+	waitMessages(t, alpha, alice, mailbox.Inbox, 2*sub)
+	waitMessages(t, beta, bob, mailbox.Inbox, sub+inc)
+	waitIdle(t, alpha)
+	waitIdle(t, beta)
+	a, _ := alpha.Messages(alice, mailbox.Inbox)
+	b, _ := beta.Messages(bob, mailbox.Inbox)
+	if len(a) != 2*sub || len(b) != sub+inc {
+		t.Fatalf("alice has %d receipts, bob %d messages; want %d and %d", len(a), len(b), 2*sub, sub+inc)
 	}
 }
 
