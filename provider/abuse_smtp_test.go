@@ -418,24 +418,28 @@ func TestAbuseSMTPManyConnections(t *testing.T) {
 	)
 	sem := make(chan struct{}, 100)
 	for i := range many {
+		l := ls[i%2] // half on each listener, with TLS on submission
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, err := net.DialTimeout("tcp", ls[1].addr, hangGuard)
+			c, err := net.DialTimeout("tcp", l.addr, hangGuard)
 			if err != nil {
 				mu.Lock()
 				bad = append(bad, fmt.Sprintf("dial %d: %v", i, err))
 				mu.Unlock()
 				return
 			}
-			c.SetReadDeadline(time.Now().Add(hangGuard))
+			c.SetDeadline(time.Now().Add(hangGuard))
+			if l.tls != nil {
+				c = tls.Client(c, l.tls)
+			}
 			line, err := bufio.NewReader(c).ReadString('\n')
 			mu.Lock()
 			conns = append(conns, c)
 			if err != nil || !(strings.HasPrefix(line, "220 ") || strings.HasPrefix(line, "421 ")) {
-				bad = append(bad, fmt.Sprintf("conn %d: %q %v", i, line, err))
+				bad = append(bad, fmt.Sprintf("%s conn %d: %q %v", l.name, i, line, err))
 			}
 			mu.Unlock()
 		}()
