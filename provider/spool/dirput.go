@@ -34,7 +34,7 @@ func (d *Dir) Put(ctx context.Context, it *Item, body io.Reader) error {
 	if err != nil {
 		return err
 	}
-	tmp, n, err := d.writeTemp(ctx, kindItem, hdr, body)
+	nf, n, err := d.writeNew(ctx, kindItem, hdr, body)
 	if err != nil {
 		var re *readError
 		if errors.As(err, &re) {
@@ -43,12 +43,12 @@ func (d *Dir) Put(ctx context.Context, it *Item, body io.Reader) error {
 		return fmt.Errorf("spool: writing item %q: %w", it.ID, err)
 	}
 	if ctx.Err() != nil {
-		os.Remove(tmp)
+		nf.discard()
 		return context.Cause(ctx)
 	}
 	path := d.itemPath(it.ID)
-	err = os.Link(tmp, path)
-	os.Remove(tmp)
+	err = nf.link(path)
+	nf.discard()
 	if errors.Is(err, os.ErrExist) {
 		return exists(it.ID)
 	}

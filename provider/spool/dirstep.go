@@ -29,7 +29,7 @@ func (d *Dir) Done(ctx context.Context, id, step string, output io.Reader) error
 	if err != nil {
 		return err
 	}
-	tmp, _, err := d.writeTemp(ctx, kindStep, hdr, output)
+	nf, _, err := d.writeNew(ctx, kindStep, hdr, output)
 	if err != nil {
 		var re *readError
 		if errors.As(err, &re) {
@@ -38,12 +38,12 @@ func (d *Dir) Done(ctx context.Context, id, step string, output io.Reader) error
 		return fmt.Errorf("spool: writing step %q of item %q: %w", step, id, err)
 	}
 	if ctx.Err() != nil {
-		os.Remove(tmp)
+		nf.discard()
 		return context.Cause(ctx)
 	}
 	path := d.stepPath(id, step)
-	err = os.Link(tmp, path)
-	os.Remove(tmp)
+	err = nf.link(path)
+	nf.discard()
 	if errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("spool: %s exists but step %q of item %q is not recorded: %w", path, step, id, ErrCorrupt)
 	}
