@@ -641,6 +641,61 @@ func TestAbuseSMTPNothingLost(t *testing.T) {
 	}
 }
 
+// TestAbuseSMTPJunkText sends addresses, EHLO names and subjects that are
+// not text: each is refused for good at SMTP, or accepted and processed to
+// its end; none gets a 4xx that would have its sender retry forever, none
+// stays in the spool.
+func TestAbuseSMTPJunkText(t *testing.T) {
+	n := providertest.NewNetwork(t, nil)
+	ls := listeners(t, n)
+	helos := []string{"abuse.example", "ab\x00use", "\xff\xfe.example"}
+	subjects := []string{"\xff\x00\x80", "=?utf-8?q?a=00b?=", "=?utf-8?q?_spazi_?=", "=?iso-8859-1?q?caf=E9?=", "=?utf-8?b?/w==?="}
+	accepted := map[string]int{}
+	for _, l := range ls {
+		for _, helo := range helos {
+			for _, to := range []string{"x\x00y@pec.beta.example", "\xff\xfe@pec.beta.example", "\"a b\"@pec.beta.example", "a@b@pec.beta.example", l.rcpt} {
+				for _, from := range []string{l.from, "", "\xff@x.example", "a\x00@x.example"} {
+					for _, subj := range subjects {
+						rc := dialRaw(t, l.addr, l.tls)
+						rc.must("EHLO "+helo, 250)
+						l.login(rc)
+						step := func(line string, ok int) bool {
+							code, text := rc.cmd(line)
+							if code/100 == 4 {
+								t.Fatalf("%s %.60q: %d %s", l.name, line, code, text)
+							}
+							return code == ok
+						}
+						mid := "<" + strconv.Itoa(len(accepted)) + "@abuse.example>"
+						switch subj {
+						case subjects[0]:
+							mid = "<\xff@\x00>"
+						case subjects[1]:
+							mid = "<>"
+						case subjects[2]:
+							mid += "\r\nMessage-ID: <other@abuse.example>"
+						}
+						if step("MAIL FROM:<"+from+">", 250) && step("RCPT TO:<"+to+">", 250) && step("DATA", 354) &&
+							step("From: <"+l.from+">\r\nSubject: "+subj+"\r\nMessage-ID: "+mid+"\r\n\r\n\x00\xff\x80\r\n.", 250) {
+							accepted[l.name]++
+						}
+						rc.cmd("QUIT")
+					}
+				}
+			}
+		}
+	}
+	t.Logf("accepted %v", accepted)
+	if accepted["submission"] == 0 || accepted["incoming"] == 0 {
+		t.Fatalf("accepted %v: the valid cases too were refused", accepted)
+	}
+	waitIdle(t, n.Provider("alpha"))
+	waitIdle(t, n.Provider("beta"))
+	if msgs, _ := n.Provider("alpha").Messages(ls[0].from, mailbox.Inbox); len(msgs) < accepted["submission"] {
+		t.Fatalf("alice has %d receipts for %d messages accepted", len(msgs), accepted["submission"])
+	}
+}
+
 // logLines is a slog handler's output, safe for concurrent writes.
 type logLines struct {
 	mu sync.Mutex

@@ -13,6 +13,7 @@ import (
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/provider/mailbox"
 	"github.com/pecsdk/pec/provider/spool"
+	"github.com/pecsdk/pec/receipt"
 )
 
 // submitBackend is the access point's SMTP backend: authenticated
@@ -145,7 +146,11 @@ func (s *submitSession) Data(r io.Reader) error {
 	id := accessID(pecID)
 	it := &spool.Item{
 		ID: id, Role: spool.RoleAccess, From: s.from, To: s.rcpt, User: s.user,
-		Peer: s.conn.Conn().RemoteAddr().String(), Helo: s.conn.Hostname(), Received: now, Meta: meta,
+		Peer: s.conn.Conn().RemoteAddr().String(), Helo: heloText(s.conn.Hostname()), Received: now, Meta: meta,
+	}
+	if err := p.certifiable(it, body); err != nil {
+		p.cfg.Logger.Info("refused: cannot be certified", "user", s.user, "err", err)
+		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "the message cannot be certified: its headers are not valid text"}
 	}
 	if err := p.cfg.Spool.Put(ctx, it, bytes.NewReader(body)); err != nil {
 		p.cfg.Logger.Error("spool put", "err", err)
@@ -161,6 +166,24 @@ func (s *submitSession) Reset() { s.from, s.rcpt = "", nil }
 
 // Logout implements smtp.Session.
 func (s *submitSession) Logout() error { return nil }
+
+// certifiable checks, before the 250, that the certification data the
+// workers will take from the message can be written: a Subject that is not
+// UTF-8, or decodes to control characters, would otherwise stop its
+// processing for good, leaving the sender with neither an acceptance nor a
+// non-acceptance.
+func (p *Provider) certifiable(it *spool.Item, body []byte) error {
+	w := &work{p: p, st: &spool.State{Item: *it}, body: body}
+	_, env, err := w.submission()
+	if err != nil {
+		return err
+	}
+	if _, err := env.Marshal(); err != nil {
+		return err
+	}
+	_, err = receipt.NewData(pec.KindAcceptance, env, p.cfg.Name, env.Time, nil, "").Marshal()
+	return err
+}
 
 // meta is the outcome of the checks as kept in the spool item, so that the
 // processing after a restart sees the same outcome (the index may have been

@@ -6,6 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net/mail"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/emersion/go-smtp"
 
@@ -46,6 +50,9 @@ func (s *incomingSession) Mail(from string, _ *smtp.MailOptions) error {
 	if s.hasFrom {
 		return errNestedMail
 	}
+	if !isText(from) {
+		return errBadAddr
+	}
 	s.from, s.hasFrom = from, true
 	return nil
 }
@@ -56,6 +63,9 @@ func (s *incomingSession) Mail(from string, _ *smtp.MailOptions) error {
 func (s *incomingSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !s.hasFrom {
 		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL first"}
+	}
+	if !isText(to) {
+		return errBadAddr
 	}
 	if !s.p.ours(to) {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "relaying denied"}
@@ -76,6 +86,9 @@ func (s *incomingSession) Data(r io.Reader) error {
 		return err
 	}
 	p := s.p
+	if !idsText(body) {
+		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "the Message-ID is not valid text"}
+	}
 	if f := p.cfg.RefuseOrdinary; f != nil {
 		var in *inbound
 		for _, rc := range s.rcpt {
@@ -95,7 +108,7 @@ func (s *incomingSession) Data(r io.Reader) error {
 	id := "i." + hex.EncodeToString(rnd[:])
 	it := &spool.Item{
 		ID: id, Role: spool.RoleIncoming, From: s.from, To: s.rcpt,
-		Peer: s.conn.Conn().RemoteAddr().String(), Helo: s.conn.Hostname(), Received: p.cfg.Now(),
+		Peer: s.conn.Conn().RemoteAddr().String(), Helo: heloText(s.conn.Hostname()), Received: p.cfg.Now(),
 	}
 	if _, ok := s.conn.TLSConnectionState(); ok {
 		it.Meta = map[string]string{"tls": "yes"}
@@ -106,6 +119,44 @@ func (s *incomingSession) Data(r io.Reader) error {
 	}
 	p.kick(id)
 	return nil
+}
+
+// isText reports whether s is valid UTF-8 free of control characters, as
+// the spool and the certification data need every address to be.
+func isText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// idsText reports whether the Message-ID fields of a message are text,
+// as the trace needs the identifiers it records to be.
+func idsText(body []byte) bool {
+	m, err := mail.ReadMessage(bytes.NewReader(body))
+	if err != nil {
+		return true
+	}
+	for _, v := range m.Header["Message-Id"] {
+		if !isText(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// heloText is the EHLO name as kept in the spool: quoted when it is not
+// text, so that a client's junk does not make its message unstorable.
+func heloText(h string) string {
+	if isText(h) {
+		return h
+	}
+	return strconv.QuoteToASCII(h)
 }
 
 // Reset implements smtp.Session.
