@@ -46,17 +46,18 @@
 //	<id>.msg            an item: its envelope, its body, its length and checksum
 //	<id>.<key>.step     a step done, with its output; key: 32 hex digits of the SHA-256 of the step name
 //	<id>.<key>.retry    the retry schedule of a step not done
-//	.tmp-<random>       a file being written
+//	.tmp-<random>       a file being written (a retry; an item or a step where Linux's O_TMPFILE is not available)
 //
 // Every file is a frame (see frame.go): a magic, a JSON header with its
 // own CRC-32C, the body, and a trailer of the body's length and CRC-32C
-// with its own checksum. A file is written under a temporary name,
-// fsync'd, then hard-linked to its name (an item or a step: the link
-// fails when the name exists, so that an ID or a step is taken once) or
-// renamed over it (a retry), and the directory is fsync'd; concurrent
-// calls share one directory fsync (group commit). A crash thus leaves
-// every file whole or absent, and at worst a temporary file, which Open
-// removes. Complete removes the item's file first, fsyncs the directory
+// with its own checksum. A file is written without a name (Linux's
+// O_TMPFILE; elsewhere under a temporary name), fsync'd, then
+// hard-linked to its name (an item or a step: the link fails when the
+// name exists, so that an ID or a step is taken once), or written under
+// a temporary name, fsync'd and renamed over its name (a retry); then
+// the directory is fsync'd; concurrent calls share one directory fsync
+// (group commit). A crash thus leaves every file whole or absent, and at
+// worst a temporary file, which Open removes. Complete removes the item's file first, fsyncs the directory
 // (its commit point), then its steps and retries; Open removes the steps
 // and retries a crash left without their item.
 //
