@@ -28,8 +28,8 @@ type dovecot struct {
 // startDovecot starts Dovecot with the users and passwords of users, an
 // LMTP listener that adds no header of its own but Return-Path and files
 // user+Folder in Folder, created when missing,, and
-// stops it when the test ends.
-func startDovecot(t *testing.T, users map[string]string) *dovecot {
+// stops it when the test ends. extra is appended to the configuration.
+func startDovecot(t *testing.T, users map[string]string, extra string) *dovecot {
 	t.Helper()
 	bin := dovecottest.Binary
 	if _, err := os.Stat(bin); err != nil {
@@ -121,7 +121,7 @@ service lmtp {
     port = %[7]d
   }
 }
-`, dir, ports[0], certFile, keyFile, passwd, login, ports[1])
+`, dir, ports[0], certFile, keyFile, passwd, login, ports[1]) + extra
 	confFile := write("dovecot.conf", []byte(conf), 0o644)
 
 	cmd := exec.Command(bin, "-F", "-c", confFile)

@@ -10,6 +10,7 @@ import (
 
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-smtp"
 
 	"github.com/pecsdk/pec/envelope"
 	"github.com/pecsdk/pec/pec"
@@ -24,7 +25,7 @@ const holder, pass = "bob@pec.destinatario.example", "segreta"
 // Dovecot, INBOX and Sent, and reads them back over Dovecot's IMAP: byte
 // for byte what was delivered, and the envelope still verifies.
 func TestDovecot(t *testing.T) {
-	dc := startDovecot(t, map[string]string{holder: pass})
+	dc := startDovecot(t, map[string]string{holder: pass}, "")
 	set, err := sample.New(time.Now().Add(-48 * time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -99,13 +100,14 @@ func TestDovecot(t *testing.T) {
 // TestDovecotRefusals: an unknown user is refused by Dovecot, and a folder
 // without a delimiter is ErrUnsupported.
 func TestDovecotRefusals(t *testing.T) {
-	dc := startDovecot(t, map[string]string{holder: pass})
+	dc := startDovecot(t, map[string]string{holder: pass}, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s := New(&Options{Address: dc.LMTP})
 	b, _ := s.Mailbox(ctx, "nessuno@pec.destinatario.example")
-	if _, err := b.Deliver(ctx, mailbox.Inbox, strings.NewReader("Subject: x\r\n\r\n"), 0, time.Time{}); err == nil {
-		t.Error("delivery to an unknown user succeeded")
+	_, err := b.Deliver(ctx, mailbox.Inbox, strings.NewReader("Subject: x\r\n\r\n"), 0, time.Time{})
+	if se := (*smtp.SMTPError)(nil); !errors.As(err, &se) || se.Code != 550 {
+		t.Errorf("delivery to an unknown user: %v, want Dovecot's 550", err)
 	}
 	b, _ = s.Mailbox(ctx, holder)
 	if _, err := b.Deliver(ctx, mailbox.Sent, strings.NewReader("Subject: x\r\n\r\n"), 0, time.Time{}); !errors.Is(err, ErrUnsupported) {
@@ -113,5 +115,29 @@ func TestDovecotRefusals(t *testing.T) {
 	}
 	if _, err := s.Mailbox(ctx, "a b@x"); !errors.Is(err, mailbox.ErrInvalidUser) {
 		t.Errorf("Mailbox(a b@x) = %v, want ErrInvalidUser", err)
+	}
+}
+
+// TestDovecotQuota: Dovecot's quota plugin refusing a message is
+// mailbox.ErrQuota, which the Delivery Point turns into its "casella
+// piena" non-delivery notice.
+func TestDovecotQuota(t *testing.T) {
+	dc := startDovecot(t, map[string]string{holder: pass}, `
+mail_plugins = quota
+plugin {
+  quota = maildir:User quota
+  quota_rule = *:storage=1K
+}
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, _ := New(&Options{Address: dc.LMTP}).Mailbox(ctx, holder)
+	if _, err := b.Deliver(ctx, mailbox.Inbox, strings.NewReader("Subject: piccolo\r\n\r\nciao\r\n"), 0, time.Time{}); err != nil {
+		t.Fatalf("a small message: %v", err)
+	}
+	big := "Subject: grande\r\n\r\n" + strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\r\n", 64)
+	_, err := b.Deliver(ctx, mailbox.Inbox, strings.NewReader(big), 0, time.Time{})
+	if !errors.Is(err, mailbox.ErrQuota) {
+		t.Fatalf("a message past the quota: %v, want ErrQuota", err)
 	}
 }
