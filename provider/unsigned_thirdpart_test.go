@@ -5,12 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pecsdk/pec/client"
-	"github.com/pecsdk/pec/envelope"
 	"github.com/pecsdk/pec/pec"
-	"github.com/pecsdk/pec/pec/daticert"
 	"github.com/pecsdk/pec/provider/mailbox"
 	"github.com/pecsdk/pec/provider/providertest"
 )
@@ -24,20 +21,7 @@ func TestUnsignedThirdPartDelivered(t *testing.T) {
 	alpha, beta := n.Provider("alpha"), n.Provider("beta")
 	alice := alpha.AddUser("alice", "a-pass")
 	bob := beta.AddUser("bob", "b-pass")
-	t0 := pec.Local(time.Now().Add(-time.Minute))
-	id := pec.NewMsgID(alpha.Domain, t0)
-	orig := "From: " + alice + "\r\nTo: " + bob + "\r\nSubject: Fattura\r\n" +
-		"Date: " + t0.Format("Mon, 2 Jan 2006 15:04:05 -0700") + "\r\n" +
-		"Message-ID: <" + id + ">\r\n" + pec.HeaderReference + ": <c3@client.example>\r\n" +
-		"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nIn allegato la fattura.\r\n"
-	d := &daticert.Data{Type: pec.CertTransport, Error: pec.ErrorNone, Sender: alice,
-		Recipients: []daticert.Recipient{{Address: bob, Type: pec.RecipientCertified}},
-		ReplyTo:    alice, Subject: "Fattura", Provider: alpha.Name, Time: t0, ID: id,
-		MsgID: "<c3@client.example>", ReceiptType: pec.ReceiptFull}
-	var env bytes.Buffer
-	if err := envelope.Build(&env, strings.NewReader(orig), d, alpha.Signer, nil); err != nil {
-		t.Fatal(err)
-	}
+	env := genuineEnvelope(t, alpha, alice, bob, "Fattura", "In allegato la fattura.", "c3@client.example")
 	raw := env.String()
 	i := strings.Index(raw, "\r\n\r\n")
 	b := regexp.MustCompile(`boundary="?([^";\r\n]+)"?`).FindStringSubmatch(raw[:i])[1]

@@ -2,14 +2,10 @@ package provider_test
 
 import (
 	"bytes"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/pecsdk/pec/client"
-	"github.com/pecsdk/pec/envelope"
 	"github.com/pecsdk/pec/pec"
-	"github.com/pecsdk/pec/pec/daticert"
 	"github.com/pecsdk/pec/provider/mailbox"
 	"github.com/pecsdk/pec/provider/providertest"
 	"github.com/pecsdk/pec/receipt"
@@ -26,20 +22,7 @@ func TestUnsignedWrappedEnvelopeDelivered(t *testing.T) {
 	alpha, beta := n.Provider("alpha"), n.Provider("beta")
 	alice := alpha.AddUser("alice", "a-pass")
 	bob := beta.AddUser("bob", "b-pass")
-	t0 := pec.Local(time.Now().Add(-time.Minute))
-	id := pec.NewMsgID(alpha.Domain, t0)
-	orig := "From: " + alice + "\r\nTo: " + bob + "\r\nSubject: Diffida\r\n" +
-		"Date: " + t0.Format("Mon, 2 Jan 2006 15:04:05 -0700") + "\r\n" +
-		"Message-ID: <" + id + ">\r\n" + pec.HeaderReference + ": <c1@client.example>\r\n" +
-		"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nTermine di 10 giorni per pagare.\r\n"
-	d := &daticert.Data{Type: pec.CertTransport, Error: pec.ErrorNone, Sender: alice,
-		Recipients: []daticert.Recipient{{Address: bob, Type: pec.RecipientCertified}},
-		ReplyTo:    alice, Subject: "Diffida", Provider: alpha.Name, Time: t0, ID: id,
-		MsgID: "<c1@client.example>", ReceiptType: pec.ReceiptFull}
-	var env bytes.Buffer
-	if err := envelope.Build(&env, strings.NewReader(orig), d, alpha.Signer, nil); err != nil {
-		t.Fatal(err)
-	}
+	env := genuineEnvelope(t, alpha, alice, bob, "Diffida", "Termine di 10 giorni per pagare.", "c1@client.example")
 	wrapper := "From: " + alice + "\r\nTo: " + bob + "\r\nSubject: spam, ignorare\r\n" +
 		"Message-ID: <w1@attacker.example>\r\nMIME-Version: 1.0\r\n" +
 		"Content-Type: multipart/mixed; boundary=\"W\"\r\n\r\n" +
