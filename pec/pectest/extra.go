@@ -3,12 +3,10 @@ package pectest
 import (
 	"crypto"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
-	"time"
 
 	"github.com/pecsdk/pec/pec/smime"
 )
@@ -31,24 +29,11 @@ func (p *PKI) NewEmailUser(name, email string, opts *ProviderOptions) (*smime.Si
 	if opts != nil {
 		o = *opts
 	}
-	key := o.Key
-	if key == nil {
-		bits := o.KeyBits
-		if bits == 0 {
-			bits = 2048
-		}
-		k, err := rsa.GenerateKey(rand.Reader, bits)
-		if err != nil {
-			return nil, nil, err
-		}
-		key = k
+	key, err := o.signingKey()
+	if err != nil {
+		return nil, nil, err
 	}
-	if o.NotBefore.IsZero() {
-		o.NotBefore = time.Now().Add(-time.Hour)
-	}
-	if o.NotAfter.IsZero() {
-		o.NotAfter = o.NotBefore.AddDate(2, 0, 0)
-	}
+	o.setValidity()
 	serial, err := randomSerial()
 	if err != nil {
 		return nil, nil, err
@@ -78,11 +63,7 @@ func (p *PKI) NewEmailUser(name, email string, opts *ProviderOptions) (*smime.Si
 	if err != nil {
 		return nil, nil, err
 	}
-	chain := append([]*x509.Certificate{cert, p.CA}, p.parents...)
-	if len(p.parents) > 0 {
-		chain = chain[:len(chain)-1] // the root is the verifier's anchor
-	}
-	s, err := smime.NewSigner(key, chain, o.Signer)
+	s, err := p.signer(cert, key, o.Signer)
 	if err != nil {
 		return nil, nil, err
 	}

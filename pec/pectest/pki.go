@@ -149,31 +149,53 @@ func (p *PKI) NewProvider(name, email string, opts *ProviderOptions) (*smime.Sig
 	if opts != nil {
 		o = *opts
 	}
-	key := o.Key
-	if key == nil {
-		bits := o.KeyBits
-		if bits == 0 {
-			bits = 2048
-		}
-		k, err := rsa.GenerateKey(rand.Reader, bits)
-		if err != nil {
-			return nil, nil, err
-		}
-		key = k
+	key, err := o.signingKey()
+	if err != nil {
+		return nil, nil, err
 	}
 	cert, err := p.ProviderCertificate(name, email, key.Public(), &o)
 	if err != nil {
 		return nil, nil, err
 	}
-	chain := append([]*x509.Certificate{cert, p.CA}, p.parents...)
-	if len(p.parents) > 0 {
-		chain = chain[:len(chain)-1] // the root is the verifier's anchor
-	}
-	s, err := smime.NewSigner(key, chain, o.Signer)
+	s, err := p.signer(cert, key, o.Signer)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s, key, nil
+}
+
+// signingKey returns o.Key, else a new RSA key of o.KeyBits (2048 when
+// zero).
+func (o *ProviderOptions) signingKey() (crypto.Signer, error) {
+	if o.Key != nil {
+		return o.Key, nil
+	}
+	bits := o.KeyBits
+	if bits == 0 {
+		bits = 2048
+	}
+	return rsa.GenerateKey(rand.Reader, bits)
+}
+
+// setValidity fills a zero NotBefore (an hour ago) and NotAfter (two
+// years after NotBefore).
+func (o *ProviderOptions) setValidity() {
+	if o.NotBefore.IsZero() {
+		o.NotBefore = time.Now().Add(-time.Hour)
+	}
+	if o.NotAfter.IsZero() {
+		o.NotAfter = o.NotBefore.AddDate(2, 0, 0)
+	}
+}
+
+// signer returns a signer for cert and key whose chain is cert and the
+// issuing CAs below the root (the root itself for a root PKI).
+func (p *PKI) signer(cert *x509.Certificate, key crypto.Signer, opts *smime.SignerOptions) (*smime.Signer, error) {
+	chain := append([]*x509.Certificate{cert, p.CA}, p.parents...)
+	if len(p.parents) > 0 {
+		chain = chain[:len(chain)-1] // the root is the verifier's anchor
+	}
+	return smime.NewSigner(key, chain, opts)
 }
 
 // ProviderCertificate issues a provider certificate for pub with the
@@ -183,12 +205,7 @@ func (p *PKI) ProviderCertificate(name, email string, pub crypto.PublicKey, opts
 	if opts != nil {
 		o = *opts
 	}
-	if o.NotBefore.IsZero() {
-		o.NotBefore = time.Now().Add(-time.Hour)
-	}
-	if o.NotAfter.IsZero() {
-		o.NotAfter = o.NotBefore.AddDate(2, 0, 0)
-	}
+	o.setValidity()
 	serial, err := randomSerial()
 	if err != nil {
 		return nil, err
