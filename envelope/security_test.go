@@ -3,10 +3,10 @@ package envelope_test
 import (
 	"bytes"
 	"errors"
-	"regexp"
 	"testing"
 
 	"github.com/pecsdk/pec/envelope"
+	"github.com/pecsdk/pec/internal/tamper"
 	"github.com/pecsdk/pec/pec"
 )
 
@@ -15,26 +15,15 @@ import (
 // ordinary mail to one's own PEC mailbox) and rewriting what lies outside
 // the signature. No legal fact may follow the unsigned header.
 
-// setHeader replaces the field name of the top-level header of msg with
-// value (folded continuation lines included), or adds it.
+// setHeader rewrites a field of msg's top-level header, outside the
+// signature (tamper.SetHeader).
 func setHeader(tb testing.TB, msg []byte, name, value string) []byte {
 	tb.Helper()
-	end := bytes.Index(msg, []byte("\r\n\r\n"))
-	if end < 0 {
-		tb.Fatal("no header end")
+	out, err := tamper.SetHeader(msg, name, value)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	head, body := msg[:end+2], msg[end+2:]
-	re := regexp.MustCompile(`(?im)^` + regexp.QuoteMeta(name) + `:.*\r\n([ \t].*\r\n)*`)
-	line := []byte(name + ": " + value + "\r\n")
-	if value == "" {
-		line = nil
-	}
-	if re.Match(head) {
-		head = re.ReplaceAllLiteral(head, line)
-	} else {
-		head = append(append([]byte{}, line...), head...)
-	}
-	return append(head, body...)
+	return out
 }
 
 func TestForgedAnomalyAsTransport(t *testing.T) {

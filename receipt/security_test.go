@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pecsdk/pec/internal/tamper"
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/receipt"
 	"github.com/pecsdk/pec/sample"
@@ -20,26 +21,15 @@ import (
 // rewriting what lies outside the signature: the kind (and so the
 // recipient's state in a tracker) must follow the signed daticert.xml only.
 
-// setHeader replaces (or adds, or with value "" removes) the field name
-// of the top-level header of msg, folded lines included.
+// setHeader rewrites a field of msg's top-level header, outside the
+// signature (tamper.SetHeader).
 func setHeader(tb testing.TB, msg []byte, name, value string) []byte {
 	tb.Helper()
-	end := bytes.Index(msg, []byte("\r\n\r\n"))
-	if end < 0 {
-		tb.Fatal("no header end")
+	out, err := tamper.SetHeader(msg, name, value)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	head, body := msg[:end+2], msg[end+2:]
-	re := regexp.MustCompile(`(?im)^` + regexp.QuoteMeta(name) + `:.*\r\n([ \t].*\r\n)*`)
-	line := []byte(name + ": " + value + "\r\n")
-	if value == "" {
-		line = nil
-	}
-	if re.Match(head) {
-		head = re.ReplaceAllLiteral(head, line)
-	} else {
-		head = append(append([]byte{}, line...), head...)
-	}
-	return append(head, body...)
+	return out
 }
 
 func TestForgedReceiptHeaders(t *testing.T) {

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/pecsdk/pec/internal/tamper"
 )
 
 // rewriteHeader replaces a field of the top-level header of the file at
@@ -18,14 +18,12 @@ func rewriteHeader(t *testing.T, path, name, value string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	end := bytes.Index(b, []byte("\r\n\r\n"))
-	re := regexp.MustCompile(`(?im)^` + regexp.QuoteMeta(name) + `:.*\r\n([ \t].*\r\n)*`)
-	head := re.ReplaceAllLiteral(b[:end+2], []byte(name+": "+value+"\r\n"))
-	if !re.Match(b[:end+2]) {
-		head = append([]byte(name+": "+value+"\r\n"), head...)
+	forged, err := tamper.SetHeader(b, name, value)
+	if err != nil {
+		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "forged-"+filepath.Base(path))
-	if err := os.WriteFile(out, append(head, b[end+2:]...), 0o644); err != nil {
+	if err := os.WriteFile(out, forged, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return out
