@@ -95,11 +95,14 @@ func TestRunDemoShutdown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the demo network twice")
 	}
-	dir := t.TempDir()
-	var out syncBuffer
+	var dir string
 	var status int
 	var off int
 	for range 5 {
+		// Each attempt starts from an empty directory, so that a start
+		// refused for a busy port does not leave a PKI the next one reuses.
+		dir = t.TempDir()
+		var out syncBuffer
 		off = 1000 + int(time.Now().UnixNano()%33000)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan int)
