@@ -49,28 +49,37 @@ var (
 	// which would otherwise add to the recipients of the first.
 	errNestedMail = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "nested MAIL command"}
 	errSpool      = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "cannot store the message now, try again later"}
+	errAuthLater  = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "temporary authentication failure"}
 )
 
 // AuthMechanisms implements smtp.AuthSession.
 func (s *submitSession) AuthMechanisms() []string { return []string{sasl.Plain, sasl.Login} }
 
 // Auth implements smtp.AuthSession: PLAIN (RFC 4616) and LOGIN, checked by
-// Config.Users, with failures slowed down (mailbox.Throttle).
+// Config.Users, slowed down for a user or client under attack
+// (mailbox.Throttle) before the password is checked.
 func (s *submitSession) Auth(mech string) (sasl.Server, error) {
 	check := func(user, pass string) error {
-		ctx := s.p.ctx
-		if err := s.p.cfg.Users.Authenticate(ctx, user, pass); err != nil {
-			s.fails++
+		ctx, name, peer := s.p.ctx, userName(user), s.conn.Conn().RemoteAddr().String()
+		d, err := s.p.throttle.Wait(ctx, name, peer)
+		if err == nil {
+			err = s.p.cfg.Users.Authenticate(ctx, user, pass)
+		} else if errors.Is(err, mailbox.ErrThrottled) {
+			s.p.cfg.Logger.Warn("authentication refused: too many attempts", "user", name, "peer", peer)
+			return errAuthLater
+		}
+		if err != nil {
 			if !errors.Is(err, mailbox.ErrAuth) {
 				s.p.cfg.Logger.Warn("authentication", "user", user, "err", err)
-				return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "temporary authentication failure"}
+				return errAuthLater
 			}
-			d, _ := s.p.throttle.Fail(ctx, userName(user), s.fails) // the error is only the wait cut short
-			s.p.cfg.Logger.Warn("authentication failed", "user", userName(user), "peer", s.conn.Conn().RemoteAddr().String(), "failures", s.fails, "delay", d)
+			s.fails++
+			n := s.p.throttle.Fail(name, peer)
+			s.p.cfg.Logger.Warn("authentication failed", "user", name, "peer", peer, "failures", n, "connection failures", s.fails, "delay", d)
 			return smtp.ErrAuthFailed
 		}
-		s.p.throttle.Succeed(userName(user))
-		s.user = userName(user)
+		s.p.throttle.Succeed(name)
+		s.user = name
 		return nil
 	}
 	switch mech {

@@ -68,20 +68,27 @@ var (
 	errTemp   = &goimap.Error{Type: goimap.StatusResponseTypeNo, Code: goimap.ResponseCodeUnavailable, Text: "temporary failure, try again later"}
 )
 
+// Login checks the password after the wait the throttle calls for, the
+// same whatever the password, and ends the connection after
+// Options.MaxAuthFailures failures.
 func (ss *session) Login(user, password string) error {
-	ctx := ss.ctx()
-	err := ss.s.auth.Authenticate(ctx, user, password)
+	ctx, peer := ss.ctx(), ss.conn.RemoteAddr().String()
+	delay, err := ss.s.opts.Throttle.Wait(ctx, user, peer)
+	if errors.Is(err, mailbox.ErrThrottled) {
+		ss.s.opts.Logger.Warn("imap: login refused: too many attempts", append(ss.log, "user", user)...)
+		return errTemp
+	}
+	if err == nil {
+		err = ss.s.auth.Authenticate(ctx, user, password)
+	}
 	if err != nil {
-		ss.failures++
 		if !errors.Is(err, mailbox.ErrAuth) {
 			ss.s.opts.Logger.Error("imap: authenticator", append(ss.log, "user", user, "err", err)...)
 			return errTemp
 		}
-		delay, werr := ss.s.opts.Throttle.Fail(ctx, user, ss.failures)
-		ss.s.opts.Logger.Warn("imap: login failed", append(ss.log, "user", user, "failures", ss.failures, "delay", delay)...)
-		if werr != nil {
-			return errTemp
-		}
+		ss.failures++
+		n := ss.s.opts.Throttle.Fail(user, peer)
+		ss.s.opts.Logger.Warn("imap: login failed", append(ss.log, "user", user, "failures", n, "connection failures", ss.failures, "delay", delay)...)
 		if ss.failures >= ss.s.opts.MaxAuthFailures {
 			ss.s.opts.Logger.Warn("imap: too many failed logins, closing", append(ss.log, "user", user)...)
 			ss.conn.Close()

@@ -249,21 +249,26 @@ func (ss *session) authenticate(cmd command) error {
 	return ss.login(user, pass)
 }
 
-// login checks the password, slowing down failures, then opens the INBOX.
+// login checks the password after the wait the throttle calls for, the
+// same whatever the password, then opens the INBOX.
 func (ss *session) login(user, pass string) error {
-	ctx := ss.s.ctx
-	err := ss.s.auth.Authenticate(ctx, user, pass)
+	ctx, peer := ss.s.ctx, ss.conn.RemoteAddr().String()
+	delay, err := ss.s.opts.Throttle.Wait(ctx, user, peer)
+	if errors.Is(err, mailbox.ErrThrottled) {
+		ss.s.opts.Logger.Warn("pop3: login refused: too many attempts", append(ss.log, "user", user)...)
+		return ss.reply(false, "[SYS/TEMP] too many login attempts, try again later")
+	}
+	if err == nil {
+		err = ss.s.auth.Authenticate(ctx, user, pass)
+	}
 	if err != nil {
-		ss.failures++
 		if !errors.Is(err, mailbox.ErrAuth) {
 			ss.s.opts.Logger.Error("pop3: authenticator", append(ss.log, "user", user, "err", err)...)
 			return ss.reply(false, "[SYS/TEMP] cannot check the password now")
 		}
-		delay, werr := ss.s.opts.Throttle.Fail(ctx, user, ss.failures)
-		ss.s.opts.Logger.Warn("pop3: login failed", append(ss.log, "user", user, "failures", ss.failures, "delay", delay)...)
-		if werr != nil {
-			return werr
-		}
+		ss.failures++
+		n := ss.s.opts.Throttle.Fail(user, peer)
+		ss.s.opts.Logger.Warn("pop3: login failed", append(ss.log, "user", user, "failures", n, "connection failures", ss.failures, "delay", delay)...)
 		if ss.failures >= ss.s.opts.MaxAuthFailures {
 			ss.reply(false, "[AUTH] too many failures")
 			return errQuit

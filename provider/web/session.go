@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -18,7 +17,6 @@ const (
 	sessionCookie = "pec_session"
 	loginCookie   = "pec_login" // pre-session token, bound to the login form
 	tokenLife     = 2 * time.Minute
-	maxFailures   = 10_000 // client addresses remembered
 )
 
 // session is one logged-in holder.
@@ -149,21 +147,28 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, http.StatusUnauthorized, "", true)
 		return
 	}
-	err = s.auth.Authenticate(r.Context(), user, pass)
+	// The wait comes before the check, the same whatever the password.
+	delay, err := s.opts.Throttle.Wait(r.Context(), user, host(r))
+	if errors.Is(err, mailbox.ErrThrottled) {
+		s.opts.Logger.Warn("web: login refused: too many attempts", "user", user, "remote", r.RemoteAddr)
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "429 too many login attempts, try again later", http.StatusTooManyRequests)
+		return
+	}
+	if err == nil {
+		err = s.auth.Authenticate(r.Context(), user, pass)
+	}
 	if err != nil {
 		if !errors.Is(err, mailbox.ErrAuth) {
 			s.opts.Logger.Error("web: authenticate", "user", user, "err", err)
 		} else {
-			s.opts.Logger.Info("web: login failed", "user", user, "remote", r.RemoteAddr)
+			n := s.opts.Throttle.Fail(user, host(r))
+			s.opts.Logger.Warn("web: login failed", "user", user, "remote", r.RemoteAddr, "failures", n, "delay", delay)
 		}
-		s.fail(r.Context(), user, host(r))
 		s.showLogin(w, r, http.StatusUnauthorized, user, true)
 		return
 	}
 	s.opts.Throttle.Succeed(user)
-	s.mu.Lock()
-	delete(s.failures, host(r))
-	s.mu.Unlock()
 	s.opts.Logger.Info("web: login", "user", user, "remote", r.RemoteAddr)
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		s.mu.Lock()
@@ -172,18 +177,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s.open(w, r, user)
 	http.Redirect(w, r, "/"+langQuery(r), http.StatusSeeOther)
-}
-
-// fail counts a failed login from addr and waits the throttle's delay.
-func (s *Server) fail(ctx context.Context, user, addr string) {
-	s.mu.Lock()
-	if len(s.failures) >= maxFailures {
-		clear(s.failures)
-	}
-	s.failures[addr]++
-	n := s.failures[addr]
-	s.mu.Unlock()
-	s.opts.Throttle.Fail(ctx, user, n)
 }
 
 func host(r *http.Request) string {
