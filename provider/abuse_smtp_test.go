@@ -460,3 +460,65 @@ func TestAbuseSMTPManyConnections(t *testing.T) {
 	ls[0].login(rc)
 	waitMessages(t, beta, ls[1].rcpt, mailbox.Inbox, 1)
 }
+
+// TestAbuseSMTPSessionLife: a client that paces its commands, or its BDAT
+// chunks, just inside CommandTimeout is cut when its session has lasted
+// ten CommandTimeouts, on both listeners.
+func TestAbuseSMTPSessionLife(t *testing.T) {
+	const timeout = time.Second
+	n := providertest.NewNetwork(t, &providertest.Options{
+		Configure: func(_ string, c *provider.Config) { c.CommandTimeout = timeout },
+	})
+	ls := listeners(t, n)
+	for _, drip := range []struct {
+		name  string
+		start func(*rawConn, listener)
+		line  string // sent every pace, then its reply read
+		want  int
+	}{
+		{"NOOP", func(*rawConn, listener) {}, "NOOP", 250},
+		{"BDAT", func(rc *rawConn, l listener) {
+			rc.must("MAIL FROM:<"+l.from+">", 250)
+			rc.must("RCPT TO:<"+l.rcpt+">", 250)
+		}, "BDAT 3\r\nz", 250}, // the chunk is "z\r\n"
+	} {
+		for _, l := range ls {
+			t.Run(drip.name+"/"+l.name, func(t *testing.T) {
+				t.Parallel()
+				rc := dialRaw(t, l.addr, l.tls)
+				rc.must("EHLO abuse.example", 250)
+				l.login(rc)
+				drip.start(rc, l)
+				begin := time.Now()
+				answered, last := 0, 0
+				for time.Since(begin) < hangGuard {
+					code, _ := rc.cmd(drip.line)
+					if last = code; code != drip.want {
+						break
+					}
+					answered++
+					time.Sleep(timeout / 3)
+				}
+				if time.Since(begin) >= hangGuard {
+					t.Fatalf("a client pacing %s inside CommandTimeout kept its session for %v", drip.name, hangGuard)
+				}
+				if answered < 3 {
+					t.Fatalf("cut after %d %s, want it served until its session ends", answered, drip.name)
+				}
+				// A plain connection is told why; one with implicit TLS
+				// is closed.
+				if want := map[bool]int{true: 421, false: 0}[l.tls == nil]; last != want {
+					t.Errorf("the session ended with %d, want %d", last, want)
+				}
+				rc.waitCut()
+			})
+		}
+	}
+	t.Cleanup(func() {
+		beta := n.Provider("beta")
+		waitIdle(t, beta)
+		if msgs, _ := beta.Messages(ls[0].rcpt, mailbox.Inbox); len(msgs) != 0 {
+			t.Errorf("bob got %d messages from BDAT transactions cut short", len(msgs))
+		}
+	})
+}
