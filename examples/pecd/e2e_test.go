@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +170,126 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("carol has %d messages, want 1", got)
 		}
 	})
+
+	// The scenarios below come after the count above.
+	t.Run("EICAR from alice", func(t *testing.T) {
+		const subj = "prova virus"
+		data := filepath.Join(work, "eicar.eml")
+		msg := "From: alice@pec.alfa.test\r\nTo: bob@pec.beta.test\r\nSubject: " + subj + "\r\n" +
+			"Date: " + time.Now().Format(time.RFC1123Z) + "\r\nMessage-ID: <eicar-e2e@pec.alfa.test>\r\n\r\n" + eicarString + "\r\n"
+		if err := os.WriteFile(data, []byte(msg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := runSwaks(t, swaks, "--server", alfa.addr("submission"), "--tls-on-connect", "--tls-verify", "--tls-ca-path", ca,
+			"--auth", "PLAIN", "--auth-user", "alice@pec.alfa.test", "--auth-password", "alice-demo",
+			"--from", "alice@pec.alfa.test", "--to", "bob@pec.beta.test", "--data", "@"+data); err != nil {
+			t.Fatalf("swaks: %v\n%s", err, out)
+		}
+		inbox := waitFor(t, "virus notice for alice", 30*time.Second, aliceBox, has(subj, "X-Ricevuta", "non-accettazione", 1))
+		nv := about(inbox, subj, "X-Ricevuta", "non-accettazione")
+		if k := kindOf(t, d, nv[0]); k != pec.KindNonAcceptanceVirus {
+			t.Errorf("alice got a %v, want %v", k, pec.KindNonAcceptanceVirus)
+		}
+		if data := certData(t, d, nv[0]); data.Error != pec.ErrorVirus {
+			t.Errorf("errore %q, want %q", data.Error, pec.ErrorVirus)
+		}
+		verify(t, nv[0])
+		if got := about(inbox, subj, "X-Ricevuta", "accettazione"); len(got) != 0 {
+			t.Error("an acceptance for a message with a virus")
+		}
+		time.Sleep(2 * time.Second) // what would reach bob has by now
+		if got := about(bobBox(), subj, "", ""); len(got) != 0 {
+			t.Errorf("bob got %d messages about the virus", len(got))
+		}
+	})
+
+	t.Run("tampered envelope into beta", func(t *testing.T) {
+		const subj = "prova alterata"
+		if out, err := submit(t, "alice@pec.alfa.test", "bob@pec.beta.test", subj); err != nil {
+			t.Fatalf("swaks: %v\n%s", err, out)
+		}
+		box := waitFor(t, "envelope for bob", 30*time.Second, bobBox, has(subj, "X-Trasporto", "posta-certificata", 1))
+		env := about(box, subj, "X-Trasporto", "posta-certificata")[0]
+		// Another text in the signed part, and another Message-ID, as a
+		// second message would have.
+		const text, altered = "Testo di prova.", "Testo alterato."
+		if !bytes.Contains(env.Raw, []byte(text)) {
+			t.Fatalf("the envelope has not the text %q:\n%s", text, env.Raw)
+		}
+		raw := bytes.Replace(env.Raw, []byte(text), []byte(altered), 1)
+		id := env.Get("Message-ID")
+		raw = bytes.Replace(raw, []byte(id), []byte(strings.Replace(id, "<", "<alterato-", 1)), 1)
+		data := filepath.Join(work, "tampered.eml")
+		if err := os.WriteFile(data, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := runSwaks(t, swaks, "--server", beta.addr("incoming"), "--tls", "--tls-verify", "--tls-ca-path", ca,
+			"--helo", "pec.alfa.test", "--from", "posta-certificata@pec.alfa.test", "--to", "bob@pec.beta.test", "--data", "@"+data); err != nil {
+			t.Fatalf("swaks: %v\n%s", err, out)
+		}
+		box = waitFor(t, "anomaly envelope for bob", 30*time.Second, bobBox, has(subj, "X-Trasporto", "errore", 1))
+		an := about(box, subj, "X-Trasporto", "errore")
+		if len(an) != 1 || !strings.HasPrefix(an[0].Get("Subject"), pec.SubjectAnomaly) {
+			t.Fatalf("%d anomaly envelopes, subject %q", len(an), an[0].Get("Subject"))
+		}
+		if !bytes.Contains(an[0].Raw, []byte(altered)) {
+			t.Error("the anomaly envelope does not carry the tampered message")
+		}
+		verify(t, an[0])
+		if got := about(box, subj, "X-Trasporto", "posta-certificata"); len(got) != 1 {
+			t.Errorf("bob has %d envelopes, want the genuine one only", len(got))
+		}
+	})
+
+	t.Run("recipient provider never answers", func(t *testing.T) {
+		const subj = "prova senza risposta"
+		const warning, final = 3 * time.Second, 6 * time.Second
+		lone := startAlone(t, d, filepath.Join(dir, "alfa.conf"), t.TempDir(), warning, final)
+		start := time.Now()
+		if out, err := runSwaks(t, swaks, "--server", lone.addr("submission"), "--tls-on-connect", "--tls-verify", "--tls-ca-path", ca,
+			"--auth", "PLAIN", "--auth-user", "alice@pec.alfa.test", "--auth-password", "alice-demo",
+			"--from", "alice@pec.alfa.test", "--to", "bob@pec.beta.test", "--header", "Subject: "+subj, "--body", "Testo di prova.\n"); err != nil {
+			t.Fatalf("swaks: %v\n%s", err, out)
+		}
+		box := func() []fetched { return imapFetchAll(t, ca, lone.addr("imap"), "alice@pec.alfa.test", "alice-demo") }
+		inbox := waitFor(t, "both time-limit notices for alice", 60*time.Second, box, has(subj, "X-Ricevuta", "preavviso-errore-consegna", 2))
+		if time.Since(start) < final {
+			t.Errorf("the final notice came %v after the submission, before the %v configured", time.Since(start), final)
+		}
+		var kinds []pec.Kind
+		for _, m := range about(inbox, subj, "X-Ricevuta", "preavviso-errore-consegna") {
+			kinds = append(kinds, kindOf(t, d, m))
+			if data := certData(t, d, m); data.Delivery != "bob@pec.beta.test" && !slices.Contains(data.RecipientsOfType(pec.RecipientCertified), "bob@pec.beta.test") {
+				t.Errorf("notice for %q, want bob@pec.beta.test", data.Delivery)
+			}
+			verify(t, m)
+		}
+		slices.Sort(kinds)
+		if want := []pec.Kind{pec.KindDeliveryTimeout12h, pec.KindDeliveryTimeout24h}; !slices.Equal(kinds, want) {
+			t.Errorf("notices %v, want %v", kinds, want)
+		}
+		if got := about(inbox, subj, "X-Ricevuta", "accettazione"); len(got) != 1 {
+			t.Errorf("%d acceptances", len(got))
+		}
+		time.Sleep(2 * time.Second)
+		if got := len(about(box(), subj, "X-Ricevuta", "preavviso-errore-consegna")); got != 2 {
+			t.Errorf("%d time-limit notices in the end, want 2", got)
+		}
+	})
+}
+
+// eicarString is the EICAR anti-virus test string (www.eicar.org).
+const eicarString = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`
+
+// kindOf parses a receipt, verified with the demo CA and index, and
+// returns its kind.
+func kindOf(t *testing.T, d *demoNetwork, m fetched) pec.Kind {
+	t.Helper()
+	rc, err := receipt.Parse(bytes.NewReader(m.Raw), &smime.VerifyOptions{Roots: d.PKI.Anchors(), Authority: d.PKI.Index})
+	if err != nil {
+		t.Fatalf("%q: %v", m.Get("Subject"), err)
+	}
+	return rc.Kind
 }
 
 // certData parses a receipt, verified with the demo CA and index, and

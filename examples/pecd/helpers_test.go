@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/mail"
 	"os"
 	"os/exec"
@@ -99,6 +100,67 @@ func startTestDemo(t *testing.T, dir string) *demoNetwork {
 	}
 	t.Fatal(last)
 	return nil
+}
+
+// runSwaks runs swaks with args, bounded in time, and returns its output.
+func runSwaks(t *testing.T, swaks string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, swaks, args...).CombinedOutput()
+	return string(out), err
+}
+
+// startAlone starts, in state, a second node from the configuration conf
+// of the demo network, read back as -config reads it after its time
+// limits are set to warning and final and its listeners to free ports,
+// whose route to beta leads to a port where nothing answers. It is
+// stopped at the end of the test.
+func startAlone(t *testing.T, d *demoNetwork, conf, state string, warning, final time.Duration) *node {
+	t.Helper()
+	cfg, err := LoadConfig(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &cfg.Listen
+	l.Submission, l.Incoming, l.IMAP = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	l.SubmissionSTARTTLS, l.IMAPSTARTTLS, l.POP3, l.POP3STARTTLS, l.Web = "", "", "", "", ""
+	s := &cfg.Storage
+	s.Spool, s.Maildir, s.Trace = filepath.Join(state, "spool"), filepath.Join(state, "maildir"), filepath.Join(state, "trace")
+	cfg.Index.State = filepath.Join(state, "index.state")
+	cfg.TimeLimits = TimeLimitsConfig{Warning: warning, Final: final}
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent.Close() // nothing listens there any more
+	cfg.Routes = map[string]string{"pec.beta.test": silent.Addr().String(), demoMailDomain: d.Mail.SMTPAddr}
+	var b strings.Builder
+	if err := WriteConfig(&b, cfg); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(state, "alone.conf")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = LoadConfig(path); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TimeLimits.Warning != warning || cfg.TimeLimits.Final != final {
+		t.Fatalf("time limits read back as %+v", cfg.TimeLimits)
+	}
+	no := testNodeOptions
+	no.LoopbackOnly = true
+	n, err := startNode(context.Background(), cfg, testLogger(t), &no)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		n.Shutdown(ctx)
+	})
+	return n
 }
 
 // testLogger logs to the test when -v is given.
