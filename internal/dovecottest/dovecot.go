@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -321,4 +322,19 @@ func freePorts(tb testing.TB, n int) []int {
 		l.Close()
 	}
 	return ports
+}
+
+// Own gives user's Maildir, as another writer of the test left it, to the
+// user Dovecot serves mail as, who must read and update it; nothing to do
+// unless the test runs as root. Call it once the other writer is done.
+func (s *Server) Own(user string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	return filepath.WalkDir(s.Maildir(user), func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, s.uid, s.gid)
+	})
 }
