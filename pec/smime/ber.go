@@ -1,7 +1,6 @@
 package smime
 
 import (
-	"bytes"
 	"fmt"
 )
 
@@ -32,13 +31,16 @@ func berErrorf(off int, format string, args ...any) error {
 	return &berError{off: off, reason: fmt.Sprintf(format, args...)}
 }
 
-// toDER returns a private copy of the first element of b in DER. A
-// signature that is already DER (every real one seen so far) is copied as
-// it is; only BER is converted. Bytes after the first element are ignored,
-// as they always were (Verdict.BER flags them).
+// toDER returns the first element of b in DER. A signature that is
+// already DER (every real one seen so far) is returned as it is, not
+// copied: nothing read from it outlives the verification (certificates
+// are parsed from copies, see parseCertificates; an encapsulated content
+// is copied by VerifyAttached). Only BER is converted, into a new buffer.
+// Bytes after the first element are ignored, as they always were
+// (Verdict.BER flags them).
 func toDER(b []byte) ([]byte, error) {
 	if rest, ok := derElement(b, 0); ok {
-		return bytes.Clone(b[:len(b)-len(rest)]), nil
+		return b[: len(b)-len(rest) : len(b)-len(rest)], nil
 	}
 	return berToDER(b)
 }

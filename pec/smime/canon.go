@@ -49,11 +49,21 @@ func (c *crlfWriter) Write(p []byte) (int, error) {
 		}
 		i = j + 1
 	}
-	if err := c.emit(p[last:]); err != nil {
-		return last, err
-	}
-	if err := c.flush(); err != nil {
-		return last, err
+	if len(c.buf) == 0 {
+		// No bare LF was queued: what is left goes through as it is,
+		// not copied.
+		if last < len(p) {
+			if _, err := c.w.Write(p[last:]); err != nil {
+				return last, err
+			}
+		}
+	} else {
+		if err := c.emit(p[last:]); err != nil {
+			return last, err
+		}
+		if err := c.flush(); err != nil {
+			return last, err
+		}
 	}
 	if len(p) > 0 {
 		c.cr = p[len(p)-1] == '\r'

@@ -267,7 +267,7 @@ func parseSignature(b []byte) (sig *cmsSignature, prob *Problem) {
 	}
 	p7 := &pkcs7.PKCS7{Content: sd.content}
 	if sd.certificates != nil {
-		if p7.Certificates, err = x509.ParseCertificates(sd.certificates); err != nil {
+		if p7.Certificates, err = parseCertificates(sd.certificates); err != nil {
 			return nil, &Problem{Code: ProblemMalformed, Detail: asn1Detail(err)}
 		}
 	}

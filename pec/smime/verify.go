@@ -1,6 +1,7 @@
 package smime
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
@@ -198,7 +199,9 @@ func VerifyAttached(p7m []byte, opts *VerifyOptions) ([]byte, *Verdict) {
 	var content []byte
 	digests := map[crypto.Hash][]byte{}
 	if sig != nil {
-		content = sig.content()
+		// The content is the caller's from here on: a copy, not a
+		// window on p7m.
+		content = bytes.Clone(sig.content())
 		if content == nil && prob == nil {
 			prob = &Problem{Code: ProblemMalformed, Detail: "no encapsulated content"}
 		}
