@@ -15,7 +15,7 @@
 //
 // Sources: RFC 3501 (IMAP4rev1), RFC 4315 (UIDPLUS), RFC 2177 (IDLE),
 // RFC 6154 (the \Sent and \Archive attributes), RFC 4616 (PLAIN), RFC 9208
-// (the OVERQUOTA response code).
+// (QUOTA).
 //
 // Quota and Archive: an APPEND or COPY that would take the mailbox past
 // its quota (mailbox.ErrQuota) is refused with NO [OVERQUOTA]; a COPY
@@ -25,13 +25,25 @@
 // program, and APPEND or COPY into it are refused with NO [NOPERM], and its
 // PERMANENTFLAGS lack \Deleted; its other flags can be changed.
 //
+// The holder sees the quota with GETQUOTAROOT and GETQUOTA (RFC 9208),
+// announced as QUOTA and QUOTA=RES-STORAGE once logged in to a mailbox
+// that tells its usage (mailbox.Metered): one quota root, "", over every
+// folder but Archive, with the STORAGE resource in KiB rounded up, as
+// Dovecot counts the same Maildir; a mailbox without a limit has no quota
+// root. SETQUOTA is refused with NO [NOPERM]: limits are the provider's.
+// go-imap v2.0.0-beta.8's imapserver has no hook for commands it does not
+// know, so these are answered in front of it, on the connections of
+// ServeTLS only: the client's bytes are handed to imapserver one command
+// at a time, and a whole command of QUOTA found where a command starts,
+// once imapserver has answered every earlier one, is answered instead of
+// being handed on. Connections of Serve (STARTTLS, on which imapserver
+// itself starts TLS) do not offer QUOTA.
+//
 // Divergences: the folder hierarchy separator is '.', as Dovecot's
 // Maildir++ layout has it, but folders cannot nest; DELETE, RENAME and
 // MOVE are refused; every folder counts as subscribed; only the system
 // flags are kept (PERMANENTFLAGS has no \*), and \Recent is never set.
 // SEARCH BODY and TEXT compare raw bytes, case-insensitively, without
-// decoding MIME parts. The QUOTA extension's GETQUOTA and GETQUOTAROOT
-// (RFC 9208) are not offered: go-imap v2.0.0-beta.8's imapserver has no
-// hook for them and answers BAD to commands it does not know. Command lines are bounded by imapserver to 50 KiB: a
+// decoding MIME parts. Command lines are bounded by imapserver to 50 KiB: a
 // longer one ends the session.
 package imap

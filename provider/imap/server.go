@@ -64,7 +64,11 @@ type Server struct {
 	store mailbox.Store
 	auth  mailbox.Authenticator
 	opts  Options
-	imap  *imapserver.Server
+	imap  *imapserver.Server // plain connections, STARTTLS
+	// imapTLS serves the connections of ServeTLS, through a wire: it sees
+	// no *tls.Conn, hence InsecureAuth (the connection is TLS) and no
+	// STARTTLS, as it would for one.
+	imapTLS *imapserver.Server
 
 	ctx    context.Context // canceled by Close: ends every wait of a session
 	cancel context.CancelFunc
@@ -109,14 +113,17 @@ func New(store mailbox.Store, auth mailbox.Authenticator, opts *Options) *Server
 		s.opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.imap = imapserver.New(&imapserver.Options{
+	so := imapserver.Options{
 		NewSession:   s.newSession,
 		Caps:         goimap.CapSet{goimap.CapIMAP4rev1: {}, goimap.CapUIDPlus: {}},
 		Logger:       logAdapter{s.opts.Logger},
 		TLSConfig:    s.opts.TLSConfig,
 		InsecureAuth: s.opts.InsecureAuth,
 		DebugWriter:  s.opts.DebugWriter,
-	})
+	}
+	s.imap = imapserver.New(&so)
+	so.TLSConfig, so.InsecureAuth = nil, true
+	s.imapTLS = imapserver.New(&so)
 	return s
 }
 
@@ -135,7 +142,7 @@ func (a logAdapter) Printf(format string, args ...any) {
 // Serve accepts connections on ln: plain ones (with STARTTLS if
 // Options.TLSConfig is set), or TLS ones from a tls.Listener.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.serve(&listener{Listener: ln, s: s})
+	return s.serve(&listener{Listener: ln, s: s}, s.imap)
 }
 
 // ServeTLS accepts connections on ln, a plain listener, and speaks TLS on
@@ -144,10 +151,10 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 	if s.opts.TLSConfig == nil {
 		return errors.New("imap: ServeTLS without Options.TLSConfig")
 	}
-	return s.serve(&listener{Listener: ln, s: s, tls: s.opts.TLSConfig})
+	return s.serve(&listener{Listener: ln, s: s, tls: s.opts.TLSConfig}, s.imapTLS)
 }
 
-func (s *Server) serve(ln *listener) error {
+func (s *Server) serve(ln *listener, is *imapserver.Server) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -155,7 +162,7 @@ func (s *Server) serve(ln *listener) error {
 	}
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
-	err := s.imap.Serve(ln)
+	err := is.Serve(ln)
 	s.mu.Lock()
 	delete(s.listeners, ln)
 	closed := s.closed
@@ -170,8 +177,10 @@ func (s *Server) serve(ln *listener) error {
 func (s *Server) Close() error {
 	err := s.stopListening()
 	s.cancel()
-	if cerr := s.imap.Close(); cerr != nil && err == nil && !errors.Is(cerr, net.ErrClosed) {
-		err = cerr
+	for _, is := range []*imapserver.Server{s.imap, s.imapTLS} {
+		if cerr := is.Close(); cerr != nil && err == nil && !errors.Is(cerr, net.ErrClosed) {
+			err = cerr
+		}
 	}
 	return err
 }
@@ -233,7 +242,7 @@ func (l *listener) Accept() (net.Conn, error) {
 	// deadlines of its own.
 	dc.SetDeadline(time.Time{})
 	if l.tls != nil {
-		return tls.Server(dc, l.tls), nil
+		return newWire(tls.Server(dc, l.tls), l.s), nil
 	}
 	return dc, nil
 }

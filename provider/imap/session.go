@@ -47,6 +47,9 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 	}
 	s.sessions.Add(1)
 	ss := &session{s: s, conn: nc, log: []any{"remote", nc.RemoteAddr().String()}}
+	if w, ok := nc.(*wire); ok {
+		w.ss = ss // answers QUOTA's commands for this session
+	}
 	s.opts.Logger.Debug("imap: session start", ss.log...)
 	return ss, nil, nil
 }
