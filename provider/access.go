@@ -75,7 +75,7 @@ func (s *submitSession) Auth(mech string) (sasl.Server, error) {
 			}
 			s.fails++
 			n := s.p.throttle.Fail(name, peer)
-			s.p.cfg.Logger.Warn("authentication failed", "user", name, "peer", peer, "failures", n, "connection failures", s.fails, "delay", d)
+			s.p.cfg.Logger.Warn("authentication failed", "user", name, "peer", peer, "failures", n, "connection_failures", s.fails, "delay", d)
 			return smtp.ErrAuthFailed
 		}
 		s.p.throttle.Succeed(name)

@@ -276,6 +276,31 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("%d time-limit notices in the end, want 2", got)
 		}
 	})
+
+	// Last: it slows alice's logins down.
+	t.Run("wrong passwords in a loop", func(t *testing.T) {
+		// Three wrong passwords for alice, over IMAP and POP3, which
+		// share their throttle: 0, 0.5 and 1 s of wait before each answer,
+		// then 2 s before any answer for her (the default Base of 250 ms,
+		// doubled per failure), the right password's too.
+		imapURL, pop3URL := "imaps://"+alfa.addr("imap")+"/INBOX", "pop3s://"+alfa.addr("pop3")+"/"
+		for i, u := range []string{imapURL, pop3URL, imapURL} {
+			if _, err := curl(t, ca, "--user", "alice@pec.alfa.test:guess"+string(rune('a'+i)), u, "-X", "NOOP"); err == nil {
+				t.Fatalf("wrong password %d accepted at %s", i, u)
+			}
+		}
+		begin := time.Now()
+		if _, err := curl(t, ca, "--user", "alice@pec.alfa.test:alice-demo", pop3URL); err != nil {
+			t.Fatalf("alice's right password: %v", err)
+		}
+		if took := time.Since(begin); took < 2*time.Second {
+			t.Errorf("alice's right password answered in %v, before the 2 s her failures call for", took)
+		}
+		// Bob, from the same address, is still served.
+		if got := bobBox(); len(got) == 0 {
+			t.Error("bob's mailbox is empty")
+		}
+	})
 }
 
 // eicarString is the EICAR anti-virus test string (www.eicar.org).

@@ -91,7 +91,7 @@ func (ss *session) Login(user, password string) error {
 		}
 		ss.failures++
 		n := ss.s.opts.Throttle.Fail(user, peer)
-		ss.s.opts.Logger.Warn("imap: login failed", append(ss.log, "user", user, "failures", n, "connection failures", ss.failures, "delay", delay)...)
+		ss.s.opts.Logger.Warn("imap: login failed", append(ss.log, "user", user, "failures", n, "connection_failures", ss.failures, "delay", delay)...)
 		if ss.failures >= ss.s.opts.MaxAuthFailures {
 			ss.s.opts.Logger.Warn("imap: too many failed logins, closing", append(ss.log, "user", user)...)
 			ss.conn.Close()

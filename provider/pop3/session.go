@@ -268,7 +268,7 @@ func (ss *session) login(user, pass string) error {
 		}
 		ss.failures++
 		n := ss.s.opts.Throttle.Fail(user, peer)
-		ss.s.opts.Logger.Warn("pop3: login failed", append(ss.log, "user", user, "failures", n, "connection failures", ss.failures, "delay", delay)...)
+		ss.s.opts.Logger.Warn("pop3: login failed", append(ss.log, "user", user, "failures", n, "connection_failures", ss.failures, "delay", delay)...)
 		if ss.failures >= ss.s.opts.MaxAuthFailures {
 			ss.reply(false, "[AUTH] too many failures")
 			return errQuit
