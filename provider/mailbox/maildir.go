@@ -64,6 +64,13 @@ type Maildir struct {
 	opts  MaildirOptions
 	mu    sync.Mutex
 	boxes map[string]*maildirBox
+	// syncers share the directory fsyncs of concurrent deliveries, one
+	// per directory.
+	smu     sync.Mutex
+	syncers map[string]*dirSyncer
+	// queues gather the UID requests of concurrent deliveries, one per
+	// folder.
+	queues map[*folder]*uidQueue
 }
 
 var _ Store = (*Maildir)(nil)
@@ -207,6 +214,56 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// dirSyncer fsyncs one directory on behalf of concurrent callers, once
+// for all those waiting (group commit): each call returns after an fsync
+// that started after the call did, so that every name the caller created
+// or renamed in the directory before calling is durable.
+type dirSyncer struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	started  uint64 // fsyncs started
+	finished uint64 // fsyncs finished
+	running  bool
+	last     error // the error of the last fsync finished
+}
+
+// syncShared fsyncs dir as syncDir does, sharing the fsync with the
+// concurrent calls for the same directory.
+func (s *Maildir) syncShared(dir string) error {
+	s.smu.Lock()
+	if s.syncers == nil {
+		s.syncers = make(map[string]*dirSyncer)
+	}
+	ds := s.syncers[dir]
+	if ds == nil {
+		ds = &dirSyncer{}
+		ds.cond = sync.NewCond(&ds.mu)
+		s.syncers[dir] = ds
+	}
+	s.smu.Unlock()
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	target := ds.started + 1
+	for {
+		if ds.finished >= target {
+			return ds.last
+		}
+		if ds.running {
+			ds.cond.Wait()
+			continue
+		}
+		ds.started++
+		ds.running = true
+		ds.mu.Unlock()
+		err := syncDir(dir)
+		ds.mu.Lock()
+		ds.running = false
+		ds.finished = ds.started
+		ds.last = err
+		ds.cond.Broadcast()
+	}
 }
 
 // validUser reports whether user can name a directory under the root.

@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -194,7 +196,7 @@ func (b *maildirBox) place(ctx context.Context, f, af *folder, tmpPath string, f
 			}
 		}
 		*placed = append(*placed, adest)
-		if err := syncDir(filepath.Dir(adest)); err != nil {
+		if err := b.store.syncShared(filepath.Dir(adest)); err != nil {
 			return err
 		}
 	}
@@ -203,7 +205,7 @@ func (b *maildirBox) place(ctx context.Context, f, af *folder, tmpPath string, f
 		return err
 	}
 	*placed = append(*placed, dest)
-	if err := syncDir(filepath.Dir(dest)); err != nil {
+	if err := b.store.syncShared(filepath.Dir(dest)); err != nil {
 		return err
 	}
 	if limit <= 0 {
@@ -251,23 +253,94 @@ func (s *Maildir) copyFile(from, to string, date time.Time) (err error) {
 // given returns the UID of a file just placed in the folder, giving it
 // one. The folder need not be read again: the new file's UID is merged
 // with the other processes' in assign, and files they added are found by
-// the next List.
+// the next List. Concurrent deliveries into one folder share one
+// dovecot-uidlist append (and its fsync): the first to take the folder's
+// lock assigns the UIDs of every file queued by then.
 func (f *folder) given(ctx context.Context, fd found) (uint32, error) {
+	q := f.box.store.uidQueue(f)
+	req := &uidRequest{fd: fd, done: make(chan struct{})}
+	q.mu.Lock()
+	q.reqs = append(q.reqs, req)
+	q.mu.Unlock()
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.loaded {
-		if err := f.sync(ctx); err != nil {
-			return 0, err
+	q.mu.Lock()
+	batch := q.reqs
+	q.reqs = nil
+	q.mu.Unlock()
+	if len(batch) > 0 {
+		// The batch is others' too: one caller's cancellation does not
+		// fail it (the lock wait is bounded by LockTimeout).
+		f.giveBatch(context.WithoutCancel(ctx), batch)
+	}
+	f.mu.Unlock()
+	<-req.done
+	return req.uid, req.err
+}
+
+// uidQueue is the deliveries of one folder waiting for their UIDs.
+type uidQueue struct {
+	mu   sync.Mutex
+	reqs []*uidRequest
+}
+
+// uidRequest is one delivery waiting for its UID: uid and err are set
+// before done is closed.
+type uidRequest struct {
+	fd   found
+	uid  uint32
+	err  error
+	done chan struct{}
+}
+
+// uidQueue returns the queue of folder f.
+func (s *Maildir) uidQueue(f *folder) *uidQueue {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	if s.queues == nil {
+		s.queues = make(map[*folder]*uidQueue)
+	}
+	q := s.queues[f]
+	if q == nil {
+		q = &uidQueue{}
+		s.queues[f] = q
+	}
+	return q
+}
+
+// giveBatch gives their UIDs to the files of batch, in one assign, and
+// answers each request. Call with f.mu held.
+func (f *folder) giveBatch(ctx context.Context, batch []*uidRequest) {
+	answer := func(err error) {
+		for _, r := range batch {
+			if err != nil {
+				r.err = err
+			} else if e := f.byBase[r.fd.base]; e != nil {
+				r.uid = e.uid
+			} else {
+				r.err = fmt.Errorf("mailbox: %s given no UID", r.fd.base)
+			}
+			close(r.done)
 		}
 	}
-	if e := f.byBase[fd.base]; e != nil { // found by the first scan
-		return e.uid, nil
+	if !f.loaded {
+		if err := f.sync(ctx); err != nil {
+			answer(err)
+			return
+		}
 	}
-	added, err := f.assign(ctx, []found{fd})
-	if err != nil {
-		return 0, err
+	var fresh []found
+	for _, r := range batch {
+		if f.byBase[r.fd.base] == nil { // else found by the first scan
+			fresh = append(fresh, r.fd)
+		}
 	}
-	return added[0].uid, nil
+	if len(fresh) > 0 {
+		if _, err := f.assign(ctx, fresh); err != nil {
+			answer(err)
+			return
+		}
+	}
+	answer(nil)
 }
 
 func itoa(n int64) string {
@@ -525,5 +598,5 @@ func (b *maildirBox) once(f *folder, digest, base string) (done bool, err error)
 	if err := os.Rename(tmp, rec); err != nil {
 		return false, err
 	}
-	return false, syncDir(dir)
+	return false, b.store.syncShared(dir)
 }
