@@ -194,3 +194,73 @@ func (l *logLines) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestAbuseIMAPPasswords: at the IMAP server the throttle works as at
+// submission: after two failures of alice (its default Base of 250 ms
+// doubled twice: 1 s), her right password is not answered before bob's
+// login from another address, which is not slowed down.
+func TestAbuseIMAPPasswords(t *testing.T) {
+	n := providertest.NewNetwork(t, nil)
+	alpha := n.Provider("alpha")
+	alice := alpha.AddUser("alice", "a-pass")
+	bob := alpha.AddUser("bob", "b-pass")
+	dial := func(from string) *imapConn {
+		d := &net.Dialer{Timeout: hangGuard, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		c, err := tls.DialWithDialer(d, "tcp", alpha.IMAP, n.ClientTLS())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		ic := &imapConn{rawConn{t: t, c: c, r: bufio.NewReader(c)}}
+		if line := ic.line(); !strings.HasPrefix(line, "* OK") {
+			t.Fatalf("greeting %q", line)
+		}
+		return ic
+	}
+	for i := range 2 {
+		ic := dial("127.0.0.1")
+		ic.send(fmt.Sprintf(`a LOGIN "%s" "guess%d"`, alice, i))
+		if line := ic.tagged("a"); !strings.HasPrefix(line, "a NO") {
+			t.Fatalf("wrong password %d: %q", i, line)
+		}
+	}
+	ia, ib := dial("127.0.0.1"), dial("127.0.0.2")
+	ia.send(`a LOGIN "` + alice + `" "a-pass"`)
+	ib.send(`b LOGIN "` + bob + `" "b-pass"`)
+	if line := ib.tagged("b"); !strings.HasPrefix(line, "b OK") {
+		t.Fatalf("bob: %q", line)
+	}
+	if ia.answered() {
+		t.Fatal("alice's right password answered before bob's login, from another address")
+	}
+	if line := ia.tagged("a"); !strings.HasPrefix(line, "a OK") {
+		t.Fatalf("alice's right password: %q", line)
+	}
+}
+
+// imapConn is an IMAP client that writes whatever it is given.
+type imapConn struct{ rawConn }
+
+func (ic *imapConn) send(line string) {
+	ic.c.SetWriteDeadline(time.Now().Add(hangGuard))
+	ic.c.Write([]byte(line + "\r\n"))
+}
+
+// line returns the next line.
+func (ic *imapConn) line() string {
+	ic.c.SetReadDeadline(time.Now().Add(hangGuard))
+	l, err := ic.r.ReadString('\n')
+	if err != nil {
+		ic.t.Fatalf("read: %v", err)
+	}
+	return strings.TrimRight(l, "\r\n")
+}
+
+// tagged returns the next line tagged tag, skipping untagged ones.
+func (ic *imapConn) tagged(tag string) string {
+	for {
+		if l := ic.line(); strings.HasPrefix(l, tag+" ") {
+			return l
+		}
+	}
+}
