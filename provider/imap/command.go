@@ -245,3 +245,17 @@ func folderName(s string) string {
 	}
 	return s
 }
+
+// fetchCommand reports whether line, whose tag and name commandName
+// read, is a FETCH or a UID FETCH.
+func fetchCommand(line []byte, tag, name string) bool {
+	if name == "FETCH" {
+		return true
+	}
+	rest := line[min(len(line), len(tag)+1+len(name)):]
+	if len(rest) < 6 || rest[0] != ' ' {
+		return false
+	}
+	_, sub, ok := commandName(append([]byte("t"), rest...))
+	return ok && sub == "FETCH"
+}

@@ -74,7 +74,13 @@ func (ss *session) fetchOne(w *imapserver.FetchWriter, i int, options *goimap.Fe
 		if err != nil {
 			return err
 		}
-		h, herr := textproto.ReadHeader(bufio.NewReader(r))
+		if ss.headerBuf == nil {
+			ss.headerBuf = bufio.NewReaderSize(r, 4096)
+		} else {
+			ss.headerBuf.Reset(r)
+		}
+		h, herr := textproto.ReadHeader(ss.headerBuf)
+		ss.headerBuf.Reset(nil)
 		r.Close()
 		if herr != nil {
 			h = textproto.Header{}
@@ -183,7 +189,10 @@ func writeAll(wc io.WriteCloser, b []byte) error {
 // cut or padded with spaces so that the session stays in step, and the
 // damage is logged.
 func (ss *session) stream(wc io.WriteCloser, r io.Reader, m *mailbox.Message) error {
-	n, err := io.Copy(wc, io.LimitReader(r, m.Size))
+	if ss.copyBuf == nil {
+		ss.copyBuf = make([]byte, 32<<10)
+	}
+	n, err := io.CopyBuffer(wc, io.LimitReader(r, m.Size), ss.copyBuf)
 	if err == nil && n < m.Size {
 		ss.s.opts.Logger.Error("imap: message shorter than its recorded size", append(ss.log, "folder", ss.sel.name, "uid", m.UID, "size", m.Size, "read", n)...)
 		_, err = io.Copy(wc, io.LimitReader(spaces{}, m.Size-n))

@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net"
@@ -27,6 +28,9 @@ type session struct {
 	box      mailbox.Mailbox // nil until logged in
 	sel      *view           // nil unless a folder is selected
 	closed   bool
+
+	copyBuf   []byte        // FETCH's copies of whole messages
+	headerBuf *bufio.Reader // FETCH's reads of headers
 }
 
 var (

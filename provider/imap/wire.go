@@ -53,7 +53,14 @@ type wire struct {
 	head    []byte     // the start of the response line being written
 	otail   []byte     // its last bytes, where a literal is announced
 	olit    int64      // bytes of a literal being written
+	batch   bool       // open is a FETCH: its responses are gathered in out
+	out     []byte     // responses not yet written, at most batchMax
 }
+
+// batchMax bounds the responses to a FETCH gathered before one write:
+// imapserver flushes at the end of every message's response, a write
+// and a TLS record each, where a few large ones carry the same.
+const batchMax = 64 << 10
 
 type readState uint8
 
@@ -72,6 +79,9 @@ func newWire(c net.Conn, s *Server) *wire {
 func (w *wire) fill() error {
 	if w.readErr != nil {
 		return w.readErr
+	}
+	if err := w.flush(); err != nil {
+		return err
 	}
 	n, err := w.Conn.Read(w.rbuf)
 	w.in = append(w.in, w.rbuf[:n]...)
@@ -92,6 +102,9 @@ func (w *wire) Read(p []byte) (int, error) {
 			if len(w.in) == 0 {
 				if w.state == stLiteral {
 					// Large literals (APPEND) go straight through.
+					if err := w.flush(); err != nil {
+						return 0, err
+					}
 					n := int64(len(p))
 					if n > w.pass {
 						n = w.pass
@@ -227,6 +240,7 @@ func (w *wire) boundary() error {
 	if ok && (name == "LOGIN" || name == "AUTHENTICATE" || name == "CAPABILITY") {
 		w.capsTag = tag
 	}
+	w.batch = ok && (name == "FETCH" || name == "UID") && fetchCommand(w.in[:max(i+1, 0)], tag, name)
 	w.wmu.Unlock()
 	w.state = stLine
 	return w.line()
@@ -287,10 +301,29 @@ func (w *wire) own(lineEnd int) error {
 	return w.writeOwn(w.ss.answer(c, err))
 }
 
+// flush writes the responses gathered.
+func (w *wire) flush() error {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	return w.flushLocked()
+}
+
+func (w *wire) flushLocked() error {
+	if len(w.out) == 0 {
+		return nil
+	}
+	_, err := w.Conn.Write(w.out)
+	w.out = w.out[:0]
+	return err
+}
+
 // writeOwn writes responses of ours, within Options.WriteTimeout.
 func (w *wire) writeOwn(b []byte) error {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
+	if err := w.flushLocked(); err != nil {
+		return err
+	}
 	w.Conn.SetWriteDeadline(time.Now().Add(w.s.opts.WriteTimeout))
 	if dw := w.s.opts.DebugWriter; dw != nil {
 		dw.Write(b)
@@ -306,6 +339,18 @@ func (w *wire) Write(p []byte) (int, error) {
 	defer w.wmu.Unlock()
 	if w.capsTag == "" && len(w.pending) == 0 {
 		w.scan(p)
+		if w.batch && len(p) < batchMax {
+			w.out = append(w.out, p...)
+			if len(w.out) >= batchMax {
+				if err := w.flushLocked(); err != nil {
+					return 0, err
+				}
+			}
+			return len(p), nil
+		}
+		if err := w.flushLocked(); err != nil {
+			return 0, err
+		}
 		return w.Conn.Write(p)
 	}
 	data := append(w.pending, p...)
@@ -324,6 +369,9 @@ func (w *wire) Write(p []byte) (int, error) {
 	}
 	w.scan(data)
 	out = append(out, data...)
+	if err := w.flushLocked(); err != nil {
+		return 0, err
+	}
 	if len(out) > 0 {
 		if _, err := w.Conn.Write(out); err != nil {
 			return 0, err
@@ -364,6 +412,7 @@ func (w *wire) scan(p []byte) {
 			w.cont = true
 		case w.open != "" && len(w.head) > len(w.open) && string(w.head[:len(w.open)]) == w.open && w.head[len(w.open)] == ' ':
 			w.done = true
+			w.batch = false // written with this line
 		}
 		if n, _, ok := literalAt(w.otail); ok {
 			w.olit = n
