@@ -178,14 +178,22 @@ func TestQuotaWire(t *testing.T) {
 		{"after it", "r GETQUOTAROOT INBOX\r\n", "r", []string{"r OK"}, nil},
 		{"SETQUOTA", "q SETQUOTA \"\" (STORAGE 100)\r\n", "q", []string{"q NO [NOPERM]"}, nil},
 		{"CAPABILITY", "c CAPABILITY\r\n", "c", []string{"QUOTA QUOTA=RES-STORAGE"}, nil},
+		// The responses to a FETCH, gathered, are written before the
+		// next command's.
+		{"after FETCH", "f UID FETCH 1:* (UID BODY.PEEK[])\r\nq GETQUOTAROOT INBOX\r\ng FETCH 1 (FLAGS)\r\nr GETQUOTA \"\"\r\n", "r",
+			[]string{"* 1 FETCH (UID 1 BODY[] {1500}", "* 3 FETCH (UID 3 BODY[] {22}", "f OK", `* QUOTAROOT INBOX ""`, "q OK", "* 1 FETCH (UID 1 FLAGS", "g OK", "r OK"}, nil},
 	} {
 		s.put(tc.send)
 		lines := s.upTo(tc.last)
 		got := strings.Join(lines, "\n")
-		for _, w := range tc.want {
-			if !strings.Contains(got, w) {
-				t.Errorf("%s: %q not in\n%s", tc.name, w, got)
+		rest := got
+		for _, w := range tc.want { // in this order
+			i := strings.Index(rest, w)
+			if i < 0 {
+				t.Errorf("%s: %q not in, or out of order in\n%s", tc.name, w, got)
+				continue
 			}
+			rest = rest[i+len(w):]
 		}
 		for _, w := range tc.not {
 			if strings.Contains(got, w) {
