@@ -55,6 +55,8 @@ type wire struct {
 	olit    int64      // bytes of a literal being written
 	batch   bool       // open is a FETCH: its responses are gathered in out
 	out     []byte     // responses not yet written, at most batchMax
+	wdl     time.Time  // the write deadline imapserver last set
+	wdlSet  bool       // ... not yet applied to the connection
 }
 
 // batchMax bounds the responses to a FETCH gathered before one write:
@@ -301,6 +303,32 @@ func (w *wire) own(lineEnd int) error {
 	return w.writeOwn(w.ss.answer(c, err))
 }
 
+// SetWriteDeadline notes the deadline imapserver sets around every
+// response, twice per message of a FETCH: it is applied to the
+// connection just before the next write.
+func (w *wire) SetWriteDeadline(t time.Time) error {
+	w.wmu.Lock()
+	w.wdl, w.wdlSet = t, true
+	w.wmu.Unlock()
+	return nil
+}
+
+// SetDeadline sets the read deadline, and the write deadline as
+// SetWriteDeadline does.
+func (w *wire) SetDeadline(t time.Time) error {
+	w.SetWriteDeadline(t)
+	return w.Conn.SetReadDeadline(t)
+}
+
+// applyDeadline applies the write deadline imapserver set last. Call
+// with w.wmu held.
+func (w *wire) applyDeadline() {
+	if w.wdlSet {
+		w.Conn.SetWriteDeadline(w.wdl)
+		w.wdlSet = false
+	}
+}
+
 // flush writes the responses gathered.
 func (w *wire) flush() error {
 	w.wmu.Lock()
@@ -312,6 +340,7 @@ func (w *wire) flushLocked() error {
 	if len(w.out) == 0 {
 		return nil
 	}
+	w.applyDeadline()
 	_, err := w.Conn.Write(w.out)
 	w.out = w.out[:0]
 	return err
@@ -325,6 +354,7 @@ func (w *wire) writeOwn(b []byte) error {
 		return err
 	}
 	w.Conn.SetWriteDeadline(time.Now().Add(w.s.opts.WriteTimeout))
+	w.wdlSet = true // imapserver's own applies to its next write
 	if dw := w.s.opts.DebugWriter; dw != nil {
 		dw.Write(b)
 	}
@@ -351,6 +381,7 @@ func (w *wire) Write(p []byte) (int, error) {
 		if err := w.flushLocked(); err != nil {
 			return 0, err
 		}
+		w.applyDeadline()
 		return w.Conn.Write(p)
 	}
 	data := append(w.pending, p...)
@@ -373,6 +404,7 @@ func (w *wire) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	if len(out) > 0 {
+		w.applyDeadline()
 		if _, err := w.Conn.Write(out); err != nil {
 			return 0, err
 		}
