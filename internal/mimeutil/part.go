@@ -1,7 +1,6 @@
 package mimeutil
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
 	"mime"
@@ -84,7 +83,7 @@ func (p *Part) Decoded() (io.Reader, error) {
 	case "quoted-printable":
 		return newQPReader(raw), nil
 	case "base64":
-		return base64.NewDecoder(base64.StdEncoding, &spaceSkipper{r: raw}), nil
+		return newB64Reader(raw), nil
 	case "", "7bit", "8bit", "binary":
 		return raw, nil
 	}
@@ -156,24 +155,36 @@ func base64Size(r io.Reader) (int64, error) {
 	return size, nil
 }
 
-// spaceSkipper drops the spaces and tabs that some senders indent base64
-// lines with (go-message tolerates them too); the decoder skips CR and LF.
-type spaceSkipper struct{ r io.Reader }
+// DecodedBound returns a bound on the number of bytes Decoded yields,
+// from the size of the encoded body: as tight as the encoding allows.
+func (p *Part) DecodedBound() int64 {
+	n := p.End - p.BodyStart
+	if p.Encoding() == "base64" {
+		return n/4*3 + 3
+	}
+	return n
+}
 
-func (s *spaceSkipper) Read(p []byte) (int, error) {
+// ReadAtMost reads r to its end into a buffer of hint bytes (a bound on
+// its size, such as DecodedBound) rather than one grown by doubling, and
+// stops after limit+1 bytes: a result longer than limit says r is. The
+// bytes read before an error are returned with it.
+func ReadAtMost(r io.Reader, hint, limit int64) ([]byte, error) {
+	buf := make([]byte, 0, min(max(hint, 0), limit)+1)
 	for {
-		n, err := s.r.Read(p)
-		j := 0
-		for i := 0; i < n; i++ {
-			if c := p[i]; c != ' ' && c != '\t' {
-				p[j] = c
-				j++
-			}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
 		}
-		// Only white space was read: read again rather than return an
-		// empty read.
-		if j > 0 || n == 0 || err != nil {
-			return j, err
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf[:limit+1], nil
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
 		}
 	}
 }

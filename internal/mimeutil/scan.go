@@ -439,17 +439,14 @@ func (s *scanner) embedded(p *Part, depth int) error {
 		p.Embedded = e
 		return nil
 	}
-	body, err := p.Body()
+	body, err := p.Decoded()
 	if err != nil {
 		p.Problems = append(p.Problems, err)
 		return nil
 	}
 	// The decoded message is kept (it is the source of its parts): read it
 	// into a buffer of its size, not one grown by doubling.
-	est := min(p.End-p.BodyStart, s.lim.MaxEmbedded)*3/4 + bytes.MinRead
-	buf := bytes.NewBuffer(make([]byte, 0, est))
-	_, err = buf.ReadFrom(io.LimitReader(body, s.lim.MaxEmbedded+1))
-	data := buf.Bytes()
+	data, err := ReadAtMost(body, p.DecodedBound(), s.lim.MaxEmbedded)
 	if err != nil {
 		p.Problems = append(p.Problems, &offsetError{p.BodyStart, err})
 		return nil

@@ -365,15 +365,13 @@ func (m *Message) readCertData() {
 		m.problem(m.CertPart, "Content-Transfer-Encoding", err)
 		return
 	}
-	// Read into a buffer of the decoded size (daticert.Parse would grow
-	// one by doubling), then parse as Parse does.
-	est := min(m.CertPart.End-m.CertPart.BodyStart, daticert.MaxSize)*3/4 + bytes.MinRead
-	b := bytes.NewBuffer(make([]byte, 0, est))
+	// Read as Parse does, into a buffer of the decoded size.
 	var d *daticert.Data
-	if _, err = b.ReadFrom(io.LimitReader(body, daticert.MaxSize+1)); err != nil {
+	b, err := mimeutil.ReadAtMost(body, m.CertPart.DecodedBound(), daticert.MaxSize)
+	if err != nil {
 		err = fmt.Errorf("daticert: read: %w", err)
 	} else {
-		d, err = daticert.Unmarshal(b.Bytes())
+		d, err = daticert.Unmarshal(b)
 	}
 	if err != nil {
 		m.problem(m.CertPart, "", fmt.Errorf("%s: %w", pec.CertDataName, err))
@@ -395,10 +393,7 @@ func (m *Message) verify(vopts *smime.VerifyOptions) error {
 	if body != nil {
 		// Read into a buffer of the decoded size, not one grown by
 		// doubling: a signature is a few KiB of base64.
-		est := min(m.SigPart.End-m.SigPart.BodyStart, MaxSignatureSize*2)*3/4 + bytes.MinRead
-		b := bytes.NewBuffer(make([]byte, 0, est))
-		_, err = b.ReadFrom(io.LimitReader(body, MaxSignatureSize+1))
-		p7s = b.Bytes()
+		p7s, err = mimeutil.ReadAtMost(body, m.SigPart.DecodedBound(), MaxSignatureSize)
 		if err != nil {
 			m.problem(m.SigPart, "", fmt.Errorf("%w: signature part: %w", pec.ErrMalformed, err))
 		}
