@@ -43,12 +43,23 @@ func isAtomChar(c byte) bool {
 	return true
 }
 
+// isWireAtomChar reports whether imapserver reads c as part of an atom,
+// as it reads tags and command names: a few more bytes than RFC 3501's
+// ATOM-CHAR ('+', and Latin-1 letters).
+func isWireAtomChar(c byte) bool {
+	switch c {
+	case '(', ')', '{', ' ', '%', '*', '"', '\\', ']':
+		return false
+	}
+	return c >= 0x20 && c != 0x7f && (c < 0x80 || c >= 0xa0)
+}
+
 // commandName returns the tag and the upper-cased name of the command
 // line begins with (a "UID" prefix is not joined), and ok false when the
 // line does not begin with "tag SP name" followed by SP or the line's end.
 func commandName(line []byte) (tag, name string, ok bool) {
 	i := 0
-	for i < len(line) && isAtomChar(line[i]) && line[i] != '+' {
+	for i < len(line) && isWireAtomChar(line[i]) {
 		i++
 	}
 	if i == 0 || i >= len(line) || line[i] != ' ' {
@@ -56,7 +67,7 @@ func commandName(line []byte) (tag, name string, ok bool) {
 	}
 	tag = string(line[:i])
 	j := i + 1
-	for j < len(line) && isAtomChar(line[j]) {
+	for j < len(line) && isWireAtomChar(line[j]) {
 		j++
 	}
 	if j == i+1 {

@@ -11,25 +11,30 @@ import (
 // connection, with the commands imapserver lacks (quota.go) answered in
 // front of it.
 //
-// It hands imapserver the client's bytes one command at a time, never
-// more, so that when imapserver asks for more at the start of a command
-// it has answered every earlier one: its own loop reads a command only
-// after writing the previous one's tagged response, which is flushed.
-// At that moment, and only in the authenticated or selected state, a
-// whole command of ours is taken off the stream and answered here, on
-// imapserver's own goroutine, inside its Read: nothing of imapserver is
-// being written meanwhile (the goroutine of IDLE, the only other writer,
-// runs only while IDLE's DONE is awaited, which is never taken).
+// It hands imapserver the client's bytes one command line at a time,
+// never more, and follows imapserver's responses to find the tagged one
+// that ends each command. Where a command starts and imapserver has
+// answered every earlier one, it is waiting for the next: only then, and
+// only once logged in, a whole command of ours is taken off the stream
+// and answered here, on imapserver's own goroutine, inside its Read, so
+// that nothing of imapserver is being written meanwhile. Anything else
+// goes to imapserver as it is: while a command is not answered (IDLE
+// awaiting DONE, AUTHENTICATE awaiting a response, a line imapserver
+// could not read and reads on past its end), no line is taken.
 //
-// To find where commands end, the client's lines are followed with
-// their literals (RFC 3501 §4.3): "{n+}" of at most 4096 bytes is always
-// followed by its n bytes, as imapserver accepts it; "{n}" is followed by
-// them only if imapserver answered with a continuation request, which
-// the write side watches for. The line after an IDLE command is its DONE.
+// To find where command lines end, literals are followed (RFC 3501
+// §4.3): "{n+}" of at most 4096 bytes is followed by its n bytes, as
+// imapserver accepts it (past that it refuses it and reads them as
+// commands); "{n}" is followed by them only if imapserver answered with a
+// continuation request. imapserver's responses are followed line by
+// line, the literals of FETCH skipped by their size.
 //
 // On the write side, the capabilities imapserver lists in answer to
-// LOGIN, AUTHENTICATE and CAPABILITY are completed with QUOTA's; every
-// other write goes through untouched.
+// LOGIN, AUTHENTICATE and CAPABILITY are completed with QUOTA's, and the
+// responses to a FETCH, which imapserver flushes message by message, are
+// gathered into writes of up to batchMax, the last with the tagged
+// response, and before any wait for the client; every other write goes
+// through as it is.
 type wire struct {
 	net.Conn // the TLS connection
 	s        *Server
@@ -230,19 +235,22 @@ func (w *wire) boundary() error {
 		}
 		i = bytes.IndexByte(w.in, '\n')
 	}
-	tag, name, ok := commandName(w.in[:max(i+1, 0)])
-	if i < 0 {
-		tag, name, ok = commandName(w.in)
+	line := w.in
+	if i >= 0 {
+		line = w.in[:i+1]
 	}
+	tag, name, ok := commandName(line)
 	if ok && i >= 0 && w.ss != nil && w.ss.box != nil && isOwn(name) {
 		return w.own(i + 1)
 	}
 	w.wmu.Lock()
-	w.open, w.done = tag, !ok // a line without a tag ends the session
+	// A line that does not start as a command ends the session at
+	// imapserver; should it not, nothing more is taken.
+	w.open, w.done = tag, false
 	if ok && (name == "LOGIN" || name == "AUTHENTICATE" || name == "CAPABILITY") {
 		w.capsTag = tag
 	}
-	w.batch = ok && (name == "FETCH" || name == "UID") && fetchCommand(w.in[:max(i+1, 0)], tag, name)
+	w.batch = ok && (name == "FETCH" || name == "UID") && fetchCommand(line, tag, name)
 	w.wmu.Unlock()
 	w.state = stLine
 	return w.line()
