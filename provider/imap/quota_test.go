@@ -230,3 +230,34 @@ func TestQuotaCurl(t *testing.T) {
 		t.Errorf("curl printed %q, want %q", out, want)
 	}
 }
+
+// TestWireLargeMessages: a message larger than every buffer of the QUOTA
+// front goes in by APPEND and comes back by FETCH byte for byte, and the
+// quota counts it.
+func TestWireLargeMessages(t *testing.T) {
+	store := mailbox.NewMemory()
+	store.SetQuota(user, 10<<20)
+	f := start(t, store, nil)
+	c := f.login(t, nil)
+	msg := "Subject: grande\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 300<<10/18)
+	app := c.Append("INBOX", int64(len(msg)), nil)
+	app.Write([]byte(msg))
+	app.Close()
+	if _, err := app.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.Fetch(goimap.SeqSetNum(1), &goimap.FetchOptions{BodySection: []*goimap.FetchItemBodySection{{Peek: true}}}).Collect()
+	if err != nil || len(msgs) != 1 || len(msgs[0].BodySection) != 1 {
+		t.Fatalf("FETCH = %+v, %v", msgs, err)
+	}
+	if got := string(msgs[0].BodySection[0].Bytes); got != msg {
+		t.Errorf("FETCH gave %d bytes, want the %d appended", len(got), len(msg))
+	}
+	q, err := c.GetQuota("").Wait()
+	if want := kib(int64(len(msg))); err != nil || q.Resources[goimap.QuotaResourceStorage].Usage != want {
+		t.Errorf("GETQUOTA = %+v, %v; want %d KiB used", q, err, want)
+	}
+}

@@ -79,7 +79,7 @@ const (
 )
 
 func newWire(c net.Conn, s *Server) *wire {
-	return &wire{Conn: c, s: s, rbuf: make([]byte, 16<<10), done: true}
+	return &wire{Conn: c, s: s, rbuf: make([]byte, 4096), done: true}
 }
 
 // fill reads more from the client into w.in.
@@ -351,6 +351,9 @@ func (w *wire) flushLocked() error {
 	w.applyDeadline()
 	_, err := w.Conn.Write(w.out)
 	w.out = w.out[:0]
+	if !w.batch {
+		w.out = nil // not kept by an idle session
+	}
 	return err
 }
 
