@@ -26,7 +26,10 @@ const (
 // Names in a spool directory.
 const (
 	markerName = "SPOOL"
-	markerText = "pec spool 1\n"
+	markerText = "pec spool 2\n"
+	// markerV1 marks a spool written before item logs: its step and
+	// retry files are read, and the marker rewritten, by Open.
+	markerV1   = "pec spool 1\n"
 	lockName   = "LOCK"
 	tmpPrefix  = ".tmp-"
 	itemSuffix = ".msg"
@@ -111,6 +114,10 @@ func (d *Dir) open(ctx context.Context) error {
 		}
 	case err != nil:
 		return err
+	case string(b) == markerV1:
+		if err := writeMarker(d.dir); err != nil {
+			return err
+		}
 	case string(b) != markerText:
 		return fmt.Errorf("%w: %s: marker %q, want %q", ErrNotSpool, d.dir, b, markerText)
 	}
@@ -198,6 +205,8 @@ func (d *Dir) itemPath(id string) string { return filepath.Join(d.dir, id+itemSu
 func (d *Dir) stepPath(id, step string) string {
 	return filepath.Join(d.dir, id+"."+stepKey(step)+stepSuffix)
 }
+
+func (d *Dir) logPath(id string) string { return filepath.Join(d.dir, id+logSuffix) }
 
 func (d *Dir) retryPath(id, step string) string {
 	return filepath.Join(d.dir, id+"."+stepKey(step)+retrySuf)

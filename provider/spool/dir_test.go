@@ -65,7 +65,7 @@ func TestOpenRefuses(t *testing.T) {
 	})
 	t.Run("OtherVersion", func(t *testing.T) {
 		dir := t.TempDir()
-		os.WriteFile(filepath.Join(dir, "SPOOL"), []byte("pec spool 2\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "SPOOL"), []byte("pec spool 3\n"), 0o644)
 		if _, err := spool.Open(ctx, dir, nil); !errors.Is(err, spool.ErrNotSpool) {
 			t.Fatalf("Open of a spool of another version: %v, want ErrNotSpool", err)
 		}
@@ -98,12 +98,13 @@ func TestOpenRefuses(t *testing.T) {
 
 // TestDamaged damages the files of a spool in every way Open must
 // notice, and checks that the other items are all there, the damaged
-// files untouched, and what a crash leaves behind cleaned up.
+// files untouched, a torn last record of a log dropped, and what a crash
+// leaves behind cleaned up.
 func TestDamaged(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	sp := openDir(t, dir)
-	for _, id := range []string{"torn", "header", "renamed", "step", "retry", "good", "good2"} {
+	for _, id := range []string{"torn", "header", "renamed", "step", "retry", "good", "good2", "tornlog"} {
 		mustPut(t, sp, id, "body of "+id)
 		mustDone(t, sp, id, "acceptance", "receipt of "+id)
 	}
@@ -113,13 +114,12 @@ func TestDamaged(t *testing.T) {
 	if _, err := sp.Retry(ctx, "good", "relay", testNow, "451"); err != nil {
 		t.Fatal(err)
 	}
-	// What a crash in the middle of Done leaves: the retry of a step
-	// done (Done removes it without an fsync).
-	retryOfDone, _ := os.ReadFile(filepath.Join(dir, stepFile("good", "relay", ".retry")))
 	mustDone(t, sp, "good", "relay", "")
+	mustDone(t, sp, "step", "trace", "")
+	mustDone(t, sp, "tornlog", "trace", "")
 	mustPut(t, sp, "completed", "x")
 	mustDone(t, sp, "completed", "acceptance", "y")
-	stepOfCompleted, _ := os.ReadFile(filepath.Join(dir, stepFile("completed", "acceptance", ".step")))
+	logOfCompleted, _ := os.ReadFile(filepath.Join(dir, "completed.log"))
 	if err := sp.Complete(ctx, "completed"); err != nil {
 		t.Fatal(err)
 	}
@@ -141,15 +141,16 @@ func TestDamaged(t *testing.T) {
 	os.WriteFile(path("torn.msg"), b[:len(b)-5], 0o640)
 	flip("header.msg", 20)
 	os.Rename(path("renamed.msg"), path("moved.msg"))
-	flip(stepFile("step", "acceptance", ".step"), 20)
-	flip(stepFile("retry", "relay", ".retry"), -1)
+	flip("step.log", 30)  // the header of the first record: a whole one follows
+	flip("retry.log", 25) // the same
+	b, _ = os.ReadFile(path("tornlog.log"))
+	os.WriteFile(path("tornlog.log"), b[:len(b)-5], 0o640) // what a crash during an append leaves
 	os.WriteFile(path("notes.txt"), []byte("an operator's notes"), 0o644)
 	os.Mkdir(path("sub"), 0o750)
 	os.WriteFile(path(".tmp-0123"), []byte("half a message"), 0o640)
-	os.WriteFile(path(stepFile("completed", "acceptance", ".step")), stepOfCompleted, 0o640)
-	os.WriteFile(path(stepFile("good", "relay", ".retry")), retryOfDone, 0o640)
+	os.WriteFile(path("completed.log"), logOfCompleted, 0o640)
 	snapshot := map[string][]byte{}
-	for _, n := range []string{"torn.msg", "header.msg", "moved.msg", "notes.txt", stepFile("renamed", "acceptance", ".step")} {
+	for _, n := range []string{"torn.msg", "header.msg", "moved.msg", "notes.txt", "renamed.log", "step.log", "retry.log"} {
 		snapshot[n], _ = os.ReadFile(path(n))
 	}
 
@@ -168,7 +169,7 @@ func TestDamaged(t *testing.T) {
 		t.Log(d)
 	}
 	slices.Sort(damaged)
-	want := []string{"header.msg", "moved.msg", "notes.txt", stepFile("retry", "relay", ".retry"), stepFile("step", "acceptance", ".step"), "sub", "torn.msg"}
+	want := []string{"header.msg", "moved.msg", "notes.txt", "retry.log", "step.log", "sub", "torn.msg"}
 	slices.Sort(want)
 	if !slices.Equal(damaged, want) {
 		t.Fatalf("Damaged:\n %v\nwant\n %v", damaged, want)
@@ -181,12 +182,21 @@ func TestDamaged(t *testing.T) {
 	for _, st := range p {
 		got = append(got, st.Item.ID)
 	}
-	if !slices.Equal(got, []string{"good", "good2"}) {
-		t.Fatalf("Pending: %v, want the two undamaged items", got)
+	if !slices.Equal(got, []string{"good", "good2", "tornlog"}) {
+		t.Fatalf("Pending: %v, want the three undamaged items", got)
 	}
 	if st, _ := sp.Get(ctx, "good"); !slices.Equal(st.Steps, []string{"acceptance", "relay"}) || len(st.Retries) != 0 {
 		t.Fatalf("good: steps %v, retries %v", st.Steps, st.Retries)
 	}
+	// The torn record dropped, the log cut before it: the step can be
+	// recorded again, and is there after another Open.
+	if st, _ := sp.Get(ctx, "tornlog"); !slices.Equal(st.Steps, []string{"acceptance"}) {
+		t.Fatalf("tornlog: steps %v, want the torn one dropped", st.Steps)
+	}
+	if got := string(output(t, sp, "tornlog", "acceptance")); got != "receipt of tornlog" {
+		t.Fatalf("tornlog: output %q", got)
+	}
+	mustDone(t, sp, "tornlog", "trace", "again")
 	for _, id := range []string{"torn", "header", "step", "retry", "renamed", "moved"} {
 		if _, err := sp.Get(ctx, id); !errors.Is(err, spool.ErrNotFound) {
 			t.Fatalf("Get of withheld item %s: %v", id, err)
@@ -200,11 +210,38 @@ func TestDamaged(t *testing.T) {
 			t.Fatalf("Open changed damaged file %s", n)
 		}
 	}
-	for _, n := range []string{".tmp-0123", stepFile("completed", "acceptance", ".step"), stepFile("good", "relay", ".retry")} {
+	for _, n := range []string{".tmp-0123", "completed.log"} {
 		if _, err := os.Stat(path(n)); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("Open left %s: %v", n, err)
 		}
 	}
+	d.Close()
+	if d, err = spool.Open(ctx, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	sp = d
+	if st, err := sp.Get(ctx, "tornlog"); err != nil || !slices.Equal(st.Steps, []string{"acceptance", "trace"}) {
+		t.Fatalf("tornlog after another Open: %v, %v", st, err)
+	}
+	if got := string(output(t, sp, "tornlog", "trace")); got != "again" {
+		t.Fatalf("tornlog: output of the step recorded again %q", got)
+	}
+}
+
+// output reads the output of step of item id.
+func output(t *testing.T, sp spool.Spool, id, step string) []byte {
+	t.Helper()
+	rc, err := sp.Output(context.Background(), id, step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestBodyDamaged checks that a body damaged on disk is reported by its
@@ -215,12 +252,16 @@ func TestBodyDamaged(t *testing.T) {
 	sp := openDir(t, dir)
 	mustPut(t, sp, "q1", strings.Repeat("a body line\r\n", 1000))
 	mustDone(t, sp, "q1", "acceptance", strings.Repeat("receipt\r\n", 100))
+	mustDone(t, sp, "q1", "trace", "")
 	sp.Close()
-	for _, name := range []string{"q1.msg", stepFile("q1", "acceptance", ".step")} {
-		b, _ := os.ReadFile(filepath.Join(dir, name))
-		b[len(b)-100] ^= 1
-		os.WriteFile(filepath.Join(dir, name), b, 0o640)
-	}
+	b, _ := os.ReadFile(filepath.Join(dir, "q1.msg"))
+	b[len(b)-100] ^= 1
+	os.WriteFile(filepath.Join(dir, "q1.msg"), b, 0o640)
+	// The output of the first record of the log, which a whole one
+	// follows: damage, not a torn tail.
+	b, _ = os.ReadFile(filepath.Join(dir, "q1.log"))
+	b[bytes.Index(b, []byte("receipt"))+50] ^= 1
+	os.WriteFile(filepath.Join(dir, "q1.log"), b, 0o640)
 	sp = openDir(t, dir)
 	defer sp.Close()
 	for what, open := range map[string]func() (io.ReadCloser, error){

@@ -5,14 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"time"
 )
 
-// Done records the step; see Spool.Done. The output goes to a temporary
-// file, fsync'd and hard-linked to the step's name, then the directory
-// is fsync'd.
+// Done records the step; see Spool.Done. The output, read whole, is
+// appended to the item's log as one record, which is fsync'd.
 func (d *Dir) Done(ctx context.Context, id, step string, output io.Reader) error {
 	if err := validStep(step); err != nil {
 		return err
@@ -29,42 +29,61 @@ func (d *Dir) Done(ctx context.Context, id, step string, output io.Reader) error
 	if err != nil {
 		return err
 	}
-	nf, _, err := d.writeNew(ctx, kindStep, hdr, output)
+	body, err := readAll(ctx, output)
 	if err != nil {
-		var re *readError
-		if errors.As(err, &re) {
-			return fmt.Errorf("spool: reading the output of step %q of item %q: %w", step, id, re.err)
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
 		}
-		return fmt.Errorf("spool: writing step %q of item %q: %w", step, id, err)
+		return fmt.Errorf("spool: reading the output of step %q of item %q: %w", step, id, err)
 	}
 	if ctx.Err() != nil {
-		nf.discard()
 		return context.Cause(ctx)
 	}
-	path := d.stepPath(id, step)
-	err = nf.link(path)
-	nf.discard()
-	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("spool: %s exists but step %q of item %q is not recorded: %w", path, step, id, ErrCorrupt)
-	}
+	rec := appendRecord(make([]byte, 0, logOverhead+len(hdr)+len(body)), kindStep, hdr, body)
+	off, err := d.appendLog(e, rec)
 	if err != nil {
 		return fmt.Errorf("spool: recording step %q of item %q: %w", step, id, err)
 	}
-	if err := d.syncer.sync(); err != nil {
-		os.Remove(path)
-		return d.fail(fmt.Errorf("fsync of %s after recording step %q of item %q: %w", d.dir, step, id, err))
-	}
-	if d.tab.markDone(e, step) {
-		// A retry of a done step is ignored, and removed, by Open: no
-		// fsync needed.
-		if err := os.Remove(d.retryPath(id, step)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			d.log.Warn("spool: removing the retry of a done step", "item", id, "step", step, "err", err)
-		}
-	}
+	bodyOff := off + int64(logPrefixLen+len(hdr)+4)
+	d.tab.markDoneAt(e, step, logSpan{off: bodyOff, len: int64(len(body)), crc: crc32.Checksum(body, castagnoli)})
 	return nil
 }
 
-// Output opens the step's file at its output; see Spool.Output.
+// appendLog appends rec to the log of e, which the caller has locked,
+// and fsyncs it; it returns the offset of the record. A log missing (an
+// item stored before logs were, or a crash before the log's name was
+// durable) is created, and the directory fsync'd. Any failure fails the
+// spool: the log's tail is then unknown until Open cuts it.
+func (d *Dir) appendLog(e *entry, rec []byte) (int64, error) {
+	path := d.logPath(e.item.ID)
+	created := false
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if errors.Is(err, os.ErrNotExist) && e.logEnd == 0 {
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+		created = true
+	}
+	if err != nil {
+		return 0, err
+	}
+	off := e.logEnd
+	_, err = f.WriteAt(rec, off)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && created {
+		err = d.syncer.sync()
+	}
+	if err != nil {
+		return 0, d.fail(fmt.Errorf("appending to %s: %w", path, err))
+	}
+	e.logEnd = off + int64(len(rec))
+	return off, nil
+}
+
+// Output opens the step's output in the item's log; see Spool.Output.
 func (d *Dir) Output(ctx context.Context, id, step string) (io.ReadCloser, error) {
 	if err := validStep(step); err != nil {
 		return nil, err
@@ -74,8 +93,23 @@ func (d *Dir) Output(ctx context.Context, id, step string) (io.ReadCloser, error
 		return nil, err
 	}
 	defer end()
-	if !d.tab.isDone(e, step) {
+	span, inLog, done := d.tab.span(e, step)
+	if !done {
 		return nil, notFound(id, step)
+	}
+	if inLog {
+		path := d.logPath(id)
+		f, err := os.Open(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, notFound(id, step) // completed meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &bodyReader{
+			r: io.NewSectionReader(f, span.off, span.len), c: f,
+			crc: newCRC(), want: span.crc, path: path, off: span.off,
+		}, nil
 	}
 	f, fr, err := openFrame(d.stepPath(id, step), kindStep)
 	if errors.Is(err, os.ErrNotExist) {
@@ -88,8 +122,7 @@ func (d *Dir) Output(ctx context.Context, id, step string) (io.ReadCloser, error
 }
 
 // Retry records a failed attempt; see Spool.Retry. The schedule is
-// written to a temporary file, fsync'd and renamed over the step's
-// previous one, then the directory is fsync'd.
+// appended to the item's log as one record, which is fsync'd.
 func (d *Dir) Retry(ctx context.Context, id, step string, next time.Time, cause string) (int, error) {
 	if err := validStep(step); err != nil {
 		return 0, err
@@ -110,28 +143,20 @@ func (d *Dir) Retry(ctx context.Context, id, step string, next time.Time, cause 
 	if err != nil {
 		return 0, err
 	}
-	tmp, _, err := d.writeTemp(ctx, kindRetry, hdr, nil)
-	if err != nil {
-		return 0, fmt.Errorf("spool: writing the retry of step %q of item %q: %w", step, id, err)
-	}
 	if ctx.Err() != nil {
-		os.Remove(tmp)
 		return 0, context.Cause(ctx)
 	}
-	if err := os.Rename(tmp, d.retryPath(id, step)); err != nil {
-		os.Remove(tmp)
+	if _, err := d.appendLog(e, appendRecord(nil, kindRetry, hdr, nil)); err != nil {
 		return 0, fmt.Errorf("spool: recording the retry of step %q of item %q: %w", step, id, err)
-	}
-	if err := d.syncer.sync(); err != nil {
-		return 0, d.fail(fmt.Errorf("fsync of %s after a retry of step %q of item %q: %w", d.dir, step, id, err))
 	}
 	d.tab.setRetry(e, r)
 	return r.Attempts, nil
 }
 
 // Complete removes the item; see Spool.Complete. The item's file goes
-// first, and its removal is fsync'd: that is the commit point. Its
-// steps and retries go after; Open removes those a crash left behind.
+// first, and its removal is fsync'd: that is the commit point. Its log
+// (and the step and retry files of an item stored before logs were) go
+// after; Open removes those a crash left behind.
 func (d *Dir) Complete(ctx context.Context, id string) error {
 	_, e, end, err := d.write(ctx, id)
 	if err != nil {
@@ -146,7 +171,15 @@ func (d *Dir) Complete(ctx context.Context, id string) error {
 	}
 	st := d.tab.state(e)
 	d.tab.remove(e)
+	if err := os.Remove(d.logPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		// Left behind, it would count as done for a later item of
+		// the same ID.
+		return d.fail(fmt.Errorf("removing the log of completed item %q: %w", id, err))
+	}
 	for _, step := range st.Steps {
+		if _, inLog := e.outs[step]; inLog {
+			continue
+		}
 		if err := os.Remove(d.stepPath(id, step)); err != nil {
 			// Left behind, it would count as done for a later item
 			// of the same ID.

@@ -24,7 +24,7 @@ func (d *Dir) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var items []string
+	var items, logs []string
 	var steps, retries []sideFile
 	removed := 0
 	remove := func(path, why string) error {
@@ -48,6 +48,8 @@ func (d *Dir) load(ctx context.Context) error {
 			d.damage(&CorruptError{Path: path, Offset: -1, Reason: "not a regular file"}, "")
 		case strings.HasSuffix(name, itemSuffix) && ValidID(strings.TrimSuffix(name, itemSuffix)) == nil:
 			items = append(items, strings.TrimSuffix(name, itemSuffix))
+		case strings.HasSuffix(name, logSuffix) && ValidID(strings.TrimSuffix(name, logSuffix)) == nil:
+			logs = append(logs, strings.TrimSuffix(name, logSuffix))
 		case strings.HasSuffix(name, stepSuffix):
 			id, key, ok := splitStepName(strings.TrimSuffix(name, stepSuffix))
 			if !ok {
@@ -106,6 +108,30 @@ func (d *Dir) load(ctx context.Context) error {
 		}
 		if e != nil {
 			e.steps[step] = true
+		}
+	}
+	for _, id := range logs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e := d.tab.get(id)
+		path := d.logPath(id)
+		if e == nil && !withheld[id] {
+			if err := remove(path, "the log of a completed item"); err != nil {
+				return err
+			}
+			continue
+		}
+		if e == nil {
+			continue
+		}
+		if err := d.loadLog(e); err != nil {
+			var ce *CorruptError
+			if !errors.As(err, &ce) {
+				return err
+			}
+			d.damage(ce, id)
+			withheld[id] = true
 		}
 	}
 	for _, sf := range retries {
@@ -213,4 +239,71 @@ func loadRetry(sf sideFile) (*Retry, error) {
 		return nil, &CorruptError{Path: sf.path, Offset: int64(prefixLen), Reason: fmt.Sprintf("holds the retry of step %q of item %q", h.Step, h.ID)}
 	}
 	return &Retry{Step: h.Step, Attempts: h.Attempts, Next: h.Next, Cause: h.Cause}, nil
+}
+
+// loadLog reads the log of item e: its steps done, with where their
+// outputs lie, and its retries. A torn last record is dropped and the
+// log cut before it, durably. Damage is a *CorruptError.
+func (d *Dir) loadLog(e *entry) error {
+	id := e.item.ID
+	path := d.logPath(id)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	recs, end, ce := scanLog(f, fi.Size())
+	if ce != nil {
+		ce.Path = path
+		return ce
+	}
+	if e.outs == nil {
+		e.outs = map[string]logSpan{}
+	}
+	for _, rec := range recs {
+		switch rec.kind {
+		case kindStep:
+			h, err := parseStepHeader(rec.header)
+			if err == nil && h.ID != id {
+				err = fmt.Errorf("holds step %q of item %q", h.Step, h.ID)
+			}
+			if err != nil {
+				return &CorruptError{Path: path, Offset: rec.bodyOff, Reason: "bad step record", Err: err}
+			}
+			if !e.steps[h.Step] { // the first output is kept
+				e.steps[h.Step] = true
+				e.outs[h.Step] = logSpan{off: rec.bodyOff, len: rec.bodyLen, crc: rec.bodyCRC}
+			}
+			delete(e.retries, h.Step)
+		case kindRetry:
+			h, err := parseRetryHeader(rec.header)
+			if err == nil && h.ID != id {
+				err = fmt.Errorf("holds the retry of step %q of item %q", h.Step, h.ID)
+			}
+			if err == nil && rec.bodyLen != 0 {
+				err = fmt.Errorf("a body of %d bytes", rec.bodyLen)
+			}
+			if err != nil {
+				return &CorruptError{Path: path, Offset: rec.bodyOff, Reason: "bad retry record", Err: err}
+			}
+			if !e.steps[h.Step] {
+				e.retries[h.Step] = Retry{Step: h.Step, Attempts: h.Attempts, Next: h.Next, Cause: h.Cause}
+			}
+		}
+	}
+	if end < fi.Size() {
+		d.log.Warn("spool: dropping the torn last record of a log", "file", path, "offset", end, "bytes", fi.Size()-end)
+		if err := f.Truncate(end); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	e.logEnd = end
+	return nil
 }

@@ -21,8 +21,20 @@ type entry struct {
 	retries map[string]Retry
 	gone    bool // completed: removed from the table
 
+	// The directory implementation's log: where each step's output lies
+	// in it (steps done before logs, in files of their own, are not
+	// there), and its length. Changed under mu only.
+	outs   map[string]logSpan
+	logEnd int64
+
 	body    []byte            // the memory implementation's body
 	outputs map[string][]byte // and step outputs
+}
+
+// logSpan is where a step's output lies in its item's log.
+type logSpan struct {
+	off, len int64
+	crc      uint32
 }
 
 // table is the in-memory index of the items of a spool.
@@ -79,6 +91,27 @@ func (t *table) markDone(e *entry, step string) (hadRetry bool) {
 	_, hadRetry = e.retries[step]
 	delete(e.retries, step)
 	return hadRetry
+}
+
+// markDoneAt marks step done with its output at span in the log.
+func (t *table) markDoneAt(e *entry, step string, span logSpan) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e.steps[step] = true
+	delete(e.retries, step)
+	if e.outs == nil {
+		e.outs = map[string]logSpan{}
+	}
+	e.outs[step] = span
+}
+
+// span returns where step's output lies in the log, whether it is
+// there (not in a file of its own), and whether the step is done.
+func (t *table) span(e *entry, step string) (span logSpan, inLog, done bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	span, inLog = e.outs[step]
+	return span, inLog, e.steps[step]
 }
 
 func (t *table) attempts(e *entry, step string) int {
