@@ -51,8 +51,9 @@ type MaildirOptions struct {
 	// still there, is not stored again (Deliver returns UID 0 and no
 	// error). A provider that redoes a deposit after a crash, or receives
 	// the same signed receipt twice, so deposits it once. The record of
-	// what was delivered is a file per message under the folder's
-	// pec-once/ directory, which Dovecot ignores.
+	// what was delivered is a line per message appended to the folder's
+	// pec-once/log, which Dovecot ignores; concurrent deliveries share
+	// its fsync.
 	Once bool
 }
 
@@ -67,7 +68,9 @@ type Maildir struct {
 	// syncers share the directory fsyncs of concurrent deliveries, one
 	// per directory.
 	smu     sync.Mutex
-	syncers map[string]*dirSyncer
+	syncers map[string]*groupSync
+	// onces are the records of Once, one per folder directory.
+	onces map[string]*onceState
 	// queues gather the UID requests of concurrent deliveries, one per
 	// folder.
 	queues map[*folder]*uidQueue
@@ -216,54 +219,20 @@ func syncDir(dir string) error {
 	return err
 }
 
-// dirSyncer fsyncs one directory on behalf of concurrent callers, once
-// for all those waiting (group commit): each call returns after an fsync
-// that started after the call did, so that every name the caller created
-// or renamed in the directory before calling is durable.
-type dirSyncer struct {
-	mu       sync.Mutex
-	cond     *sync.Cond
-	started  uint64 // fsyncs started
-	finished uint64 // fsyncs finished
-	running  bool
-	last     error // the error of the last fsync finished
-}
-
 // syncShared fsyncs dir as syncDir does, sharing the fsync with the
 // concurrent calls for the same directory.
 func (s *Maildir) syncShared(dir string) error {
 	s.smu.Lock()
 	if s.syncers == nil {
-		s.syncers = make(map[string]*dirSyncer)
+		s.syncers = make(map[string]*groupSync)
 	}
-	ds := s.syncers[dir]
-	if ds == nil {
-		ds = &dirSyncer{}
-		ds.cond = sync.NewCond(&ds.mu)
-		s.syncers[dir] = ds
+	g := s.syncers[dir]
+	if g == nil {
+		g = &groupSync{do: func() error { return syncDir(dir) }}
+		s.syncers[dir] = g
 	}
 	s.smu.Unlock()
-	ds.mu.Lock()
-	defer ds.mu.Unlock()
-	target := ds.started + 1
-	for {
-		if ds.finished >= target {
-			return ds.last
-		}
-		if ds.running {
-			ds.cond.Wait()
-			continue
-		}
-		ds.started++
-		ds.running = true
-		ds.mu.Unlock()
-		err := syncDir(dir)
-		ds.mu.Lock()
-		ds.running = false
-		ds.finished = ds.started
-		ds.last = err
-		ds.cond.Broadcast()
-	}
+	return g.run()
 }
 
 // validUser reports whether user can name a directory under the root.

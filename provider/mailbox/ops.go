@@ -142,7 +142,7 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 		fd.sub, fd.file = "cur", maildirName{base: fd.base, flags: flags}.String()
 	}
 	if digest != nil {
-		done, err := b.once(f, hex.EncodeToString(digest.Sum(nil)[:16]), fd.base)
+		done, err := b.once(ctx, f, hex.EncodeToString(digest.Sum(nil)[:16]), fd.base)
 		if err != nil {
 			return fail(err)
 		}
@@ -563,40 +563,44 @@ func (b *maildirBox) Expunge(ctx context.Context, name string, uids []uint32) er
 
 // once looks up the record of a message with this digest in folder f: when
 // the message it names is still in new/ or cur/, the delivery is a repeat
-// (done). Otherwise it records base for the digest, synced, before the
+// (done). Otherwise it records base for the digest, durably, before the
 // message is placed: a crash between the two leaves a record naming no
-// file, and the delivery done again.
-func (b *maildirBox) once(f *folder, digest, base string) (done bool, err error) {
-	dir := filepath.Join(f.dir, "pec-once")
-	rec := filepath.Join(dir, digest)
-	if prev, err := os.ReadFile(rec); err == nil && len(prev) > 0 && !strings.ContainsAny(string(prev), "/\x00") {
-		if _, err := os.Stat(filepath.Join(f.dir, "new", string(prev))); err == nil {
+// file, and the delivery done again. The records are the lines of the
+// folder's pec-once/log (see oncelog.go).
+func (b *maildirBox) once(ctx context.Context, f *folder, digest, base string) (done bool, err error) {
+	dir := filepath.Join(f.dir, onceDir)
+	o := b.store.onceOf(f)
+	o.mu.Lock()
+	if !o.loaded {
+		if err := o.load(ctx, b, f, dir); err != nil {
+			o.mu.Unlock()
+			return false, err
+		}
+	}
+	prev := o.last[digest]
+	o.mu.Unlock()
+	if prev == "" {
+		// A record of an earlier version: a file per digest.
+		if b, err := os.ReadFile(filepath.Join(dir, digest)); err == nil && validBase(string(b)) {
+			prev = string(b)
+		}
+	}
+	if prev != "" {
+		if _, err := os.Stat(filepath.Join(f.dir, "new", prev)); err == nil {
 			return true, nil
 		}
 		entries, _ := os.ReadDir(filepath.Join(f.dir, "cur"))
 		for _, e := range entries {
-			if n := e.Name(); n == string(prev) || strings.HasPrefix(n, string(prev)+":") {
+			if n := e.Name(); n == prev || strings.HasPrefix(n, prev+":") {
 				return true, nil
 			}
 		}
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return false, err
-	}
-	tmp := rec + ".tmp"
-	if err := os.WriteFile(tmp, []byte(base), b.store.opts.FileMode); err != nil {
-		return false, err
-	}
-	fh, err := os.Open(tmp)
-	if err == nil {
-		err = fh.Sync()
-		fh.Close()
-	}
+	o.mu.Lock()
+	err = o.record(digest, base)
+	o.mu.Unlock()
 	if err != nil {
 		return false, err
 	}
-	if err := os.Rename(tmp, rec); err != nil {
-		return false, err
-	}
-	return false, b.store.syncShared(dir)
+	return false, o.sync.run()
 }
