@@ -105,12 +105,23 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // scan reads the token stream of b with a strict decoder, bounding the
 // nesting depth, and keeps the elements of the DTD. Elements it does not
-// know, and the text of containers, are skipped.
+// know, and the text of containers, are skipped. The documents providers
+// write are read by fastScan; the others, and every malformed one, by
+// encoding/xml.
 func scan(b []byte) (*scanned, error) {
 	base := int64(0)
 	if bytes.HasPrefix(b, utf8BOM) {
 		b, base = b[len(utf8BOM):], int64(len(utf8BOM))
 	}
+	if s, ok := fastScan(b, base); ok {
+		return s, nil
+	}
+	return xmlScan(b, base)
+}
+
+// xmlScan is scan with encoding/xml, for b without its BOM (base bytes
+// into the input).
+func xmlScan(b []byte, base int64) (*scanned, error) {
 	dec := xml.NewDecoder(bytes.NewReader(b))
 	dec.Strict = true // an undefined entity is an error; DTD entities are never expanded
 	// encoding/xml honours an encoding in every <?xml ...?>, not only in
