@@ -70,22 +70,26 @@ func (ss *session) fetchOne(w *imapserver.FetchWriter, i int, options *goimap.Fe
 	// meanwhile is skipped before its response is begun.
 	var env *goimap.Envelope
 	if options.Envelope {
-		r, err := open()
-		if err != nil {
-			return err
+		key := envKey{user: ss.user, folder: v.name, validity: v.validity, uid: m.UID, size: m.Size}
+		if env = ss.s.envelopes.get(key); env == nil {
+			r, err := open()
+			if err != nil {
+				return err
+			}
+			if ss.headerBuf == nil {
+				ss.headerBuf = bufio.NewReaderSize(r, 4096)
+			} else {
+				ss.headerBuf.Reset(r)
+			}
+			h, herr := textproto.ReadHeader(ss.headerBuf)
+			ss.headerBuf.Reset(nil)
+			r.Close()
+			if herr != nil {
+				h = textproto.Header{}
+			}
+			env = imapserver.ExtractEnvelope(h)
+			ss.s.envelopes.put(key, env)
 		}
-		if ss.headerBuf == nil {
-			ss.headerBuf = bufio.NewReaderSize(r, 4096)
-		} else {
-			ss.headerBuf.Reset(r)
-		}
-		h, herr := textproto.ReadHeader(ss.headerBuf)
-		ss.headerBuf.Reset(nil)
-		r.Close()
-		if herr != nil {
-			h = textproto.Header{}
-		}
-		env = imapserver.ExtractEnvelope(h)
 	}
 	var bodyStructure goimap.BodyStructure
 	if options.BodyStructure != nil {

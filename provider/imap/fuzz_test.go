@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,7 +96,9 @@ func fuzzSession(f *testing.F, overTLS bool) {
 			}
 		}()
 		var out bytes.Buffer
-		if _, err := out.ReadFrom(c); err != nil {
+		// Over TLS the client's close_notify may still be unread when the
+		// server closes after LOGOUT: a reset, which ends the session too.
+		if _, err := out.ReadFrom(c); err != nil && !(overTLS && errors.Is(err, syscall.ECONNRESET)) {
 			t.Fatalf("session did not end: %v", err)
 		}
 		if strings.Contains(logs.String(), "panic") {

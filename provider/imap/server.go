@@ -78,6 +78,7 @@ type Server struct {
 	closed    bool
 	sessions  sync.WaitGroup // one per imapserver session, for Shutdown
 	active    atomic.Int64   // sessions now
+	envelopes envCache       // what FETCH ENVELOPE has read
 }
 
 // New returns a server for the mailboxes of store, whose users' passwords
