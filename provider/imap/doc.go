@@ -37,7 +37,12 @@
 // at a time, and a whole command of QUOTA found where a command starts,
 // once imapserver has answered every earlier one, is answered instead of
 // being handed on. Connections of Serve (STARTTLS, on which imapserver
-// itself starts TLS) do not offer QUOTA.
+// itself starts TLS) do not offer QUOTA. On these connections too, the
+// responses to a FETCH are gathered into writes of up to 64 KiB.
+//
+// FETCH ENVELOPE answers from the envelopes already read, up to 50,000 per
+// server, as Dovecot does from its index cache: a message never changes
+// under its UID and UIDVALIDITY.
 //
 // Divergences: the folder hierarchy separator is '.', as Dovecot's
 // Maildir++ layout has it, but folders cannot nest; DELETE, RENAME and
