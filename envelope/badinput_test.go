@@ -112,7 +112,7 @@ func resign(tb testing.TB, msg []byte, s *smime.Signer) []byte {
 		tb.Fatal(err)
 	}
 	var out bytes.Buffer
-	w, err := s.NewWriter(&out, root.Header, time.Time{})
+	w, err := s.NewWriter(&out, root.Header(), time.Time{})
 	if err != nil {
 		tb.Fatal(err)
 	}

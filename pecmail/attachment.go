@@ -5,8 +5,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/emersion/go-message"
-
 	"github.com/pecsdk/pec/internal/mimeutil"
 	"github.com/pecsdk/pec/pec"
 )
@@ -93,9 +91,7 @@ func walkAttachments(root *mimeutil.Part, fn func(*mimeutil.Part) bool) bool {
 // inline, and text parts without a disposition, are the message text;
 // everything else is attached.
 func isAttachment(p *mimeutil.Part) bool {
-	h := message.Header{Header: p.Header}
-	disp, _, _ := h.ContentDisposition()
-	disp = strings.ToLower(disp)
+	disp := strings.ToLower(p.Disposition())
 	return disp != "inline" && (disp == "attachment" || !strings.HasPrefix(p.MediaType, "text/"))
 }
 

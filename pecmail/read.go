@@ -129,7 +129,7 @@ func Read(r io.Reader, opts *smime.VerifyOptions) (*Message, error) {
 }
 
 func header(p *mimeutil.Part) mail.Header {
-	return mail.Header{Header: message.Header{Header: p.Header}}
+	return mail.Header{Header: message.Header{Header: p.Header()}}
 }
 
 // IsPEC reports whether m is a PEC message: its header carries

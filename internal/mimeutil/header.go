@@ -3,6 +3,7 @@ package mimeutil
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/emersion/go-message/textproto"
 )
@@ -12,16 +13,24 @@ import (
 // fields, values, raw bytes and errors, but from bytes already in memory:
 // the raw fields share one buffer instead of one per field.
 func parseHeader(hdr []byte) (textproto.Header, error) {
+	fields, err := splitHeader(hdr)
+	if err != nil {
+		return textproto.Header{}, err
+	}
+	return buildHeader(fields), nil
+}
+
+// splitHeader checks the header block hdr as textproto.ReadHeader does
+// and returns its fields, each with its continuation lines, every line
+// ending written as CRLF, as ReadHeader keeps them: what buildHeader makes
+// a textproto.Header of, and headerGet reads without one.
+func splitHeader(hdr []byte) ([]byte, error) {
 	if len(hdr) > 0 && isSpace(hdr[0]) {
 		line, _ := nextLine(hdr)
-		return textproto.Header{}, fmt.Errorf("message: malformed MIME header initial line: %v", string(line))
+		return nil, fmt.Errorf("message: malformed MIME header initial line: %v", string(line))
 	}
-	// Each field, its continuation lines included, with every line ending
-	// written as CRLF, as ReadHeader keeps it.
 	lines := bytes.Count(hdr, []byte{'\n'}) + 1
 	buf := make([]byte, 0, len(hdr)+lines)
-	var spansArr [48][2]int
-	spans := spansArr[:0]
 	rest := hdr
 	for len(rest) > 0 {
 		line, n := nextLine(rest)
@@ -36,30 +45,120 @@ func parseHeader(hdr []byte) (textproto.Header, error) {
 			rest = rest[n:]
 			buf = append(append(buf, line...), '\r', '\n')
 		}
-		spans = append(spans, [2]int{start, len(buf)})
-	}
-	for _, sp := range spans {
-		kv := buf[sp[0]:sp[1]]
+		kv := buf[start:]
 		i := bytes.IndexByte(kv, ':')
 		if i < 0 {
-			return textproto.Header{}, fmt.Errorf("message: malformed MIME header line: %v", string(kv))
+			return nil, fmt.Errorf("message: malformed MIME header line: %v", string(kv))
 		}
 		for _, c := range trim(kv[:i]) {
 			if c < 33 || c > 126 {
-				return textproto.Header{}, fmt.Errorf("message: malformed MIME header key: %v", string(trim(kv[:i])))
+				return nil, fmt.Errorf("message: malformed MIME header key: %v", string(trim(kv[:i])))
 			}
 		}
 	}
+	return buf, nil
+}
+
+// nextField returns the first field of fields (as splitHeader writes
+// them) and what follows it.
+func nextField(fields []byte) (kv, rest []byte) {
+	i := 0
+	for {
+		j := bytes.IndexByte(fields[i:], '\n')
+		if j < 0 {
+			return fields, nil
+		}
+		i += j + 1
+		if i >= len(fields) || !isSpace(fields[i]) {
+			return fields[:i:i], fields[i:]
+		}
+	}
+}
+
+// buildHeader makes the textproto.Header of fields.
+func buildHeader(fields []byte) textproto.Header {
+	var kvs [64][]byte
+	all := kvs[:0]
+	for rest := fields; len(rest) > 0; {
+		var kv []byte
+		kv, rest = nextField(rest)
+		all = append(all, kv)
+	}
 	// go-message keeps the fields last first: add them in that order.
 	var h textproto.Header
-	for j := len(spans) - 1; j >= 0; j-- {
-		kv := buf[spans[j][0]:spans[j][1]:spans[j][1]]
+	for j := len(all) - 1; j >= 0; j-- {
+		kv := all[j]
 		if len(trim(kv[:bytes.IndexByte(kv, ':')])) == 0 {
 			continue // an empty name: skipped, as ReadHeader does
 		}
 		h.AddRaw(kv)
 	}
-	return h, nil
+	return h
+}
+
+// headerGet returns what textproto.Header.Get(key) returns for the
+// header of fields, without making one: the value of the first field
+// named key (ASCII case-insensitively, as canonical keys compare), its
+// lines trimmed and joined by a space. key is a token, as every field
+// name this package asks for.
+func headerGet(fields []byte, key string) string {
+	for rest := fields; len(rest) > 0; {
+		var kv []byte
+		kv, rest = nextField(rest)
+		i := bytes.IndexByte(kv, ':')
+		if name := trim(kv[:i]); len(name) == len(key) && asciiEqualFold(name, key) {
+			return fieldValue(kv[i+1:])
+		}
+	}
+	return ""
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	for i := range b {
+		c, d := b[i], s[i]
+		if c == d {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldValue is go-message's value of a field: each line without its
+// line ending and surrounding spaces and tabs, empty ones dropped, joined
+// by a space.
+func fieldValue(v []byte) string {
+	if i := bytes.IndexByte(v, '\n'); i == len(v)-1 {
+		// One line: one allocation.
+		return string(trim(bytes.TrimSuffix(v[:i], []byte{'\r'})))
+	}
+	var b strings.Builder
+	b.Grow(len(v))
+	for len(v) > 0 {
+		line := v
+		if i := bytes.IndexByte(v, '\n'); i >= 0 {
+			line, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
+		line = trim(bytes.TrimSuffix(line, []byte{'\r'}))
+		if len(line) == 0 {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.Write(line)
+	}
+	return b.String()
 }
 
 // nextLine returns the first line of b without its line ending (LF, or

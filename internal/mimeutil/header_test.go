@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/emersion/go-message/textproto"
@@ -56,11 +57,33 @@ func checkHeader(t *testing.T, in []byte) {
 	if g, w := headerDump(got), headerDump(want); g != w {
 		t.Errorf("%q:\n got %s\nwant %s", in, g, w)
 	}
-	for _, k := range []string{"From", "Subject", "Received", "X-Tiporicevuta", "To"} {
+	fields, _ := splitHeader(in)
+	keys := []string{"From", "Subject", "Received", "X-Tiporicevuta", "To", "content-type", "CONTENT-TRANSFER-ENCODING"}
+	for f := want.Fields(); f.Next(); {
+		if k := f.Key(); isToken(k) {
+			keys = append(keys, k, strings.ToLower(k))
+		}
+	}
+	for _, k := range keys {
 		if got.Get(k) != want.Get(k) {
 			t.Errorf("%q: Get(%s) = %q, go-message %q", in, k, got.Get(k), want.Get(k))
 		}
+		// Part.Get reads the fields without a header.
+		if g := headerGet(fields, k); g != want.Get(k) {
+			t.Errorf("%q: headerGet(%s) = %q, go-message %q", in, k, g, want.Get(k))
+		}
 	}
+}
+
+// isToken reports whether k is a non-empty RFC 7230 token: the field
+// names Part.Get is asked for.
+func isToken(k string) bool {
+	for _, c := range []byte(k) {
+		if c <= ' ' || c >= 127 || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return k != ""
 }
 
 // TestParseHeader: parseHeader reads a header as go-message's ReadHeader.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // ISO-8859-1 and other charsets of real PEC bodies
-	"github.com/emersion/go-message/mail"
 )
 
 func parseMediaType(v string) (string, map[string]string, error) {
@@ -36,7 +35,7 @@ func (p *Part) RawBody() *io.SectionReader {
 // parts, converted to UTF-8. An unknown encoding or charset is reported with
 // the raw body.
 func (p *Part) Body() (io.Reader, error) {
-	e, err := message.New(message.Header{Header: p.Header}, p.RawBody())
+	e, err := message.New(message.Header{Header: p.Header()}, p.RawBody())
 	if e == nil {
 		return p.RawBody(), err
 	}
@@ -44,14 +43,65 @@ func (p *Part) Body() (io.Reader, error) {
 }
 
 // Filename returns the name of the part: the Content-Disposition filename
-// parameter, else the Content-Type name parameter (RFC 2047/2231 decoded).
+// parameter, else the Content-Type name parameter (RFC 2047/2231
+// decoded), as go-message's mail.AttachmentHeader.Filename reads it.
 func (p *Part) Filename() string {
-	ah := mail.AttachmentHeader{Header: message.Header{Header: p.Header}}
-	if n, err := ah.Filename(); err == nil && n != "" {
-		return n
+	_, params, err := headerParams(p.Get("Content-Disposition"))
+	name, ok := params["filename"]
+	if !ok {
+		params, err = nil, nil
+		if v := p.Get("Content-Type"); v != "" {
+			_, params, err = headerParams(v)
+		}
+		name = params["name"]
+	}
+	if err == nil && name != "" {
+		return name
 	}
 	return p.Params["name"]
 }
+
+// Disposition returns the Content-Disposition type as go-message's
+// message.Header.ContentDisposition does: the whole value when it cannot
+// be parsed.
+func (p *Part) Disposition() string {
+	v := p.Get("Content-Disposition")
+	t, _, err := mime.ParseMediaType(v)
+	if err != nil {
+		return v
+	}
+	return t
+}
+
+// headerParams parses a field with parameters as go-message does: its
+// parameter values RFC 2047 decoded, a value that does not decode kept as
+// it is.
+func headerParams(v string) (string, map[string]string, error) {
+	t, params, err := mime.ParseMediaType(v)
+	if err != nil {
+		return v, nil, err
+	}
+	for k, pv := range params {
+		if strings.Contains(pv, "=?") {
+			if dec, err := wordDecoder.DecodeHeader(pv); err == nil {
+				params[k] = dec
+			}
+		}
+	}
+	return t, params, nil
+}
+
+// wordDecoder decodes encoded words with go-message's charsets.
+var wordDecoder = &mime.WordDecoder{CharsetReader: func(charset string, r io.Reader) (io.Reader, error) {
+	charset = strings.ToLower(charset)
+	if charset == "utf-8" || charset == "us-ascii" {
+		return r, nil
+	}
+	if message.CharsetReader != nil {
+		return message.CharsetReader(charset, r)
+	}
+	return nil, fmt.Errorf("unhandled charset %q", charset)
+}}
 
 // Walk calls fn for p and every entity below it, depth first, embedded
 // messages included. It stops when fn returns false.
@@ -90,7 +140,7 @@ func (p *Part) Decoded() (io.Reader, error) {
 	// go-message makes the error, so that message.IsUnknownEncoding
 	// recognises it.
 	var h message.Header
-	h.Set("Content-Transfer-Encoding", p.Header.Get("Content-Transfer-Encoding"))
+	h.Set("Content-Transfer-Encoding", p.Get("Content-Transfer-Encoding"))
 	_, err := message.New(h, raw)
 	if err == nil {
 		err = fmt.Errorf("unknown transfer encoding %q", p.Encoding())
@@ -99,9 +149,7 @@ func (p *Part) Decoded() (io.Reader, error) {
 }
 
 // Encoding returns the Content-Transfer-Encoding, lower-cased and trimmed.
-func (p *Part) Encoding() string {
-	return strings.ToLower(strings.TrimSpace(p.Header.Get("Content-Transfer-Encoding")))
-}
+func (p *Part) Encoding() string { return p.encoding }
 
 // DecodedSize returns the number of bytes Decoded yields. A base64 body is
 // measured by counting its alphabet, without decoding it; a

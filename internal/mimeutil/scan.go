@@ -63,18 +63,34 @@ func (l *Limits) withDefaults() Limits {
 
 // Part is one MIME entity, located by offsets in Src.
 type Part struct {
-	Path      string           // "" for the message, "1", "1.2" for parts (IMAP numbering)
-	Header    textproto.Header // the entity's header
-	Src       io.ReaderAt      // the bytes the offsets refer to
-	Start     int64            // first byte of the header
-	BodyStart int64            // first byte of the body
-	End       int64            // end of the body, exclusive (the CRLF before a delimiter is not part of it)
-	MediaType string           // lower-case media type; text/plain when absent
+	Path      string      // "" for the message, "1", "1.2" for parts (IMAP numbering)
+	Src       io.ReaderAt // the bytes the offsets refer to
+	Start     int64       // first byte of the header
+	BodyStart int64       // first byte of the body
+	End       int64       // end of the body, exclusive (the CRLF before a delimiter is not part of it)
+	MediaType string      // lower-case media type; text/plain when absent
 	Params    map[string]string
 	Children  []*Part // parts of a multipart
 	Embedded  *Part   // the message inside a message/rfc822 part
 	Problems  []error // defects tolerated while scanning this entity
+
+	fields   []byte // the header's fields, as splitHeader writes them
+	encoding string // Content-Transfer-Encoding, lower-cased and trimmed
+	hdr      textproto.Header
+	hdrOnce  sync.Once
 }
+
+// Header returns the entity's header, as go-message's
+// textproto.ReadHeader reads it. It is made on first use: most parts
+// are only asked for a field or two (Get).
+func (p *Part) Header() textproto.Header {
+	p.hdrOnce.Do(func() { p.hdr = buildHeader(p.fields) })
+	return p.hdr
+}
+
+// Get returns the value of the first header field named key, as
+// Header().Get(key) does, without making the header.
+func (p *Part) Get(key string) string { return headerGet(p.fields, key) }
 
 // Scan reads the MIME structure of the message held in src[0:size].
 func Scan(src io.ReaderAt, size int64, lim *Limits) (*Part, error) {
@@ -216,12 +232,13 @@ func (s *scanner) entity(src io.ReaderAt, start, end int64, path string, depth i
 	p.BodyStart = bodyStart
 	hdr = append(hdr, "\r\n"...)
 	s.hdr = hdr
-	h, err := parseHeader(hdr)
-	if err != nil && err != io.EOF {
+	fields, err := splitHeader(hdr)
+	if err != nil {
 		return nil, &offsetError{start, fmt.Errorf("header: %w", err)}
 	}
-	p.Header = h
-	p.MediaType, p.Params = contentType(h)
+	p.fields = fields
+	p.encoding = encodingName(p.Get("Content-Transfer-Encoding"))
+	p.MediaType, p.Params = contentType(p.Get("Content-Type"))
 
 	switch {
 	case strings.HasPrefix(p.MediaType, "multipart/"):
@@ -240,8 +257,19 @@ func (s *scanner) entity(src io.ReaderAt, start, end int64, path string, depth i
 	return p, nil
 }
 
-func contentType(h textproto.Header) (string, map[string]string) {
-	v := h.Get("Content-Type")
+// encodingName returns a Content-Transfer-Encoding value lower-cased and
+// trimmed, the usual ones without allocating.
+func encodingName(v string) string {
+	v = strings.TrimSpace(v)
+	for _, e := range [...]string{"base64", "quoted-printable", "7bit", "8bit", "binary"} {
+		if strings.EqualFold(v, e) {
+			return e
+		}
+	}
+	return strings.ToLower(v)
+}
+
+func contentType(v string) (string, map[string]string) {
 	if v == "" {
 		return "text/plain", nil
 	}
@@ -429,8 +457,7 @@ func childPath(parent string, n int) string {
 }
 
 func (s *scanner) embedded(p *Part, depth int) error {
-	enc := strings.ToLower(strings.TrimSpace(p.Header.Get("Content-Transfer-Encoding")))
-	switch enc {
+	switch p.Encoding() {
 	case "", "7bit", "8bit", "binary":
 		e, err := s.entity(p.Src, p.BodyStart, p.End, p.Path, depth+1)
 		if err != nil {

@@ -70,7 +70,7 @@ func (m *Message) classify() {
 
 // headerKind is the kind the unsigned headers claim.
 func (m *Message) headerKind() pec.Kind {
-	h := m.Part.Header
+	h := m.Part.Header()
 	if v := strings.TrimSpace(h.Get(pec.HeaderReceipt)); v != "" {
 		n, err := pec.ParseNotice(v)
 		if err != nil {
@@ -107,7 +107,7 @@ func headerOf(k pec.Kind) string {
 // headerVirus reports whether the unsigned X-VerificaSicurezza header
 // claims a virus.
 func (m *Message) headerVirus() bool {
-	return strings.EqualFold(strings.TrimSpace(m.Part.Header.Get(pec.HeaderSecurityCheck)), pec.SecurityCheckError)
+	return strings.EqualFold(strings.TrimSpace(m.Part.Get(pec.HeaderSecurityCheck)), pec.SecurityCheckError)
 }
 
 func (m *Message) noticeKind(n pec.Notice, virus bool) pec.Kind {
@@ -200,7 +200,7 @@ func (m *Message) crossCheck() {
 	if d == nil {
 		return
 	}
-	h := m.Part.Header
+	h := m.Part.Header()
 	if m.Kind == pec.KindTransport {
 		if id := h.Get("Message-Id"); id != "" && !pec.EqualMsgID(id, d.ID) {
 			m.problem(m.Part, "Message-ID", fmt.Errorf("%w: Message-ID %s, identificativo %s", pec.ErrInconsistent, id, d.ID))

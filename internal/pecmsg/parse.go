@@ -75,16 +75,16 @@ func (m *Message) OriginalHeader() (h textproto.Header, ok bool) {
 	if m.Original == nil || m.Original.Embedded == nil || m.SigPart == nil {
 		return textproto.Header{}, false
 	}
-	return m.Original.Embedded.Header, true
+	return m.Original.Embedded.Header(), true
 }
 
 // Header returns the header of the PEC message, or of the input when it
 // holds none.
 func (m *Message) Header() textproto.Header {
 	if m.Part == nil {
-		return m.Root.Header
+		return m.Root.Header()
 	}
-	return m.Part.Header
+	return m.Part.Header()
 }
 
 // IsPEC reports whether a PEC message was found in the input.
@@ -144,19 +144,20 @@ func (m *Message) problem(part *mimeutil.Part, header string, err error) {
 	m.Problems = append(m.Problems, pe)
 }
 
-// isPEC reports whether h carries X-Trasporto or X-Ricevuta.
-func isPEC(h textproto.Header) bool {
-	return strings.TrimSpace(h.Get(pec.HeaderTransport)) != "" || strings.TrimSpace(h.Get(pec.HeaderReceipt)) != ""
+// isPEC reports whether the header of p carries X-Trasporto or
+// X-Ricevuta.
+func isPEC(p *mimeutil.Part) bool {
+	return strings.TrimSpace(p.Get(pec.HeaderTransport)) != "" || strings.TrimSpace(p.Get(pec.HeaderReceipt)) != ""
 }
 
 // findPEC returns the outermost entity whose header marks a PEC message.
 func findPEC(root *mimeutil.Part) *mimeutil.Part {
-	if isPEC(root.Header) {
+	if isPEC(root) {
 		return root
 	}
 	var found *mimeutil.Part
 	root.Walk(func(p *mimeutil.Part) bool {
-		if p.Embedded != nil && isPEC(p.Embedded.Header) {
+		if p.Embedded != nil && isPEC(p.Embedded) {
 			found = p.Embedded
 			return false
 		}
@@ -409,7 +410,7 @@ func (m *Message) verify(vopts *smime.VerifyOptions) error {
 	noFrom := false
 	if o.From == "" {
 		var lenient bool
-		o.From, lenient = fromAddress(m.Part.Header)
+		o.From, lenient = fromAddress(m.Part.Header())
 		noFrom = o.From == ""
 		if lenient {
 			m.deviate("From field is not RFC 5322; its angle address %s was used", o.From)
