@@ -135,11 +135,12 @@ func (s *submitSession) Data(r io.Reader) error {
 	if s.from == "" || len(s.rcpt) == 0 {
 		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL and RCPT first"}
 	}
-	body, err := io.ReadAll(r)
+	p := s.p
+	body, release, err := p.readData(r, p.cfg.CommandTimeout)
 	if err != nil {
 		return err
 	}
-	p := s.p
+	defer release()
 	ctx := p.ctx
 	now := p.cfg.Now()
 	res, err := p.check(ctx, s.from, s.rcpt, body)
@@ -147,7 +148,7 @@ func (s *submitSession) Data(r io.Reader) error {
 		p.cfg.Logger.Warn("virus scan", "err", err)
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "content check unavailable, try again later"}
 	}
-	pecID := pec.NewMsgID(p.cfg.Domains[0], now)
+	pecID := pec.NewMsgID(p.domains()[0], now)
 	meta, err := res.meta(pecID)
 	if err != nil {
 		return errSpool

@@ -42,6 +42,7 @@ type Provider struct {
 
 	throttle *mailbox.Throttle // failed submission logins
 	pool     pool              // outbound SMTP connections
+	mem      *memBudget        // the bodies the DATA phases hold
 }
 
 // New checks cfg and starts the provider's workers, which first take up the
@@ -72,6 +73,7 @@ func New(cfg *Config) (*Provider, error) {
 		missed: make(map[string]bool),
 
 		throttle: c.Throttle,
+		mem:      newMemBudget(c.DataMemory, c.MaxTotal),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.pool.maxAge, p.pool.now = c.CommandTimeout/2, time.Now // sockets age in real time
@@ -335,7 +337,7 @@ func (p *Provider) verifyOptions() *smime.VerifyOptions {
 // ours reports whether addr is in one of the provider's domains.
 func (p *Provider) ours(addr string) bool {
 	d := domainOf(addr)
-	for _, x := range p.cfg.Domains {
+	for _, x := range p.domains() {
 		if x == d {
 			return true
 		}
