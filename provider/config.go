@@ -94,6 +94,14 @@ type Config struct {
 	MaxTotal int64
 	// MaxRecipients bounds RCPT TO per transaction; zero: 100.
 	MaxRecipients int
+	// DataMemory bounds the bytes of message bodies that the DATA phases
+	// of both listeners hold in memory at once; zero: 4 × MaxTotal, at
+	// least MaxTotal plus 64 KiB. Each phase takes 64 KiB for the start
+	// of its body; a longer body takes one of the slots of MaxTotal bytes
+	// that fit in DataMemory besides (at least one). A DATA phase that
+	// finds no memory waits (at most CommandTimeout), then gets a 452
+	// temporary error.
+	DataMemory int64
 	// Scanner checks content for viruses. Nil: EICAR, which finds the
 	// EICAR test string only.
 	Scanner Scanner
@@ -141,6 +149,10 @@ func (c Config) withDefaults() Config {
 	if c.MaxRecipients == 0 {
 		c.MaxRecipients = 100
 	}
+	if c.DataMemory == 0 {
+		c.DataMemory = 4 * c.MaxTotal
+	}
+	c.DataMemory = max(c.DataMemory, c.MaxTotal+dataChunk)
 	if c.Scanner == nil {
 		c.Scanner = EICAR{}
 	}

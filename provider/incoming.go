@@ -81,11 +81,12 @@ func (s *incomingSession) Data(r io.Reader) error {
 	if !s.hasFrom || len(s.rcpt) == 0 {
 		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "MAIL and RCPT first"}
 	}
-	body, err := io.ReadAll(r)
+	p := s.p
+	body, release, err := p.readData(r, p.cfg.CommandTimeout)
 	if err != nil {
 		return err
 	}
-	p := s.p
+	defer release()
 	if !idsText(body) {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "the Message-ID is not valid text"}
 	}
