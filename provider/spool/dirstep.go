@@ -45,7 +45,13 @@ func (d *Dir) Done(ctx context.Context, id, step string, output io.Reader) error
 		return fmt.Errorf("spool: recording step %q of item %q: %w", step, id, err)
 	}
 	bodyOff := off + int64(logPrefixLen+len(hdr)+4)
-	d.tab.markDoneAt(e, step, logSpan{off: bodyOff, len: int64(len(body)), crc: crc32.Checksum(body, castagnoli)})
+	if d.tab.markDoneAt(e, step, logSpan{off: bodyOff, len: int64(len(body)), crc: crc32.Checksum(body, castagnoli)}) {
+		// A retry file of the first format: ignored, and removed, by
+		// Open once the step is done; no fsync needed.
+		if err := os.Remove(d.retryPath(id, step)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			d.log.Warn("spool: removing the retry of a done step", "item", id, "step", step, "err", err)
+		}
+	}
 	return nil
 }
 

@@ -93,16 +93,19 @@ func (t *table) markDone(e *entry, step string) (hadRetry bool) {
 	return hadRetry
 }
 
-// markDoneAt marks step done with its output at span in the log.
-func (t *table) markDoneAt(e *entry, step string, span logSpan) {
+// markDoneAt marks step done with its output at span in the log; it
+// reports whether the step had a retry.
+func (t *table) markDoneAt(e *entry, step string, span logSpan) (hadRetry bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e.steps[step] = true
+	_, hadRetry = e.retries[step]
 	delete(e.retries, step)
 	if e.outs == nil {
 		e.outs = map[string]logSpan{}
 	}
 	e.outs[step] = span
+	return hadRetry
 }
 
 // span returns where step's output lies in the log, whether it is
