@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"os"
 	"path/filepath"
 	"strings"
@@ -268,4 +269,20 @@ func abs(n int) int {
 		return -n
 	}
 	return n
+}
+
+// FuzzMediaType checks parseMediaTypeStd against mime.ParseMediaType.
+func FuzzMediaType(f *testing.F) {
+	for _, s := range []string{"text/plain", "Multipart/Mixed; boundary=\"----=_Part_1\"", "application/pdf; name=a.pdf",
+		"text/plain; charset=ISO-8859-1; format=flowed", "attachment; filename*=UTF-8''a.pdf", "text/plain;", "a/b; x=\"\"",
+		"text/plain; name=\"a\\\"b\"", " text/plain ; charset = utf-8 ", "text/plain; a=1; A=2", "x/y; a=\"1;2\"", "text/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		gt, gp, gerr := parseMediaTypeStd(v)
+		wt, wp, werr := mime.ParseMediaType(v)
+		if gt != wt || fmt.Sprint(gerr) != fmt.Sprint(werr) || fmt.Sprint(gp) != fmt.Sprint(wp) || (gp == nil) != (wp == nil) {
+			t.Fatalf("%q: %q %v %v; mime %q %v %v", v, gt, gp, gerr, wt, wp, werr)
+		}
+	})
 }

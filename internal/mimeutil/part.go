@@ -11,7 +11,7 @@ import (
 )
 
 func parseMediaType(v string) (string, map[string]string, error) {
-	t, params, err := mime.ParseMediaType(v)
+	t, params, err := parseMediaTypeStd(v)
 	if err != nil && t == "" {
 		// QUIRK: tolerate a trailing ";" or junk parameters: keep the type.
 		t = strings.ToLower(strings.TrimSpace(strings.SplitN(v, ";", 2)[0]))
@@ -66,7 +66,7 @@ func (p *Part) Filename() string {
 // be parsed.
 func (p *Part) Disposition() string {
 	v := p.Get("Content-Disposition")
-	t, _, err := mime.ParseMediaType(v)
+	t, _, err := parseMediaTypeStd(v)
 	if err != nil {
 		return v
 	}
@@ -77,7 +77,7 @@ func (p *Part) Disposition() string {
 // parameter values RFC 2047 decoded, a value that does not decode kept as
 // it is.
 func headerParams(v string) (string, map[string]string, error) {
-	t, params, err := mime.ParseMediaType(v)
+	t, params, err := parseMediaTypeStd(v)
 	if err != nil {
 		return v, nil, err
 	}

@@ -3,6 +3,7 @@ package smime
 import (
 	"bytes"
 	"io"
+	"sync"
 )
 
 // crlfWriter writes to w what is written to it with every bare LF turned
@@ -86,10 +87,23 @@ func (c *crlfWriter) emit(b []byte) error {
 		}
 	}
 	if c.buf == nil {
-		c.buf = make([]byte, 0, crlfBufSize)
+		c.buf = (*crlfBufs.Get().(*[]byte))[:0]
 	}
 	c.buf = append(c.buf, b...)
 	return nil
+}
+
+// crlfBufs are the buffers of crlfWriters, reused from one verification
+// to the next.
+var crlfBufs = sync.Pool{New: func() any { b := make([]byte, 0, crlfBufSize); return &b }}
+
+// release gives the buffer back once the content is written.
+func (c *crlfWriter) release() {
+	if c.buf != nil {
+		b := c.buf[:0]
+		crlfBufs.Put(&b)
+		c.buf = nil
+	}
 }
 
 func (c *crlfWriter) flush() error {

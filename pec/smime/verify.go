@@ -165,6 +165,7 @@ func Verify(content io.Reader, signature []byte, opts *VerifyOptions) (*Verdict,
 		buf := copyBufs.Get().(*[]byte)
 		_, err := io.CopyBuffer(canon, content, *buf)
 		copyBufs.Put(buf)
+		canon.release()
 		if err != nil {
 			return nil, err
 		}
