@@ -5,22 +5,26 @@ import (
 	"io"
 	"mime"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // ISO-8859-1 and other charsets of real PEC bodies
 )
 
-func parseMediaType(v string) (string, map[string]string, error) {
-	t, params, err := parseMediaTypeStd(v)
-	if err != nil && t == "" {
+// parseMediaType parses a Content-Type value as mime.ParseMediaType does,
+// whose error it returns as strict, and tolerates what it refuses when a
+// type can still be read (err is nil then).
+func parseMediaType(v string) (t string, params map[string]string, err, strict error) {
+	t, params, strict = parseMediaTypeStd(v)
+	if strict != nil && t == "" {
 		// QUIRK: tolerate a trailing ";" or junk parameters: keep the type.
 		t = strings.ToLower(strings.TrimSpace(strings.SplitN(v, ";", 2)[0]))
 		if !strings.Contains(t, "/") {
-			return "", nil, err
+			return "", nil, strict, strict
 		}
-		return t, params, nil
+		return t, params, nil, strict
 	}
-	return strings.ToLower(t), params, nil
+	return strings.ToLower(t), params, nil, strict
 }
 
 // Raw returns the entity as it is in the source: header and body.
@@ -49,11 +53,16 @@ func (p *Part) Filename() string {
 	_, params, err := headerParams(p.Get("Content-Disposition"))
 	name, ok := params["filename"]
 	if !ok {
-		params, err = nil, nil
+		// The Content-Type parameters were parsed by the scan: the name
+		// is decoded as go-message decodes it.
+		name, err = "", nil
 		if v := p.Get("Content-Type"); v != "" {
-			_, params, err = headerParams(v)
+			if p.ctErr != nil {
+				err = p.ctErr
+			} else {
+				name = decodeParam(p.Params["name"])
+			}
 		}
-		name = params["name"]
 	}
 	if err == nil && name != "" {
 		return name
@@ -82,13 +91,21 @@ func headerParams(v string) (string, map[string]string, error) {
 		return v, nil, err
 	}
 	for k, pv := range params {
-		if strings.Contains(pv, "=?") {
-			if dec, err := wordDecoder.DecodeHeader(pv); err == nil {
-				params[k] = dec
-			}
-		}
+		params[k] = decodeParam(pv)
 	}
 	return t, params, nil
+}
+
+// decodeParam decodes the encoded words of a parameter value, as
+// go-message does; a value that does not decode is kept as it is.
+func decodeParam(v string) string {
+	if !strings.Contains(v, "=?") {
+		return v
+	}
+	if dec, err := wordDecoder.DecodeHeader(v); err == nil {
+		return dec
+	}
+	return v
 }
 
 // wordDecoder decodes encoded words with go-message's charsets.
@@ -213,12 +230,15 @@ func (p *Part) DecodedBound() int64 {
 	return n
 }
 
-// ReadAtMost reads r to its end into a buffer of hint bytes (a bound on
-// its size, such as DecodedBound) rather than one grown by doubling, and
-// stops after limit+1 bytes: a result longer than limit says r is. The
-// bytes read before an error are returned with it.
-func ReadAtMost(r io.Reader, hint, limit int64) ([]byte, error) {
-	buf := make([]byte, 0, min(max(hint, 0), limit)+1)
+// ReadAtMost reads r to its end, appending to buf[:0] (grown to hint
+// bytes, a bound on its size such as DecodedBound, rather than by
+// doubling), and stops after limit+1 bytes: a result longer than limit
+// says r is. The bytes read before an error are returned with it.
+func ReadAtMost(buf []byte, r io.Reader, hint, limit int64) ([]byte, error) {
+	if need := min(max(hint, 0), limit) + 1; int64(cap(buf)) < need {
+		buf = make([]byte, 0, need)
+	}
+	buf = buf[:0]
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -235,4 +255,32 @@ func ReadAtMost(r io.Reader, hint, limit int64) ([]byte, error) {
 			return buf, err
 		}
 	}
+}
+
+// Scratch buffers, for bytes read, used and dropped within one call (a
+// signature, certification data): GetScratch returns one holding at
+// least n bytes, PutScratch takes it back once nothing refers to it.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// maxScratch bounds the buffers kept for reuse.
+const maxScratch = 256 << 10
+
+// GetScratch returns an empty buffer of capacity at least n.
+func GetScratch(n int64) *[]byte {
+	b := scratch.Get().(*[]byte)
+	if int64(cap(*b)) < n && n <= maxScratch {
+		*b = make([]byte, 0, n)
+	}
+	*b = (*b)[:0]
+	return b
+}
+
+// PutScratch gives back a buffer from GetScratch, holding what was read
+// into it (b's storage, possibly regrown).
+func PutScratch(p *[]byte, b []byte) {
+	if cap(b) > maxScratch {
+		return
+	}
+	*p = b[:0]
+	scratch.Put(p)
 }

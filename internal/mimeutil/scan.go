@@ -76,6 +76,7 @@ type Part struct {
 
 	fields   []byte // the header's fields, as splitHeader writes them
 	encoding string // Content-Transfer-Encoding, lower-cased and trimmed
+	ctErr    error  // mime.ParseMediaType's error on Content-Type
 	hdr      textproto.Header
 	hdrOnce  sync.Once
 }
@@ -238,7 +239,7 @@ func (s *scanner) entity(src io.ReaderAt, start, end int64, path string, depth i
 	}
 	p.fields = fields
 	p.encoding = encodingName(p.Get("Content-Transfer-Encoding"))
-	p.MediaType, p.Params = contentType(p.Get("Content-Type"))
+	p.MediaType, p.Params, p.ctErr = contentType(p.Get("Content-Type"))
 
 	switch {
 	case strings.HasPrefix(p.MediaType, "multipart/"):
@@ -269,15 +270,17 @@ func encodingName(v string) string {
 	return strings.ToLower(v)
 }
 
-func contentType(v string) (string, map[string]string) {
+// contentType returns the media type and parameters of a Content-Type
+// value, and mime.ParseMediaType's error on it.
+func contentType(v string) (string, map[string]string, error) {
 	if v == "" {
-		return "text/plain", nil
+		return "text/plain", nil, nil
 	}
-	t, params, err := parseMediaType(v)
+	t, params, err, strictErr := parseMediaType(v)
 	if err != nil || t == "" {
-		return "text/plain", params
+		return "text/plain", params, strictErr
 	}
-	return t, params
+	return t, params, strictErr
 }
 
 // delimWindow is how much of a multipart body is searched at a time for
@@ -473,7 +476,7 @@ func (s *scanner) embedded(p *Part, depth int) error {
 	}
 	// The decoded message is kept (it is the source of its parts): read it
 	// into a buffer of its size, not one grown by doubling.
-	data, err := ReadAtMost(body, p.DecodedBound(), s.lim.MaxEmbedded)
+	data, err := ReadAtMost(nil, body, p.DecodedBound(), s.lim.MaxEmbedded)
 	if err != nil {
 		p.Problems = append(p.Problems, &offsetError{p.BodyStart, err})
 		return nil

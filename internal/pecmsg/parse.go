@@ -366,14 +366,17 @@ func (m *Message) readCertData() {
 		m.problem(m.CertPart, "Content-Transfer-Encoding", err)
 		return
 	}
-	// Read as Parse does, into a buffer of the decoded size.
+	// Read as Parse does, into a scratch buffer of the decoded size:
+	// Unmarshal keeps nothing of it.
 	var d *daticert.Data
-	b, err := mimeutil.ReadAtMost(body, m.CertPart.DecodedBound(), daticert.MaxSize)
+	scratch := mimeutil.GetScratch(m.CertPart.DecodedBound() + 1)
+	b, err := mimeutil.ReadAtMost(*scratch, body, m.CertPart.DecodedBound(), daticert.MaxSize)
 	if err != nil {
 		err = fmt.Errorf("daticert: read: %w", err)
 	} else {
 		d, err = daticert.Unmarshal(b)
 	}
+	mimeutil.PutScratch(scratch, b)
 	if err != nil {
 		m.problem(m.CertPart, "", fmt.Errorf("%s: %w", pec.CertDataName, err))
 		return
@@ -392,9 +395,12 @@ func (m *Message) verify(vopts *smime.VerifyOptions) error {
 	}
 	var p7s []byte
 	if body != nil {
-		// Read into a buffer of the decoded size, not one grown by
-		// doubling: a signature is a few KiB of base64.
-		p7s, err = mimeutil.ReadAtMost(body, m.SigPart.DecodedBound(), MaxSignatureSize)
+		// Read into a scratch buffer of the decoded size, not one grown
+		// by doubling: a signature is a few KiB of base64, and Verify
+		// keeps nothing of it.
+		scratch := mimeutil.GetScratch(m.SigPart.DecodedBound() + 1)
+		p7s, err = mimeutil.ReadAtMost(*scratch, body, m.SigPart.DecodedBound(), MaxSignatureSize)
+		defer func() { mimeutil.PutScratch(scratch, p7s) }()
 		if err != nil {
 			m.problem(m.SigPart, "", fmt.Errorf("%w: signature part: %w", pec.ErrMalformed, err))
 		}

@@ -134,7 +134,8 @@ func (v *Verdict) add(p *Problem) {
 // copies, are hashed as CRLF (noted as ProblemCanonicalized). content is
 // read to its end in a stream: memory use does not depend on its size.
 //
-// signature is the decoded smime.p7s, DER or BER. Verify accepts what real
+// signature is the decoded smime.p7s, DER or BER; Verify keeps no
+// reference to it once it returns (the caller may reuse it). Verify accepts what real
 // PEC providers send: SHA-1 digests, RSA, BER, chains with the issuing CA,
 // and certificates long expired (reported through Trusted and
 // ProblemExpired, not through Intact).
