@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -140,6 +141,19 @@ func TestQuotaWire(t *testing.T) {
 	s.put("q GETQUOTAROOT INBOX\r\n")
 	if lines := s.upTo("*"); !strings.HasPrefix(lines[len(lines)-1], "* BYE") {
 		t.Errorf("GETQUOTAROOT before login: %q", lines)
+	}
+	// Pipelined after the login that allows it, with LOGIN and with
+	// AUTHENTICATE: taken once imapserver has logged in.
+	for _, login := range []string{
+		fmt.Sprintf("l LOGIN %q %q\r\n", user, pass),
+		"l AUTHENTICATE PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00"+user+"\x00"+pass)) + "\r\n",
+	} {
+		s = f.raw(t)
+		s.put(login + "q GETQUOTAROOT INBOX\r\n")
+		got := strings.Join(s.upTo("q"), "\n")
+		if !strings.Contains(got, " QUOTA QUOTA=RES-STORAGE] ") || !strings.Contains(got, "q OK GETQUOTAROOT completed") {
+			t.Errorf("pipelined after %q:\n%s", login[:16], got)
+		}
 	}
 	s = f.raw(t)
 	s.put(fmt.Sprintf("l LOGIN %q %q\r\n", user, pass))
