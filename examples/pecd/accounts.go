@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/pecsdk/pec/provider/mailbox"
 )
@@ -23,11 +24,25 @@ import (
 //	# comment
 //	alice@pec.example.it {PBKDF2-SHA256}600000$<salt, base64>$<hash, base64>
 //	archive@pec.example.it !
+//	office@pec.example.it {PBKDF2-SHA256}600000$...$... ordinary=refuse
 //
 // The address is the login and the mailbox name (compared without regard
 // to case). "!" in place of a hash makes a mailbox that receives mail but
 // cannot log in. Hashes are PBKDF2-HMAC-SHA256 of the password, 32 bytes,
 // written by `pecd -hash-password`.
+//
+// Options may follow the hash, each as name=value:
+//
+//	ordinary=accept   ordinary mail (anything that is not a valid PEC
+//	                  object) reaches the mailbox in an anomaly envelope
+//	ordinary=refuse   it is refused at SMTP (550), so that the sender's
+//	                  server bounces it (PEC.md §11.2)
+//
+// An account without the option follows [accounts] ordinary of the
+// configuration (accept when not given).
+//
+// The file is read again on SIGHUP: a reload that finds an error keeps
+// the accounts it had.
 
 // hashScheme prefixes every hash of the file.
 const hashScheme = "{PBKDF2-SHA256}"
@@ -36,10 +51,53 @@ const hashScheme = "{PBKDF2-SHA256}"
 const DefaultHashIterations = 600_000
 
 // fileAccounts are the accounts of an accounts file: the provider's
-// Users. Safe for concurrent use (read-only once loaded).
+// Users. Safe for concurrent use; replace swaps in those of a file read
+// again, at once for every session.
 type fileAccounts struct {
-	users map[string]*passwordHash // nil hash: no login
+	cur atomic.Pointer[accountTable]
+}
+
+// accountTable is one reading of an accounts file, never changed after.
+type accountTable struct {
+	users map[string]*account
 	dummy passwordHash
+}
+
+// account is one line of the file.
+type account struct {
+	hash     *passwordHash // nil: no login
+	ordinary ordinaryMode  // ordinaryDefault: the configuration's
+}
+
+// ordinaryMode is what a mailbox does with ordinary mail.
+type ordinaryMode int
+
+const (
+	ordinaryDefault ordinaryMode = iota // not given: the configuration's
+	ordinaryAccept                      // delivered in an anomaly envelope
+	ordinaryRefuse                      // refused at SMTP
+)
+
+// parseOrdinary reads the value of an ordinary= option or key.
+func parseOrdinary(s string) (ordinaryMode, error) {
+	switch strings.ToLower(s) {
+	case "accept":
+		return ordinaryAccept, nil
+	case "refuse":
+		return ordinaryRefuse, nil
+	}
+	return ordinaryDefault, fmt.Errorf("ordinary=%q: want accept or refuse", clip(s))
+}
+
+// String returns the word of the file.
+func (m ordinaryMode) String() string {
+	switch m {
+	case ordinaryAccept:
+		return "accept"
+	case ordinaryRefuse:
+		return "refuse"
+	}
+	return "default"
 }
 
 // passwordHash is one PBKDF2 hash.
@@ -65,7 +123,7 @@ func loadAccounts(path string) (*fileAccounts, error) {
 // parseAccounts reads the accounts file format; errors start with the
 // line number.
 func parseAccounts(r io.Reader) (*fileAccounts, error) {
-	a := &fileAccounts{users: map[string]*passwordHash{}}
+	a := &accountTable{users: map[string]*account{}}
 	a.dummy = newHash("", 1)
 	sc := bufio.NewScanner(r)
 	n := 0
@@ -76,7 +134,7 @@ func parseAccounts(r io.Reader) (*fileAccounts, error) {
 			continue
 		}
 		f := strings.Fields(t)
-		if len(f) != 2 {
+		if len(f) < 2 {
 			return nil, fmt.Errorf("%d: expected an address and a hash", n)
 		}
 		user := strings.ToLower(f[0])
@@ -87,15 +145,30 @@ func parseAccounts(r io.Reader) (*fileAccounts, error) {
 		if _, dup := a.users[user]; dup {
 			return nil, fmt.Errorf("%d: %s listed twice", n, user)
 		}
+		acc := &account{}
+		for _, o := range f[2:] {
+			k, v, _ := strings.Cut(o, "=")
+			if k != "ordinary" {
+				return nil, fmt.Errorf("%d: %s: unknown option %q", n, user, clip(o))
+			}
+			if acc.ordinary != ordinaryDefault {
+				return nil, fmt.Errorf("%d: %s: ordinary= given twice", n, user)
+			}
+			m, err := parseOrdinary(v)
+			if err != nil {
+				return nil, fmt.Errorf("%d: %s: %w", n, user, err)
+			}
+			acc.ordinary = m
+		}
+		a.users[user] = acc
 		if f[1] == "!" {
-			a.users[user] = nil
 			continue
 		}
 		h, err := parseHash(f[1])
 		if err != nil {
 			return nil, fmt.Errorf("%d: %s: %w", n, user, err)
 		}
-		a.users[user] = h
+		acc.hash = h
 		if a.dummy.iter < h.iter {
 			a.dummy = newHash("", h.iter) // unknown users cost as much as known ones
 		}
@@ -103,7 +176,22 @@ func parseAccounts(r io.Reader) (*fileAccounts, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%d: %w", n+1, err)
 	}
-	return a, nil
+	fa := &fileAccounts{}
+	fa.cur.Store(a)
+	return fa, nil
+}
+
+// replace makes the accounts of b those of a, for every later call.
+func (a *fileAccounts) replace(b *fileAccounts) { a.cur.Store(b.cur.Load()) }
+
+// Ordinary returns what user's mailbox does with ordinary mail, as its
+// line says (ordinaryDefault when it says nothing, or when there is no
+// such account).
+func (a *fileAccounts) Ordinary(user string) ordinaryMode {
+	if acc := a.cur.Load().users[normalUser(user)]; acc != nil {
+		return acc.ordinary
+	}
+	return ordinaryDefault
 }
 
 // parseHash reads {PBKDF2-SHA256}iter$salt$hash.
@@ -160,10 +248,14 @@ func (a *fileAccounts) Authenticate(ctx context.Context, user, password string) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	h := a.users[normalUser(user)]
+	t := a.cur.Load()
+	var h *passwordHash
+	if acc := t.users[normalUser(user)]; acc != nil {
+		h = acc.hash
+	}
 	known := h != nil
 	if !known {
-		h = &a.dummy
+		h = &t.dummy
 	}
 	ok := subtle.ConstantTimeCompare(derive(password, h.salt, h.iter), h.hash) == 1
 	if !ok || !known {
@@ -174,14 +266,15 @@ func (a *fileAccounts) Authenticate(ctx context.Context, user, password string) 
 
 // Exists implements provider.Users.
 func (a *fileAccounts) Exists(_ context.Context, user string) (bool, error) {
-	_, ok := a.users[normalUser(user)]
+	_, ok := a.cur.Load().users[normalUser(user)]
 	return ok, nil
 }
 
 // Users returns the account names.
 func (a *fileAccounts) Users() []string {
-	out := make([]string, 0, len(a.users))
-	for u := range a.users {
+	users := a.cur.Load().users
+	out := make([]string, 0, len(users))
+	for u := range users {
 		out = append(out, u)
 	}
 	return out

@@ -54,6 +54,9 @@ func TestAccountsErrors(t *testing.T) {
 		{"scheme", "a@x.test {SHA}abc\n", "1: a@x.test: not a {PBKDF2-SHA256}"},
 		{"iterations", "a@x.test {PBKDF2-SHA256}0$AAAAAAAAAAA$" + strings.Repeat("A", 43) + "\n", "bad iteration count"},
 		{"short hash", "a@x.test {PBKDF2-SHA256}10$AAAAAAAAAAA$AAAA\n", "bad salt or hash"},
+		{"unknown option", good + " quota=1\n", "1: a@x.test: unknown option \"quota=1\""},
+		{"ordinary value", good + " ordinary=bounce\n", "want accept or refuse"},
+		{"ordinary twice", good + " ordinary=refuse ordinary=accept\n", "given twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,6 +65,32 @@ func TestAccountsErrors(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestAccountsOrdinary(t *testing.T) {
+	file := accountLine("a@x.test", "p", 10) + " ordinary=refuse\n" +
+		accountLine("b@x.test", "p", 10) + " ordinary=accept\n" +
+		accountLine("c@x.test", "p", 10) + "\n" +
+		"d@x.test ! ordinary=refuse\n"
+	a, err := parseAccounts(strings.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, def := range []string{"accept", "refuse"} {
+		n := &node{users: a}
+		n.setOrdinary(def)
+		for user, want := range map[string]bool{
+			"a@x.test": true, "A@X.test": true, "b@x.test": false, "c@x.test": def == "refuse", "d@x.test": true,
+			"nobody@x.test": def == "refuse",
+		} {
+			if got := n.refuseOrdinary(user); got != want {
+				t.Errorf("default %s: refuseOrdinary(%s) = %v", def, user, got)
+			}
+		}
+	}
+	if err := a.Authenticate(context.Background(), "a@x.test", "p"); err != nil {
+		t.Errorf("an option after the hash broke the login: %v", err)
 	}
 }
 

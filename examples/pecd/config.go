@@ -81,14 +81,28 @@ type IndexConfig struct {
 	// accepted, so that after a restart an older one is refused too
 	// (rollback); "" keeps it in memory only.
 	State string
+	// Publish is a file where the provider writes its own entry of the
+	// index (PEC.md §12: providerName, mailReceipt, every managedDomain,
+	// its certificate) as LDIF, and beside it Publish+".p7m", the same
+	// signed with the provider's key; written at the start and at every
+	// reload, for the index publisher to collect. "" writes nothing.
+	Publish string
 }
 
 // StorageConfig is the [storage] section.
 type StorageConfig struct {
-	Spool        string // directory of the durable spool
-	Maildir      string // root of the users' Maildirs
-	Trace        string // a directory (embedded store) or a postgres:// URL
-	SealInterval time.Duration
+	Spool string // directory of the durable spool
+	// Mailbox is the store of the mailboxes: "maildir" (the default),
+	// the Maildirs under Maildir, or "lmtp:ADDRESS", the deliveries
+	// handed to Dovecot's LMTP service at ADDRESS (host:port, or the
+	// path of a Unix socket), which then serves the mailboxes itself.
+	Mailbox string
+	// LMTPDelimiter is Dovecot's recipient_delimiter: a copy for the
+	// Sent folder goes to user+Sent@domain. Default "+".
+	LMTPDelimiter string
+	Maildir       string // root of the users' Maildirs
+	Trace         string // a directory (embedded store) or a postgres:// URL
+	SealInterval  time.Duration
 	// MaildirStaleLock is the age past which a Maildir lock file is taken
 	// to be left by a dead process (a crash) and removed.
 	MaildirStaleLock time.Duration
@@ -110,6 +124,10 @@ type TimeLimitsConfig struct {
 // AccountsConfig is the [accounts] section.
 type AccountsConfig struct {
 	File string // see accounts.go for its format
+	// Ordinary is what a mailbox whose line does not say does with
+	// ordinary mail: "accept" (the default: delivered in an anomaly
+	// envelope) or "refuse" (refused at SMTP, PEC.md §11.2).
+	Ordinary string
 }
 
 // LogConfig is the [log] section.
@@ -127,6 +145,9 @@ const (
 	DefaultRefresh       = index.DefaultInterval       // PEC.md §13.1: daily
 	DefaultSealInterval  = trace.DefaultSealInterval
 	DefaultStaleLock     = 2 * time.Minute // Dovecot's, as package mailbox
+	DefaultMailbox       = "maildir"
+	DefaultLMTPDelimiter = "+"
+	DefaultOrdinary      = "accept" // most providers deliver it in an anomaly envelope
 )
 
 // LoadConfig reads the configuration file at path.
@@ -155,8 +176,10 @@ func ParseConfig(r io.Reader) (*Config, error) {
 		Limits:     LimitsConfig{MaxTotal: DefaultMaxTotal, MaxRecipients: DefaultMaxRecipients},
 		TimeLimits: TimeLimitsConfig{Warning: DefaultWarning, Final: DefaultFinal},
 		Index:      IndexConfig{Refresh: DefaultRefresh},
-		Storage:    StorageConfig{SealInterval: DefaultSealInterval, MaildirStaleLock: DefaultStaleLock},
-		Log:        LogConfig{Level: "info", Format: "text"},
+		Storage: StorageConfig{SealInterval: DefaultSealInterval, MaildirStaleLock: DefaultStaleLock,
+			Mailbox: DefaultMailbox, LMTPDelimiter: DefaultLMTPDelimiter},
+		Accounts: AccountsConfig{Ordinary: DefaultOrdinary},
+		Log:      LogConfig{Level: "info", Format: "text"},
 	}
 	d := &decoder{seen: map[string]int{}}
 	for _, e := range entries {
@@ -195,10 +218,10 @@ func (c *Config) fields(section string) map[string]any {
 		return map[string]any{"ldap": &x.LDAP, "ldap-bind-dn": &x.LDAPBindDN, "ldap-password-file": &x.LDAPPasswordFile,
 			"ldif": &x.LDIF, "anchors": &x.Anchors, "publisher-certificate": &x.PublisherCertificate,
 			"publisher-subject": &x.PublisherSubject, "publisher-email": &x.PublisherEmail, "refresh": &x.Refresh,
-			"state": &x.State}
+			"state": &x.State, "publish": &x.Publish}
 	case "storage":
 		s := &c.Storage
-		return map[string]any{"spool": &s.Spool, "maildir": &s.Maildir, "trace": &s.Trace, "seal-interval": &s.SealInterval,
+		return map[string]any{"spool": &s.Spool, "mailbox": &s.Mailbox, "lmtp-delimiter": &s.LMTPDelimiter, "maildir": &s.Maildir, "trace": &s.Trace, "seal-interval": &s.SealInterval,
 			"maildir-stale-lock": &s.MaildirStaleLock}
 	case "limits":
 		return map[string]any{"max-total-size": size{&c.Limits.MaxTotal}, "max-recipients": &c.Limits.MaxRecipients,
@@ -206,7 +229,7 @@ func (c *Config) fields(section string) map[string]any {
 	case "time-limits":
 		return map[string]any{"warning": &c.TimeLimits.Warning, "final": &c.TimeLimits.Final}
 	case "accounts":
-		return map[string]any{"file": &c.Accounts.File}
+		return map[string]any{"file": &c.Accounts.File, "ordinary": &c.Accounts.Ordinary}
 	case "log":
 		return map[string]any{"level": &c.Log.Level, "format": &c.Log.Format}
 	}
@@ -328,7 +351,7 @@ func (c *Config) check(d *decoder) error {
 		return missing("tls", "key")
 	case c.Storage.Spool == "":
 		return missing("storage", "spool")
-	case c.Storage.Maildir == "":
+	case c.Storage.Maildir == "" && c.Storage.Mailbox == DefaultMailbox:
 		return missing("storage", "maildir")
 	case c.Storage.Trace == "":
 		return missing("storage", "trace")
@@ -341,6 +364,33 @@ func (c *Config) check(d *decoder) error {
 	}
 	if l.Incoming == "" {
 		return missing("listen", "incoming")
+	}
+	if _, err := parseOrdinary(c.Accounts.Ordinary); err != nil {
+		return at("accounts", "ordinary", fmt.Errorf("%q: want accept or refuse", c.Accounts.Ordinary))
+	}
+	if c.Storage.Mailbox != DefaultMailbox {
+		network, address, err := lmtpAddress(c.Storage.Mailbox)
+		if err != nil {
+			return at("storage", "mailbox", err)
+		}
+		if network == "tcp" {
+			if err := checkHostPort(address); err != nil {
+				return at("storage", "mailbox", err)
+			}
+		}
+		// The LMTP store delivers only: Dovecot serves the mailboxes.
+		for _, k := range []struct{ key, addr string }{{"imap", l.IMAP}, {"imap-starttls", l.IMAPSTARTTLS},
+			{"pop3", l.POP3}, {"pop3-starttls", l.POP3STARTTLS}, {"web", l.Web}} {
+			if k.addr != "" {
+				return at("listen", k.key, errors.New("with [storage] mailbox = lmtp:..., Dovecot serves the mailboxes: remove this listener"))
+			}
+		}
+		if c.Limits.MailboxQuota != 0 {
+			return at("limits", "mailbox-quota", errors.New("with [storage] mailbox = lmtp:..., set the quota in Dovecot"))
+		}
+	}
+	if strings.ContainsAny(c.Storage.LMTPDelimiter, "@<> \t") {
+		return at("storage", "lmtp-delimiter", fmt.Errorf("%q cannot separate a folder from a user", c.Storage.LMTPDelimiter))
 	}
 	seen := map[string]bool{}
 	for _, d := range c.Provider.Domains {
@@ -378,6 +428,18 @@ func (c *Config) check(d *decoder) error {
 		return at("time-limits", "warning", fmt.Errorf("%v is not before the final notice (%v)", t.Warning, t.Final))
 	}
 	return nil
+}
+
+// lmtpAddress reads "lmtp:host:port" (tcp) or "lmtp:/path" (a Unix socket).
+func lmtpAddress(s string) (network, address string, err error) {
+	rest, ok := strings.CutPrefix(s, "lmtp:")
+	switch {
+	case !ok:
+		return "", "", fmt.Errorf("%q: want maildir, lmtp:host:port or lmtp:/path/of/socket", clip(s))
+	case strings.HasPrefix(rest, "/"):
+		return "unix", rest, nil
+	}
+	return "tcp", rest, nil
 }
 
 // parseDuration reads a Go duration, or a number of days ("30d").

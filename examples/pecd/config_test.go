@@ -55,14 +55,15 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		Provider:   ProviderConfig{Name: "Gestore Alfa", Domains: []string{"pec.alfa.test"}, Certificate: "alfa.pem", Key: "alfa.key"},
-		Listen:     ListenConfig{Submission: "127.0.0.1:465", Incoming: "127.0.0.1:25"},
-		TLS:        TLSConfig{Certificate: "tls.pem", Key: "tls.key"},
-		Index:      IndexConfig{LDIF: "index.ldif", Refresh: DefaultRefresh},
-		Storage:    StorageConfig{Spool: "spool", Maildir: "mail", Trace: "trace", SealInterval: DefaultSealInterval, MaildirStaleLock: DefaultStaleLock},
+		Provider: ProviderConfig{Name: "Gestore Alfa", Domains: []string{"pec.alfa.test"}, Certificate: "alfa.pem", Key: "alfa.key"},
+		Listen:   ListenConfig{Submission: "127.0.0.1:465", Incoming: "127.0.0.1:25"},
+		TLS:      TLSConfig{Certificate: "tls.pem", Key: "tls.key"},
+		Index:    IndexConfig{LDIF: "index.ldif", Refresh: DefaultRefresh},
+		Storage: StorageConfig{Spool: "spool", Mailbox: "maildir", LMTPDelimiter: "+", Maildir: "mail", Trace: "trace",
+			SealInterval: DefaultSealInterval, MaildirStaleLock: DefaultStaleLock},
 		Limits:     LimitsConfig{MaxTotal: DefaultMaxTotal, MaxRecipients: DefaultMaxRecipients},
 		TimeLimits: TimeLimitsConfig{Warning: 12 * time.Hour, Final: 23 * time.Hour},
-		Accounts:   AccountsConfig{File: "accounts"},
+		Accounts:   AccountsConfig{File: "accounts", Ordinary: "accept"},
 		Log:        LogConfig{Level: "info", Format: "text"},
 	}
 	if !reflect.DeepEqual(*c, want) {
@@ -90,6 +91,12 @@ func TestParseConfigValues(t *testing.T) {
 		{"keys case", "[LOG]\nLevel = debug", func(c *Config) bool { return c.Log.Level == "debug" }},
 		{"hash in value", "[index]\npublisher-subject = CN=a#b", func(c *Config) bool { return c.Index.PublisherSubject == "CN=a#b" }},
 		{"ldap", "[index]\nldif = x\n", nil}, // duplicate: see errors
+		{"ordinary refused", "[accounts]\nordinary = refuse", func(c *Config) bool { return c.Accounts.Ordinary == "refuse" }},
+		{"lmtp tcp", "[storage]\nmailbox = lmtp:127.0.0.1:24\nlmtp-delimiter = -", func(c *Config) bool {
+			return c.Storage.Mailbox == "lmtp:127.0.0.1:24" && c.Storage.LMTPDelimiter == "-"
+		}},
+		{"lmtp socket", "[storage]\nmailbox = lmtp:/run/dovecot/lmtp", func(c *Config) bool { return c.Storage.Mailbox == "lmtp:/run/dovecot/lmtp" }},
+		{"publish", "[index]\npublish = /var/lib/pecd/entry.ldif", func(c *Config) bool { return c.Index.Publish == "/var/lib/pecd/entry.ldif" }},
 	}
 	for _, tt := range tests {
 		if tt.check == nil {
@@ -139,6 +146,11 @@ func TestParseConfigErrors(t *testing.T) {
 		{"warning after final", minimalConf + "[time-limits]\nwarning = 25h\n", next + 1, "not before"},
 		{"missing name", strings.Replace(minimalConf, "name = Gestore Alfa\n", "", 1), 0, "name: required"},
 		{"missing incoming", strings.Replace(minimalConf, "incoming = 127.0.0.1:25\n", "", 1), 0, "incoming: required"},
+		{"ordinary", minimalConf + "[accounts]\nordinary = bounce\n", next + 1, "want accept or refuse"},
+		{"mailbox", minimalConf + "[storage]\nmailbox = mbox:/var/mail\n", next + 1, "want maildir, lmtp"},
+		{"lmtp port", minimalConf + "[storage]\nmailbox = lmtp:localhost\n", next + 1, "not host:port"},
+		{"lmtp imap", minimalConf + "[storage]\nmailbox = lmtp:127.0.0.1:24\n[listen]\nimap = 127.0.0.1:993\n", next + 3, "Dovecot serves the mailboxes"},
+		{"lmtp quota", minimalConf + "[storage]\nmailbox = lmtp:127.0.0.1:24\n[limits]\nmailbox-quota = 1GB\n", next + 3, "quota in Dovecot"},
 		{"long line", "[provider]\nname = " + strings.Repeat("x", maxConfLine) + "\n", 2, "longer than"},
 	}
 	for _, tt := range tests {

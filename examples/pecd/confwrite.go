@@ -64,9 +64,12 @@ func WriteConfig(w io.Writer, c *Config) error {
 	kv("publisher-email", x.PublisherEmail)
 	kv("refresh", formatDuration(x.Refresh))
 	kv("state", x.State)
+	kv("publish", x.Publish)
 
 	section("storage")
 	kv("spool", c.Storage.Spool)
+	kv("mailbox", c.Storage.Mailbox)
+	kv("lmtp-delimiter", c.Storage.LMTPDelimiter)
 	kv("maildir", c.Storage.Maildir)
 	kv("trace", c.Storage.Trace)
 	kv("seal-interval", formatDuration(c.Storage.SealInterval))
@@ -89,6 +92,7 @@ func WriteConfig(w io.Writer, c *Config) error {
 
 	section("accounts")
 	kv("file", c.Accounts.File)
+	kv("ordinary", c.Accounts.Ordinary)
 
 	if len(c.Routes) > 0 {
 		section("routes")

@@ -1,17 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pecsdk/pec/pec/index"
+	"github.com/pecsdk/pec/pec/smime"
 )
 
 // The demo network: two PEC providers and an ordinary mail domain on
@@ -163,7 +169,8 @@ func (d *demoNetwork) providerConfig(p demoProvider, port func(base, p int) stri
 		Index: IndexConfig{
 			LDIF: filepath.Join(dir, demoIndexSigned), Anchors: filepath.Join(dir, demoCA),
 			PublisherCertificate: filepath.Join(dir, demoPublisherCert), Refresh: DefaultRefresh,
-			State: filepath.Join(dir, p.ID, "index.state"),
+			State:   filepath.Join(dir, p.ID, "index.state"),
+			Publish: filepath.Join(dir, p.ID, "index-entry.ldif"),
 		},
 		Storage: StorageConfig{
 			Spool: filepath.Join(dir, p.ID, "spool"), Maildir: filepath.Join(dir, p.ID, "maildir"),
@@ -265,4 +272,111 @@ func (d *demoNetwork) Close() error {
 		d.Mail.Close()
 	}
 	return nil
+}
+
+// Reload reads again the configuration file of each provider, DIR/ID.conf,
+// and its accounts file, and applies them as pecd -config does on SIGHUP
+// (see reload.go). A domain added to one provider is routed to its
+// incoming point by the others, unless their [routes] say otherwise, and
+// the demo index (index.ldif and index.ldif.p7m) is written and signed
+// again when the domains changed, then loaded by every provider. Either
+// every configuration is applied or, on an error, none.
+func (d *demoNetwork) Reload(ctx context.Context) ([]string, error) {
+	cfgs := make([]*Config, len(d.Nodes))
+	for i, p := range demoProviders[:len(d.Nodes)] {
+		path := filepath.Join(d.Dir, p.ID+".conf")
+		cfg, err := LoadConfig(path)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(cfg.Provider.Domains, p.Domain) {
+			return nil, fmt.Errorf("%s: the demo's %s must stay a domain of %s", path, p.Domain, p.ID)
+		}
+		if err := checkLoopback(cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		cfgs[i] = cfg
+	}
+	for i, cfg := range cfgs {
+		for j, other := range cfgs {
+			if i == j {
+				continue
+			}
+			for _, dom := range other.Provider.Domains {
+				if _, ok := cfg.Routes[dom]; !ok {
+					if cfg.Routes == nil {
+						cfg.Routes = map[string]string{}
+					}
+					cfg.Routes[dom] = other.Listen.Incoming
+				}
+			}
+		}
+	}
+	// Check every accounts file before applying any configuration.
+	for _, cfg := range cfgs {
+		if _, err := loadAccounts(cfg.Accounts.File); err != nil {
+			return nil, err
+		}
+	}
+	var changed []string
+	domains := false
+	for i, n := range d.Nodes {
+		was := n.cfg.Provider.Domains
+		c, err := n.apply(ctx, cfgs[i])
+		if err != nil {
+			return changed, fmt.Errorf("%s: %w", demoProviders[i].ID, err)
+		}
+		domains = domains || !slices.Equal(was, cfgs[i].Provider.Domains)
+		for _, s := range c {
+			changed = append(changed, demoProviders[i].ID+": "+s)
+		}
+	}
+	if !domains {
+		return changed, nil
+	}
+	if err := d.writeIndex(time.Now()); err != nil {
+		return changed, fmt.Errorf("demo index: %w", err)
+	}
+	for _, n := range d.Nodes {
+		if err := n.mirror.Refresh(ctx); err != nil {
+			return changed, fmt.Errorf("demo index: %w", err)
+		}
+	}
+	return append(changed, "index signed again"), nil
+}
+
+// writeIndex writes the demo index, plain and signed by the demo's
+// publisher, from the domains the providers serve now.
+func (d *demoNetwork) writeIndex(now time.Time) error {
+	var entries []index.Provider
+	for i, p := range demoProviders[:len(d.Nodes)] {
+		entries = append(entries, index.Provider{
+			Name: p.Name, MailReceipt: p.Service(), Domains: d.Nodes[i].prov.Domains(),
+			Certificates: []*x509.Certificate{d.PKI.Signers[p.ID].Certificate()}, Description: "demo provider of pecd",
+		})
+	}
+	snap, err := index.New(entries)
+	if err != nil {
+		return err
+	}
+	var ldif bytes.Buffer
+	if err := snap.WriteLDIF(&ldif); err != nil {
+		return err
+	}
+	key, err := loadKeyFile(filepath.Join(d.Dir, demoPublisherKey))
+	if err != nil {
+		return err
+	}
+	pub, err := smime.NewSigner(key, []*x509.Certificate{d.PKI.Publisher}, nil)
+	if err != nil {
+		return err
+	}
+	p7m, err := pub.SignAttached(ldif.Bytes(), now)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(d.Dir, demoIndexPlain), ldif.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(d.Dir, demoIndexSigned), p7m, 0o644)
 }

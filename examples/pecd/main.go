@@ -16,6 +16,14 @@
 // listener, account and file. Its passwords are published: it listens on
 // loopback addresses only.
 //
+// SIGHUP reloads: pecd -config reads its configuration file and accounts
+// file again and applies what can change while it runs (the domains and
+// the index entry it publishes, the accounts and their options, the
+// routes: see reload.go), logging what changed; a file with an error is
+// reported and the running configuration kept. The demo network reloads
+// the configuration files it wrote in DIR the same way, and signs its
+// index again when a provider's domains changed.
+//
 // SIGINT or SIGTERM stops it gracefully: no new connection is accepted,
 // sessions and messages under way finish (up to -shutdown-timeout), and
 // what was accepted and not processed stays in the spool for the next
@@ -41,8 +49,15 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	reloads = hup
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
+
+// reloads delivers SIGHUP to run; nil (never) when run is called by a
+// test.
+var reloads <-chan os.Signal
 
 // run is the program: it returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -105,7 +120,14 @@ func runDemo(ctx context.Context, opts demoOptions, level string, grace time.Dur
 	if len(d.Nodes) > 0 {
 		errc = merge(d.Nodes)
 	}
-	return serveUntil(ctx, errc, grace, d.Shutdown, log)
+	reload := func() {
+		if changed, err := d.Reload(ctx); err != nil {
+			log.Error("reload refused: the running configuration is kept", "err", err)
+		} else {
+			log.Info("reloaded", "changed", changed)
+		}
+	}
+	return serveUntil(ctx, errc, grace, d.Shutdown, reload, log)
 }
 
 // runConfig runs the provider of a configuration file.
@@ -136,18 +158,32 @@ func runConfig(ctx context.Context, path string, checkOnly bool, level string, g
 	for _, l := range n.listeners {
 		fmt.Fprintf(stdout, "  %-11s %-21s %s\n", l.Role, l.Addr(), l.TLS)
 	}
-	return serveUntil(ctx, n.Err(), grace, n.Shutdown, log)
+	reload := func() {
+		if changed, err := n.reload(ctx, path); err != nil {
+			log.Error("reload refused: the running configuration is kept", "err", err)
+		} else {
+			log.Info("reloaded", "file", path, "changed", changed)
+		}
+	}
+	return serveUntil(ctx, n.Err(), grace, n.Shutdown, reload, log)
 }
 
-// serveUntil waits for ctx (a signal) or a server failure, then shuts
-// down within grace.
-func serveUntil(ctx context.Context, errc <-chan error, grace time.Duration, shutdown func(context.Context) error, log *slog.Logger) error {
+// serveUntil calls reload at each SIGHUP until ctx is done (a signal)
+// or a server fails, then shuts down within grace.
+func serveUntil(ctx context.Context, errc <-chan error, grace time.Duration, shutdown func(context.Context) error, reload func(), log *slog.Logger) error {
 	var failed error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down", "grace", grace)
-	case failed = <-errc:
-		log.Error("shutting down after a failure", "err", failed)
+wait:
+	for {
+		select {
+		case <-reloads:
+			reload()
+		case <-ctx.Done():
+			log.Info("shutting down", "grace", grace)
+			break wait
+		case failed = <-errc:
+			log.Error("shutting down after a failure", "err", failed)
+			break wait
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()

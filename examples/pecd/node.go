@@ -11,6 +11,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -19,6 +20,7 @@ import (
 	"github.com/pecsdk/pec/pec/smime"
 	"github.com/pecsdk/pec/provider"
 	"github.com/pecsdk/pec/provider/imap"
+	"github.com/pecsdk/pec/provider/lmtp"
 	"github.com/pecsdk/pec/provider/mailbox"
 	"github.com/pecsdk/pec/provider/pop3"
 	"github.com/pecsdk/pec/provider/spool"
@@ -36,6 +38,10 @@ type node struct {
 	log       *slog.Logger
 	signer    *smime.Signer
 	users     *fileAccounts
+	mirror    *index.Mirror
+	router    *liveRouter
+	ordinary  atomic.Int32 // ordinaryMode of [accounts] ordinary, live
+	reloadMu  sync.Mutex   // one reload at a time
 	prov      *provider.Provider
 	imap      *imap.Server
 	pop3      []*pop3.Server
@@ -103,6 +109,7 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 	if err != nil {
 		return nil, err
 	}
+	n.mirror = mirror
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -121,12 +128,9 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 		return nil, fmt.Errorf("spool %s: %w", cfg.Storage.Spool, err)
 	}
 	n.closers = append(n.closers, sp)
-	store, err := mailbox.OpenMaildir(cfg.Storage.Maildir, &mailbox.MaildirOptions{
-		StaleLock: cfg.Storage.MaildirStaleLock, Quota: cfg.Limits.MailboxQuota, Logger: log,
-		Once: true, // a deposit redone after a crash, or a receipt received twice, is stored once
-	})
+	store, err := openStore(cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("maildir %s: %w", cfg.Storage.Maildir, err)
+		return nil, err
 	}
 	tr, err := openTrace(ctx, cfg.Storage.Trace)
 	if err != nil {
@@ -156,12 +160,19 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 		n.listeners = append(n.listeners, boundListener{Role: l.role, TLS: l.tls, ln: ln})
 	}
 
+	n.router = &liveRouter{}
+	n.router.set(cfg.Routes)
+	n.setOrdinary(cfg.Accounts.Ordinary)
+	if err := publishEntry(cfg, n.signer, opts.Now); err != nil {
+		return nil, err
+	}
 	pc := &provider.Config{
 		Name: cfg.Provider.Name, Address: n.signer.Address(), Domains: cfg.Provider.Domains,
 		ServiceMailbox: cfg.Provider.ServiceMailbox, Signer: n.signer, Index: mirror,
 		Spool: sp, Store: store, Users: n.users, Trace: tr, SealInterval: cfg.Storage.SealInterval,
-		TLS: srvTLS, OutboundTLS: outTLS, Router: newRouter(cfg.Routes), Hostname: cfg.Listen.Hostname,
-		MaxTotal: cfg.Limits.MaxTotal, MaxRecipients: cfg.Limits.MaxRecipients,
+		TLS: srvTLS, OutboundTLS: outTLS, Router: n.router, Hostname: cfg.Listen.Hostname,
+		RefuseOrdinary: n.refuseOrdinary,
+		MaxTotal:       cfg.Limits.MaxTotal, MaxRecipients: cfg.Limits.MaxRecipients,
 		WarnAfter: cfg.TimeLimits.Warning, GiveUpAfter: cfg.TimeLimits.Final,
 		PollInterval: opts.PollInterval, RetryMin: opts.RetryMin, RetryMax: opts.RetryMax,
 		Now: opts.Now, Logger: log,
@@ -378,6 +389,62 @@ func refuseDemoPasswords(ctx context.Context, cfg *Config, users *fileAccounts) 
 // other domain by its MX records.
 func newRouter(routes map[string]string) provider.Router {
 	return router{static: provider.StaticRouter(routes), mx: &provider.MXRouter{}}
+}
+
+// liveRouter is the router of the current [routes], replaced on reload.
+type liveRouter struct {
+	cur atomic.Pointer[provider.Router]
+}
+
+// set replaces the routes.
+func (r *liveRouter) set(routes map[string]string) {
+	rt := newRouter(routes)
+	r.cur.Store(&rt)
+}
+
+// Route implements provider.Router.
+func (r *liveRouter) Route(ctx context.Context, domain string) ([]string, error) {
+	return (*r.cur.Load()).Route(ctx, domain)
+}
+
+// openStore opens the mailboxes of [storage]: the Maildirs, or Dovecot's
+// LMTP service.
+func openStore(cfg *Config, log *slog.Logger) (mailbox.Store, error) {
+	s := cfg.Storage
+	if s.Mailbox != "" && s.Mailbox != DefaultMailbox {
+		network, address, err := lmtpAddress(s.Mailbox)
+		if err != nil {
+			return nil, err
+		}
+		return lmtp.New(&lmtp.Options{Network: network, Address: address, LocalName: cfg.Listen.Hostname, Delimiter: s.LMTPDelimiter}), nil
+	}
+	store, err := mailbox.OpenMaildir(s.Maildir, &mailbox.MaildirOptions{
+		StaleLock: s.MaildirStaleLock, Quota: cfg.Limits.MailboxQuota, Logger: log,
+		Once: true, // a deposit redone after a crash, or a receipt received twice, is stored once
+	})
+	if err != nil {
+		return nil, fmt.Errorf("maildir %s: %w", s.Maildir, err)
+	}
+	return store, nil
+}
+
+// setOrdinary sets the provider-wide default of [accounts] ordinary.
+func (n *node) setOrdinary(v string) {
+	m, err := parseOrdinary(v)
+	if err != nil {
+		m = ordinaryAccept // ParseConfig checked it
+	}
+	n.ordinary.Store(int32(m))
+}
+
+// refuseOrdinary is the provider's RefuseOrdinary: the account's option,
+// else the configuration's default.
+func (n *node) refuseOrdinary(user string) bool {
+	m := n.users.Ordinary(user)
+	if m == ordinaryDefault {
+		m = ordinaryMode(n.ordinary.Load())
+	}
+	return m == ordinaryRefuse
 }
 
 // router is a static table of routes over MX look-ups.
