@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -176,5 +175,8 @@ func publishEntry(cfg *Config, signer *smime.Signer, now func() time.Time) error
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return errors.Join(writeFileAtomic(path, b.Bytes(), 0o644), writeFileAtomic(path+".p7m", p7m, 0o644))
+	if err := writeFileAtomic(path, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return writeFileAtomic(path+".p7m", p7m, 0o644)
 }
