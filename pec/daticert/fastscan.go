@@ -3,6 +3,7 @@ package daticert
 import (
 	"bytes"
 	"encoding/xml"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -28,7 +29,17 @@ func fastScan(b []byte, base int64) (s *scanned, ok bool) {
 	}
 	f.space()
 	s = &scanned{elems: make(map[string][]*element, 16)}
-	var stack []fastLevel
+	var stackArr [MaxDepth]fastLevel
+	stack := stackArr[:0]
+	// The elements are allocated a few at a time.
+	var slab []element
+	newElement := func(attrs []xml.Attr, off int64) *element {
+		if len(slab) == cap(slab) {
+			slab = make([]element, 0, 16)
+		}
+		slab = append(slab, element{attrs: attrs, offset: off})
+		return &slab[len(slab)-1]
+	}
 	for {
 		if f.i >= len(f.b) || f.b[f.i] != '<' {
 			return nil, false
@@ -62,15 +73,15 @@ func fastScan(b []byte, base int64) (s *scanned, ok bool) {
 				if name != elRoot {
 					return nil, false
 				}
-				s.root = &element{attrs: attrs, offset: off}
+				s.root = newElement(attrs, off)
 			case stack[len(stack)-1].path != "" || len(stack) == 1:
 				p := childPath(stack[len(stack)-1].path, name)
 				switch {
 				case containers[p]:
-					s.elems[p] = append(s.elems[p], &element{attrs: attrs, offset: off})
+					s.elems[p] = append(s.elems[p], newElement(attrs, off))
 					lv.path = p
 				case leaves[p]:
-					lv.elem = &element{attrs: attrs, offset: off}
+					lv.elem = newElement(attrs, off)
 					s.elems[p] = append(s.elems[p], lv.elem)
 				}
 			}
@@ -303,7 +314,7 @@ func (f *fastScanner) charData(text *[]byte) bool {
 func decodeText(out *[]byte, raw []byte, attr bool) bool {
 	var o []byte
 	if out != nil {
-		o = *out
+		o = slices.Grow(*out, len(raw))
 	}
 	for i := 0; i < len(raw); {
 		c := raw[i]

@@ -100,8 +100,28 @@ func providerProfile(c *x509.Certificate) *Problem {
 // bareAddress returns the addr-spec of from ("Name <a@b>" → "a@b").
 func bareAddress(from string) string {
 	from = strings.TrimSpace(from)
+	if plainAddress(from) {
+		return from // what ParseAddress would give, or leave
+	}
 	if a, err := mail.ParseAddress(from); err == nil {
 		return a.Address
 	}
 	return from
+}
+
+// plainAddress reports whether s holds only the characters of a
+// dot-atom addr-spec (RFC 5322 §3.2.3) and '@': no display name, angle
+// bracket, quote, comment or white space. mail.ParseAddress gives such
+// an s back as its Address when it parses it, and an error otherwise, so
+// either way the address is s.
+func plainAddress(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-/=?^_`{|}~.@", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return s != ""
 }

@@ -8,6 +8,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	mrand "math/rand/v2"
+	"net/mail"
 	"testing"
 	"time"
 )
@@ -84,5 +86,34 @@ func TestParseCertificatesBound(t *testing.T) {
 	parsedCerts.mu.Unlock()
 	if n > maxCachedCertificates {
 		t.Fatalf("%d certificates cached, bound %d", n, maxCachedCertificates)
+	}
+}
+
+// TestPlainAddress checks the shortcut of bareAddress: for an address of
+// plain characters, ParseAddress gives it back or fails.
+func TestPlainAddress(t *testing.T) {
+	chars := "ab.@-_+=/?'{}~!#$%&*^`|Z9"
+	rng := mrand.New(mrand.NewPCG(3, 4))
+	for range 20000 {
+		b := make([]byte, 1+rng.IntN(12))
+		for i := range b {
+			b[i] = chars[rng.IntN(len(chars))]
+		}
+		s := string(b)
+		if !plainAddress(s) {
+			t.Fatalf("%q not plain", s)
+		}
+		want := s
+		if a, err := mail.ParseAddress(s); err == nil {
+			want = a.Address
+		}
+		if want != s {
+			t.Fatalf("ParseAddress(%q) = %q", s, want)
+		}
+	}
+	for _, s := range []string{"", "a b@c", "<a@b>", "\"a\"@b", "a@b (c)", "a@[1.2.3.4]"} {
+		if plainAddress(s) {
+			t.Errorf("%q taken for plain", s)
+		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"hash"
 	"io"
-	"net/mail"
 	"strings"
 	"sync"
 	"time"
@@ -420,10 +419,7 @@ func signerEmail(c *x509.Certificate) string {
 
 // emailMatches reports whether one of the addresses of c is from.
 func emailMatches(c *x509.Certificate, from string) bool {
-	from = strings.TrimSpace(from)
-	if a, err := mail.ParseAddress(from); err == nil {
-		from = a.Address
-	}
+	from = bareAddress(from)
 	fl, fd, ok := splitAddress(from)
 	if !ok {
 		return false
