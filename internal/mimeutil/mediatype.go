@@ -19,9 +19,15 @@ func parseMediaTypeStd(v string) (string, map[string]string, error) {
 	return mime.ParseMediaType(v)
 }
 
-func isTokenByte(c byte) bool {
-	return c > ' ' && c < 0x7f && strings.IndexByte(`()<>@,;:\"/[]?=`, c) < 0
-}
+// tokenBytes marks the bytes of an RFC 2045 token.
+var tokenBytes = func() (t [256]bool) {
+	for c := '!'; c < 0x7f; c++ {
+		t[c] = strings.IndexRune(`()<>@,;:\"/[]?=`, c) < 0
+	}
+	return t
+}()
+
+func isTokenByte(c byte) bool { return tokenBytes[c] }
 
 func skipOWS(v string, i int) int {
 	for i < len(v) && (v[i] == ' ' || v[i] == '\t') {
