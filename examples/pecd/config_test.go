@@ -44,6 +44,9 @@ func TestParseConfigExample(t *testing.T) {
 	if c.Limits.MaxTotal != 30e6 || c.TimeLimits.Warning != 12*time.Hour || c.TimeLimits.Final != 23*time.Hour || c.TLS.OutboundAnchors != "" {
 		t.Errorf("limits %+v, time limits %+v", c.Limits, c.TimeLimits)
 	}
+	if c.Accounts.Ordinary != "accept" || c.Storage.Mailbox != "maildir" || c.Index.Publish != "" {
+		t.Errorf("accounts %+v, storage %+v", c.Accounts, c.Storage)
+	}
 	if c.Index.LDIF == "" || c.Index.PublisherCertificate == "" || c.Index.Refresh != 24*time.Hour {
 		t.Errorf("index = %+v", c.Index)
 	}

@@ -279,8 +279,9 @@ func (d *demoNetwork) Close() error {
 // (see reload.go). A domain added to one provider is routed to its
 // incoming point by the others, unless their [routes] say otherwise, and
 // the demo index (index.ldif and index.ldif.p7m) is written and signed
-// again when the domains changed, then loaded by every provider. Either
-// every configuration is applied or, on an error, none.
+// again when the domains changed, then loaded by every provider. Every
+// file is read and checked before any is applied: a mistake in one
+// changes nothing.
 func (d *demoNetwork) Reload(ctx context.Context) ([]string, error) {
 	cfgs := make([]*Config, len(d.Nodes))
 	for i, p := range demoProviders[:len(d.Nodes)] {

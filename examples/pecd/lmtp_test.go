@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,6 +50,20 @@ func TestLMTPStore(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// -check dials the LMTP service: a socket where nothing listens fails.
+	nothing := filepath.Join(t.TempDir(), "none.conf")
+	if b, err := os.ReadFile(filepath.Join(dir, "alfa.conf")); err != nil {
+		t.Fatal(err)
+	} else {
+		noIMAP := regexp.MustCompile(`(?m)^(imap|pop3|web) = .*$`).ReplaceAllString(string(b), "")
+		os.WriteFile(nothing, []byte(noIMAP+"\n[storage]\nmailbox = lmtp:"+filepath.Join(dc.Dir, "none")+"\n"), 0o644)
+	}
+	var out, errOut strings.Builder
+	if st := run(context.Background(), []string{"-config", nothing, "-check"}, nil, &out, &errOut); st != 1 ||
+		!strings.Contains(errOut.String(), "LMTP service does not answer") {
+		t.Errorf("pecd -check with no LMTP service: status %d: %s", st, errOut.String())
+	}
+
 	for _, tt := range []struct{ name, mailbox string }{
 		{"tcp", "lmtp:" + dc.LMTP},
 		{"unix", "lmtp:" + dc.Socket},
@@ -74,6 +89,10 @@ func TestLMTPStore(t *testing.T) {
 			}
 			if cfg, err = LoadConfig(path); err != nil {
 				t.Fatal(err)
+			}
+			var out, errOut strings.Builder
+			if st := run(context.Background(), []string{"-config", path, "-check"}, nil, &out, &errOut); st != 0 {
+				t.Fatalf("pecd -check: status %d: %s", st, errOut.String())
 			}
 			no := testNodeOptions
 			no.LoopbackOnly = true

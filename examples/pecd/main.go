@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -210,7 +211,8 @@ func merge(nodes []*node) <-chan error {
 }
 
 // checkConfig opens what a configuration names without serving: the
-// signer, the TLS certificate, the accounts and the index.
+// signer, the TLS certificate, the accounts, Dovecot's LMTP service when
+// it holds the mailboxes, and the index.
 func checkConfig(ctx context.Context, cfg *Config) error {
 	if _, err := openSigner(ctx, cfg.Provider); err != nil {
 		return err
@@ -224,6 +226,20 @@ func checkConfig(ctx context.Context, cfg *Config) error {
 	}
 	if err := refuseDemoPasswords(ctx, cfg, users); err != nil {
 		return err
+	}
+	if cfg.Storage.Mailbox != DefaultMailbox {
+		network, address, err := lmtpAddress(cfg.Storage.Mailbox)
+		if err != nil {
+			return err
+		}
+		var d net.Dialer
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		c, err := d.DialContext(dctx, network, address)
+		if err != nil {
+			return fmt.Errorf("[storage] mailbox: Dovecot's LMTP service does not answer: %w", err)
+		}
+		c.Close()
 	}
 	_, err = openIndex(ctx, cfg.Index, nil)
 	return err

@@ -53,10 +53,8 @@ func (n *node) apply(ctx context.Context, cfg *Config) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if loop := checkLoopback(cfg) == nil; !loop {
-		if err := refuseDemoPasswords(ctx, cfg, users); err != nil {
-			return nil, err
-		}
+	if err := refuseDemoPasswords(ctx, cfg, users); err != nil {
+		return nil, err
 	}
 	var changed []string
 	if !slices.Equal(old.Provider.Domains, cfg.Provider.Domains) {
