@@ -125,13 +125,19 @@ func (p *Provider) readData(r io.Reader, wait time.Duration) ([]byte, func(), er
 		return refuse(err)
 	}
 	buf := make([]byte, dataChunk)
-	n, err := io.ReadFull(r, buf)
-	switch {
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return buf[:n], func() { p.mem.release(false) }, nil
-	case err != nil:
-		p.mem.release(false)
-		return nil, nil, err
+	n := 0
+	for n < len(buf) {
+		// Not io.ReadFull: it would take a connection cut in the middle
+		// of DATA (io.ErrUnexpectedEOF from the reader) for the end.
+		m, err := r.Read(buf[n:])
+		n += m
+		if errors.Is(err, io.EOF) {
+			return buf[:n], func() { p.mem.release(false) }, nil
+		}
+		if err != nil {
+			p.mem.release(false)
+			return nil, nil, err
+		}
 	}
 	// Longer than a chunk: a large slot, waited for holding one chunk.
 	if err := p.mem.slot(ctx); err != nil {

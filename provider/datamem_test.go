@@ -98,3 +98,28 @@ func TestReadDataStop(t *testing.T) {
 		t.Fatal("readData still waiting after the stop")
 	}
 }
+
+// cutReader gives some bytes, then fails as a connection cut in the
+// middle of DATA does.
+type cutReader struct{ done bool }
+
+func (c *cutReader) Read(p []byte) (int, error) {
+	if c.done {
+		return 0, io.ErrUnexpectedEOF
+	}
+	c.done = true
+	return copy(p, "Subject: cut\r\n\r\nhalf"), nil
+}
+
+// TestReadDataCut: a body cut short is an error, not a message, and its
+// memory is given back.
+func TestReadDataCut(t *testing.T) {
+	p := &Provider{ctx: context.Background(), cfg: Config{Logger: slog.New(slog.DiscardHandler)}, mem: newMemBudget(4*dataChunk, dataChunk)}
+	small := p.mem.small
+	if _, _, err := p.readData(&cutReader{}, time.Second); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("readData of a cut body: %v, want io.ErrUnexpectedEOF", err)
+	}
+	if p.mem.small != small || p.mem.inUse != 0 {
+		t.Fatalf("after a cut body: %d free, %d in use", p.mem.small, p.mem.inUse)
+	}
+}
