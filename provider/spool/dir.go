@@ -208,6 +208,15 @@ func (d *Dir) stepPath(id, step string) string {
 
 func (d *Dir) logPath(id string) string { return filepath.Join(d.dir, id+logSuffix) }
 
+// entryLog is the file of e's log: its item's file, or for an item of
+// the first format <id>.log.
+func (d *Dir) entryLog(e *entry) string {
+	if e.inItem {
+		return d.itemPath(e.item.ID)
+	}
+	return d.logPath(e.item.ID)
+}
+
 func (d *Dir) retryPath(id, step string) string {
 	return filepath.Join(d.dir, id+"."+stepKey(step)+retrySuf)
 }
@@ -346,7 +355,7 @@ func openFrame(path string, kind byte) (*os.File, *frame, error) {
 		return nil, nil, err
 	}
 	fr, err := parseFrame(f, fi.Size())
-	if err == nil && fr.kind != kind {
+	if err == nil && fr.kind != kind && !(kind == kindItem && fr.kind == kindLogged) {
 		err = &CorruptError{Offset: int64(len(frameMagic)), Reason: fmt.Sprintf("kind %q, want %q", fr.kind, kind)}
 	}
 	if err != nil {

@@ -119,7 +119,6 @@ func TestDamaged(t *testing.T) {
 	mustDone(t, sp, "tornlog", "trace", "")
 	mustPut(t, sp, "completed", "x")
 	mustDone(t, sp, "completed", "acceptance", "y")
-	logOfCompleted, _ := os.ReadFile(filepath.Join(dir, "completed.log"))
 	if err := sp.Complete(ctx, "completed"); err != nil {
 		t.Fatal(err)
 	}
@@ -137,20 +136,26 @@ func TestDamaged(t *testing.T) {
 		b[off] ^= 0x20
 		os.WriteFile(path(name), b, 0o640)
 	}
+	// An item's log follows its frame in its file: records begin with
+	// PECR.
+	record := func(name string) int64 {
+		b, _ := os.ReadFile(path(name))
+		return int64(bytes.Index(b, []byte("PECR")))
+	}
 	b, _ := os.ReadFile(path("torn.msg"))
-	os.WriteFile(path("torn.msg"), b[:len(b)-5], 0o640)
+	os.WriteFile(path("torn.msg"), b[:bytes.Index(b, []byte("body of"))+3], 0o640) // the body cut
 	flip("header.msg", 20)
 	os.Rename(path("renamed.msg"), path("moved.msg"))
-	flip("step.log", 30)  // the header of the first record: a whole one follows
-	flip("retry.log", 25) // the same
-	b, _ = os.ReadFile(path("tornlog.log"))
-	os.WriteFile(path("tornlog.log"), b[:len(b)-5], 0o640) // what a crash during an append leaves
+	flip("step.msg", record("step.msg")+30)   // the header of the first record: a whole one follows
+	flip("retry.msg", record("retry.msg")+25) // the same
+	b, _ = os.ReadFile(path("tornlog.msg"))
+	os.WriteFile(path("tornlog.msg"), b[:len(b)-5], 0o640) // what a crash during an append leaves
 	os.WriteFile(path("notes.txt"), []byte("an operator's notes"), 0o644)
 	os.Mkdir(path("sub"), 0o750)
 	os.WriteFile(path(".tmp-0123"), []byte("half a message"), 0o640)
-	os.WriteFile(path("completed.log"), logOfCompleted, 0o640)
+	os.WriteFile(path("completed.log"), []byte("a log of the first format"), 0o640)
 	snapshot := map[string][]byte{}
-	for _, n := range []string{"torn.msg", "header.msg", "moved.msg", "notes.txt", "renamed.log", "step.log", "retry.log"} {
+	for _, n := range []string{"torn.msg", "header.msg", "moved.msg", "notes.txt", "step.msg", "retry.msg"} {
 		snapshot[n], _ = os.ReadFile(path(n))
 	}
 
@@ -169,7 +174,7 @@ func TestDamaged(t *testing.T) {
 		t.Log(d)
 	}
 	slices.Sort(damaged)
-	want := []string{"header.msg", "moved.msg", "notes.txt", "retry.log", "step.log", "sub", "torn.msg"}
+	want := []string{"header.msg", "moved.msg", "notes.txt", "retry.msg", "step.msg", "sub", "torn.msg"}
 	slices.Sort(want)
 	if !slices.Equal(damaged, want) {
 		t.Fatalf("Damaged:\n %v\nwant\n %v", damaged, want)
@@ -254,14 +259,12 @@ func TestBodyDamaged(t *testing.T) {
 	mustDone(t, sp, "q1", "acceptance", strings.Repeat("receipt\r\n", 100))
 	mustDone(t, sp, "q1", "trace", "")
 	sp.Close()
+	// The body, and the output of the first record of the log, which a
+	// whole one follows: damage, not a torn tail.
 	b, _ := os.ReadFile(filepath.Join(dir, "q1.msg"))
-	b[len(b)-100] ^= 1
-	os.WriteFile(filepath.Join(dir, "q1.msg"), b, 0o640)
-	// The output of the first record of the log, which a whole one
-	// follows: damage, not a torn tail.
-	b, _ = os.ReadFile(filepath.Join(dir, "q1.log"))
+	b[bytes.Index(b, []byte("a body line"))+50] ^= 1
 	b[bytes.Index(b, []byte("receipt"))+50] ^= 1
-	os.WriteFile(filepath.Join(dir, "q1.log"), b, 0o640)
+	os.WriteFile(filepath.Join(dir, "q1.msg"), b, 0o640)
 	sp = openDir(t, dir)
 	defer sp.Close()
 	for what, open := range map[string]func() (io.ReadCloser, error){

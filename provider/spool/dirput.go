@@ -12,8 +12,8 @@ import (
 // temporary file, with the envelope before it and its length and
 // checksum after it; the file is fsync'd, hard-linked to the item's name
 // (which fails when the name exists, so that two Puts of one ID cannot
-// both succeed), the item's empty log is created, and the directory
-// fsync'd, together with the other calls waiting for it.
+// both succeed), and the directory fsync'd, together with the other
+// calls waiting for it. The item's log follows, in the same file.
 func (d *Dir) Put(ctx context.Context, it *Item, body io.Reader) error {
 	if err := validItem(it); err != nil {
 		return err
@@ -34,7 +34,7 @@ func (d *Dir) Put(ctx context.Context, it *Item, body io.Reader) error {
 	if err != nil {
 		return err
 	}
-	nf, n, err := d.writeNew(ctx, kindItem, hdr, body)
+	nf, n, err := d.writeNew(ctx, kindLogged, hdr, body)
 	if err != nil {
 		var re *readError
 		if errors.As(err, &re) {
@@ -56,32 +56,12 @@ func (d *Dir) Put(ctx context.Context, it *Item, body io.Reader) error {
 		return fmt.Errorf("spool: storing item %q: %w", it.ID, err)
 	}
 	// Linked: from here on the item is committed, whatever the context.
-	// Its log is created empty now, so that its first step needs no
-	// fsync of the directory: the one below covers both names. A log
-	// found there is a completed item's, which a failed removal left.
-	logPath := d.logPath(it.ID)
-	lf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
-	if errors.Is(err, os.ErrExist) {
-		if lf, err = os.OpenFile(logPath, os.O_WRONLY|os.O_TRUNC, 0); err == nil {
-			err = lf.Sync() // the truncation durable, not only the name
-			if err != nil {
-				lf.Close()
-			}
-		}
-	}
-	if err == nil {
-		err = lf.Close()
-	}
-	if err != nil {
-		os.Remove(path)
-		return fmt.Errorf("spool: creating the log of item %q: %w", it.ID, err)
-	}
 	if err := d.syncer.sync(); err != nil {
 		os.Remove(path)
-		os.Remove(logPath)
 		return d.fail(fmt.Errorf("fsync of %s after storing item %q: %w", d.dir, it.ID, err))
 	}
-	if !d.tab.add(&entry{item: item, size: n}) {
+	frameEnd := int64(prefixLen+len(hdr)+4+trailerLen) + n
+	if !d.tab.add(&entry{item: item, size: n, inItem: true, logEnd: frameEnd}) {
 		return exists(it.ID) // cannot happen: the link would have failed
 	}
 	return nil

@@ -56,15 +56,16 @@ func (d *Dir) Done(ctx context.Context, id, step string, output io.Reader) error
 }
 
 // appendLog appends rec to the log of e, which the caller has locked,
-// and fsyncs it; it returns the offset of the record. A log missing (an
-// item stored before logs were, or a crash before the log's name was
-// durable) is created, and the directory fsync'd. Any failure fails the
-// spool: the log's tail is then unknown until Open cuts it.
+// and fsyncs it; it returns the offset of the record. The log follows
+// the item's frame in its file; for an item of the first format it is
+// <id>.log, created at its first record, and the directory fsync'd. Any
+// failure fails the spool: the log's tail is then unknown until Open
+// cuts it.
 func (d *Dir) appendLog(e *entry, rec []byte) (int64, error) {
-	path := d.logPath(e.item.ID)
+	path := d.entryLog(e)
 	created := false
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if errors.Is(err, os.ErrNotExist) && e.logEnd == 0 {
+	if errors.Is(err, os.ErrNotExist) && !e.inItem && e.logEnd == 0 {
 		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 		created = true
 	}
@@ -104,7 +105,7 @@ func (d *Dir) Output(ctx context.Context, id, step string) (io.ReadCloser, error
 		return nil, notFound(id, step)
 	}
 	if inLog {
-		path := d.logPath(id)
+		path := d.entryLog(e)
 		f, err := os.Open(path)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, notFound(id, step) // completed meanwhile
@@ -177,6 +178,9 @@ func (d *Dir) Complete(ctx context.Context, id string) error {
 	}
 	st := d.tab.state(e)
 	d.tab.remove(e)
+	if e.inItem {
+		return nil // the log went with the item's file
+	}
 	if err := os.Remove(d.logPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		// Left behind, it would count as done for a later item of
 		// the same ID.

@@ -43,40 +43,41 @@
 //
 //	SPOOL               the marker: this directory is a spool (format version)
 //	LOCK                held (flock) by the one process that has the spool open
-//	<id>.msg            an item: its envelope, its body, its length and checksum
-//	<id>.log            the item's log: its steps done, with their outputs, and its retries
+//	<id>.msg            an item: its envelope, its body, then its log: its steps done, with their outputs, and its retries
 //	.tmp-<random>       an item being written where Linux's O_TMPFILE is not available
 //
-// An item's file is a frame (see frame.go): a magic, a JSON header with
-// its own CRC-32C, the body, and a trailer of the body's length and
-// CRC-32C with its own checksum. It is written without a name (Linux's
-// O_TMPFILE; elsewhere under a temporary name), fsync'd, then
-// hard-linked to its name, which fails when the name exists, so that an
-// ID is taken once; its log is created empty beside it, and the
+// An item's file begins with a frame (see frame.go): a magic, a JSON
+// header with its own CRC-32C, the body's length and CRC-32C with their
+// own checksum, and the body. It is written without a name (Linux's
+// O_TMPFILE; elsewhere under a temporary name), the length and checksum
+// written once the body is, fsync'd, then hard-linked to its name, which
+// fails when the name exists, so that an ID is taken once; then the
 // directory is fsync'd; concurrent calls share one directory fsync
 // (group commit).
 //
-// A step done (Done) or a retry (Retry) is one record appended to the
-// item's log (see log.go): a prefix with the lengths and its own
-// checksum, the JSON header and the output, each with its CRC-32C. The
-// record is written in one write at the end of the log and the log
-// fsync'd: no file is created, renamed or linked, and the directory is
-// not fsync'd, for a step. The writes of one item are serialised, so that
-// a crash can tear only the last record of a log: Open drops a torn last
-// record and cuts the log before it (the call that wrote it had not
-// returned); a damaged record that a whole one follows is damage. The
-// latest retry record of a step counts; a step record clears it.
+// The item's log follows the frame in the same file. A step done (Done)
+// or a retry (Retry) is one record appended to it (see log.go): a prefix
+// with the lengths and its own checksum, the JSON header and the output,
+// each with its CRC-32C, written in one write at the end of the file,
+// which is fsync'd: no file is created, renamed or linked, and the
+// directory is not fsync'd, for a step. The writes of one item are
+// serialised, so that a crash can tear only the last record of a log:
+// Open drops a torn last record and cuts the file before it (the call
+// that wrote it had not returned); a damaged record that a whole one
+// follows is damage. The latest retry record of a step counts; a step
+// record clears it.
 //
-// Complete removes the item's file first and fsyncs the directory (its
-// commit point), then its log; Open removes the logs a crash left without
-// their item, and a temporary file. A crash thus leaves every item whole
-// or absent, and every step acknowledged in its log.
+// Complete removes the item's file, log and all, and fsyncs the
+// directory: its commit point. A crash thus leaves every item whole or
+// absent, with every step acknowledged in its log, and at worst a
+// temporary file, which Open removes.
 //
-// A spool of the first format (marker "pec spool 1": a file per step,
-// <id>.<key>.step, and per retry, <id>.<key>.retry, key the first 32 hex
-// digits of the SHA-256 of the step name) is read by Open, which then
-// marks it of the current format; new steps go to the logs, and Complete
-// removes both kinds.
+// A spool of the first format (marker "pec spool 1": items whose frame
+// ends with its trailer, a file per step, <id>.<key>.step, and per retry,
+// <id>.<key>.retry, key the first 32 hex digits of the SHA-256 of the
+// step name) is read by Open, which then marks it of the current format.
+// The new steps of its items go to a log of their own, <id>.log, and
+// Complete removes all of their files.
 //
 // Open reads every envelope, step and retry header (not the bodies, but
 // the last record of each log whole) into memory, so that Get and

@@ -23,6 +23,11 @@ import (
 //
 // The trailer's own checksum keeps a damaged length from passing; the
 // body's checksum is checked by the reader that reads it to the end.
+//
+// An item's file is a frame of kind kindLogged followed by the item's
+// log (see log.go): its trailer lies before the body, where it is
+// written once the body is (the file has no name until then), so that
+// the frame's end, where the log begins, is known from its start.
 const (
 	frameMagic  = "PECSPOOL"
 	prefixLen   = len(frameMagic) + 1 + 4 // up to the header
@@ -31,6 +36,7 @@ const (
 	kindItem    = 'M'
 	kindStep    = 'S'
 	kindRetry   = 'R'
+	kindLogged  = 'L' // an item whose log follows its frame
 	minFrameLen = prefixLen + 4 + trailerLen
 )
 
@@ -43,6 +49,7 @@ type frame struct {
 	bodyOff int64
 	bodyLen int64
 	bodyCRC uint32
+	end     int64 // where the frame ends: the log of a kindLogged frame begins
 }
 
 // parseFrame reads the frame of a file of size bytes: its prefix, header
@@ -60,7 +67,7 @@ func parseFrame(r io.ReaderAt, size int64) (*frame, error) {
 		return nil, &CorruptError{Offset: 0, Reason: "not a spool file (no PECSPOOL magic)"}
 	}
 	f := &frame{kind: pre[len(frameMagic)]}
-	if f.kind != kindItem && f.kind != kindStep && f.kind != kindRetry {
+	if f.kind != kindItem && f.kind != kindStep && f.kind != kindRetry && f.kind != kindLogged {
 		return nil, &CorruptError{Offset: int64(len(frameMagic)), Reason: fmt.Sprintf("unknown kind %q", f.kind)}
 	}
 	hlen := int64(binary.BigEndian.Uint32(pre[len(frameMagic)+1:]))
@@ -77,23 +84,38 @@ func parseFrame(r io.ReaderAt, size int64) (*frame, error) {
 	}
 	f.header = buf[:hlen:hlen]
 	f.bodyOff = int64(prefixLen) + hlen + 4
+	trOff := size - trailerLen
+	if f.kind == kindLogged {
+		trOff = f.bodyOff
+		f.bodyOff += trailerLen
+	}
 	var tr [trailerLen]byte
-	if _, err := r.ReadAt(tr[:], size-trailerLen); err != nil {
-		return nil, &CorruptError{Offset: size - trailerLen, Reason: "reading the trailer", Err: err}
+	if _, err := r.ReadAt(tr[:], trOff); err != nil {
+		return nil, &CorruptError{Offset: trOff, Reason: "reading the trailer", Err: err}
 	}
 	if crc32.Checksum(tr[:12], castagnoli) != binary.BigEndian.Uint32(tr[12:]) {
-		return nil, &CorruptError{Offset: size - trailerLen, Reason: "trailer checksum mismatch"}
+		return nil, &CorruptError{Offset: trOff, Reason: "trailer checksum mismatch"}
 	}
 	f.bodyLen = int64(binary.BigEndian.Uint64(tr[:8]))
 	f.bodyCRC = binary.BigEndian.Uint32(tr[8:12])
+	if f.kind == kindLogged {
+		if f.bodyLen > size-f.bodyOff {
+			return nil, &CorruptError{Offset: trOff, Reason: fmt.Sprintf("body length %d, but %d bytes follow the trailer", f.bodyLen, size-f.bodyOff)}
+		}
+		f.end = f.bodyOff + f.bodyLen
+		return f, nil
+	}
 	if f.bodyLen != size-trailerLen-f.bodyOff {
 		return nil, &CorruptError{Offset: size - trailerLen, Reason: fmt.Sprintf("body length %d, but %d bytes lie between header and trailer", f.bodyLen, size-trailerLen-f.bodyOff)}
 	}
+	f.end = size
 	return f, nil
 }
 
 // writeFrame writes a frame of kind with header, then body read to its
-// end (nil: empty), to w. It returns the body's length.
+// end (nil: empty), to w, which must be an io.WriterAt too for
+// kindLogged (the trailer is written before the body, once the body is).
+// It returns the body's length.
 func writeFrame(w io.Writer, kind byte, header []byte, body io.Reader) (int64, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	pre := make([]byte, prefixLen, prefixLen+len(header)+4)
@@ -102,6 +124,9 @@ func writeFrame(w io.Writer, kind byte, header []byte, body io.Reader) (int64, e
 	binary.BigEndian.PutUint32(pre[len(frameMagic)+1:], uint32(len(header)))
 	pre = append(pre, header...)
 	pre = binary.BigEndian.AppendUint32(pre, crc32.Checksum(pre, castagnoli))
+	if kind == kindLogged {
+		pre = append(pre, make([]byte, trailerLen)...) // the trailer's place
+	}
 	if _, err := bw.Write(pre); err != nil {
 		return 0, err
 	}
@@ -118,6 +143,17 @@ func writeFrame(w io.Writer, kind byte, header []byte, body io.Reader) (int64, e
 	binary.BigEndian.PutUint64(tr[:8], uint64(n))
 	binary.BigEndian.PutUint32(tr[8:12], crc.Sum32())
 	binary.BigEndian.PutUint32(tr[12:], crc32.Checksum(tr[:12], castagnoli))
+	if kind == kindLogged {
+		if err := bw.Flush(); err != nil {
+			return n, err
+		}
+		wa, ok := w.(io.WriterAt)
+		if !ok {
+			return n, fmt.Errorf("spool: a frame of kind %q needs an io.WriterAt", kind)
+		}
+		_, err := wa.WriteAt(tr[:], int64(len(pre)-trailerLen))
+		return n, err
+	}
 	if _, err := bw.Write(tr[:]); err != nil {
 		return n, err
 	}

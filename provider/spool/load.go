@@ -73,7 +73,7 @@ func (d *Dir) load(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		it, size, err := loadItem(d.itemPath(id), id)
+		it, fr, err := loadItem(d.itemPath(id), id)
 		if err != nil {
 			var ce *CorruptError
 			if !errors.As(err, &ce) {
@@ -86,7 +86,21 @@ func (d *Dir) load(ctx context.Context) error {
 			}
 			continue
 		}
-		d.tab.add(&entry{item: *it, size: size})
+		e := &entry{item: *it, size: fr.bodyLen, inItem: fr.kind == kindLogged}
+		if e.inItem {
+			e.logEnd = fr.end
+		}
+		d.tab.add(e)
+		if e.inItem {
+			if err := d.loadLog(e); err != nil {
+				var ce *CorruptError
+				if !errors.As(err, &ce) {
+					return err
+				}
+				d.damage(ce, id)
+				withheld[id] = true
+			}
+		}
 	}
 	for _, sf := range steps {
 		e := d.tab.get(sf.id)
@@ -123,6 +137,11 @@ func (d *Dir) load(ctx context.Context) error {
 			continue
 		}
 		if e == nil {
+			continue
+		}
+		if e.inItem {
+			d.damage(&CorruptError{Path: path, Offset: -1, Reason: "a log beside an item that holds its own"}, id)
+			withheld[id] = true
 			continue
 		}
 		if err := d.loadLog(e); err != nil {
@@ -186,22 +205,22 @@ func (d *Dir) damage(err *CorruptError, id string) {
 }
 
 // loadItem reads the envelope of the item file at path, named for id,
-// and returns it with the body's length. Damage is a *CorruptError; when
-// the file holds another item, that item is returned with the error.
-func loadItem(path, id string) (*Item, int64, error) {
+// and returns it with its frame. Damage is a *CorruptError; when the file
+// holds another item, that item is returned with the error.
+func loadItem(path, id string) (*Item, *frame, error) {
 	f, fr, err := openFrame(path, kindItem)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	it, err := parseItemHeader(fr.header)
 	if err != nil {
-		return nil, 0, &CorruptError{Path: path, Offset: int64(prefixLen), Reason: "bad envelope", Err: err}
+		return nil, nil, &CorruptError{Path: path, Offset: int64(prefixLen), Reason: "bad envelope", Err: err}
 	}
 	if it.ID != id {
-		return it, 0, &CorruptError{Path: path, Offset: int64(prefixLen), Reason: fmt.Sprintf("holds item %q", it.ID)}
+		return it, nil, &CorruptError{Path: path, Offset: int64(prefixLen), Reason: fmt.Sprintf("holds item %q", it.ID)}
 	}
-	return it, fr.bodyLen, nil
+	return it, fr, nil
 }
 
 // loadStep reads the header of a step's file and returns the step name.
@@ -246,7 +265,11 @@ func loadRetry(sf sideFile) (*Retry, error) {
 // log cut before it, durably. Damage is a *CorruptError.
 func (d *Dir) loadLog(e *entry) error {
 	id := e.item.ID
-	path := d.logPath(id)
+	path := d.entryLog(e)
+	start := int64(0)
+	if e.inItem {
+		start = e.logEnd // the end of the item's frame
+	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return err
@@ -256,7 +279,7 @@ func (d *Dir) loadLog(e *entry) error {
 	if err != nil {
 		return err
 	}
-	recs, end, ce := scanLog(f, fi.Size())
+	recs, end, ce := scanLog(f, start, fi.Size())
 	if ce != nil {
 		ce.Path = path
 		return ce

@@ -9,7 +9,8 @@ import (
 )
 
 // The steps done and the retries of an item of a directory spool are
-// records appended to the item's log, <id>.log:
+// records appended to the item's log, which follows the item's frame in
+// its file (<id>.log for an item of the first format):
 //
 //	magic   4 bytes  "PECR"
 //	kind    1 byte   kindStep or kindRetry
@@ -115,15 +116,15 @@ func parseRecord(r io.ReaderAt, off, size int64, checkBody bool) (*logRecord, er
 	return rec, nil
 }
 
-// scanLog parses the records of a log of size bytes. It returns the
+// scanLog parses the records of a log from start to size. It returns the
 // whole records and where they end; a torn last record (what a crash
 // during an append leaves) ends the scan without error, and the caller
 // cuts the log at the offset returned. A damaged record that a whole one
 // follows is a *CorruptError. The body of the last record is checked:
 // the others were made durable before it was appended.
-func scanLog(r io.ReaderAt, size int64) ([]*logRecord, int64, *CorruptError) {
+func scanLog(r io.ReaderAt, start, size int64) ([]*logRecord, int64, *CorruptError) {
 	var recs []*logRecord
-	off := int64(0)
+	off := start
 	for off < size {
 		rec, err := parseRecord(r, off, size, false)
 		if err == nil && rec.end == size {

@@ -26,6 +26,7 @@ type entry struct {
 	// there), and its length. Changed under mu only.
 	outs   map[string]logSpan
 	logEnd int64
+	inItem bool // the log follows the item's frame in its file (else <id>.log)
 
 	body    []byte            // the memory implementation's body
 	outputs map[string][]byte // and step outputs
