@@ -176,7 +176,8 @@ func checkDelimited(t *testing.T, p, c *Part, last bool) {
 	if c.End == p.End && last {
 		return
 	}
-	delim := "--" + p.Params["boundary"]
+	boundary, _ := p.Param("boundary")
+	delim := "--" + boundary
 	next := string(at(c.End, int64(len(delim))+2))
 	switch {
 	case strings.HasPrefix(next, "\r\n"+delim), strings.HasPrefix(next, "\n"+delim):
@@ -275,7 +276,8 @@ func abs(n int) int {
 func FuzzMediaType(f *testing.F) {
 	for _, s := range []string{"text/plain", "Multipart/Mixed; boundary=\"----=_Part_1\"", "application/pdf; name=a.pdf",
 		"text/plain; charset=ISO-8859-1; format=flowed", "attachment; filename*=UTF-8''a.pdf", "text/plain;", "a/b; x=\"\"",
-		"text/plain; name=\"a\\\"b\"", " text/plain ; charset = utf-8 ", "text/plain; a=1; A=2", "x/y; a=\"1;2\"", "text/"} {
+		"text/plain; name=\"a\\\"b\"", " text/plain ; charset = utf-8 ", "text/plain; a=1; A=2", "x/y; a=\"1;2\"", "text/",
+		"multipart/mixed; Boundary=b1; CHARSET=x", "a/b; a=1; b=2; c=3; d=4; e=5; f=6; g=7; h=8; x=9"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
@@ -283,6 +285,16 @@ func FuzzMediaType(f *testing.F) {
 		wt, wp, werr := mime.ParseMediaType(v)
 		if gt != wt || fmt.Sprint(gerr) != fmt.Sprint(werr) || fmt.Sprint(gp) != fmt.Sprint(wp) || (gp == nil) != (wp == nil) {
 			t.Fatalf("%q: %q %v %v; mime %q %v %v", v, gt, gp, gerr, wt, wp, werr)
+		}
+		// One parameter looked up without the map, as Part.Param does.
+		for _, k := range []string{"charset", "boundary", "name", "x", "a"} {
+			val, found, ok := mediaParam(v, k)
+			if !ok {
+				continue
+			}
+			if wv, wf := wp[k]; werr != nil || val != wv || found != wf {
+				t.Fatalf("%q: mediaParam(%s) = %q %v; mime %q %v %v", v, k, val, found, wv, wf, werr)
+			}
 		}
 	})
 }

@@ -13,24 +13,24 @@ import (
 // fields, values, raw bytes and errors, but from bytes already in memory:
 // the raw fields share one buffer instead of one per field.
 func parseHeader(hdr []byte) (textproto.Header, error) {
-	fields, err := splitHeader(hdr)
+	fields, err := splitHeader(nil, hdr)
 	if err != nil {
 		return textproto.Header{}, err
 	}
-	return buildHeader(fields), nil
+	return buildHeader(string(fields)), nil
 }
 
 // splitHeader checks the header block hdr as textproto.ReadHeader does
-// and returns its fields, each with its continuation lines, every line
-// ending written as CRLF, as ReadHeader keeps them: what buildHeader makes
-// a textproto.Header of, and headerGet reads without one.
-func splitHeader(hdr []byte) ([]byte, error) {
+// and appends to dst[:0] its fields, each with its continuation lines,
+// every line ending written as CRLF, as ReadHeader keeps them: what
+// buildHeader makes a textproto.Header of, and headerGet reads without
+// one.
+func splitHeader(dst, hdr []byte) ([]byte, error) {
 	if len(hdr) > 0 && isSpace(hdr[0]) {
 		line, _ := nextLine(hdr)
 		return nil, fmt.Errorf("message: malformed MIME header initial line: %v", string(line))
 	}
-	lines := bytes.Count(hdr, []byte{'\n'}) + 1
-	buf := make([]byte, 0, len(hdr)+lines)
+	buf := dst[:0]
 	rest := hdr
 	for len(rest) > 0 {
 		line, n := nextLine(rest)
@@ -61,28 +61,30 @@ func splitHeader(hdr []byte) ([]byte, error) {
 
 // nextField returns the first field of fields (as splitHeader writes
 // them) and what follows it.
-func nextField(fields []byte) (kv, rest []byte) {
+func nextField(fields string) (kv, rest string) {
 	i := 0
 	for {
-		j := bytes.IndexByte(fields[i:], '\n')
+		j := strings.IndexByte(fields[i:], '\n')
 		if j < 0 {
-			return fields, nil
+			return fields, ""
 		}
 		i += j + 1
 		if i >= len(fields) || !isSpace(fields[i]) {
-			return fields[:i:i], fields[i:]
+			return fields[:i], fields[i:]
 		}
 	}
 }
 
 // buildHeader makes the textproto.Header of fields.
-func buildHeader(fields []byte) textproto.Header {
+func buildHeader(fields string) textproto.Header {
+	b := []byte(fields)
 	var kvs [64][]byte
 	all := kvs[:0]
-	for rest := fields; len(rest) > 0; {
-		var kv []byte
+	for off, rest := 0, fields; len(rest) > 0; {
+		var kv string
 		kv, rest = nextField(rest)
-		all = append(all, kv)
+		all = append(all, b[off:off+len(kv):off+len(kv)])
+		off += len(kv)
 	}
 	// go-message keeps the fields last first: add them in that order.
 	var h textproto.Header
@@ -101,62 +103,55 @@ func buildHeader(fields []byte) textproto.Header {
 // named key (ASCII case-insensitively, as canonical keys compare), its
 // lines trimmed and joined by a space. key is a token, as every field
 // name this package asks for.
-func headerGet(fields []byte, key string) string {
+func headerGet(fields string, key string) string {
 	for rest := fields; len(rest) > 0; {
-		var kv []byte
+		var kv string
 		kv, rest = nextField(rest)
-		i := bytes.IndexByte(kv, ':')
-		if name := trim(kv[:i]); len(name) == len(key) && asciiEqualFold(name, key) {
+		i := strings.IndexByte(kv, ':')
+		if name := trimString(kv[:i]); len(name) == len(key) && strings.EqualFold(name, key) {
 			return fieldValue(kv[i+1:])
 		}
 	}
 	return ""
 }
 
-func asciiEqualFold(b []byte, s string) bool {
-	for i := range b {
-		c, d := b[i], s[i]
-		if c == d {
-			continue
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if 'A' <= d && d <= 'Z' {
-			d += 'a' - 'A'
-		}
-		if c != d {
-			return false
-		}
+// trimString returns s without leading and trailing spaces and tabs.
+func trimString(s string) string {
+	i, n := 0, len(s)
+	for i < n && isSpace(s[i]) {
+		i++
 	}
-	return true
+	for n > i && isSpace(s[n-1]) {
+		n--
+	}
+	return s[i:n]
 }
 
 // fieldValue is go-message's value of a field: each line without its
 // line ending and surrounding spaces and tabs, empty ones dropped, joined
 // by a space.
-func fieldValue(v []byte) string {
-	if i := bytes.IndexByte(v, '\n'); i == len(v)-1 {
-		// One line: one allocation.
-		return string(trim(bytes.TrimSuffix(v[:i], []byte{'\r'})))
+func fieldValue(v string) string {
+	if i := strings.IndexByte(v, '\n'); i == len(v)-1 {
+		// One line: a part of fields, not a copy.
+		return trimString(strings.TrimSuffix(v[:i], "\r"))
 	}
 	var b strings.Builder
 	b.Grow(len(v))
 	for len(v) > 0 {
 		line := v
-		if i := bytes.IndexByte(v, '\n'); i >= 0 {
+		if i := strings.IndexByte(v, '\n'); i >= 0 {
 			line, v = v[:i], v[i+1:]
 		} else {
-			v = nil
+			v = ""
 		}
-		line = trim(bytes.TrimSuffix(line, []byte{'\r'}))
+		line = trimString(strings.TrimSuffix(line, "\r"))
 		if len(line) == 0 {
 			continue
 		}
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
-		b.Write(line)
+		b.WriteString(line)
 	}
 	return b.String()
 }

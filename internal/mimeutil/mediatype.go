@@ -54,64 +54,107 @@ func lowerASCII(s string) string {
 	return s
 }
 
+// fastMediaType is mime.ParseMediaType for the values walkMediaType
+// reads: ok is false for the others.
 func fastMediaType(v string) (string, map[string]string, bool) {
+	params := make(map[string]string)
+	t, ok := walkMediaType(v, func(k, val string) { params[lowerASCII(k)] = val })
+	if !ok {
+		return "", nil, false
+	}
+	return t, params, true
+}
+
+// mediaParam returns the parameter name (lower-case) of the media type
+// value v as mime.ParseMediaType reads it, without a map: found says
+// whether v has it. ok is false when walkMediaType cannot read v.
+func mediaParam(v, name string) (val string, found, ok bool) {
+	_, ok = walkMediaType(v, func(k, pv string) {
+		if !found && strings.EqualFold(k, name) {
+			val, found = pv, true
+		}
+	})
+	return val, found && ok, ok
+}
+
+// maxFastParams bounds the parameters walkMediaType reads; more are left
+// to mime.ParseMediaType.
+const maxFastParams = 8
+
+// walkMediaType reads v in one pass as mime.ParseMediaType would, when v
+// is a type, then parameters whose names are tokens without '*' (each
+// once) and whose values are tokens or quoted strings without escapes or
+// line breaks: it returns the type lower-cased and calls fn (when not
+// nil) with each parameter, its name as written. ok is false, and fn
+// should be disregarded, for any other v.
+func walkMediaType(v string, fn func(key, val string)) (string, bool) {
 	i := skipOWS(v, 0)
 	start := i
 	i = token(v, i)
 	if i == start {
-		return "", nil, false
+		return "", false
 	}
 	if i < len(v) && v[i] == '/' {
 		j := token(v, i+1)
 		if j == i+1 {
-			return "", nil, false
+			return "", false
 		}
 		i = j
 	}
 	t := lowerASCII(v[start:i])
-	params := make(map[string]string)
+	var seen [maxFastParams]string
+	n := 0
 	for {
 		i = skipOWS(v, i)
 		if i == len(v) {
-			return t, params, true
+			return t, true
 		}
 		if v[i] != ';' {
-			return "", nil, false
+			return "", false
 		}
 		i = skipOWS(v, i+1)
 		ks := i
 		i = token(v, i)
 		if i == ks || strings.IndexByte(v[ks:i], '*') >= 0 {
-			return "", nil, false
+			return "", false
 		}
-		key := lowerASCII(v[ks:i])
+		key := v[ks:i]
 		i = skipOWS(v, i)
 		if i == len(v) || v[i] != '=' {
-			return "", nil, false
+			return "", false
 		}
 		i = skipOWS(v, i+1)
 		var val string
 		if i < len(v) && v[i] == '"' {
 			end := strings.IndexByte(v[i+1:], '"')
 			if end < 0 {
-				return "", nil, false
+				return "", false
 			}
 			val = v[i+1 : i+1+end]
 			if strings.ContainsAny(val, "\\\r\n") {
-				return "", nil, false
+				return "", false
 			}
 			i += end + 2
 		} else {
 			vs := i
 			i = token(v, i)
 			if i == vs {
-				return "", nil, false
+				return "", false
 			}
 			val = v[vs:i]
 		}
-		if _, dup := params[key]; dup {
-			return "", nil, false
+		if n == len(seen) {
+			return "", false
 		}
-		params[key] = val
+		for _, k := range seen[:n] {
+			if strings.EqualFold(k, key) {
+				return "", false
+			}
+		}
+		seen[n] = key
+		n++
+		if fn != nil {
+			fn(key, val)
+		}
 	}
 }

@@ -60,14 +60,16 @@ func (p *Part) Filename() string {
 			if p.ctErr != nil {
 				err = p.ctErr
 			} else {
-				name = decodeParam(p.Params["name"])
+				n, _ := p.Param("name")
+				name = decodeParam(n)
 			}
 		}
 	}
 	if err == nil && name != "" {
 		return name
 	}
-	return p.Params["name"]
+	name, _ = p.Param("name")
+	return name
 }
 
 // Disposition returns the Content-Disposition type as go-message's

@@ -49,7 +49,7 @@ func TestFilenameAsGoMessage(t *testing.T) {
 			ah := mail.AttachmentHeader{Header: message.Header{Header: p.Header()}}
 			want, err := ah.Filename()
 			if err != nil || want == "" {
-				want = p.Params["name"]
+				want, _ = p.Param("name")
 			}
 			if got := p.Filename(); got != want {
 				t.Errorf("part %q of %q: Filename %q, go-message %q", p.Path, in[:min(len(in), 80)], got, want)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"strings"
 	"sync"
 
@@ -69,14 +70,14 @@ type Part struct {
 	BodyStart int64       // first byte of the body
 	End       int64       // end of the body, exclusive (the CRLF before a delimiter is not part of it)
 	MediaType string      // lower-case media type; text/plain when absent
-	Params    map[string]string
-	Children  []*Part // parts of a multipart
-	Embedded  *Part   // the message inside a message/rfc822 part
-	Problems  []error // defects tolerated while scanning this entity
+	Children  []*Part     // parts of a multipart
+	Embedded  *Part       // the message inside a message/rfc822 part
+	Problems  []error     // defects tolerated while scanning this entity
 
-	fields   []byte // the header's fields, as splitHeader writes them
+	fields   string // the header's fields, as splitHeader writes them
 	encoding string // Content-Transfer-Encoding, lower-cased and trimmed
-	ctErr    error  // mime.ParseMediaType's error on Content-Type
+	ctValue  string // the Content-Type value
+	ctErr    error  // mime.ParseMediaType's error on it
 	hdr      textproto.Header
 	hdrOnce  sync.Once
 }
@@ -108,14 +109,15 @@ func Scan(src io.ReaderAt, size int64, lim *Limits) (*Part, error) {
 // scanner holds the buffers of one Scan; they are reused by the next one
 // (scanners), so that scanning a message allocates no buffer per part.
 type scanner struct {
-	lim   Limits
-	parts int
-	buf   *bufio.Reader // the lines of the source
-	hbuf  *bufio.Reader // the lines of a header
-	sec   io.SectionReader
-	hdr   []byte  // the header being read
-	win   *[]byte // the window of delimiter searches
-	line  []byte  // a delimiter line read apart
+	lim    Limits
+	parts  int
+	buf    *bufio.Reader // the lines of the source
+	hbuf   *bufio.Reader // the lines of a header
+	sec    io.SectionReader
+	hdr    []byte  // the header being read
+	fields []byte  // its fields, as splitHeader writes them
+	win    *[]byte // the window of delimiter searches
+	line   []byte  // a delimiter line read apart
 	// refSearch, set by tests, replaces the delimiter search with the
 	// reference one.
 	refSearch func(p *Part, depth int) error
@@ -136,6 +138,9 @@ func (s *scanner) release() {
 	s.hbuf.Reset(nil)
 	if cap(s.hdr) > maxKeptHeader {
 		s.hdr = nil
+	}
+	if cap(s.fields) > maxKeptHeader {
+		s.fields = nil
 	}
 	if cap(s.line) > maxKeptHeader {
 		s.line = nil
@@ -233,13 +238,15 @@ func (s *scanner) entity(src io.ReaderAt, start, end int64, path string, depth i
 	p.BodyStart = bodyStart
 	hdr = append(hdr, "\r\n"...)
 	s.hdr = hdr
-	fields, err := splitHeader(hdr)
+	fields, err := splitHeader(s.fields, hdr)
 	if err != nil {
 		return nil, &offsetError{start, fmt.Errorf("header: %w", err)}
 	}
-	p.fields = fields
+	s.fields = fields
+	p.fields = string(fields)
 	p.encoding = encodingName(p.Get("Content-Transfer-Encoding"))
-	p.MediaType, p.Params, p.ctErr = contentType(p.Get("Content-Type"))
+	p.ctValue = p.Get("Content-Type")
+	p.MediaType, p.ctErr = contentType(p.ctValue)
 
 	switch {
 	case strings.HasPrefix(p.MediaType, "multipart/"):
@@ -270,17 +277,35 @@ func encodingName(v string) string {
 	return strings.ToLower(v)
 }
 
-// contentType returns the media type and parameters of a Content-Type
-// value, and mime.ParseMediaType's error on it.
-func contentType(v string) (string, map[string]string, error) {
+// contentType returns the media type of a Content-Type value, and
+// mime.ParseMediaType's error on it.
+func contentType(v string) (string, error) {
 	if v == "" {
-		return "text/plain", nil, nil
+		return "text/plain", nil
 	}
-	t, params, err, strictErr := parseMediaType(v)
+	if t, ok := walkMediaType(v, nil); ok {
+		return t, nil
+	}
+	t, _, err, strictErr := parseMediaType(v)
 	if err != nil || t == "" {
-		return "text/plain", params, strictErr
+		return "text/plain", strictErr
 	}
-	return t, params, strictErr
+	return t, strictErr
+}
+
+// Param returns the Content-Type parameter name (lower-case), as
+// mime.ParseMediaType reads it: none when the value is not one it reads.
+// found says whether the parameter is there.
+func (p *Part) Param(name string) (val string, found bool) {
+	if p.ctValue == "" || p.ctErr != nil {
+		return "", false
+	}
+	if val, found, ok := mediaParam(p.ctValue, name); ok {
+		return val, found
+	}
+	_, params, _ := mime.ParseMediaType(p.ctValue)
+	val, found = params[name]
+	return val, found
 }
 
 // delimWindow is how much of a multipart body is searched at a time for
@@ -293,7 +318,7 @@ const delimWindow = 32 << 10
 // bytes.Index a window at a time, not read line by line, so that a large
 // attachment costs a memory scan per enclosing multipart.
 func (s *scanner) multipart(p *Part, depth int) error {
-	boundary := p.Params["boundary"]
+	boundary, _ := p.Param("boundary")
 	if boundary == "" {
 		p.Problems = append(p.Problems, &offsetError{p.Start, ErrNoBoundary})
 		return nil

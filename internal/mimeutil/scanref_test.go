@@ -12,7 +12,7 @@ import (
 // line through the scanner's buffer: the reference FuzzDelimiters holds
 // the faster search to.
 func (s *scanner) multipartByLines(p *Part, depth int) error {
-	boundary := p.Params["boundary"]
+	boundary, _ := p.Param("boundary")
 	if boundary == "" {
 		p.Problems = append(p.Problems, &offsetError{p.Start, ErrNoBoundary})
 		return nil

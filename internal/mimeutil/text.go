@@ -17,7 +17,7 @@ var textBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // buffers of a general charset decoder; any other charset goes through
 // Body. An unknown charset gives the bytes as they are, as Body does.
 func (p *Part) Text(limit int) string {
-	cs, hasCharset := p.Params["charset"]
+	cs, hasCharset := p.Param("charset")
 	cs = strings.ToLower(cs)
 	switch {
 	case !hasCharset, cs == "us-ascii", cs == "utf-8", cs == "iso-8859-1":

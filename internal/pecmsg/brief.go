@@ -72,7 +72,7 @@ func isAttachment(p *mimeutil.Part) bool {
 	// Every embedded message is replaced, named or not (message/rfc822,
 	// message/global, …): what it holds is the sender's, and a ".hash"
 	// part inside it must never read as the provider's.
-	return strings.HasPrefix(p.MediaType, "message/") || p.Filename() != "" || p.Params["name"] != ""
+	return strings.HasPrefix(p.MediaType, "message/") || p.Filename() != "" || param(p, "name") != ""
 }
 
 func writeHashPart(w io.Writer, p *mimeutil.Part) error {

@@ -124,6 +124,12 @@ func Parse(src io.ReaderAt, size int64, vopts *smime.VerifyOptions) (*Message, e
 	return m, nil
 }
 
+// param returns the Content-Type parameter name of p, "" when absent.
+func param(p *mimeutil.Part, name string) string {
+	v, _ := p.Param(name)
+	return v
+}
+
 func pathName(p string) string {
 	if p == "" {
 		return "top"
@@ -235,7 +241,7 @@ func (m *Message) locateSigned() {
 	default:
 		m.deviate("signature part has type %s", m.SigPart.MediaType)
 	}
-	if proto := strings.ToLower(signed.Params["protocol"]); proto != "" && proto != m.SigPart.MediaType {
+	if proto := strings.ToLower(param(signed, "protocol")); proto != "" && proto != m.SigPart.MediaType {
 		m.deviate("multipart/signed protocol %q differs from the signature part type %q", proto, m.SigPart.MediaType)
 	}
 }
