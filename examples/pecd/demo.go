@@ -104,7 +104,9 @@ func startDemo(ctx context.Context, opts demoOptions) (_ *demoNetwork, err error
 	}
 	routes := map[string]string{demoMailDomain: port(demoMailBase, 25)}
 	for _, p := range demoProviders {
-		routes[p.Domain] = port(demoBase(p.ID), 25)
+		for _, dom := range d.domains(p) {
+			routes[dom] = port(demoBase(p.ID), 25)
+		}
 	}
 	for _, p := range demoProviders {
 		accounts := filepath.Join(opts.Dir, p.ID+".accounts")
@@ -114,7 +116,7 @@ func startDemo(ctx context.Context, opts demoOptions) (_ *demoNetwork, err error
 		cfg := d.providerConfig(p, port, routes)
 		path := filepath.Join(opts.Dir, p.ID+".conf")
 		var b strings.Builder
-		fmt.Fprintf(&b, "# The configuration of %s in the demo network, written by pecd at\n# every start of the demo: run it alone with pecd -config %s.\n\n", p.Name, path)
+		fmt.Fprintf(&b, "# The configuration of %s in the demo network, written by pecd at\n# every start of the demo with the domains its index lists: run it alone\n# with pecd -config %s. A domain added here, with a reload (SIGHUP),\n# is listed in the index and kept at the next start.\n\n", p.Name, path)
 		if err := WriteConfig(&b, cfg); err != nil {
 			return nil, err
 		}
@@ -156,7 +158,7 @@ func (d *demoNetwork) providerConfig(p demoProvider, port func(base, p int) stri
 	base := demoBase(p.ID)
 	return &Config{
 		Provider: ProviderConfig{
-			Name: p.Name, Domains: []string{p.Domain},
+			Name: p.Name, Domains: d.domains(p),
 			Certificate: filepath.Join(dir, p.ID+".pem"), Key: filepath.Join(dir, p.ID+".key"),
 		},
 		Listen: ListenConfig{
@@ -185,6 +187,20 @@ func (d *demoNetwork) providerConfig(p demoProvider, port func(base, p int) stri
 		Routes:     routes,
 		Log:        LogConfig{Level: "info", Format: "text"},
 	}
+}
+
+// domains returns the domains of a demo provider: its own, then those a
+// reload added to its entry of the demo index.
+func (d *demoNetwork) domains(p demoProvider) []string {
+	out := []string{p.Domain}
+	if e, ok := d.PKI.Index.Provider(p.Name); ok {
+		for _, dom := range e.Domains {
+			if !slices.Contains(out, dom) {
+				out = append(out, dom)
+			}
+		}
+	}
+	return out
 }
 
 // writeAccounts writes the accounts file of the demo accounts whose

@@ -165,3 +165,59 @@ func TestCustomDomainReload(t *testing.T) {
 		}
 	})
 }
+
+// TestDemoKeepsDomains adds a domain to the demo's alfa.conf, reloads,
+// and starts the demo again in the same directory: the configuration it
+// writes keeps the domain its index lists, alfa serves it, beta routes it
+// to alfa's incoming point, and the index is the one the reload signed.
+func TestDemoKeepsDomains(t *testing.T) {
+	dir := t.TempDir()
+	var first *demoNetwork
+	for range 8 {
+		// An attempt refused for a busy port leaves the PKI, which the
+		// next one reuses: only the ports change.
+		d, err := startDemo(context.Background(), demoOptions{Dir: dir, PortOffset: 1000 + int(time.Now().UnixNano()%33000),
+			Log: testLogger(t), Node: testNodeOptions})
+		if err == nil {
+			first = d
+			break
+		}
+		if !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+	}
+	if first == nil {
+		t.Fatal("no free ports for the demo")
+	}
+	conf := filepath.Join(dir, "alfa.conf")
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		first.Close()
+		t.Fatal(err)
+	}
+	os.WriteFile(conf, append(b, "\n[provider]\ndomain = pec.customer.test\n"...), 0o644)
+	_, err = first.Reload(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	first.Shutdown(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	d := startTestDemo(t, dir)
+	alfa, beta := d.Nodes[0], d.Nodes[1]
+	if got := alfa.prov.Domains(); !slices.Equal(got, []string{"pec.alfa.test", "pec.customer.test"}) {
+		t.Errorf("after a restart alfa serves %q", got)
+	}
+	if c, err := LoadConfig(conf); err != nil {
+		t.Error(err)
+	} else if !slices.Contains(c.Provider.Domains, "pec.customer.test") {
+		t.Errorf("alfa.conf written again with the domains %q", c.Provider.Domains)
+	}
+	if got := beta.cfg.Routes["pec.customer.test"]; got != alfa.addr("incoming") {
+		t.Errorf("beta routes pec.customer.test to %q, alfa's incoming point is %s", got, alfa.addr("incoming"))
+	}
+	if e, ok := beta.mirror.Domain("pec.customer.test"); !ok || e.Name != "Gestore Alfa S.p.A." {
+		t.Errorf("beta's index: pec.customer.test → %+v", e)
+	}
+}
