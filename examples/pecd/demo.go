@@ -231,7 +231,7 @@ func (d *demoNetwork) Print(w io.Writer) {
 		fmt.Fprintln(w, "  reused the test CA, provider certificates and index")
 	}
 	for i, p := range demoProviders {
-		fmt.Fprintf(w, "\nPEC provider %s, domain %s (signs as %s)\n", p.Name, p.Domain, d.PKI.Signers[p.ID].Address())
+		fmt.Fprintf(w, "\nPEC provider %s, domain %s (signs as %s)\n", p.Name, strings.Join(d.Nodes[i].prov.Domains(), ", "), d.PKI.Signers[p.ID].Address())
 		for _, l := range d.Nodes[i].listeners {
 			fmt.Fprintf(w, "  %-11s %-16s %s\n", l.Role, l.Addr(), l.TLS)
 		}
