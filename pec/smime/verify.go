@@ -70,10 +70,10 @@ type Verdict struct {
 	Algorithm       string                // digest and key: "sha1-rsa", "sha256-rsa", "sha256-ecdsa"
 	Legacy          bool                  // SHA-1 digest or signature: accepted, flagged
 	BER             bool                  // the signature was not strict DER (BER, trailing bytes): accepted, flagged
-	Signer          *x509.Certificate     // the signer certificate, when found
+	Signer          *x509.Certificate     // the signer certificate, when found (parsed once per process and shared by verdicts: do not modify)
 	SignerEmail     string                // first rfc822Name of Signer (else subject emailAddress), lower-cased
 	SigningTime     time.Time             // signingTime attribute; zero when absent
-	Certificates    []*x509.Certificate   // the certificates carried by the signature
+	Certificates    []*x509.Certificate   // the certificates carried by the signature (shared likewise)
 	Chains          [][]*x509.Certificate // the chains to Roots, when Chained
 	Problems        []Problem             // why not intact, trusted or matching, and notes
 }
