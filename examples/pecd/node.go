@@ -166,8 +166,12 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 	if err := publishEntry(cfg, n.signer, opts.Now); err != nil {
 		return nil, err
 	}
+	// One throttle for every listener that takes a password, so that
+	// guesses spread over SMTP, IMAP, POP3 and the web are counted together.
+	throttle := &mailbox.Throttle{}
 	pc := &provider.Config{
-		Name: cfg.Provider.Name, Address: n.signer.Address(), Domains: cfg.Provider.Domains,
+		Throttle: throttle,
+		Name:     cfg.Provider.Name, Address: n.signer.Address(), Domains: cfg.Provider.Domains,
 		ServiceMailbox: cfg.Provider.ServiceMailbox, Signer: n.signer, Index: mirror,
 		Spool: sp, Store: store, Users: n.users, Trace: tr, SealInterval: cfg.Storage.SealInterval,
 		TLS: srvTLS, OutboundTLS: outTLS, Router: n.router, Hostname: cfg.Listen.Hostname,
@@ -179,7 +183,6 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 	if n.prov, err = provider.New(pc); err != nil {
 		return nil, err
 	}
-	throttle := &mailbox.Throttle{}
 	n.imap = imap.New(store, n.users, &imap.Options{TLSConfig: srvTLS, Throttle: throttle, Logger: log})
 	if cfg.Listen.Web != "" {
 		n.web = web.New(store, n.users, &web.Options{Verify: &smime.VerifyOptions{Authority: mirror}, Throttle: throttle, Logger: log})
