@@ -49,9 +49,10 @@ type Options struct {
 	// MaxAuthFailures closes a connection after this many failed logins.
 	// Default 5.
 	MaxAuthFailures int
-	// Throttle slows down failed logins, per connection and per user.
-	// Default: a Throttle of its own; share one between the servers of a
-	// provider.
+	// Throttle slows down password guessing, per user and per client
+	// address: after failures every attempt waits before its answer, right
+	// password or not. Default: a Throttle of its own; share one between
+	// the servers of a provider.
 	Throttle *mailbox.Throttle
 	// Logger receives sessions, failed logins and errors. Default silent.
 	Logger *slog.Logger

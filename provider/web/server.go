@@ -55,7 +55,6 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[string]*session
 	tokens   map[string]loginToken
-	failures map[string]int // failed logins per client address
 	views    map[string]*view
 	closed   bool
 }
@@ -66,7 +65,7 @@ func New(store mailbox.Store, auth mailbox.Authenticator, opts *Options) *Server
 	s := &Server{
 		store: store, auth: auth,
 		sessions: map[string]*session{}, tokens: map[string]loginToken{},
-		failures: map[string]int{}, views: map[string]*view{},
+		views: map[string]*view{},
 	}
 	if opts != nil {
 		s.opts = *opts
