@@ -1,7 +1,10 @@
 package spool_test
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -33,4 +36,29 @@ func TestDirConformance(t *testing.T) {
 
 func TestDirDurable(t *testing.T) {
 	spooltest.RunDurable(t, openDir)
+}
+
+// TestDirTorn tears the last record of an item's log as a crash between
+// its write and its fsync may: cut, or its end zeros.
+func TestDirTorn(t *testing.T) {
+	spooltest.RunTorn(t, openDir, func(t *testing.T, dir, id string, keep int) {
+		path := filepath.Join(dir, id+".msg")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := bytes.LastIndex(b, []byte("PECR")) // records begin with their magic
+		if last < 0 {
+			t.Fatal("no record in the item's file")
+		}
+		at := last + (len(b)-last)*keep/100
+		if keep%2 == 1 {
+			clear(b[at:])
+		} else {
+			b = b[:at]
+		}
+		if err := os.WriteFile(path, b, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

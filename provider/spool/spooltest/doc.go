@@ -5,7 +5,10 @@
 // output kept, retries counted and scheduled, Pending's filter and order,
 // Complete, context cancellation, Close, and concurrent calls from many
 // goroutines); RunDurable checks that a spool reopened on the same
-// location holds everything it acknowledged and nothing it completed.
+// location holds everything it acknowledged and nothing it completed;
+// RunTorn, given a function that tears a spool's last write as a crash
+// before its fsync may, checks that the torn write is absent or whole
+// and everything acknowledged before it is there.
 //
 // A spool's own test calls them with a function that opens a fresh spool:
 //
