@@ -228,6 +228,12 @@ func (s *Maildir) syncShared(dir string) error {
 	}
 	g := s.syncers[dir]
 	if g == nil {
+		if len(s.syncers) >= maxSyncers {
+			for d := range s.syncers { // its callers finish on it
+				delete(s.syncers, d)
+				break
+			}
+		}
 		g = &groupSync{do: func() error { return syncDir(dir) }}
 		s.syncers[dir] = g
 	}

@@ -19,13 +19,21 @@ import (
 // fsync'd before the message is placed; concurrent deliveries into a
 // folder share the fsync. A line cut by a crash is ignored (its message
 // was not placed). The log is read once per process, then kept in
-// memory; when most of its lines name messages no longer in the folder,
-// it is written again with only the others. A record file per digest
+// memory (for the last maxOnces folders used); when most of its lines
+// name messages no longer in the folder, it is written again with only
+// the others. A record file per digest
 // (pec-once/<digest>, holding the base), as earlier versions wrote,
 // is still honoured.
 const (
 	onceDir = "pec-once"
 	onceLog = "log"
+	// maxOnces bounds the folders whose record is kept in memory; one
+	// not in use is dropped past it, and read again when needed.
+	maxOnces = 1024
+	// maxSyncers bounds the directories with a groupSync, and the
+	// folders with a uidQueue: one dropped only stops sharing for the
+	// calls that come after.
+	maxSyncers = 4096
 )
 
 // onceState is the record of one folder, as read from its log.
@@ -35,7 +43,7 @@ type onceState struct {
 	last   map[string]string // digest: base of the latest delivery
 	lines  int               // lines in the log
 	torn   bool              // the log ends without a newline
-	f      *os.File          // the log, open for appending
+	path   string            // the log
 	sync   *groupSync        // its fsyncs
 }
 
@@ -48,6 +56,15 @@ func (s *Maildir) onceOf(f *folder) *onceState {
 	}
 	o := s.onces[f.dir]
 	if o == nil {
+		if len(s.onces) >= maxOnces {
+			for dir, x := range s.onces {
+				if x.mu.TryLock() { // not in use: dropped, read again when needed
+					delete(s.onces, dir)
+					x.mu.Unlock()
+					break
+				}
+			}
+		}
 		o = &onceState{}
 		s.onces[f.dir] = o
 	}
@@ -86,10 +103,15 @@ func (o *onceState) load(ctx context.Context, b *maildirBox, f *folder, dir stri
 			return err
 		}
 	}
-	if o.f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, b.store.opts.FileMode); err != nil {
+	lf, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, b.store.opts.FileMode)
+	if err != nil {
 		return err
 	}
-	o.sync = &groupSync{do: o.f.Sync}
+	if err := lf.Close(); err != nil {
+		return err
+	}
+	o.path = path
+	o.sync = &groupSync{do: func() error { return syncFile(path) }}
 	o.loaded = true
 	return b.store.syncShared(dir)
 }
@@ -151,13 +173,35 @@ func (o *onceState) record(digest, base string) error {
 	if o.torn {
 		line = "\n" + line
 	}
-	if _, err := o.f.Write([]byte(line)); err != nil {
+	f, err := os.OpenFile(o.path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write([]byte(line))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
 	o.torn = false
 	o.lines++
 	o.last[digest] = base
 	return nil
+}
+
+// syncFile fsyncs the file at path (what was written to it through
+// another descriptor included).
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // groupSync runs do, an fsync, on behalf of concurrent callers, once for

@@ -301,6 +301,12 @@ func (s *Maildir) uidQueue(f *folder) *uidQueue {
 	}
 	q := s.queues[f]
 	if q == nil {
+		if len(s.queues) >= maxSyncers {
+			for x := range s.queues { // each request queued there is answered by its own caller at the latest
+				delete(s.queues, x)
+				break
+			}
+		}
 		q = &uidQueue{}
 		s.queues[f] = q
 	}
