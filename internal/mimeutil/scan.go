@@ -333,12 +333,20 @@ func (s *scanner) multipart(p *Part, depth int) error {
 	// is prev.
 	base := p.BodyStart
 	prev := byte('\n') // the body starts a line
+	mem, inMemory := p.Src.(*memSource)
 	for !closed && base < p.End {
-		n, err := p.Src.ReadAt(buf[:min(int64(len(buf)), p.End-base)], base)
-		if n == 0 && err != nil {
-			return err
+		var w []byte
+		if inMemory {
+			// Searched in place, not copied into the window.
+			w = mem.b[base:min(base+int64(len(buf)), p.End)]
+		} else {
+			n, err := p.Src.ReadAt(buf[:min(int64(len(buf)), p.End-base)], base)
+			if n == 0 && err != nil {
+				return err
+			}
+			w = buf[:n]
 		}
-		w := buf[:n]
+		n := len(w)
 		for i := 0; !closed; {
 			j := bytes.Index(w[i:], delim)
 			if j < 0 {
@@ -509,13 +517,36 @@ func (s *scanner) embedded(p *Part, depth int) error {
 	if int64(len(data)) > s.lim.MaxEmbedded {
 		return &offsetError{p.BodyStart, ErrEmbeddedTooBig}
 	}
-	e, err := s.entity(bytes.NewReader(data), 0, int64(len(data)), p.Path, depth+1)
+	e, err := s.entity(&memSource{data}, 0, int64(len(data)), p.Path, depth+1)
 	if err != nil {
 		return err
 	}
 	p.Embedded = e
 	return nil
 }
+
+// memSource is a source the scan holds in memory, the decoded copy of a
+// transfer-encoded embedded message: it is read as a *bytes.Reader is,
+// and the delimiter search reads it in place.
+type memSource struct{ b []byte }
+
+// ReadAt reads as bytes.Reader.ReadAt does.
+func (m *memSource) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("mimeutil: negative offset")
+	}
+	if off >= int64(len(m.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Size returns the number of bytes held.
+func (m *memSource) Size() int64 { return int64(len(m.b)) }
 
 // offsetError places an error at a byte offset of the source.
 type offsetError struct {
