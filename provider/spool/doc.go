@@ -60,7 +60,9 @@
 // with the lengths and its own checksum, the JSON header and the output,
 // each with its CRC-32C, written in one write at the end of the file,
 // which is fsync'd: no file is created, renamed or linked, and the
-// directory is not fsync'd, for a step. The writes of one item are
+// directory is not fsync'd, for a step. Done therefore reads an output
+// whole into memory before writing it (an output is a signed receipt or
+// envelope, the size of a message at most); Put streams its body. The writes of one item are
 // serialised, so that a crash can tear only the last record of a log:
 // Open drops a torn last record and cuts the file before it (the call
 // that wrote it had not returned); a damaged record that a whole one
