@@ -8,8 +8,9 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// maxIdle is how many connections are kept per server.
-const maxIdle = 8
+// defaultMaxIdle is how many connections are kept per server when the
+// pool is not told.
+const defaultMaxIdle = 8
 
 // pool keeps SMTP connections to other servers open between transactions,
 // so that a busy route does not pay a TCP and TLS handshake per message.
@@ -19,8 +20,12 @@ type pool struct {
 	mu     sync.Mutex
 	idle   map[poolKey][]*pooledConn
 	maxAge time.Duration
-	now    func() time.Time
-	closed bool
+	// maxIdle is how many connections are kept per server: as many as
+	// the workers that may relay to it at once, so that a burst does
+	// not pay the handshakes of the connections it could not keep.
+	maxIdle int
+	now     func() time.Time
+	closed  bool
 }
 
 type poolKey struct {
@@ -54,7 +59,11 @@ func (p *pool) get(key poolKey) (*pooledConn, bool) {
 func (p *pool) put(key poolKey, pc *pooledConn, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || len(p.idle[key]) >= maxIdle {
+	limit := p.maxIdle
+	if limit <= 0 {
+		limit = defaultMaxIdle
+	}
+	if p.closed || len(p.idle[key]) >= limit {
 		go pc.c.Quit() //nolint:errcheck // closing
 		return
 	}

@@ -77,6 +77,7 @@ func New(cfg *Config) (*Provider, error) {
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.pool.maxAge, p.pool.now = c.CommandTimeout/2, time.Now // sockets age in real time
+	p.pool.maxIdle = min(max(c.Workers, defaultMaxIdle), 64)
 	p.submit = p.newServer(&submitBackend{p: p})
 	p.in = p.newServer(&incomingBackend{p: p})
 	for range c.Workers {
