@@ -90,6 +90,37 @@ func (q *qpReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// WriteTo writes the decoded body to w a line at a time, without the copy
+// a Read makes; it returns what Read would (nil at the end).
+func (q *qpReader) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for {
+		if len(q.out) > 0 {
+			k, err := w.Write(q.out)
+			n += int64(k)
+			q.out = q.out[k:]
+			if err != nil {
+				return n, err
+			}
+			continue
+		}
+		if q.err != nil {
+			q.release()
+			if q.err == io.EOF {
+				return n, nil
+			}
+			return n, q.err
+		}
+		if q.rerr != nil {
+			q.err = q.rerr
+			continue
+		}
+		line, rerr := q.readSlice()
+		q.rerr = rerr
+		q.decodeLine(line)
+	}
+}
+
 // decodeLine decodes one raw line into out, setting err to what
 // mime/quotedprintable would return after those bytes.
 func (q *qpReader) decodeLine(whole []byte) {

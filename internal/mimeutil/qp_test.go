@@ -44,6 +44,11 @@ func qpBoth(in []byte, oneByte bool) (want, got string) {
 	}
 	w, werr := io.ReadAll(quotedprintable.NewReader(src()))
 	g, gerr := io.ReadAll(newQPReader(src()))
+	// WriteTo, which io.Copy takes, gives what Read gives.
+	var wt bytes.Buffer
+	if _, err := newQPReader(src()).WriteTo(&wt); !bytes.Equal(wt.Bytes(), g) || fmt.Sprint(err) != fmt.Sprint(gerr) {
+		return fmt.Sprintf("%q %v", w, werr), fmt.Sprintf("WriteTo %q %v, Read %q %v", wt.Bytes(), err, g, gerr)
+	}
 	return fmt.Sprintf("%q %v", w, werr), fmt.Sprintf("%q %v", g, gerr)
 }
 
