@@ -32,6 +32,12 @@ package smime
 //     value; encoding/asn1 decodes the SignerInfos straight into the
 //     library's own type. The cost of reading any signature is linear in
 //     its size, in time and memory, and a DER one is copied once.
+//   - The SignerInfos of the usual form (every real provider's) are read
+//     and checked without encoding/asn1 and the library: signerinfo.go
+//     reads them with cryptobyte and checks the signature over the signed
+//     attributes as carried, in the one form where that is what the
+//     library checks. Anything else, and any failed check, goes the way
+//     described above, which says why.
 //
 // Swapping the library means rewriting parseSignature and (*cmsSignature).check.
 
@@ -239,8 +245,14 @@ type cmsSignature struct {
 	legacy      bool
 	signingTime time.Time
 	signedAttrs bool
+	ber         bool // the signature was not exactly one DER element
 	// encapsulated is the eContent, nil for a detached signature.
 	encapsulated []byte
+	// fast holds the SignerInfos as fastSignerInfos read them, when it
+	// could (nil otherwise, and p7.Signers holds them); signerInfos is
+	// their SET, read by encoding/asn1 when the general path must decide.
+	fast        []fastSigner
+	signerInfos []byte
 }
 
 // content returns the encapsulated content, nil when detached.
@@ -249,6 +261,24 @@ func (sig *cmsSignature) content() []byte { return sig.encapsulated }
 // parseSignature parses a CMS SignedData in DER or BER. A problem says why
 // it cannot be used; the signature may still carry certificates.
 func parseSignature(b []byte) (sig *cmsSignature, prob *Problem) {
+	sig, prob = readSignature(b)
+	if prob != nil {
+		return sig, prob
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			sig, prob = nil, &Problem{Code: ProblemMalformed, Detail: fmt.Sprintf("CMS decoder failure: %v", r)}
+		}
+	}()
+	if fast, ok := fastSignerInfos(sig.signerInfos); ok && sig.useFast(fast) {
+		return sig, nil
+	}
+	return sig, sig.readSigners()
+}
+
+// readSignature reads the SignedData and its certificates, not its
+// SignerInfos.
+func readSignature(b []byte) (sig *cmsSignature, prob *Problem) {
 	defer func() {
 		if r := recover(); r != nil {
 			sig, prob = nil, &Problem{Code: ProblemMalformed, Detail: fmt.Sprintf("CMS decoder failure: %v", r)}
@@ -261,6 +291,7 @@ func parseSignature(b []byte) (sig *cmsSignature, prob *Problem) {
 	if err != nil {
 		return nil, &Problem{Code: ProblemMalformed, Detail: err.Error()}
 	}
+	ber := len(der) == 0 || len(der) != len(b) || &der[0] != &b[0]
 	sd, err := parseSignedData(der)
 	if err != nil {
 		return nil, &Problem{Code: ProblemMalformed, Detail: asn1Detail(err)}
@@ -271,23 +302,26 @@ func parseSignature(b []byte) (sig *cmsSignature, prob *Problem) {
 			return nil, &Problem{Code: ProblemMalformed, Detail: asn1Detail(err)}
 		}
 	}
-	sig = &cmsSignature{p7: p7, certs: p7.Certificates, encapsulated: p7.Content}
-	// The library's SignerInfo type is unexported: encoding/asn1 fills
-	// it through the exported field, as the library's Parse does.
-	if _, err := asn1.UnmarshalWithParams(sd.signerInfos, &p7.Signers, "set"); err != nil {
-		p7.Signers = nil
-		return sig, &Problem{Code: ProblemMalformed, Detail: "SignerInfo: " + asn1Detail(err)}
+	return &cmsSignature{p7: p7, certs: p7.Certificates, encapsulated: p7.Content, ber: ber, signerInfos: sd.signerInfos}, nil
+}
+
+// readSigners reads the SignerInfos with encoding/asn1, the general path,
+// and says what makes the signature unusable, if anything.
+func (sig *cmsSignature) readSigners() *Problem {
+	if prob := sig.parseSigners(); prob != nil {
+		return prob
 	}
+	p7 := sig.p7
 	if len(p7.Signers) == 0 {
 		if len(p7.Certificates) == 0 {
-			return sig, &Problem{Code: ProblemMalformed, Detail: "not a CMS SignedData with signers"}
+			return &Problem{Code: ProblemMalformed, Detail: "not a CMS SignedData with signers"}
 		}
-		return sig, &Problem{Code: ProblemNoSigner, Detail: "SignedData has no SignerInfo"}
+		return &Problem{Code: ProblemNoSigner, Detail: "SignedData has no SignerInfo"}
 	}
 	for _, si := range p7.Signers {
 		h, ok := hashForOID(si.DigestAlgorithm.Algorithm)
 		if !ok {
-			return sig, &Problem{Code: ProblemUnsupportedAlgorithm, Detail: "digest algorithm " + si.DigestAlgorithm.Algorithm.String()}
+			return &Problem{Code: ProblemUnsupportedAlgorithm, Detail: "digest algorithm " + si.DigestAlgorithm.Algorithm.String()}
 		}
 		sig.hashes = append(sig.hashes, h)
 	}
@@ -319,16 +353,61 @@ func parseSignature(b []byte) (sig *cmsSignature, prob *Problem) {
 		}
 		var ct asn1.ObjectIdentifier
 		if err := attr(oidAttrContentType, &ct); err != nil || !ct.Equal(oidData) {
-			return sig, &Problem{Code: ProblemMalformed, Detail: "contentType attribute missing or not id-data"}
+			return &Problem{Code: ProblemMalformed, Detail: "contentType attribute missing or not id-data"}
 		}
 	}
 	if sig.signer == nil {
-		return sig, &Problem{Code: ProblemNoSigner, Detail: "no certificate in the signature matches the signer"}
+		return &Problem{Code: ProblemNoSigner, Detail: "no certificate in the signature matches the signer"}
 	}
 	if sig.sigAlg == x509.UnknownSignatureAlgorithm {
-		return sig, &Problem{Code: ProblemUnsupportedAlgorithm, Detail: "signature algorithm " + si.DigestEncryptionAlgorithm.Algorithm.String()}
+		return &Problem{Code: ProblemUnsupportedAlgorithm, Detail: "signature algorithm " + si.DigestEncryptionAlgorithm.Algorithm.String()}
 	}
-	return sig, nil
+	return nil
+}
+
+// parseSigners reads the SignerInfos with encoding/asn1 into p7.Signers.
+func (sig *cmsSignature) parseSigners() *Problem {
+	// The library's SignerInfo type is unexported: encoding/asn1 fills
+	// it through the exported field, as the library's Parse does.
+	if _, err := asn1.UnmarshalWithParams(sig.signerInfos, &sig.p7.Signers, "set"); err != nil {
+		sig.p7.Signers = nil
+		return &Problem{Code: ProblemMalformed, Detail: "SignerInfo: " + asn1Detail(err)}
+	}
+	return nil
+}
+
+// useFast takes the SignerInfos fastSignerInfos read, and reports true,
+// when what the general path would conclude from them while parsing is
+// no problem: the first signer's certificate is there and its signature
+// algorithm known. The fields it sets are those the general path sets.
+func (sig *cmsSignature) useFast(fast []fastSigner) bool {
+	f := &fast[0]
+	signer := findSigner(sig.certs, f.issuer, f.serial)
+	if signer == nil {
+		return false
+	}
+	sigAlg, algorithm := signatureAlgorithmOf(f.sigOID, f.hash)
+	if sigAlg == x509.UnknownSignatureAlgorithm {
+		return false
+	}
+	hashes := make([]crypto.Hash, len(fast))
+	for i := range fast {
+		hashes[i] = fast[i].hash
+	}
+	if f.signingTime != nil {
+		// The first value, as the general path reads it.
+		var t time.Time
+		if _, err := asn1.Unmarshal(f.signingTime, &t); err == nil {
+			sig.signingTime = t
+		}
+	}
+	sig.fast = fast
+	sig.signer = signer
+	sig.hashes = hashes
+	sig.signedAttrs = true
+	sig.sigAlg, sig.algorithm = sigAlg, algorithm
+	sig.legacy = hashes[0] == crypto.SHA1 || sigAlg == x509.SHA1WithRSA || sigAlg == x509.ECDSAWithSHA1
+	return true
 }
 
 // check verifies every SignerInfo against the content digests computed by
@@ -339,6 +418,16 @@ func (sig *cmsSignature) check(digests map[crypto.Hash][]byte) (prob *Problem) {
 			prob = &Problem{Code: ProblemMalformed, Detail: fmt.Sprintf("CMS verifier failure: %v", r)}
 		}
 	}()
+	if sig.fast != nil {
+		if sig.fastCheck(digests) {
+			return nil
+		}
+		// A check failed: the general path says which, and why.
+		sig.fast = nil
+		if prob := sig.parseSigners(); prob != nil {
+			return prob
+		}
+	}
 	withAttrs := true
 	for _, si := range sig.p7.Signers {
 		withAttrs = withAttrs && len(si.AuthenticatedAttributes) > 0

@@ -225,7 +225,7 @@ func newVerdict(signature []byte, sig *cmsSignature, prob *Problem, digests map[
 	}
 	v := &Verdict{Present: len(signature) > 0}
 	if sig != nil {
-		v.BER = !isDER(signature)
+		v.BER = sig.ber
 		v.Certificates = sig.certs
 		v.Signer = sig.signer
 		v.SigningTime = sig.signingTime
