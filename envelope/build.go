@@ -3,6 +3,7 @@ package envelope
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -37,9 +38,13 @@ var inherited = []string{"Return-Path", "Received"}
 // The original's Message-ID is replaced by the PEC msgid (d.ID) and its
 // client msgid kept in X-Riferimento-Message-ID (PEC.md §9). The original is
 // streamed: it is never held in memory whole.
+//
+// Misuse is an error, never a panic: a nil signer gives ErrNoSigner, a nil
+// original ErrNoOriginal, data that is not valid or contradicts the
+// original ErrBadData.
 func Build(w io.Writer, original io.Reader, d *daticert.Data, s *smime.Signer, opts *Options) error {
-	if s == nil {
-		return ErrNoSigner
+	if err := checkArgs(w, original, s); err != nil {
+		return err
 	}
 	if d == nil || d.Type != pec.CertTransport {
 		return fmt.Errorf("%w: tipo must be %s", ErrBadData, pec.CertTransport)
@@ -193,6 +198,22 @@ func NewData(h mail.Header, provider string, at time.Time, id string, certified 
 	return d, nil
 }
 
+// checkArgs refuses the nil arguments a builder cannot do without, with
+// an error rather than a panic further down.
+func checkArgs(w io.Writer, original io.Reader, s *smime.Signer) error {
+	switch {
+	case w == nil:
+		return fmt.Errorf("envelope: nil writer: %w", fs.ErrInvalid)
+	case s == nil:
+		return ErrNoSigner
+	case len(s.Chain()) == 0:
+		return fmt.Errorf("%w: %w", ErrNoSigner, smime.ErrNoCertificate)
+	case original == nil:
+		return fmt.Errorf("%w: none given", ErrNoOriginal)
+	}
+	return nil
+}
+
 func envelopeFrom(sender string, s *smime.Signer) string {
 	a := mail.Address{Name: pec.EnvelopeFromName + sender, Address: s.Address()}
 	return a.String()
@@ -232,9 +253,15 @@ type Anomaly struct {
 // from received, signed by s (PEC.md §6.2). The received message is attached
 // unchanged; its Message-ID, To, Cc, Received and Return-Path fields are
 // inherited; no certification data is attached.
+//
+// A nil signer gives ErrNoSigner, a nil received message ErrNoOriginal, a
+// nil Anomaly or one without a Time ErrNoTime.
 func BuildAnomaly(w io.Writer, received io.Reader, a *Anomaly, s *smime.Signer) error {
+	if err := checkArgs(w, received, s); err != nil {
+		return err
+	}
 	if a == nil || a.Time.IsZero() {
-		return fmt.Errorf("envelope: anomaly without a time")
+		return ErrNoTime
 	}
 	orig, err := pecmsg.ReadOriginal(received)
 	if err != nil {

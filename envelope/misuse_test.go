@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/pecsdk/pec/envelope"
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/pec/daticert"
+	"github.com/pecsdk/pec/pec/smime"
 	"github.com/pecsdk/pec/sample"
 )
 
@@ -61,6 +63,48 @@ func TestBuildMisuse(t *testing.T) {
 	// The untouched data builds.
 	if err := envelope.Build(io.Discard, strings.NewReader(sample.Original), good(), set.Sender, nil); err != nil {
 		t.Fatal(err)
+	}
+
+	// Missing arguments, to both builders.
+	at := time.Now().Add(-time.Minute)
+	orig := func() io.Reader { return strings.NewReader(sample.Ordinary) }
+	for _, tc := range []struct {
+		name  string
+		build func() error
+		want  []error
+	}{
+		{"nil-original", func() error { return envelope.Build(io.Discard, nil, good(), set.Sender, nil) }, []error{envelope.ErrNoOriginal}},
+		{"zero-signer", func() error {
+			return envelope.Build(io.Discard, strings.NewReader(sample.Original), good(), &smime.Signer{}, nil)
+		}, []error{envelope.ErrNoSigner, smime.ErrNoCertificate}},
+		{"nil-writer", func() error {
+			return envelope.Build(nil, strings.NewReader(sample.Original), good(), set.Sender, nil)
+		}, []error{fs.ErrInvalid}},
+		{"anomaly-nil-signer", func() error { return envelope.BuildAnomaly(io.Discard, orig(), &envelope.Anomaly{Time: at}, nil) }, []error{envelope.ErrNoSigner}},
+		{"anomaly-zero-signer", func() error {
+			return envelope.BuildAnomaly(io.Discard, orig(), &envelope.Anomaly{Time: at}, &smime.Signer{})
+		}, []error{envelope.ErrNoSigner, smime.ErrNoCertificate}},
+		{"anomaly-nil", func() error { return envelope.BuildAnomaly(io.Discard, orig(), nil, set.Sender) }, []error{envelope.ErrNoTime}},
+		{"anomaly-zero-time", func() error {
+			return envelope.BuildAnomaly(io.Discard, orig(), &envelope.Anomaly{Reason: "x"}, set.Sender)
+		}, []error{envelope.ErrNoTime}},
+		{"anomaly-nil-received", func() error { return envelope.BuildAnomaly(io.Discard, nil, &envelope.Anomaly{Time: at}, set.Sender) }, []error{envelope.ErrNoOriginal}},
+		{"anomaly-nil-writer", func() error { return envelope.BuildAnomaly(nil, orig(), &envelope.Anomaly{Time: at}, set.Sender) }, []error{fs.ErrInvalid}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.build()
+			if err == nil {
+				t.Fatal("built")
+			}
+			for _, w := range tc.want {
+				if !errors.Is(err, w) {
+					t.Errorf("error %v is not %v", err, w)
+				}
+			}
+		})
+	}
+	if err := envelope.BuildAnomaly(io.Discard, orig(), &envelope.Anomaly{Time: at}, set.Sender); err != nil {
+		t.Fatalf("a right anomaly: %v", err)
 	}
 }
 
