@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"time"
 
 	"github.com/pecsdk/pec/internal/pecmsg"
@@ -39,13 +40,21 @@ const dateLayout = "Mon, 2 Jan 2006 15:04:05 -0700" // RFC 5322 (PEC.md §10.2)
 // (k.CertType()), and d.Error the one the rules fix for it, if any;
 // d.Time is the temporal reference: the Date field, the body text and the
 // signing time. Use NewData to derive d from the transport envelope's data.
+//
+// Misuse is an error, never a panic: a nil signer gives ErrNoSigner, data
+// that is not valid for k ErrBadData, a missing original ErrNeedOriginal.
 func Build(w io.Writer, k pec.Kind, d *daticert.Data, s *smime.Signer, opts *Options) error {
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
-	if s == nil {
+	switch {
+	case w == nil:
+		return fmt.Errorf("receipt: nil writer: %w", fs.ErrInvalid)
+	case s == nil:
 		return ErrNoSigner
+	case len(s.Chain()) == 0:
+		return fmt.Errorf("%w: %w", ErrNoSigner, smime.ErrNoCertificate)
 	}
 	if err := check(k, d, &o); err != nil {
 		return err
@@ -173,8 +182,12 @@ func textData(d *daticert.Data) *pec.TextData {
 // and identifiers are copied; type, error code, provider and time are set;
 // ricevuta is kept for delivery receipts only. recipient is the consegna
 // address for the kinds that name one recipient (PEC.md §11.4) and the
-// ricezione list for presa in carico; extended is errore-esteso.
+// ricezione list for presa in carico; extended is errore-esteso. A nil env
+// gives nil, which Build refuses with ErrBadData.
 func NewData(k pec.Kind, env *daticert.Data, provider string, at time.Time, recipients []string, extended string) *daticert.Data {
+	if env == nil {
+		return nil
+	}
 	d := &daticert.Data{
 		Type:          k.CertType(),
 		Error:         k.ErrorCode(),

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"io/fs"
 	"testing"
 	"time"
 
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/pec/daticert"
+	"github.com/pecsdk/pec/pec/smime"
 	"github.com/pecsdk/pec/receipt"
 	"github.com/pecsdk/pec/sample"
 )
@@ -53,6 +55,8 @@ func TestBuildMisuse(t *testing.T) {
 		{"wrong-type", pec.KindDelivery, data(pec.KindAcceptance, sample.Bob), false, orig, []error{receipt.ErrBadData}},
 		{"nil-data", pec.KindAcceptance, nil, false, nil, []error{receipt.ErrBadData}},
 		{"not-a-receipt", pec.KindTransport, data(pec.KindAcceptance, sample.Bob), false, nil, []error{receipt.ErrBadData}},
+		{"nil-envelope-data", pec.KindAcceptance, receipt.NewData(pec.KindAcceptance, nil, sample.RecipientProvider, at, nil, ""), false, nil, []error{receipt.ErrBadData}},
+		{"zero-time", pec.KindAcceptance, func() *daticert.Data { d := data(pec.KindAcceptance, sample.Bob); d.Time = time.Time{}; return d }(), false, nil, []error{receipt.ErrBadData}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := set.Recipient
@@ -72,6 +76,20 @@ func TestBuildMisuse(t *testing.T) {
 				}
 			}
 		})
+	}
+	for name, err := range map[string]error{
+		"zero-signer": receipt.Build(io.Discard, pec.KindAcceptance, data(pec.KindAcceptance, sample.Bob), &smime.Signer{}, nil),
+		"nil-writer":  receipt.Build(nil, pec.KindAcceptance, data(pec.KindAcceptance, sample.Bob), set.Recipient, nil),
+	} {
+		want := []error{receipt.ErrNoSigner, smime.ErrNoCertificate}
+		if name == "nil-writer" {
+			want = []error{fs.ErrInvalid}
+		}
+		for _, w := range want {
+			if !errors.Is(err, w) {
+				t.Errorf("%s: error %v is not %v", name, err, w)
+			}
+		}
 	}
 	d := data(pec.KindDeliveryError, sample.Bob)
 	d.Error = pec.ErrorNoDest
