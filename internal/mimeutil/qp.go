@@ -3,6 +3,7 @@ package mimeutil
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 )
@@ -126,10 +127,17 @@ func (q *qpReader) WriteTo(w io.Writer) (int64, error) {
 func (q *qpReader) decodeLine(whole []byte) {
 	hasLF := bytes.HasSuffix(whole, []byte("\n"))
 	hasCR := bytes.HasSuffix(whole, []byte("\r\n"))
-	line := bytes.TrimRight(whole, "\n\r \t")
+	n := len(whole)
+	for n > 0 && (whole[n-1] == '\n' || whole[n-1] == '\r' || whole[n-1] == ' ' || whole[n-1] == '\t') {
+		n--
+	}
+	line := whole[:n]
 	var tail []byte
 	if bytes.HasSuffix(line, []byte("=")) {
-		rightStripped := bytes.TrimLeft(whole[len(line):], " \t")
+		rightStripped := whole[len(line):]
+		for len(rightStripped) > 0 && (rightStripped[0] == ' ' || rightStripped[0] == '\t') {
+			rightStripped = rightStripped[1:]
+		}
 		line = line[:len(line)-1]
 		if !bytes.HasPrefix(rightStripped, []byte("\n")) && !bytes.HasPrefix(rightStripped, []byte("\r\n")) &&
 			!(len(rightStripped) == 0 && len(line) > 0 && q.rerr == io.EOF) {
@@ -166,9 +174,10 @@ func (q *qpReader) decodeLine(whole []byte) {
 			return
 		}
 		// A run of plain bytes is copied at once.
-		j := i + 1
+		j := plainRun(line, i+1)
 		for j < len(line) && qpPlain[line[j]] {
 			j++
+			j = plainRun(line, j)
 		}
 		dec = append(dec, line[i:j]...)
 		i = j
@@ -210,6 +219,26 @@ func fromHex(b byte) (byte, error) {
 		return b - 'a' + 10, nil
 	}
 	return 0, fmt.Errorf("quotedprintable: invalid hex byte 0x%02x", b)
+}
+
+// plainRun returns the end of the run of printable ASCII bytes other than
+// "=" (0x20–0x7e) that starts at line[j], eight bytes at a time: the bytes
+// of most lines. It may stop early, at the last eight bytes or before a
+// tab or a byte over 0x7e, which qpPlain also passes.
+func plainRun(line []byte, j int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for j+8 <= len(line) {
+		w := binary.LittleEndian.Uint64(line[j:])
+		eq := w ^ ('=' * ones)
+		below := (w - 0x20*ones) &^ w & highs        // a byte under 0x20
+		above := ((w + (127-0x7e)*ones) | w) & highs // a byte over 0x7e
+		equal := (eq - ones) &^ eq & highs           // an "="
+		if below|above|equal != 0 {
+			break
+		}
+		j += 8
+	}
+	return j
 }
 
 // qpPlain marks the bytes a quoted-printable line passes through as they

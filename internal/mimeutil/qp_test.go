@@ -76,3 +76,26 @@ func FuzzQuotedPrintable(f *testing.F) {
 		}
 	})
 }
+
+// TestPlainRun checks the eight-at-a-time run of plain bytes against
+// qpPlain: it never passes a byte that is not plain ASCII, and stops
+// only within eight bytes of one that qpPlain would stop at or of the
+// end, or at a byte qpPlain passes but the run leaves to it.
+func TestPlainRun(t *testing.T) {
+	for c := range 256 {
+		for pos := range 16 {
+			line := bytes.Repeat([]byte("a"), 16)
+			line[pos] = byte(c)
+			j := plainRun(line, 0)
+			plain := c >= 0x20 && c <= 0x7e && c != '='
+			switch {
+			case j > pos && !plain:
+				t.Fatalf("byte %#x at %d: run to %d passes it", c, pos, j)
+			case plain && j != 16-16%8:
+				t.Fatalf("byte %#x at %d: run stops at %d", c, pos, j)
+			case !plain && j < pos-pos%8:
+				t.Fatalf("byte %#x at %d: run stops early at %d", c, pos, j)
+			}
+		}
+	}
+}
