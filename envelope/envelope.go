@@ -125,8 +125,10 @@ func (e *Envelope) OriginalMessage() (*mail.Reader, error) {
 // be: its signature is intact, made by a trusted PEC provider that is its
 // From address (Signature.OK), and the signed content establishes its kind
 // (the signed daticert.xml of a transport envelope; an anomaly envelope is
-// the one kind signed without one). Facts come from the signed content
-// only: Sender, Subject and Data never take an unsigned header's word.
+// the one kind signed without one), and no header outside the signature
+// contradicts it (the sender named in From, Subject, To, Cc, Date: a
+// pec.ErrInconsistent problem). Facts come from the signed content only:
+// Sender, Subject and Data never take an unsigned header's word.
 func (e *Envelope) OK() bool { return e.msg.OK() }
 
 // Sender returns the original sender as certified: the signed daticert

@@ -150,7 +150,10 @@ func (m *Message) PEC() *Message {
 // be: its signature is intact, made by a trusted PEC provider that is its
 // From address (smime.Verdict.OK, which needs VerifyOptions.Authority),
 // and its signed content establishes its kind (the signed daticert.xml;
-// an anomaly envelope is the one kind signed without one). Ordinary mail
+// an anomaly envelope is the one kind signed without one), and no header
+// outside the signature contradicts the signed content (the sender named
+// in From, Subject, To, Cc, Date, the identifiers: a pec.ErrInconsistent
+// problem). Ordinary mail
 // is never OK, even when what it forwards is: ask Forwarded.
 func (m *Message) OK() bool { return m.IsPEC() && m.msg.Certified() }
 

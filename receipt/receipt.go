@@ -168,9 +168,11 @@ func (r *Receipt) OriginalMessage() (*mail.Reader, error) {
 // its signature is intact, made by a trusted PEC provider that is its From
 // address (Signature.OK), and its signed daticert.xml establishes its kind
 // (including the virus variants, never taken from the unsigned
-// X-VerificaSicurezza). Whether it concerns a given sent message is the
-// caller's check: compare Data (msgid, mittente, destinatari,
-// identificativo) with that message, as the client's tracker does.
+// X-VerificaSicurezza), and no header outside the signature contradicts
+// it (Subject, Date, the identifiers: a pec.ErrInconsistent problem).
+// Whether it concerns a given sent message is the caller's check: compare
+// Data (msgid, mittente, destinatari, identificativo) with that message,
+// as the client's tracker does.
 func (r *Receipt) OK() bool { return r.msg.OK() }
 
 // Subject returns the original subject, decoded to UTF-8, from the

@@ -203,10 +203,11 @@ func (m *Message) crossCheck() {
 	h := m.Part.Header()
 	if m.Kind == pec.KindTransport {
 		if id := h.Get("Message-Id"); id != "" && !pec.EqualMsgID(id, d.ID) {
-			m.problem(m.Part, "Message-ID", fmt.Errorf("%w: Message-ID %s, identificativo %s", pec.ErrInconsistent, id, d.ID))
+			m.disagree("Message-ID", fmt.Errorf("%w: Message-ID %s, identificativo %s", pec.ErrInconsistent, id, d.ID))
 		}
 	}
 	if ref := h.Get(pec.HeaderReference); ref != "" && d.MsgID != "" && !pec.EqualMsgID(ref, d.MsgID) {
-		m.problem(m.Part, pec.HeaderReference, fmt.Errorf("%w: %s %s, msgid %s", pec.ErrInconsistent, pec.HeaderReference, ref, d.MsgID))
+		m.disagree(pec.HeaderReference, fmt.Errorf("%w: %s %s, msgid %s", pec.ErrInconsistent, pec.HeaderReference, ref, d.MsgID))
 	}
+	m.checkUnsigned()
 }

@@ -36,7 +36,10 @@ type Message struct {
 	Established bool
 	// outside: the message carries content outside its signature (parts
 	// around the multipart/signed, a third part in it).
-	outside    bool
+	outside bool
+	// disagrees: a header outside the signature contradicts the signed
+	// certification data (crossCheck).
+	disagrees  bool
 	Content    *mimeutil.Part // the signed content (first part of multipart/signed), or the body when unsigned
 	SigPart    *mimeutil.Part // the smime.p7s part, nil when unsigned
 	Signature  *smime.Verdict // nil when unsigned
@@ -62,9 +65,10 @@ type Hash struct {
 
 // Certified reports whether the message may be relied on as what it
 // claims to be: its signature is OK (intact, by a trusted provider that is
-// the From address) and the signed content establishes its kind.
+// the From address), the signed content establishes its kind, and no
+// header outside the signature contradicts the signed content.
 func (m *Message) Certified() bool {
-	return m.Established && !m.outside && m.Signature != nil && m.Signature.OK()
+	return m.Established && !m.outside && !m.disagrees && m.Signature != nil && m.Signature.OK()
 }
 
 // OriginalHeader returns the header of the original message carried in
