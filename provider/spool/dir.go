@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +57,8 @@ type Dir struct {
 
 	fmu    sync.Mutex
 	failed error
+
+	files atomic.Int32 // item files kept open (entry.file)
 }
 
 var _ Spool = (*Dir)(nil)
@@ -169,7 +172,7 @@ func mkdirDurable(dir string) error {
 
 // syncPath fsyncs the directory at path.
 func syncPath(path string) error {
-	f, err := os.Open(path)
+	f, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}
@@ -193,6 +196,11 @@ func (d *Dir) Close() error {
 	if !d.life.close() {
 		return nil
 	}
+	d.tab.mu.Lock()
+	for _, e := range d.tab.m {
+		d.drop(e) // no call is under way any more
+	}
+	d.tab.mu.Unlock()
 	err := d.syncer.close()
 	if cerr := d.lock.Close(); err == nil {
 		err = cerr
@@ -345,7 +353,7 @@ func (nf *newFile) discard() {
 
 // openFrame opens path and parses its frame, expecting kind.
 func openFrame(path string, kind byte) (*os.File, *frame, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -48,23 +48,58 @@ func (d *Dir) Put(ctx context.Context, it *Item, body io.Reader) error {
 	}
 	path := d.itemPath(it.ID)
 	err = nf.link(path)
-	nf.discard()
 	if errors.Is(err, os.ErrExist) {
+		nf.discard()
 		return exists(it.ID)
 	}
 	if err != nil {
+		nf.discard()
 		return fmt.Errorf("spool: storing item %q: %w", it.ID, err)
 	}
 	// Linked: from here on the item is committed, whatever the context.
 	if err := d.syncer.sync(); err != nil {
+		nf.discard()
 		os.Remove(path)
 		return d.fail(fmt.Errorf("fsync of %s after storing item %q: %w", d.dir, it.ID, err))
 	}
 	frameEnd := int64(prefixLen+len(hdr)+4+trailerLen) + n
-	if !d.tab.add(&entry{item: item, size: n, inItem: true, logEnd: frameEnd}) {
+	e := &entry{item: item, size: n, inItem: true, logEnd: frameEnd}
+	if nf.f != nil && d.keep() {
+		// The nameless file, now named: the item's steps are appended
+		// through it without opening the file again.
+		e.file, nf.f = nf.f, nil
+	} else {
+		nf.discard()
+	}
+	if !d.tab.add(e) {
+		d.drop(e)
 		return exists(it.ID) // cannot happen: the link would have failed
 	}
 	return nil
+}
+
+// maxOpen bounds the item files a Dir keeps open (entry.file): the items
+// being processed, not every item waiting for a retry.
+const maxOpen = 256
+
+// keep reports whether one more item file may be kept open, counting it
+// if so; drop releases it.
+func (d *Dir) keep() bool {
+	if d.files.Add(1) > maxOpen {
+		d.files.Add(-1)
+		return false
+	}
+	return true
+}
+
+// drop closes the file kept open for e, if any. Call with e.mu held, or
+// once no call can use e.
+func (d *Dir) drop(e *entry) {
+	if e.file != nil {
+		e.file.Close()
+		e.file = nil
+		d.files.Add(-1)
+	}
 }
 
 // Get returns where the item stands; see Spool.Get.

@@ -61,29 +61,43 @@ func (d *Dir) Done(ctx context.Context, id, step string, output io.Reader) error
 // <id>.log, created at its first record, and the directory fsync'd. Any
 // failure fails the spool: the log's tail is then unknown until Open
 // cuts it.
+//
+// The item's file is kept open between appends (entry.file), up to
+// maxOpen items: a step then costs one write and one fsync, not an open
+// and a close besides.
 func (d *Dir) appendLog(e *entry, rec []byte) (int64, error) {
 	path := d.entryLog(e)
 	created := false
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if errors.Is(err, os.ErrNotExist) && !e.inItem && e.logEnd == 0 {
-		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
-		created = true
-	}
-	if err != nil {
-		return 0, err
+	f := e.file
+	if f == nil {
+		var err error
+		f, err = openFile(path, os.O_WRONLY, 0)
+		if errors.Is(err, os.ErrNotExist) && !e.inItem && e.logEnd == 0 {
+			f, err = openFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+			created = true
+		}
+		if err != nil {
+			return 0, err
+		}
+		if e.inItem && d.keep() {
+			e.file = f
+		}
 	}
 	off := e.logEnd
-	_, err = f.WriteAt(rec, off)
+	_, err := f.WriteAt(rec, off)
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if e.file != f {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if err == nil && created {
 		err = d.syncer.sync()
 	}
 	if err != nil {
+		d.drop(e)
 		return 0, d.fail(fmt.Errorf("appending to %s: %w", path, err))
 	}
 	e.logEnd = off + int64(len(rec))
@@ -106,7 +120,7 @@ func (d *Dir) Output(ctx context.Context, id, step string) (io.ReadCloser, error
 	}
 	if inLog {
 		path := d.entryLog(e)
-		f, err := os.Open(path)
+		f, err := openFile(path, os.O_RDONLY, 0)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, notFound(id, step) // completed meanwhile
 		}
@@ -170,6 +184,7 @@ func (d *Dir) Complete(ctx context.Context, id string) error {
 		return err
 	}
 	defer end()
+	d.drop(e)
 	if err := os.Remove(d.itemPath(id)); err != nil {
 		return d.fail(fmt.Errorf("removing item %q: %w", id, err))
 	}

@@ -21,7 +21,7 @@ type dirSyncer struct {
 }
 
 func newDirSyncer(dir string) (*dirSyncer, error) {
-	f, err := os.Open(dir)
+	f, err := openFile(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package spool
 
 import (
 	"maps"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -27,6 +28,9 @@ type entry struct {
 	outs   map[string]logSpan
 	logEnd int64
 	inItem bool // the log follows the item's frame in its file (else <id>.log)
+	// file is the item's file kept open for its log's appends, or nil
+	// (see Dir.keep); closed by Complete and Close.
+	file *os.File
 
 	body    []byte            // the memory implementation's body
 	outputs map[string][]byte // and step outputs
