@@ -28,7 +28,7 @@ func (s *Maildir) writeUIDList(ctx context.Context, dir string, last os.FileInfo
 	var lock *os.File
 	for {
 		var err error
-		lock, err = os.OpenFile(lockPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.opts.FileMode)
+		lock, err = openFile(lockPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.opts.FileMode)
 		if err == nil {
 			break
 		}
@@ -108,7 +108,7 @@ func (s *Maildir) writeUIDList(ctx context.Context, dir string, last os.FileInfo
 
 // appendFile adds data to the end of the file at path and syncs it.
 func appendFile(path string, data []byte) (os.FileInfo, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := openFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func appendFile(path string, data []byte) (os.FileInfo, error) {
 // read; it returns a nil list when there is none or when its header cannot
 // be read.
 func readUIDList(dir string) (*uidList, os.FileInfo, error) {
-	f, err := os.Open(filepath.Join(dir, uidListName))
+	f, err := openFile(filepath.Join(dir, uidListName), os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}

@@ -208,7 +208,7 @@ func (s *Maildir) makeMaildir(dir string, sub bool) error {
 
 // syncDir fsyncs a directory, making the names created in it durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := openFile(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}

@@ -103,7 +103,7 @@ func (o *onceState) load(ctx context.Context, b *maildirBox, f *folder, dir stri
 			return err
 		}
 	}
-	lf, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, b.store.opts.FileMode)
+	lf, err := openFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, b.store.opts.FileMode)
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func (o *onceState) record(digest, base string) error {
 	if o.torn {
 		line = "\n" + line
 	}
-	f, err := os.OpenFile(o.path, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := openFile(o.path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func (o *onceState) record(digest, base string) error {
 // syncFile fsyncs the file at path (what was written to it through
 // another descriptor included).
 func syncFile(path string) error {
-	f, err := os.Open(path)
+	f, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}

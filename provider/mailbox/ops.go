@@ -89,7 +89,7 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 	tmpBase := newBase(now, 0)
 	tmpBase = tmpBase[:len(tmpBase)-len(",S=0")]
 	tmpPath := filepath.Join(f.dir, "tmp", tmpBase)
-	w, err := os.OpenFile(tmpPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, b.store.opts.FileMode)
+	w, err := openFile(tmpPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, b.store.opts.FileMode)
 	if err != nil {
 		return fail(err)
 	}
@@ -401,7 +401,7 @@ func (b *maildirBox) Open(ctx context.Context, name string, uid uint32) (io.Read
 		if err != nil {
 			return nil, &Error{Op: "open", User: b.user, Folder: f.name, UID: uid, Err: err}
 		}
-		r, err := os.Open(p)
+		r, err := openFile(p, os.O_RDONLY, 0)
 		if err == nil {
 			return r, nil
 		}

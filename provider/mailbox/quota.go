@@ -222,7 +222,7 @@ func (b *maildirBox) reserve(ctx context.Context, limit, size int64) (quotaSum, 
 // (kept for Dovecot's quota even with no limit here); without one, the
 // next check recomputes. Call with b.qmu held.
 func (b *maildirBox) addUsage(bytes, msgs int64) error {
-	f, err := os.OpenFile(filepath.Join(b.dir, quotaName), os.O_WRONLY|os.O_APPEND, 0)
+	f, err := openFile(filepath.Join(b.dir, quotaName), os.O_WRONLY|os.O_APPEND, 0)
 	if isNotExist(err) {
 		b.qchecked = false
 		return nil
