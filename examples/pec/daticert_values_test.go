@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pecsdk/pec/envelope"
+	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/receipt"
 )
 
@@ -147,8 +148,8 @@ func TestInspectDaticertValues(t *testing.T) {
 				{"data.zona", d.Data.Zona, one("data@zona")},
 				{"data.giorno", d.Data.Giorno, one("giorno")},
 				{"data.ora", d.Data.Ora, one("ora")},
-				{"identificativo", d.ID, one("identificativo")},
-				{"msgid", str(d.MsgID), one("msgid")},
+				{"identificativo", d.ID, pec.NormalizeMsgID(one("identificativo"))},
+				{"msgid", str(d.MsgID), pec.NormalizeMsgID(one("msgid"))}, // identifiers without angle brackets
 				{"ricevuta", str(d.Ricevuta), one("ricevuta@tipo")},
 				{"consegna", str(d.Consegna), one("consegna")},
 				{"errore-esteso", str(d.Esteso), one("errore-esteso")},

@@ -20,6 +20,11 @@ var pecHeaders = []string{
 	"Message-ID", "Subject", "From", "To", "Cc", "Reply-To", "Date",
 }
 
+// idHeaders are the fields of pecHeaders that hold a message identifier:
+// inspect prints it without angle brackets, as the library gives and
+// takes every identifier (pec.NormalizeMsgID).
+var idHeaders = map[string]bool{"Message-ID": true, pec.HeaderReference: true}
+
 func cmdInspect(args []string, out, errOut io.Writer) (int, error) {
 	fs := newFlagSet("inspect")
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
@@ -155,6 +160,9 @@ func report(path string, m *message) *jsonReport {
 					v = s
 				}
 			}
+			if idHeaders[k] {
+				v = pec.NormalizeMsgID(v)
+			}
 			r.Headers[k] = v
 		}
 	}
@@ -219,8 +227,8 @@ func daticertJSON(d *daticert.Data) map[string]any {
 		"oggetto":           d.Subject,
 		"gestore-emittente": d.Provider,
 		"data":              data,
-		"identificativo":    d.ID,
-		"msgid":             nullable(d.MsgID),
+		"identificativo":    pec.NormalizeMsgID(d.ID),
+		"msgid":             nullable(pec.NormalizeMsgID(d.MsgID)),
 		"ricevuta":          nullable(string(d.ReceiptType)),
 		"consegna":          nullable(d.Delivery),
 		"ricezione":         ricezione,
@@ -282,7 +290,11 @@ func originalJSON(m *message) *jsonOriginal {
 	}
 	o.To = addrs(*h, "To")
 	o.Cc = addrs(*h, "Cc")
-	o.MessageID, _ = h.MessageID()
+	if id, err := h.MessageID(); err == nil && id != "" {
+		o.MessageID = id
+	} else {
+		o.MessageID = pec.NormalizeMsgID(h.Get("Message-Id"))
+	}
 	return o
 }
 
