@@ -150,6 +150,22 @@ func (e *entry) stateLocked() *State {
 	return s
 }
 
+// dueLocked is State.Due of e's state, without copying it. Call with the
+// table's lock held.
+func (e *entry) dueLocked() time.Time {
+	if len(e.retries) == 0 {
+		return e.item.Received
+	}
+	var due time.Time
+	first := true
+	for _, r := range e.retries {
+		if first || r.Next.Before(due) {
+			due, first = r.Next, false
+		}
+	}
+	return due
+}
+
 // pending returns the states Pending returns.
 func (t *table) pending(opts *PendingOptions) []*State {
 	var o PendingOptions
@@ -159,9 +175,10 @@ func (t *table) pending(opts *PendingOptions) []*State {
 	t.mu.RLock()
 	out := make([]*State, 0, len(t.m))
 	for _, e := range t.m {
-		s := e.stateLocked()
-		if o.Due.IsZero() || !s.Due().After(o.Due) {
-			out = append(out, s)
+		// The state is copied only for the items kept: a provider
+		// polls for the items due among many waiting.
+		if o.Due.IsZero() || !e.dueLocked().After(o.Due) {
+			out = append(out, e.stateLocked())
 		}
 	}
 	t.mu.RUnlock()
