@@ -48,10 +48,12 @@
 // any provider's (no CRL or OCSP is fetched; a provider certificate is
 // revoked for this package when it leaves the index); the freshness of an
 // index beyond the signing time of the one in service (an index that
-// stops being updated is served until a newer one comes); the name
-// constraints of AgID CA1. An LDAP source is protected by its TLS
-// connection alone (LDAP.TLSConfig): its entries carry no signature and
-// no signing time.
+// stops being updated is served until a newer one comes). The name
+// constraints of AgID CA1 are not this package's check: crypto/x509
+// applies them when the signer's chain is verified against
+// smime.VerifyOptions.Roots, and not at all without Roots. An LDAP source
+// is protected by its TLS connection alone (LDAP.TLSConfig): its entries
+// carry no signature and no signing time.
 //
 // A Snapshot and a Mirror implement smime.Authority: set one as
 // smime.VerifyOptions.Authority (the options envelope.Parse and
