@@ -99,6 +99,7 @@ func Scan(src io.ReaderAt, size int64, lim *Limits) (*Part, error) {
 	s := scanners.Get().(*scanner)
 	defer s.release()
 	s.lim = lim.withDefaults()
+	s.src, s.size = src, size
 	p, err := s.entity(src, 0, size, "", 0)
 	if err != nil {
 		return nil, err
@@ -121,6 +122,13 @@ type scanner struct {
 	// refSearch, set by tests, replaces the delimiter search with the
 	// reference one.
 	refSearch func(p *Part, depth int) error
+	// windowed, set by tests, makes every search windowed.
+	windowed bool
+	src      io.ReaderAt // the source Scan was given, of size bytes
+	size     int64
+	starts   []lineStarts // the candidate delimiter lines of each source searched
+	peek     []byte       // the start of a candidate line, read apart
+	one      [1]byte      // a byte read apart
 }
 
 // maxKeptHeader bounds the header buffer a pooled scanner keeps.
@@ -133,6 +141,15 @@ var scanners = sync.Pool{New: func() any {
 func (s *scanner) release() {
 	s.parts = 0
 	s.refSearch = nil
+	s.windowed = false
+	s.src = nil
+	for i := range s.starts {
+		s.starts[i].src = nil
+		if cap(s.starts[i].at) > maxKeptStarts {
+			s.starts[i].at = nil
+		}
+	}
+	s.starts = s.starts[:0]
 	s.sec = io.SectionReader{}
 	s.buf.Reset(nil)
 	s.hbuf.Reset(nil)
@@ -312,19 +329,18 @@ func (p *Part) Param(name string) (val string, found bool) {
 // delimiters.
 const delimWindow = 32 << 10
 
-// multipart finds the body parts of p (RFC 2046 §5.1.1): delimiter lines,
-// "--" boundary at the start of a line, optionally "--" (the close
-// delimiter) and white space. The body is searched for the boundary with
-// bytes.Index a window at a time, not read line by line, so that a large
-// attachment costs a memory scan per enclosing multipart.
-func (s *scanner) multipart(p *Part, depth int) error {
+// multipartWindowed finds the body parts of p as multipart does, by
+// searching the body for the boundary with bytes.Index a window at a
+// time: a large attachment costs a memory scan per enclosing multipart.
+// It is the search of a source with too many lines that start with "--"
+// for multipart's index of them.
+func (s *scanner) multipartWindowed(p *Part, depth int) error {
 	boundary, _ := p.Param("boundary")
 	if boundary == "" {
 		p.Problems = append(p.Problems, &offsetError{p.Start, ErrNoBoundary})
 		return nil
 	}
 	delim := []byte("--" + boundary)
-	type span struct{ start, end int64 }
 	var spans []span
 	partStart := int64(-1)
 	closed := false
@@ -410,6 +426,16 @@ func (s *scanner) multipart(p *Part, depth int) error {
 		}
 		base = next
 	}
+	return s.bodyParts(p, spans, partStart, closed, depth)
+}
+
+// span is a body part of a multipart: src[start:end].
+type span struct{ start, end int64 }
+
+// bodyParts scans the body parts of p the delimiters were found
+// around: spans, and after the last delimiter, at partStart (-1 when
+// none was found), what follows when the close delimiter was not found.
+func (s *scanner) bodyParts(p *Part, spans []span, partStart int64, closed bool, depth int) error {
 	if partStart < 0 {
 		p.Problems = append(p.Problems, &offsetError{p.BodyStart, ErrBoundaryAbsent})
 		return nil

@@ -102,6 +102,17 @@ func scanByLines(src io.ReaderAt, size int64, lim *Limits) (*Part, error) {
 
 // treeDump renders the structure of a scanned tree: offsets, types,
 // problems.
+// scanWindowed scans as Scan does with every multipart searched window
+// by window, as a source with too many lines starting with "--" is.
+func scanWindowed(src io.ReaderAt, size int64, lim *Limits) (*Part, error) {
+	s := scanners.Get().(*scanner)
+	defer s.release()
+	s.lim = lim.withDefaults()
+	s.src, s.size = src, size
+	s.windowed = true
+	return s.entity(src, 0, size, "", 0)
+}
+
 func treeDump(p *Part, err error) string {
 	if err != nil {
 		return "error: " + err.Error()
@@ -131,6 +142,17 @@ func TestDelimitersAsByLines(t *testing.T) {
 			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n"+filler+"--b\r\n--b"+strings.Repeat(" ", pad)+"\r\n\r\nx\r\n--b--",
 		)
 	}
+	// More lines starting with "--" than the index takes: the windowed
+	// search, for the outer multipart and the inner one.
+	many := strings.Repeat("--x\r\n", maxLineStarts+1)
+	ins = append(ins,
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n"+many+"\r\n--b\r\n\r\ntwo\r\n--b--\r\n",
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: multipart/mixed; boundary=c\r\n\r\n--c\r\n\r\n"+
+			many+"--c--\r\n--b\r\n\r\ntwo\r\n--b--\r\n",
+		// A delimiter in the first line of a body, and in the last bytes.
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\n--b--",
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\n--b",
+	)
 	for i, in := range ins {
 		checkDelimiters(t, fmt.Sprint(i), []byte(in))
 	}
@@ -141,6 +163,15 @@ func checkDelimiters(t *testing.T, name string, b []byte) {
 	for _, lim := range []*Limits{nil, fuzzLimits} {
 		want := treeDump(scanByLines(bytes.NewReader(b), int64(len(b)), lim))
 		got := treeDump(Scan(bytes.NewReader(b), int64(len(b)), lim))
+		if got != want {
+			t.Fatalf("%s: indexed search:\n%.2000s\nline by line:\n%.2000s", name, got, want)
+		}
+		// In memory, as a decoded embedded message is searched.
+		got = treeDump(Scan(&memSource{b}, int64(len(b)), lim))
+		if got != want {
+			t.Fatalf("%s: indexed search in memory:\n%.2000s\nline by line:\n%.2000s", name, got, want)
+		}
+		got = treeDump(scanWindowed(bytes.NewReader(b), int64(len(b)), lim))
 		if got != want {
 			t.Fatalf("%s: windowed search:\n%.2000s\nline by line:\n%.2000s", name, got, want)
 		}
