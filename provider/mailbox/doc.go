@@ -4,7 +4,8 @@
 //
 // A Store hands out one Mailbox per account. Two implementations are given:
 // OpenMaildir keeps each mailbox as a Maildir (one file per message, written
-// in tmp/, synced, renamed into new/ or cur/, the directory synced) in the
+// in tmp/, synced, renamed into new/ or cur/, the directory synced; on Linux
+// the file in tmp/ has no name until it is linked into new/ or cur/) in the
 // layout Dovecot, Postfix and mutt read, and NewMemory keeps everything in
 // memory for tests. Dovecot can serve the same directories at the same
 // time: both see the same folders, UIDs, flags and dates (a test runs a

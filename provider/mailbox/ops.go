@@ -44,10 +44,10 @@ func (b *maildirBox) archiveFolder(ctx context.Context) (*folder, error) {
 	return b.folder("deliver", Archive)
 }
 
-// deliver writes the message in tmp/, synced; checks the quota; links it
-// into Archive when archive is set; renames it into the folder; and gives
-// it its UIDs. The quota is checked before anything is written, and again,
-// under b.qmu, just before the message is placed.
+// deliver writes the message in tmp/ (createTmp), synced; checks the
+// quota; links it into Archive when archive is set; names it in the folder;
+// and gives it its UIDs. The quota is checked before anything is
+// written, and again, under b.qmu, just before the message is placed.
 func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flags Flags, date time.Time, archive bool) (uint32, error) {
 	f, err := b.folder("deliver", name)
 	if err != nil {
@@ -88,8 +88,7 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 	}
 	tmpBase := newBase(now, 0)
 	tmpBase = tmpBase[:len(tmpBase)-len(",S=0")]
-	tmpPath := filepath.Join(f.dir, "tmp", tmpBase)
-	w, err := openFile(tmpPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, b.store.opts.FileMode)
+	tmp, err := createTmp(f.dir, tmpBase, b.store.opts.FileMode)
 	if err != nil {
 		return fail(err)
 	}
@@ -97,10 +96,7 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 	var size int64
 	counted := false
 	defer func() {
-		if w != nil {
-			w.Close()
-		}
-		os.Remove(tmpPath)
+		tmp.discard()
 		for _, p := range placed {
 			os.Remove(p)
 			syncDir(filepath.Dir(p))
@@ -116,22 +112,17 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 		digest = sha256.New()
 		src = io.TeeReader(src, digest)
 	}
-	size, err = io.Copy(w, src)
+	size, err = io.Copy(tmp.f, src)
 	if err != nil {
 		return fail(err)
 	}
 	if room >= 0 && size > room {
 		return fail(ErrQuota)
 	}
-	if err := w.Sync(); err != nil {
+	if err := tmp.f.Sync(); err != nil {
 		return fail(err)
 	}
-	err = w.Close()
-	w = nil
-	if err != nil {
-		return fail(err)
-	}
-	if err := os.Chtimes(tmpPath, date, date); err != nil {
+	if err := os.Chtimes(tmp.source(), date, date); err != nil {
 		return fail(err)
 	}
 	fd := found{base: tmpBase + ",S=" + itoa(size), size: size, date: date}
@@ -155,7 +146,7 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 		afd = fd
 		afd.sub, afd.file = "cur", maildirName{base: fd.base, flags: Seen}.String()
 	}
-	if err := b.place(ctx, f, af, tmpPath, fd, afd, limit, &placed, &counted); err != nil {
+	if err := b.place(ctx, f, af, tmp, fd, afd, limit, &placed, &counted); err != nil {
 		return fail(err)
 	}
 	// Archive's UID first: if the folder's then fails, both files go.
@@ -172,11 +163,11 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 	return uid, nil
 }
 
-// place links the synced file at tmpPath into Archive (af, unless nil) and
-// renames it into f, under the quota lock when there is a limit, adding
+// place links the synced delivery tmp into Archive (af, unless nil) and
+// names it in f (tmpFile.place), under the quota lock when there is a limit, adding
 // its size to maildirsize (then *counted is set). The paths placed are
 // added to *placed, for the caller to remove on error.
-func (b *maildirBox) place(ctx context.Context, f, af *folder, tmpPath string, fd, afd found, limit int64, placed *[]string, counted *bool) error {
+func (b *maildirBox) place(ctx context.Context, f, af *folder, tmp *tmpFile, fd, afd found, limit int64, placed *[]string, counted *bool) error {
 	if limit > 0 {
 		b.qmu.Lock()
 		defer b.qmu.Unlock()
@@ -188,10 +179,10 @@ func (b *maildirBox) place(ctx context.Context, f, af *folder, tmpPath string, f
 		// Archive first: a crash between the two leaves a copy there, and
 		// the retried delivery a second one, rather than none.
 		adest := filepath.Join(af.dir, afd.sub, afd.file)
-		if err := os.Link(tmpPath, adest); err != nil {
+		if err := tmp.link(adest); err != nil {
 			// A file system without hard links: a copy, which takes
 			// the bytes twice on disk (not in the quota).
-			if cerr := b.store.copyFile(tmpPath, adest, afd.date); cerr != nil {
+			if cerr := b.store.copyFile(tmp.source(), adest, afd.date); cerr != nil {
 				return errors.Join(err, cerr)
 			}
 		}
@@ -201,7 +192,7 @@ func (b *maildirBox) place(ctx context.Context, f, af *folder, tmpPath string, f
 		}
 	}
 	dest := filepath.Join(f.dir, fd.sub, fd.file)
-	if err := os.Rename(tmpPath, dest); err != nil {
+	if err := tmp.place(dest); err != nil {
 		return err
 	}
 	*placed = append(*placed, dest)
