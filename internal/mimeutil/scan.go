@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -513,9 +514,9 @@ func (s *scanner) window() *[]byte {
 
 func childPath(parent string, n int) string {
 	if parent == "" {
-		return fmt.Sprint(n)
+		return strconv.Itoa(n)
 	}
-	return fmt.Sprintf("%s.%d", parent, n)
+	return parent + "." + strconv.Itoa(n)
 }
 
 func (s *scanner) embedded(p *Part, depth int) error {
