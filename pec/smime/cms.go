@@ -261,7 +261,7 @@ func (sig *cmsSignature) content() []byte { return sig.encapsulated }
 // parseSignature parses a CMS SignedData in DER or BER. A problem says why
 // it cannot be used; the signature may still carry certificates.
 func parseSignature(b []byte) (sig *cmsSignature, prob *Problem) {
-	sig, prob = readSignature(b)
+	sig, prob = readSignature(b, parseSignedData)
 	if prob != nil {
 		return sig, prob
 	}
@@ -276,9 +276,9 @@ func parseSignature(b []byte) (sig *cmsSignature, prob *Problem) {
 	return sig, sig.readSigners()
 }
 
-// readSignature reads the SignedData and its certificates, not its
-// SignerInfos.
-func readSignature(b []byte) (sig *cmsSignature, prob *Problem) {
+// readSignature reads the SignedData with parse, and its certificates,
+// not its SignerInfos.
+func readSignature(b []byte, parse func([]byte) (*signedData, error)) (sig *cmsSignature, prob *Problem) {
 	defer func() {
 		if r := recover(); r != nil {
 			sig, prob = nil, &Problem{Code: ProblemMalformed, Detail: fmt.Sprintf("CMS decoder failure: %v", r)}
@@ -292,7 +292,7 @@ func readSignature(b []byte) (sig *cmsSignature, prob *Problem) {
 		return nil, &Problem{Code: ProblemMalformed, Detail: err.Error()}
 	}
 	ber := len(der) == 0 || len(der) != len(b) || &der[0] != &b[0]
-	sd, err := parseSignedData(der)
+	sd, err := parse(der)
 	if err != nil {
 		return nil, &Problem{Code: ProblemMalformed, Detail: asn1Detail(err)}
 	}

@@ -105,6 +105,15 @@ type signedData struct {
 // verification needs are decoded; the certificates and SignerInfos are
 // counted against their bounds before anything is decoded from them.
 func parseSignedData(der []byte) (*signedData, error) {
+	if sd, ok := fastSignedData(der); ok {
+		return sd, nil
+	}
+	return parseSignedDataASN1(der)
+}
+
+// parseSignedDataASN1 is parseSignedData with encoding/asn1, for any
+// form.
+func parseSignedDataASN1(der []byte) (*signedData, error) {
 	var ci struct {
 		ContentType asn1.ObjectIdentifier
 		Content     asn1.RawValue `asn1:"explicit,optional,tag:0"`

@@ -31,6 +31,68 @@ import (
 // check fails, the general path decides and says why. FuzzSignerInfos
 // compares the two.
 
+// fastSignedData reads a ContentInfo holding a detached SignedData as
+// parseSignedDataASN1 does, when it is in the one form of the shortcut:
+// each field in DER with its expected tag and nothing after it, no
+// eContent, the digest algorithms each an identifier with at most one
+// parameter, and the counts within their bounds. ok is false for any
+// other form, which parseSignedDataASN1 reads (or refuses, saying why).
+func fastSignedData(der []byte) (sd *signedData, ok bool) {
+	s := cryptobyte.String(der)
+	var ci, oid, wrapped, body, algs, encap, certs, infos cryptobyte.String
+	if !s.ReadASN1(&ci, cbasn1.SEQUENCE) || !s.Empty() ||
+		!ci.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) || !bytes.Equal(oid, derOIDSignedData) ||
+		!ci.ReadASN1(&wrapped, cbasn1.Tag(0).Constructed().ContextSpecific()) || !ci.Empty() ||
+		!wrapped.ReadASN1(&body, cbasn1.SEQUENCE) || !wrapped.Empty() {
+		return nil, false
+	}
+	var version cryptobyte.String
+	if !body.ReadASN1(&version, cbasn1.INTEGER) || len(version) != 1 || version[0] >= 0x80 ||
+		!body.ReadASN1(&algs, cbasn1.SET) {
+		return nil, false
+	}
+	// encapContentInfo: id-data (or another identifier encoding/asn1
+	// reads), no eContent.
+	if !body.ReadASN1(&encap, cbasn1.SEQUENCE) || !encap.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) ||
+		!validOID(oid) || !encap.Empty() {
+		return nil, false
+	}
+	sd = &signedData{}
+	if body.PeekASN1Tag(cbasn1.Tag(0).Constructed().ContextSpecific()) {
+		if !body.ReadASN1(&certs, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+			return nil, false
+		}
+		sd.certificates = certs
+		if sd.certificates == nil {
+			sd.certificates = []byte{}
+		}
+	}
+	if body.PeekASN1Tag(cbasn1.Tag(1).Constructed().ContextSpecific()) {
+		var crls cryptobyte.String
+		if !body.ReadASN1(&crls, cbasn1.Tag(1).Constructed().ContextSpecific()) {
+			return nil, false
+		}
+	}
+	full := body
+	if !body.ReadASN1(&infos, cbasn1.SET) || !body.Empty() {
+		return nil, false
+	}
+	sd.signerInfos = full
+	// The digest algorithms, and the bounds parseSignedDataASN1 checks.
+	n := 0
+	for ; !algs.Empty(); n++ {
+		var alg cryptobyte.String
+		if !algs.ReadASN1(&alg, cbasn1.SEQUENCE) || !alg.ReadASN1(&oid, cbasn1.OBJECT_IDENTIFIER) || !validOID(oid) || !algParams(alg) {
+			return nil, false
+		}
+	}
+	if n > maxSigners || checkSignerInfos(infos) != nil ||
+		sd.certificates != nil && checkCount("certificates", sd.certificates, maxCertificates) != nil {
+		return nil, false
+	}
+	return sd, true
+}
+
 // fastSigner is a SignerInfo as fastSignerInfos reads it: slices of the
 // signature's DER, valid while it is.
 type fastSigner struct {
@@ -47,6 +109,7 @@ type fastSigner struct {
 // DER encodings of the object identifiers the shortcut compares.
 var (
 	derOIDData        = mustOID(oidData)
+	derOIDSignedData  = mustOID(oidSignedData)
 	derOIDContentType = mustOID(oidAttrContentType)
 	derOIDDigest      = mustOID(oidAttrDigest)
 	derOIDSigningTime = mustOID(oidAttrSigningTime)

@@ -25,7 +25,7 @@ import (
 // generalPath reads b as parseSignature did before the shortcut:
 // encoding/asn1 and the CMS library only.
 func generalPath(b []byte) (*cmsSignature, *Problem) {
-	sig, prob := readSignature(b)
+	sig, prob := readSignature(b, parseSignedDataASN1)
 	if prob != nil {
 		return sig, prob
 	}
@@ -37,6 +37,7 @@ func generalPath(b []byte) (*cmsSignature, *Problem) {
 // same verdict, with the digests the signature claims and with others.
 func compareSignerPaths(t *testing.T, b []byte) (fast bool) {
 	t.Helper()
+	compareSignedData(t, b)
 	sig, prob := parseSignature(b)
 	if sig == nil || sig.fast == nil {
 		return false
@@ -90,6 +91,29 @@ func compareSignerPaths(t *testing.T, b []byte) (fast bool) {
 // shared, but the cache may have dropped one between two readings.
 func sameCert(a, b *x509.Certificate) bool {
 	return a == nil && b == nil || a != nil && b != nil && bytes.Equal(a.Raw, b.Raw)
+}
+
+// compareSignedData checks that when the shortcut reads the SignedData
+// of b, encoding/asn1 reads the same.
+func compareSignedData(t *testing.T, b []byte) {
+	t.Helper()
+	der, err := toDER(b)
+	if err != nil {
+		return
+	}
+	fast, ok := fastSignedData(der)
+	if !ok {
+		return
+	}
+	gen, err := parseSignedDataASN1(der)
+	if err != nil {
+		t.Fatalf("shortcut read a SignedData encoding/asn1 refuses: %v", err)
+	}
+	if (fast.certificates == nil) != (gen.certificates == nil) || !bytes.Equal(fast.certificates, gen.certificates) ||
+		!bytes.Equal(fast.signerInfos, gen.signerInfos) || fast.content != nil || gen.content != nil {
+		t.Fatalf("SignedData differs: shortcut %x %x, general %x %x %x", fast.certificates, fast.signerInfos,
+			gen.certificates, gen.signerInfos, gen.content)
+	}
 }
 
 func equalHashes(a, b []crypto.Hash) bool {
@@ -295,6 +319,11 @@ func TestSignerInfoShortcut(t *testing.T) {
 	for i, b := range sigs {
 		if !compareSignerPaths(t, b) {
 			t.Errorf("corpus signature %d: not read by the shortcut", i)
+		}
+		if der, err := toDER(b); err != nil {
+			t.Errorf("corpus signature %d: %v", i, err)
+		} else if _, ok := fastSignedData(der); !ok {
+			t.Errorf("corpus signature %d: SignedData not read by the shortcut", i)
 		}
 	}
 }
