@@ -103,6 +103,25 @@ func buildHeader(fields string) textproto.Header {
 // named key (ASCII case-insensitively, as canonical keys compare), its
 // lines trimmed and joined by a space. key is a token, as every field
 // name this package asks for.
+// headerGet2 returns the values of the first fields named k1 and k2, as
+// headerGet(fields, k1) and headerGet(fields, k2) do, in one pass.
+func headerGet2(fields, k1, k2 string) (v1, v2 string) {
+	found1, found2 := false, false
+	for rest := fields; len(rest) > 0 && !(found1 && found2); {
+		var kv string
+		kv, rest = nextField(rest)
+		i := strings.IndexByte(kv, ':')
+		name := trimString(kv[:i])
+		switch {
+		case !found1 && len(name) == len(k1) && strings.EqualFold(name, k1):
+			v1, found1 = fieldValue(kv[i+1:]), true
+		case !found2 && len(name) == len(k2) && strings.EqualFold(name, k2):
+			v2, found2 = fieldValue(kv[i+1:]), true
+		}
+	}
+	return v1, v2
+}
+
 func headerGet(fields string, key string) string {
 	for rest := fields; len(rest) > 0; {
 		var kv string

@@ -74,6 +74,13 @@ func checkHeader(t *testing.T, in []byte) {
 			t.Errorf("%q: headerGet(%s) = %q, go-message %q", in, k, g, want.Get(k))
 		}
 	}
+	// The scan reads two fields in one pass.
+	for i := 1; i < len(keys); i++ {
+		k1, k2 := keys[i-1], keys[i]
+		if v1, v2 := headerGet2(fields, k1, k2); v1 != want.Get(k1) || !strings.EqualFold(k1, k2) && v2 != want.Get(k2) {
+			t.Errorf("%q: headerGet2(%s, %s) = %q, %q, go-message %q, %q", in, k1, k2, v1, v2, want.Get(k1), want.Get(k2))
+		}
+	}
 }
 
 // isToken reports whether k is a non-empty RFC 7230 token: the field

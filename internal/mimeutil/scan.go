@@ -262,8 +262,9 @@ func (s *scanner) entity(src io.ReaderAt, start, end int64, path string, depth i
 	}
 	s.fields = fields
 	p.fields = string(fields)
-	p.encoding = encodingName(p.Get("Content-Transfer-Encoding"))
-	p.ctValue = p.Get("Content-Type")
+	cte, ct := headerGet2(p.fields, "Content-Transfer-Encoding", "Content-Type")
+	p.encoding = encodingName(cte)
+	p.ctValue = ct
 	p.MediaType, p.ctErr = contentType(p.ctValue)
 
 	switch {
