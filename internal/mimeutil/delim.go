@@ -29,8 +29,6 @@ type lineStarts struct {
 	ok  bool
 }
 
-var lineDash = []byte("\n--")
-
 // lineStarts returns the index of src, made on first use; ok is false
 // when src has too many lines starting with "--", or is not a source the
 // scanner knows the size of.
@@ -49,18 +47,23 @@ func (s *scanner) lineStarts(src io.ReaderAt) ([]int64, bool) {
 	}
 	ls.src = src
 	ls.ok = true
+	// "\n--" is found by its first "-": most of a message is base64,
+	// which has none.
 	add := func(b []byte, base int64) {
 		for i := 0; ls.ok; {
-			k := bytes.Index(b[i:], lineDash)
+			k := bytes.IndexByte(b[i:], '-')
 			if k < 0 {
 				return
+			}
+			i += k + 1 // after the "-"
+			if i < 2 || i >= len(b) || b[i-2] != '\n' || b[i] != '-' {
+				continue
 			}
 			if len(ls.at) == maxLineStarts {
 				ls.ok = false
 				return
 			}
-			ls.at = append(ls.at, base+int64(i+k+1))
-			i += k + 1
+			ls.at = append(ls.at, base+int64(i-1))
 		}
 	}
 	switch {
