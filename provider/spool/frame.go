@@ -7,6 +7,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"sync"
 )
 
 // The files of a directory spool are frames:
@@ -117,7 +118,12 @@ func parseFrame(r io.ReaderAt, size int64) (*frame, error) {
 // kindLogged (the trailer is written before the body, once the body is).
 // It returns the body's length.
 func writeFrame(w io.Writer, kind byte, header []byte, body io.Reader) (int64, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
+	bw := frameWriters.Get().(*bufio.Writer)
+	bw.Reset(w)
+	defer func() {
+		bw.Reset(nil)
+		frameWriters.Put(bw)
+	}()
 	pre := make([]byte, prefixLen, prefixLen+len(header)+4)
 	copy(pre, frameMagic)
 	pre[len(frameMagic)] = kind
@@ -134,7 +140,9 @@ func writeFrame(w io.Writer, kind byte, header []byte, body io.Reader) (int64, e
 	var n int64
 	if body != nil {
 		var err error
-		n, err = io.Copy(io.MultiWriter(bw, crc), body)
+		// Read into bw's buffer (bufio.Writer.ReadFrom), with no
+		// buffer of io.Copy's own.
+		n, err = bw.ReadFrom(io.TeeReader(body, crc))
 		if err != nil {
 			return n, &readError{err}
 		}
@@ -159,6 +167,10 @@ func writeFrame(w io.Writer, kind byte, header []byte, body io.Reader) (int64, e
 	}
 	return n, bw.Flush()
 }
+
+// frameWriters are the buffers of writeFrame, kept from one frame to the
+// next: one per Put was most of the spool's allocations.
+var frameWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
 // readError marks an error of the reader given to writeFrame, apart from
 // the writer's.
@@ -187,5 +199,9 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 }
 
 func (b *bodyReader) Close() error { return b.c.Close() }
+
+// Size is the length of the body, for a caller that reads it whole to
+// allocate it once.
+func (b *bodyReader) Size() int64 { return b.r.Size() }
 
 func newCRC() hash.Hash32 { return crc32.New(castagnoli) }

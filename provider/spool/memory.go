@@ -205,5 +205,13 @@ func readAll(ctx context.Context, r io.Reader) ([]byte, error) {
 	if r == nil {
 		return nil, nil
 	}
+	if l, ok := r.(interface{ Len() int }); ok && l.Len() >= 0 {
+		// A bytes.Reader, bytes.Buffer or strings.Reader: in one
+		// allocation, not grown from 512 bytes.
+		b := make([]byte, 0, l.Len()+bytes.MinRead) // ReadFrom wants MinRead free before each read
+		buf := bytes.NewBuffer(b)
+		_, err := buf.ReadFrom(ctxReader{ctx, r})
+		return buf.Bytes(), err
+	}
 	return io.ReadAll(ctxReader{ctx, r})
 }
