@@ -112,7 +112,9 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 		digest = sha256.New()
 		src = io.TeeReader(src, digest)
 	}
-	size, err = io.Copy(tmp.f, src)
+	buf := copyBuffers.Get().(*[]byte)
+	size, err = io.CopyBuffer(writerOnly{tmp.f}, src, *buf)
+	copyBuffers.Put(buf)
 	if err != nil {
 		return fail(err)
 	}
@@ -162,6 +164,14 @@ func (b *maildirBox) deliver(ctx context.Context, name string, r io.Reader, flag
 	placed = nil
 	return uid, nil
 }
+
+// copyBuffers are the buffers deliveries are copied through, kept from
+// one delivery to the next.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// writerOnly hides an *os.File's ReadFrom, which would copy through a
+// buffer of its own.
+type writerOnly struct{ io.Writer }
 
 // place links the synced delivery tmp into Archive (af, unless nil) and
 // names it in f (tmpFile.place), under the quota lock when there is a limit, adding
