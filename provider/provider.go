@@ -303,7 +303,7 @@ func (p *Provider) readBody(ctx context.Context, id string) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	return io.ReadAll(rc)
+	return readAll(rc)
 }
 
 // retry schedules step of the item again after a backoff that doubles with

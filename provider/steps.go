@@ -62,7 +62,34 @@ func (w *work) emit(ctx context.Context, step string, build func() ([]byte, erro
 		return nil, err
 	}
 	defer rc.Close()
-	return io.ReadAll(rc)
+	return readAll(rc)
+}
+
+// readAll is io.ReadAll, in one allocation when r tells its size (as the
+// spool's readers of bodies and outputs do).
+func readAll(r io.Reader) ([]byte, error) {
+	s, ok := r.(interface{ Size() int64 })
+	if !ok {
+		return io.ReadAll(r)
+	}
+	n := s.Size()
+	if n < 0 || n > 1<<30 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, n+1) // the byte more: the read that meets io.EOF does not grow it
+	for {
+		m, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // once runs fn unless step is done, then records it.
