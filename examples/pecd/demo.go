@@ -145,7 +145,7 @@ func startDemo(ctx context.Context, opts demoOptions) (_ *demoNetwork, err error
 	}
 	srvTLS := &tls.Config{Certificates: []tls.Certificate{d.PKI.TLS}, MinVersion: tls.VersionTLS12}
 	d.Mail, err = startPlainMail(demoMailDomain, port(demoMailBase, 25), port(demoMailBase, 993),
-		filepath.Join(opts.Dir, "mail", "maildir"), users, srvTLS, opts.Log.With("server", demoMailDomain))
+		filepath.Join(opts.Dir, "mail", "maildir"), users, routes, d.PKI.Anchors(), srvTLS, opts.Log.With("server", demoMailDomain))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", demoMailDomain, err)
 	}
