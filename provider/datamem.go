@@ -110,6 +110,10 @@ func (b *memBudget) release(large bool) {
 	b.mu.Unlock()
 }
 
+// dataChunks are the first chunks of DATA bodies, reused from one body
+// to the next.
+var dataChunks = sync.Pool{New: func() any { b := make([]byte, dataChunk); return &b }}
+
 // readData reads a DATA body whole within the memory budget and returns
 // it with the function that gives its memory back (to call once the body
 // is no longer needed). A body that cannot get its memory within wait
@@ -124,7 +128,10 @@ func (p *Provider) readData(r io.Reader, wait time.Duration) ([]byte, func(), er
 	if err := p.mem.chunk(ctx); err != nil {
 		return refuse(err)
 	}
-	buf := make([]byte, dataChunk)
+	// The chunk is reused once released: a body no longer than a chunk
+	// is read into it and must not be kept past release.
+	bp := dataChunks.Get().(*[]byte)
+	buf := *bp
 	n := 0
 	for n < len(buf) {
 		// Not io.ReadFull: it would take a connection cut in the middle
@@ -132,20 +139,26 @@ func (p *Provider) readData(r io.Reader, wait time.Duration) ([]byte, func(), er
 		m, err := r.Read(buf[n:])
 		n += m
 		if errors.Is(err, io.EOF) {
-			return buf[:n], func() { p.mem.release(false) }, nil
+			return buf[:n], func() {
+				p.mem.release(false)
+				dataChunks.Put(bp)
+			}, nil
 		}
 		if err != nil {
 			p.mem.release(false)
+			dataChunks.Put(bp)
 			return nil, nil, err
 		}
 	}
 	// Longer than a chunk: a large slot, waited for holding one chunk.
 	if err := p.mem.slot(ctx); err != nil {
 		p.mem.release(false)
+		dataChunks.Put(bp)
 		return refuse(err)
 	}
 	var b bytes.Buffer
 	b.Write(buf)
+	dataChunks.Put(bp)
 	if _, err := b.ReadFrom(io.LimitReader(r, p.mem.max-dataChunk+1)); err != nil {
 		p.mem.release(true)
 		return nil, nil, err
