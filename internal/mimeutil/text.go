@@ -2,7 +2,9 @@ package mimeutil
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
+	"math/bits"
 	"strings"
 	"sync"
 )
@@ -50,24 +52,22 @@ func (p *Part) Text(limit int) string {
 }
 
 // latin1 converts ISO-8859-1 bytes to UTF-8, up to limit bytes of output,
-// into one allocation.
+// into one allocation. Runs of ASCII, most of a text, are found and
+// copied eight bytes at a time.
 func latin1(b []byte, limit int) string {
-	n := len(b)
-	for _, c := range b {
-		if c >= 0x80 {
-			n++
-		}
-	}
 	var sb strings.Builder
-	sb.Grow(min(n, limit))
-	for _, c := range b {
-		if c < 0x80 {
-			if sb.Len()+1 > limit {
+	sb.Grow(min(len(b)+countHigh(b), limit))
+	for i := 0; i < len(b); {
+		if j := i + asciiRun(b[i:]); j > i {
+			if room := limit - sb.Len(); j-i > room {
+				sb.Write(b[i : i+room])
 				break
 			}
-			sb.WriteByte(c)
+			sb.Write(b[i:j])
+			i = j
 			continue
 		}
+		c := b[i]
 		if sb.Len()+2 > limit {
 			// The old conversion cut the output at limit bytes, even
 			// inside a character: so does this one.
@@ -78,6 +78,37 @@ func latin1(b []byte, limit int) string {
 		}
 		sb.WriteByte(0xc0 | c>>6)
 		sb.WriteByte(0x80 | c&0x3f)
+		i++
 	}
 	return sb.String()
+}
+
+const highBits = 0x8080808080808080
+
+// asciiRun returns the number of bytes under 0x80 at the start of b.
+func asciiRun(b []byte) int {
+	k := 0
+	for ; k+8 <= len(b); k += 8 {
+		if w := binary.LittleEndian.Uint64(b[k:]) & highBits; w != 0 {
+			return k + bits.TrailingZeros64(w)/8
+		}
+	}
+	for k < len(b) && b[k] < 0x80 {
+		k++
+	}
+	return k
+}
+
+// countHigh returns the number of bytes of b of 0x80 and over.
+func countHigh(b []byte) int {
+	n, k := 0, 0
+	for ; k+8 <= len(b); k += 8 {
+		n += bits.OnesCount64(binary.LittleEndian.Uint64(b[k:]) & highBits)
+	}
+	for _, c := range b[k:] {
+		if c >= 0x80 {
+			n++
+		}
+	}
+	return n
 }

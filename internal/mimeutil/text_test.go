@@ -2,6 +2,8 @@ package mimeutil
 
 import (
 	"io"
+	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -39,5 +41,49 @@ func TestTextAsBody(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// latin1Ref is the byte-at-a-time conversion latin1 replaced.
+func latin1Ref(b []byte, limit int) string {
+	var sb strings.Builder
+	for _, c := range b {
+		if c < 0x80 {
+			if sb.Len()+1 > limit {
+				break
+			}
+			sb.WriteByte(c)
+			continue
+		}
+		if sb.Len()+2 > limit {
+			if sb.Len() < limit {
+				sb.WriteByte(0xc0 | c>>6)
+			}
+			break
+		}
+		sb.WriteByte(0xc0 | c>>6)
+		sb.WriteByte(0x80 | c&0x3f)
+	}
+	return sb.String()
+}
+
+// TestLatin1 compares latin1 with the byte-at-a-time conversion, at every
+// limit, on texts mixing ASCII runs of every length with high bytes.
+func TestLatin1(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 300 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			if rng.IntN(6) == 0 {
+				b[i] = byte(0x80 + rng.IntN(128))
+			} else {
+				b[i] = byte(rng.IntN(128))
+			}
+		}
+		for limit := 0; limit <= 2*len(b)+1; limit++ {
+			if got, want := latin1(b, limit), latin1Ref(b, limit); got != want {
+				t.Fatalf("latin1(%q, %d) = %q, want %q", b, limit, got, want)
+			}
+		}
 	}
 }
