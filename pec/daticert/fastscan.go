@@ -28,7 +28,7 @@ func fastScan(b []byte, base int64) (s *scanned, ok bool) {
 		}
 	}
 	f.space()
-	s = &scanned{elems: make(map[string][]*element, 16)}
+	s = &scanned{}
 	var stackArr [MaxDepth]fastLevel
 	stack := stackArr[:0]
 	// The elements are allocated a few at a time.
@@ -78,11 +78,11 @@ func fastScan(b []byte, base int64) (s *scanned, ok bool) {
 				p := childPath(stack[len(stack)-1].path, name)
 				switch {
 				case containers[p]:
-					s.elems[p] = append(s.elems[p], newElement(attrs, off))
+					s.elems.add(p, newElement(attrs, off))
 					lv.path = p
 				case leaves[p]:
 					lv.elem = newElement(attrs, off)
-					s.elems[p] = append(s.elems[p], lv.elem)
+					s.elems.add(p, lv.elem)
 				}
 			}
 			if !empty {

@@ -20,13 +20,10 @@ func dumpScanned(s *scanned) string {
 	}
 	b.WriteString("root")
 	elem(s.root)
-	var paths []string
-	for p := range s.elems {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
+	paths := dtdPaths
+	sort.Strings(paths[:])
 	for _, p := range paths {
-		for _, e := range s.elems[p] {
+		for _, e := range s.elems.get(p) {
 			b.WriteString(p)
 			elem(e)
 		}
@@ -132,4 +129,18 @@ func FuzzFastScan(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkFastScan(t, b)
 	})
+}
+
+// TestDTDPaths: every container and leaf has its place in elemsByPath.
+func TestDTDPaths(t *testing.T) {
+	for p := range containers {
+		if pathIndex(p) < 0 {
+			t.Errorf("container %s is not in dtdPaths", p)
+		}
+	}
+	for p := range leaves {
+		if pathIndex(p) < 0 {
+			t.Errorf("leaf %s is not in dtdPaths", p)
+		}
+	}
 }

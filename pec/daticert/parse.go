@@ -92,7 +92,37 @@ var (
 // scanned is daticert.xml reduced to the elements of the DTD, by path.
 type scanned struct {
 	root  *element
-	elems map[string][]*element
+	elems elemsByPath
+}
+
+// elemsByPath holds the elements of each path of the DTD (dtdPaths), in
+// the order of the document: an array, not a map, since the paths are
+// known.
+type elemsByPath [len(dtdPaths)][]*element
+
+// pathIndex returns the index of p in dtdPaths, -1 when not there.
+func pathIndex(p string) int {
+	for i, d := range dtdPaths {
+		if d == p {
+			return i
+		}
+	}
+	return -1
+}
+
+// add appends e to the elements of path p, a path of the DTD.
+func (es *elemsByPath) add(p string, e *element) {
+	if i := pathIndex(p); i >= 0 {
+		es[i] = append(es[i], e)
+	}
+}
+
+// get returns the elements of path p.
+func (es *elemsByPath) get(p string) []*element {
+	if i := pathIndex(p); i >= 0 {
+		return es[i]
+	}
+	return nil
 }
 
 // level is an open element while scanning.
@@ -135,7 +165,7 @@ func xmlScan(b []byte, base int64) (*scanned, error) {
 		switched = true
 		return charsetReader(label, r)
 	}
-	s := &scanned{elems: make(map[string][]*element)}
+	s := &scanned{}
 	var stack []level
 	done := false // the root element has ended
 	for {
@@ -172,11 +202,11 @@ func xmlScan(b []byte, base int64) (*scanned, error) {
 				switch {
 				case containers[p]:
 					e := &element{attrs: t.Copy().Attr, offset: off}
-					s.elems[p] = append(s.elems[p], e)
+					s.elems.add(p, e)
 					next.path = p
 				case leaves[p]:
 					next.elem = &element{attrs: t.Copy().Attr, offset: off}
-					s.elems[p] = append(s.elems[p], next.elem)
+					s.elems.add(p, next.elem)
 				}
 			}
 			stack = append(stack, next)
@@ -235,7 +265,7 @@ func (c *converter) one(path string, parent *element, required bool) *element {
 	if parent == nil {
 		return nil
 	}
-	es := c.s.elems[path]
+	es := c.s.elems.get(path)
 	switch {
 	case len(es) > 1:
 		c.fail(path, es[1].offset, ErrDuplicate)
@@ -298,7 +328,7 @@ func (s *scanned) data() (*Data, error) {
 	head := c.one(pathHeader, root, true)
 	d.Sender = c.text(pathSender, head, true)
 	if head != nil {
-		es := s.elems[pathRecipient]
+		es := s.elems.get(pathRecipient)
 		if len(es) == 0 {
 			c.fail(pathRecipient, head.offset, ErrMissing)
 		}
@@ -340,7 +370,7 @@ func (s *scanned) data() (*Data, error) {
 	d.ReceiptType = enum(c, pathReceipt, c.one(pathReceipt, dati, false), attrType, "", pec.ParseReceiptType)
 	d.Delivery = c.text(pathDelivery, dati, false)
 	if dati != nil {
-		for _, e := range s.elems[pathReception] {
+		for _, e := range s.elems.get(pathReception) {
 			d.Receipts = append(d.Receipts, strings.TrimSpace(string(e.text)))
 		}
 	}
