@@ -25,6 +25,7 @@ import (
 //	alice@pec.example.it {PBKDF2-SHA256}600000$<salt, base64>$<hash, base64>
 //	archive@pec.example.it !
 //	office@pec.example.it {PBKDF2-SHA256}600000$...$... ordinary=refuse
+//	studio@pec.example.it {PBKDF2-SHA256}600000$...$... quota=10GB
 //
 // The address is the login and the mailbox name (compared without regard
 // to case). "!" in place of a hash makes a mailbox that receives mail but
@@ -37,12 +38,16 @@ import (
 //	                  object) reaches the mailbox in an anomaly envelope
 //	ordinary=refuse   it is refused at SMTP (550), so that the sender's
 //	                  server bounces it (PEC.md §11.2)
+//	quota=SIZE        the most the mailbox may hold (the Archive folder
+//	                  aside), as [limits] mailbox-quota: 500MB, 2GiB,
+//	                  10GB; at most 10 GB
 //
-// An account without the option follows [accounts] ordinary of the
-// configuration (accept when not given).
+// An account without an option follows the configuration: [accounts]
+// ordinary (accept when not given), [limits] mailbox-quota (no limit when
+// not given).
 //
 // The file is read again on SIGHUP: a reload that finds an error keeps
-// the accounts it had.
+// the accounts it had. A new quota applies from the next delivery.
 
 // hashScheme prefixes every hash of the file.
 const hashScheme = "{PBKDF2-SHA256}"
@@ -67,6 +72,23 @@ type accountTable struct {
 type account struct {
 	hash     *passwordHash // nil: no login
 	ordinary ordinaryMode  // ordinaryDefault: the configuration's
+	quota    int64         // bytes; 0: the configuration's
+}
+
+// MaxMailboxQuota is the largest quota of a mailbox, per account or in
+// [limits] mailbox-quota: 10 GB, the most the providers offer.
+const MaxMailboxQuota = 10_000_000_000
+
+// parseQuota reads the value of a quota= option or of mailbox-quota.
+func parseQuota(s string) (int64, error) {
+	n, err := parseSize(s)
+	if err != nil {
+		return 0, err
+	}
+	if n > MaxMailboxQuota {
+		return 0, fmt.Errorf("%q is over 10GB, the largest quota", clip(s))
+	}
+	return n, nil
 }
 
 // ordinaryMode is what a mailbox does with ordinary mail.
@@ -148,17 +170,28 @@ func parseAccounts(r io.Reader) (*fileAccounts, error) {
 		acc := &account{}
 		for _, o := range f[2:] {
 			k, v, _ := strings.Cut(o, "=")
-			if k != "ordinary" {
+			switch k {
+			case "ordinary":
+				if acc.ordinary != ordinaryDefault {
+					return nil, fmt.Errorf("%d: %s: ordinary= given twice", n, user)
+				}
+				m, err := parseOrdinary(v)
+				if err != nil {
+					return nil, fmt.Errorf("%d: %s: %w", n, user, err)
+				}
+				acc.ordinary = m
+			case "quota":
+				if acc.quota != 0 {
+					return nil, fmt.Errorf("%d: %s: quota= given twice", n, user)
+				}
+				q, err := parseQuota(v)
+				if err != nil {
+					return nil, fmt.Errorf("%d: %s: quota=: %w", n, user, err)
+				}
+				acc.quota = q
+			default:
 				return nil, fmt.Errorf("%d: %s: unknown option %q", n, user, clip(o))
 			}
-			if acc.ordinary != ordinaryDefault {
-				return nil, fmt.Errorf("%d: %s: ordinary= given twice", n, user)
-			}
-			m, err := parseOrdinary(v)
-			if err != nil {
-				return nil, fmt.Errorf("%d: %s: %w", n, user, err)
-			}
-			acc.ordinary = m
 		}
 		a.users[user] = acc
 		if f[1] == "!" {
@@ -192,6 +225,27 @@ func (a *fileAccounts) Ordinary(user string) ordinaryMode {
 		return acc.ordinary
 	}
 	return ordinaryDefault
+}
+
+// Quota implements mailbox.MaildirOptions.UserQuota: the limit of user's
+// line, or -1 (the configuration's) when it gives none, or when there is
+// no such account.
+func (a *fileAccounts) Quota(_ context.Context, user string) (int64, error) {
+	if acc := a.cur.Load().users[normalUser(user)]; acc != nil && acc.quota > 0 {
+		return acc.quota, nil
+	}
+	return -1, nil
+}
+
+// withQuota returns an account whose line gives a quota, "" when none
+// does.
+func (a *fileAccounts) withQuota() string {
+	for u, acc := range a.cur.Load().users {
+		if acc.quota > 0 {
+			return u
+		}
+	}
+	return ""
 }
 
 // parseHash reads {PBKDF2-SHA256}iter$salt$hash.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pecsdk/pec/provider/mailbox"
 )
@@ -54,7 +55,13 @@ func TestAccountsErrors(t *testing.T) {
 		{"scheme", "a@x.test {SHA}abc\n", "1: a@x.test: not a {PBKDF2-SHA256}"},
 		{"iterations", "a@x.test {PBKDF2-SHA256}0$AAAAAAAAAAA$" + strings.Repeat("A", 43) + "\n", "bad iteration count"},
 		{"short hash", "a@x.test {PBKDF2-SHA256}10$AAAAAAAAAAA$AAAA\n", "bad salt or hash"},
-		{"unknown option", good + " quota=1\n", "1: a@x.test: unknown option \"quota=1\""},
+		{"unknown option", good + " size=1\n", "1: a@x.test: unknown option \"size=1\""},
+		{"quota over 10GB", good + " quota=10000000001\n", "over 10GB"},
+		{"quota 11GB", good + " quota=11GB\n", "over 10GB"},
+		{"quota 10GiB", good + " quota=10GiB\n", "over 10GB"},
+		{"quota zero", good + " quota=0\n", "not a size"},
+		{"quota word", good + " quota=tanto\n", "not a size"},
+		{"quota twice", good + " quota=1GB quota=2GB\n", "quota= given twice"},
 		{"ordinary value", good + " ordinary=bounce\n", "want accept or refuse"},
 		{"ordinary twice", good + " ordinary=refuse ordinary=accept\n", "given twice"},
 	}
@@ -91,6 +98,93 @@ func TestAccountsOrdinary(t *testing.T) {
 	}
 	if err := a.Authenticate(context.Background(), "a@x.test", "p"); err != nil {
 		t.Errorf("an option after the hash broke the login: %v", err)
+	}
+}
+
+// TestAccountsQuota: a quota= option is the limit of its account's
+// Maildir, at every delivery: a reload of the file (replace, as SIGHUP
+// does) changes it from the next one; accounts without one follow
+// [limits] mailbox-quota.
+func TestAccountsQuota(t *testing.T) {
+	ctx := context.Background()
+	a, err := parseAccounts(strings.NewReader(accountLine("a@x.test", "p", 10) + " quota=3KB ordinary=refuse\n" +
+		"b@x.test ! quota=10GB\n" + accountLine("c@x.test", "p", 10) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for user, want := range map[string]int64{"a@x.test": 3000, "A@x.test": 3000, "b@x.test": 10_000_000_000, "c@x.test": -1, "d@x.test": -1} {
+		if got, err := a.Quota(ctx, user); got != want || err != nil {
+			t.Errorf("Quota(%s) = %d, %v; want %d", user, got, err, want)
+		}
+	}
+	if err := a.Authenticate(ctx, "a@x.test", "p"); err != nil {
+		t.Errorf("an option after the hash broke the login: %v", err)
+	}
+
+	cfg := &Config{Storage: StorageConfig{Mailbox: DefaultMailbox, Maildir: t.TempDir()}, Limits: LimitsConfig{MailboxQuota: 5000}}
+	store, err := openStore(cfg, a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver := func(user string, size int) error {
+		t.Helper()
+		b, err := store.Mailbox(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = b.Deliver(ctx, mailbox.Inbox, strings.NewReader("Subject: q\r\n\r\n"+strings.Repeat("x", size)), 0, time.Time{})
+		return err
+	}
+	limitOf := func(user string) int64 {
+		t.Helper()
+		b, _ := store.Mailbox(ctx, user)
+		u, err := b.(mailbox.Metered).Usage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Limit
+	}
+	if err := deliver("a@x.test", 3500); !errors.Is(err, mailbox.ErrQuota) {
+		t.Errorf("3.5 kB to a, quota=3KB: %v, want ErrQuota", err)
+	}
+	if err := deliver("c@x.test", 3500); err != nil {
+		t.Errorf("3.5 kB to c, mailbox-quota 5000: %v", err)
+	}
+	if err := deliver("c@x.test", 3500); !errors.Is(err, mailbox.ErrQuota) {
+		t.Errorf("7 kB to c, mailbox-quota 5000: %v, want ErrQuota", err)
+	}
+	if got := limitOf("a@x.test"); got != 3000 {
+		t.Errorf("a's limit %d, want 3000", got)
+	}
+
+	// The file read again: a's quota raised, c given one.
+	b, err := parseAccounts(strings.NewReader(accountLine("a@x.test", "p", 10) + " quota=1MB\n" +
+		accountLine("c@x.test", "p", 10) + " quota=2MiB\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.replace(b)
+	if err := deliver("a@x.test", 3500); err != nil {
+		t.Errorf("3.5 kB to a after quota=1MB: %v", err)
+	}
+	if err := deliver("c@x.test", 3500); err != nil {
+		t.Errorf("7 kB to c after quota=2MiB: %v", err)
+	}
+	if got := limitOf("a@x.test"); got != 1_000_000 {
+		t.Errorf("a's limit after the reload %d, want 1000000", got)
+	}
+	if got := limitOf("c@x.test"); got != 2<<20 {
+		t.Errorf("c's limit after the reload %d, want %d", got, 2<<20)
+	}
+
+	// Dovecot keeps the quota of the mailboxes it serves.
+	lmtpCfg := &Config{Storage: StorageConfig{Mailbox: "lmtp:127.0.0.1:24"}, Accounts: AccountsConfig{File: "accounts"}}
+	if err := checkQuotas(lmtpCfg, a); err == nil || !strings.Contains(err.Error(), "set the quota in Dovecot") {
+		t.Errorf("quota= with the LMTP store: %v", err)
+	}
+	c, _ := parseAccounts(strings.NewReader("c@x.test !\n"))
+	if err := checkQuotas(lmtpCfg, c); err != nil {
+		t.Errorf("no quota= with the LMTP store: %v", err)
 	}
 }
 

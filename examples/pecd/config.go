@@ -389,6 +389,9 @@ func (c *Config) check(d *decoder) error {
 			return at("limits", "mailbox-quota", errors.New("with [storage] mailbox = lmtp:..., set the quota in Dovecot"))
 		}
 	}
+	if c.Limits.MailboxQuota > MaxMailboxQuota {
+		return at("limits", "mailbox-quota", fmt.Errorf("%d bytes is over 10GB, the largest quota", c.Limits.MailboxQuota))
+	}
 	if strings.ContainsAny(c.Storage.LMTPDelimiter, "@<> \t") {
 		return at("storage", "lmtp-delimiter", fmt.Errorf("%q cannot separate a folder from a user", c.Storage.LMTPDelimiter))
 	}

@@ -154,6 +154,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"lmtp port", minimalConf + "[storage]\nmailbox = lmtp:localhost\n", next + 1, "not host:port"},
 		{"lmtp imap", minimalConf + "[storage]\nmailbox = lmtp:127.0.0.1:24\n[listen]\nimap = 127.0.0.1:993\n", next + 3, "Dovecot serves the mailboxes"},
 		{"lmtp quota", minimalConf + "[storage]\nmailbox = lmtp:127.0.0.1:24\n[limits]\nmailbox-quota = 1GB\n", next + 3, "quota in Dovecot"},
+		{"quota over 10GB", minimalConf + "[limits]\nmailbox-quota = 11GB\n", next + 1, "over 10GB"},
 		{"long line", "[provider]\nname = " + strings.Repeat("x", maxConfLine) + "\n", 2, "longer than"},
 	}
 	for _, tt := range tests {

@@ -227,6 +227,9 @@ func checkConfig(ctx context.Context, cfg *Config) error {
 	if err := refuseDemoPasswords(ctx, cfg, users); err != nil {
 		return err
 	}
+	if err := checkQuotas(cfg, users); err != nil {
+		return err
+	}
 	if cfg.Storage.Mailbox != DefaultMailbox {
 		network, address, err := lmtpAddress(cfg.Storage.Mailbox)
 		if err != nil {

@@ -118,6 +118,9 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 	if n.users, err = loadAccounts(cfg.Accounts.File); err != nil {
 		return nil, err
 	}
+	if err := checkQuotas(cfg, n.users); err != nil {
+		return nil, err
+	}
 	if !opts.LoopbackOnly {
 		if err := refuseDemoPasswords(ctx, cfg, n.users); err != nil {
 			return nil, err
@@ -128,7 +131,7 @@ func startNode(ctx context.Context, cfg *Config, log *slog.Logger, opts *nodeOpt
 		return nil, fmt.Errorf("spool %s: %w", cfg.Storage.Spool, err)
 	}
 	n.closers = append(n.closers, sp)
-	store, err := openStore(cfg, log)
+	store, err := openStore(cfg, n.users, log)
 	if err != nil {
 		return nil, err
 	}
@@ -409,9 +412,11 @@ func (r *liveRouter) Route(ctx context.Context, domain string) ([]string, error)
 	return (*r.cur.Load()).Route(ctx, domain)
 }
 
-// openStore opens the mailboxes of [storage]: the Maildirs, or Dovecot's
-// LMTP service.
-func openStore(cfg *Config, log *slog.Logger) (mailbox.Store, error) {
+// openStore opens the mailboxes of [storage]: the Maildirs, each with the
+// quota of its account's line in users (read again at every delivery, so
+// that a reload applies from the next one) or else [limits]
+// mailbox-quota; or Dovecot's LMTP service.
+func openStore(cfg *Config, users *fileAccounts, log *slog.Logger) (mailbox.Store, error) {
 	s := cfg.Storage
 	if s.Mailbox != "" && s.Mailbox != DefaultMailbox {
 		network, address, err := lmtpAddress(s.Mailbox)
@@ -421,13 +426,25 @@ func openStore(cfg *Config, log *slog.Logger) (mailbox.Store, error) {
 		return lmtp.New(&lmtp.Options{Network: network, Address: address, LocalName: cfg.Listen.Hostname, Delimiter: s.LMTPDelimiter}), nil
 	}
 	store, err := mailbox.OpenMaildir(s.Maildir, &mailbox.MaildirOptions{
-		StaleLock: s.MaildirStaleLock, Quota: cfg.Limits.MailboxQuota, Logger: log,
+		StaleLock: s.MaildirStaleLock, Quota: cfg.Limits.MailboxQuota, UserQuota: users.Quota, Logger: log,
 		Once: true, // a deposit redone after a crash, or a receipt received twice, is stored once
 	})
 	if err != nil {
 		return nil, fmt.Errorf("maildir %s: %w", s.Maildir, err)
 	}
 	return store, nil
+}
+
+// checkQuotas refuses a quota= in the accounts file when the mailboxes
+// are Dovecot's, over LMTP: the quota is Dovecot's then.
+func checkQuotas(cfg *Config, users *fileAccounts) error {
+	if cfg.Storage.Mailbox == "" || cfg.Storage.Mailbox == DefaultMailbox {
+		return nil
+	}
+	if u := users.withQuota(); u != "" {
+		return fmt.Errorf("%s: %s: quota=: with [storage] mailbox = lmtp:..., set the quota in Dovecot", cfg.Accounts.File, u)
+	}
+	return nil
 }
 
 // setOrdinary sets the provider-wide default of [accounts] ordinary.

@@ -56,6 +56,9 @@ func (n *node) apply(ctx context.Context, cfg *Config) ([]string, error) {
 	if err := refuseDemoPasswords(ctx, cfg, users); err != nil {
 		return nil, err
 	}
+	if err := checkQuotas(old, users); err != nil { // [storage] is not reloaded
+		return nil, err
+	}
 	var changed []string
 	if !slices.Equal(old.Provider.Domains, cfg.Provider.Domains) {
 		if err := publishEntry(cfg, n.signer, nil); err != nil {
