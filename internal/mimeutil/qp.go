@@ -150,8 +150,19 @@ func (q *qpReader) decodeLine(whole []byte) {
 			tail = []byte("\n")
 		}
 	}
-	dec := q.dec[:0]
-	for i := 0; i < len(line); {
+	// The run of plain bytes the line starts with. A line that is all
+	// plain bytes, its ending the one the standard reader writes back,
+	// decodes to itself: it is passed on as it is, not copied.
+	j := plainRun(line, 0)
+	for j < len(line) && qpPlain[line[j]] {
+		j = plainRun(line, j+1)
+	}
+	if j == len(line) && len(line)+len(tail) == len(whole) {
+		q.out = whole
+		return
+	}
+	dec := append(q.dec[:0], line[:j]...)
+	for i := j; i < len(line); {
 		c := line[i]
 		switch {
 		case c == '=':

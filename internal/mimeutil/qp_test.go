@@ -44,6 +44,11 @@ func qpBoth(in []byte, oneByte bool) (want, got string) {
 	}
 	w, werr := io.ReadAll(quotedprintable.NewReader(src()))
 	g, gerr := io.ReadAll(newQPReader(src()))
+	// Read a byte at a time gives the same: what is left of a line
+	// stays valid from one Read to the next.
+	if g1, err := io.ReadAll(iotest.OneByteReader(newQPReader(src()))); !bytes.Equal(g1, g) || fmt.Sprint(err) != fmt.Sprint(gerr) {
+		return fmt.Sprintf("%q %v", w, werr), fmt.Sprintf("one byte at a time %q %v, Read %q %v", g1, err, g, gerr)
+	}
 	// WriteTo, which io.Copy takes, gives what Read gives.
 	var wt bytes.Buffer
 	if _, err := newQPReader(src()).WriteTo(&wt); !bytes.Equal(wt.Bytes(), g) || fmt.Sprint(err) != fmt.Sprint(gerr) {
