@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"image"
+	"image/color"
 	"image/png"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -88,7 +92,11 @@ func endpoint(t *testing.T, addr string) client.Endpoint {
 // TestBrowser sends one message from alice to a certified recipient who
 // gets it, a certified address that does not exist and an ordinary
 // address, waits for the receipts, and looks at alice's timeline in a
-// headless Chromium: its DOM and a screenshot.
+// headless Chromium: its DOM, and a screenshot showing each recipient's
+// state in its colour of style.css, in the order of the page. Chromium,
+// driven over the DevTools protocol, also fills the forms: a wrong
+// password and a login form with a forged token are refused, and so is a
+// logout posted with a forged token by a page of another origin.
 func TestBrowser(t *testing.T) {
 	bin := chromium(t)
 
@@ -164,6 +172,13 @@ func TestBrowser(t *testing.T) {
 	if code, _ := post(t, c, base, "/logout", url.Values{"csrf": {"forged"}}); code != http.StatusForbidden {
 		t.Errorf("forged logout: %d, want 403", code)
 	}
+
+	// The same through Chromium's own forms: a wrong password, a login form
+	// whose token is forged, then a right login, and a form on another
+	// origin posting a logout with a forged token, all as a user's browser
+	// sends them.
+	t.Run("forms in Chromium", func(t *testing.T) { browserForms(t, bin, base, alice, "alice-secret") })
+
 	_, list, _ := get(t, c, base, "/?lang=en")
 	m := regexp.MustCompile(`href="(/sent/\d+)\?lang=en"`).FindStringSubmatch(list)
 	if m == nil {
@@ -226,5 +241,116 @@ func TestBrowser(t *testing.T) {
 	}
 	if len(colours) < 8 {
 		t.Fatalf("screenshot has %d colours: a blank page", len(colours))
+	}
+
+	// Each recipient's section has the left border of its state's colour
+	// in style.css: the screenshot shows the three, top to bottom in the
+	// order of the page.
+	css, err := os.ReadFile(filepath.Join("assets", "style.css"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, m := range stateOf.FindAllStringSubmatch(dom, -1) {
+		order = append(order, m[1])
+	}
+	top := map[string]int{}
+	for addr, class := range map[string]string{bob: "ok", nobody: "fail", carol: "info"} {
+		m := regexp.MustCompile(`section\.` + class + ` \{ border-color: #([0-9a-f]{6}); \}`).FindSubmatch(css)
+		if m == nil {
+			t.Fatalf("style.css has no colour for section.%s", class)
+		}
+		want, _ := strconv.ParseUint(string(m[1]), 16, 32)
+		y, ok := strip(img, uint8(want>>16), uint8(want>>8), uint8(want))
+		if !ok {
+			t.Errorf("screenshot: no border of #%s (%s, %s)", m[1], class, addr)
+			continue
+		}
+		top[addr] = y
+	}
+	if len(top) == 3 {
+		for i := 1; i < len(order); i++ {
+			if top[order[i-1]] >= top[order[i]] {
+				t.Errorf("screenshot: the border of %s at y=%d, not above that of %s at y=%d", order[i-1], top[order[i-1]], order[i], top[order[i]])
+			}
+		}
+		t.Logf("screenshot %s: state borders at y %v", shot, top)
+	}
+}
+
+// strip finds a section's left border in img: a column of at least 20
+// pixels of the colour r, g, b, at most 10 pixels wide, and returns its
+// top.
+func strip(img image.Image, r, g, b uint8) (int, bool) {
+	bd := img.Bounds()
+	near := func(x, y int) bool {
+		c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+		d := func(a, b uint8) bool { return a-b < 3 || b-a < 3 }
+		return d(c.R, r) && d(c.G, g) && d(c.B, b)
+	}
+	for x := bd.Min.X; x < bd.Min.X+bd.Dx()/2; x++ {
+		run := 0
+		for y := bd.Min.Y; y < bd.Max.Y; y++ {
+			if !near(x, y) {
+				run = 0
+				continue
+			}
+			if run++; run < 20 {
+				continue
+			}
+			top := y - run + 1
+			w := 0 // its width on the row of its top
+			for xx := x; xx < bd.Max.X && near(xx, top); xx++ {
+				w++
+			}
+			if w <= 10 {
+				return top, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// browserForms drives the login and logout forms in Chromium.
+func browserForms(t *testing.T, bin, base, user, password string) {
+	b := startCDP(t, bin)
+	b.navigate(base + "/login?lang=en")
+	b.fillLogin("wrong password", user, "wrong", "")
+	if s := b.state(); s.Status != http.StatusUnauthorized || !s.Alert || s.Path != "/login" {
+		t.Errorf("wrong password in Chromium: %d at %s, alert %v, want 401 at /login with the alert", s.Status, s.Path, s.Alert)
+	}
+	b.fillLogin("forged login form", user, password, "forged")
+	if s := b.state(); s.Status != http.StatusForbidden || !strings.Contains(s.Text, "form token missing or wrong") {
+		t.Errorf("login form with a forged token in Chromium: %d: %.200q, want 403", s.Status, s.Text)
+	}
+	b.navigate(base + "/?lang=en")
+	if s := b.state(); s.Path != "/login" {
+		t.Errorf("after the refused logins Chromium is at %s, want /login: %.200q", s.Path, s.Text)
+	}
+	b.fillLogin("login", user, password, "")
+	if s := b.state(); s.Status != http.StatusOK || s.Path != "/" || !strings.Contains(s.Text, "Contratto") {
+		t.Fatalf("login in Chromium: %d at %s: %.300q", s.Status, s.Path, s.Text)
+	}
+
+	// A page of another origin (another port of 127.0.0.1: the same site,
+	// so the session cookie goes along) posting a logout.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>x</title><form method="post" action="%s/logout"><input type="hidden" name="csrf" value="forged"></form>`, base)
+	}))
+	defer evil.Close()
+	b.navigate(evil.URL)
+	b.submit("forged logout", `document.forms[0].submit(), true`)
+	if s := b.state(); s.Status != http.StatusForbidden || s.Path != "/logout" || !strings.Contains(s.Text, "form token missing or wrong") {
+		t.Errorf("forged logout in Chromium: %d at %s: %.200q, want 403", s.Status, s.Path, s.Text)
+	}
+	b.navigate(base + "/?lang=en")
+	if s := b.state(); s.Status != http.StatusOK || s.Path != "/" || !strings.Contains(s.Text, "Contratto") {
+		t.Errorf("after the forged logout Chromium is at %s (%d), want still logged in: %.200q", s.Path, s.Status, s.Text)
+	}
+	// The page's own logout form, with its token, works.
+	b.submit("logout", `document.querySelector('form[action^="/logout"]').submit(), true`)
+	if s := b.state(); s.Path != "/login" {
+		t.Errorf("logout in Chromium: at %s, want /login", s.Path)
 	}
 }
