@@ -50,8 +50,7 @@ func (p *Part) Body() (io.Reader, error) {
 // parameter, else the Content-Type name parameter (RFC 2047/2231
 // decoded), as go-message's mail.AttachmentHeader.Filename reads it.
 func (p *Part) Filename() string {
-	_, params, err := headerParams(p.Get("Content-Disposition"))
-	name, ok := params["filename"]
+	name, ok, err := fieldParam(p.Get("Content-Disposition"), "filename")
 	if !ok {
 		// The Content-Type parameters were parsed by the scan: the name
 		// is decoded as go-message decodes it.
@@ -77,25 +76,34 @@ func (p *Part) Filename() string {
 // be parsed.
 func (p *Part) Disposition() string {
 	v := p.Get("Content-Disposition")
-	t, _, err := parseMediaTypeStd(v)
+	if t, ok := walkMediaType(v, nil); ok {
+		return t
+	}
+	t, _, err := mime.ParseMediaType(v)
 	if err != nil {
 		return v
 	}
 	return t
 }
 
-// headerParams parses a field with parameters as go-message does: its
-// parameter values RFC 2047 decoded, a value that does not decode kept as
-// it is.
-func headerParams(v string) (string, map[string]string, error) {
-	t, params, err := parseMediaTypeStd(v)
+// fieldParam returns the parameter key of a field with parameters as
+// go-message reads it (its value RFC 2047 decoded, a value that does not
+// decode kept as it is), whether it is there, and the error of a field
+// that cannot be parsed: without a map when walkMediaType reads the
+// field.
+func fieldParam(v, key string) (val string, found bool, err error) {
+	if pv, found, ok := mediaParam(v, key); ok {
+		if !found {
+			return "", false, nil
+		}
+		return decodeParam(pv), true, nil
+	}
+	_, params, err := mime.ParseMediaType(v)
 	if err != nil {
-		return v, nil, err
+		return "", false, err
 	}
-	for k, pv := range params {
-		params[k] = decodeParam(pv)
-	}
-	return t, params, nil
+	pv, found := params[key]
+	return decodeParam(pv), found, nil
 }
 
 // decodeParam decodes the encoded words of a parameter value, as

@@ -62,3 +62,35 @@ func TestFilenameAsGoMessage(t *testing.T) {
 		})
 	}
 }
+
+// FuzzFilename: on any Content-Type and Content-Disposition values,
+// Filename and Disposition give what go-message gives.
+func FuzzFilename(f *testing.F) {
+	f.Add("application/pdf; name=\"a.pdf\"", "attachment; filename=\"b.pdf\"")
+	f.Add("application/pdf", "attachment; filename*=UTF-8''%C3%A8.pdf")
+	f.Add("text/plain; name=a.txt; name=b.txt", ";;")
+	f.Add("", "Attachment ; FILENAME=\"=?UTF-8?Q?c=C3=A8.txt?=\"")
+	f.Add("text/plain", "attachment; filename=a; filename=b")
+	f.Fuzz(func(t *testing.T, ct, cd string) {
+		if strings.ContainsAny(ct+cd, "\r\n") {
+			return
+		}
+		in := "Content-Type: " + ct + "\r\nContent-Disposition: " + cd + "\r\n\r\nx"
+		p, err := Scan(strings.NewReader(in), int64(len(in)), nil)
+		if err != nil {
+			return
+		}
+		ah := mail.AttachmentHeader{Header: message.Header{Header: p.Header()}}
+		want, err := ah.Filename()
+		if err != nil || want == "" {
+			want, _ = p.Param("name")
+		}
+		if got := p.Filename(); got != want {
+			t.Errorf("%q: Filename %q, go-message %q", in, got, want)
+		}
+		wd, _, _ := ah.ContentDisposition()
+		if got := p.Disposition(); got != wd {
+			t.Errorf("%q: Disposition %q, go-message %q", in, got, wd)
+		}
+	})
+}
