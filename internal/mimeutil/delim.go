@@ -117,7 +117,10 @@ func (s *scanner) multipart(p *Part, depth int) error {
 		p.Problems = append(p.Problems, &offsetError{p.Start, ErrNoBoundary})
 		return nil
 	}
-	delim := []byte("--" + boundary)
+	// The delimiter is not used once bodyParts, which recurses, is
+	// called: the scanner's buffer holds it.
+	s.delim = append(append(s.delim[:0], "--"...), boundary...)
+	delim := s.delim
 	var spans []span
 	partStart := int64(-1)
 	closed := false

@@ -130,6 +130,7 @@ type scanner struct {
 	starts   []lineStarts // the candidate delimiter lines of each source searched
 	peek     []byte       // the start of a candidate line, read apart
 	one      [1]byte      // a byte read apart
+	delim    []byte       // the delimiter multipart searches for
 }
 
 // maxKeptHeader bounds the header buffer a pooled scanner keeps.
@@ -162,6 +163,9 @@ func (s *scanner) release() {
 	}
 	if cap(s.line) > maxKeptHeader {
 		s.line = nil
+	}
+	if cap(s.delim) > maxKeptHeader || cap(s.peek) > maxKeptHeader {
+		s.delim, s.peek = nil, nil
 	}
 	s.hdr = s.hdr[:0]
 	scanners.Put(s)
