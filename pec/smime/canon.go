@@ -40,10 +40,7 @@ func (c *crlfWriter) Write(p []byte) (int, error) {
 			c.crlf = true
 		} else {
 			c.changed = true
-			if err := c.emit(p[last:j]); err != nil {
-				return last, err
-			}
-			if err := c.emit(crlf); err != nil {
+			if err := c.emitLine(p[last:j]); err != nil {
 				return last, err
 			}
 			last = j + 1
@@ -70,6 +67,27 @@ func (c *crlfWriter) Write(p []byte) (int, error) {
 		c.cr = p[len(p)-1] == '\r'
 	}
 	return len(p), nil
+}
+
+// emitLine queues line and a CRLF after it, as emit(line) then
+// emit(crlf) would, in one call per line.
+func (c *crlfWriter) emitLine(line []byte) error {
+	if len(c.buf)+len(line)+len(crlf) > crlfBufSize {
+		if err := c.flush(); err != nil {
+			return err
+		}
+		if len(line) > crlfBufSize/2 {
+			if _, err := c.w.Write(line); err != nil {
+				return err
+			}
+			line = nil
+		}
+	}
+	if c.buf == nil {
+		c.buf = (*crlfBufs.Get().(*[]byte))[:0]
+	}
+	c.buf = append(append(c.buf, line...), crlf...)
+	return nil
 }
 
 // emit queues b, writing large pieces through without copying them.
