@@ -21,13 +21,14 @@ var procFD = sync.OnceValue(func() bool {
 	return err == nil
 })
 
-// openAnon opens a new file without a name in dir, or returns nil where
+// openAnon opens a new file without a name in dir, for reading and
+// writing (a Dir keeps it, see entry.file), or returns nil where
 // the kernel, the file system or the absence of /proc do not allow it.
 func openAnon(dir string) *os.File {
 	if !procFD() {
 		return nil
 	}
-	fd, err := syscall.Open(dir, oTmpfile|syscall.O_WRONLY|syscall.O_CLOEXEC, fileMode)
+	fd, err := syscall.Open(dir, oTmpfile|syscall.O_RDWR|syscall.O_CLOEXEC, fileMode)
 	if err != nil {
 		return nil
 	}

@@ -34,6 +34,10 @@ func (d *Dir) Put(ctx context.Context, it *Item, body io.Reader) error {
 	if err != nil {
 		return err
 	}
+	crc := newCRC()
+	if body != nil {
+		body = io.TeeReader(body, crc)
+	}
 	nf, n, err := d.writeNew(ctx, kindLogged, hdr, body)
 	if err != nil {
 		var re *readError
@@ -62,12 +66,14 @@ func (d *Dir) Put(ctx context.Context, it *Item, body io.Reader) error {
 		os.Remove(path)
 		return d.fail(fmt.Errorf("fsync of %s after storing item %q: %w", d.dir, it.ID, err))
 	}
-	frameEnd := int64(prefixLen+len(hdr)+4+trailerLen) + n
-	e := &entry{item: item, size: n, inItem: true, logEnd: frameEnd}
+	bodyOff := int64(prefixLen + len(hdr) + 4 + trailerLen)
+	e := &entry{item: item, size: n, inItem: true, logEnd: bodyOff + n}
+	e.bodySpan, e.hasBody = logSpan{off: bodyOff, len: n, crc: crc.Sum32()}, true
 	if nf.f != nil && d.keep() {
-		// The nameless file, now named: the item's steps are appended
-		// through it without opening the file again.
-		e.file, nf.f = nf.f, nil
+		// The nameless file, now named: the item's steps are appended,
+		// and its body and outputs read, without opening it again.
+		e.file.Store(newItemFile(nf.f))
+		nf.f = nil
 	} else {
 		nf.discard()
 	}
@@ -76,30 +82,6 @@ func (d *Dir) Put(ctx context.Context, it *Item, body io.Reader) error {
 		return exists(it.ID) // cannot happen: the link would have failed
 	}
 	return nil
-}
-
-// maxOpen bounds the item files a Dir keeps open (entry.file): the items
-// being processed, not every item waiting for a retry.
-const maxOpen = 256
-
-// keep reports whether one more item file may be kept open, counting it
-// if so; drop releases it.
-func (d *Dir) keep() bool {
-	if d.files.Add(1) > maxOpen {
-		d.files.Add(-1)
-		return false
-	}
-	return true
-}
-
-// drop closes the file kept open for e, if any. Call with e.mu held, or
-// once no call can use e.
-func (d *Dir) drop(e *entry) {
-	if e.file != nil {
-		e.file.Close()
-		e.file = nil
-		d.files.Add(-1)
-	}
 }
 
 // Get returns where the item stands; see Spool.Get.
@@ -112,13 +94,20 @@ func (d *Dir) Get(ctx context.Context, id string) (*State, error) {
 	return d.tab.state(e), nil
 }
 
-// Body opens the item's file at its body; see Spool.Body.
+// Body opens the item's file at its body; see Spool.Body. An item put
+// by this process whose file is kept open is read through it, without
+// opening the file or reading its frame again.
 func (d *Dir) Body(ctx context.Context, id string) (io.ReadCloser, error) {
-	_, end, err := d.find(ctx, id)
+	e, end, err := d.find(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
+	if e.hasBody {
+		if r := e.read(e.bodySpan, d.itemPath(id)); r != nil {
+			return r, nil
+		}
+	}
 	f, fr, err := openFrame(d.itemPath(id), kindItem)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, notFound(id, "")

@@ -68,19 +68,23 @@ func (d *Dir) Done(ctx context.Context, id, step string, output io.Reader) error
 func (d *Dir) appendLog(e *entry, rec []byte) (int64, error) {
 	path := d.entryLog(e)
 	created := false
-	f := e.file
-	if f == nil {
+	var f *os.File
+	kept := e.file.Load()
+	if kept != nil {
+		f = kept.f
+	} else {
 		var err error
-		f, err = openFile(path, os.O_WRONLY, 0)
+		f, err = openFile(path, os.O_RDWR, 0)
 		if errors.Is(err, os.ErrNotExist) && !e.inItem && e.logEnd == 0 {
-			f, err = openFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+			f, err = openFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
 			created = true
 		}
 		if err != nil {
 			return 0, err
 		}
 		if e.inItem && d.keep() {
-			e.file = f
+			kept = newItemFile(f)
+			e.file.Store(kept)
 		}
 	}
 	off := e.logEnd
@@ -88,7 +92,7 @@ func (d *Dir) appendLog(e *entry, rec []byte) (int64, error) {
 	if err == nil {
 		err = f.Sync()
 	}
-	if e.file != f {
+	if kept == nil {
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -105,6 +109,7 @@ func (d *Dir) appendLog(e *entry, rec []byte) (int64, error) {
 }
 
 // Output opens the step's output in the item's log; see Spool.Output.
+// It is read through the item's file when it is kept open.
 func (d *Dir) Output(ctx context.Context, id, step string) (io.ReadCloser, error) {
 	if err := validStep(step); err != nil {
 		return nil, err
@@ -120,6 +125,9 @@ func (d *Dir) Output(ctx context.Context, id, step string) (io.ReadCloser, error
 	}
 	if inLog {
 		path := d.entryLog(e)
+		if r := e.read(span, path); r != nil {
+			return r, nil
+		}
 		f, err := openFile(path, os.O_RDONLY, 0)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, notFound(id, step) // completed meanwhile

@@ -2,7 +2,10 @@ package spool
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -75,4 +78,80 @@ func TestKeptFiles(t *testing.T) {
 			t.Fatalf("output of %s: %q, %v", st.Item.ID, b, err)
 		}
 	}
+}
+
+// TestKeptReaders: the readers of a body and an output read through the
+// kept file stay usable after Complete and after Close, and a body
+// damaged on disk is still reported with a *CorruptError.
+func TestKeptReaders(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := Open(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, id := range []string{"r1", "r2", "r3"} {
+		if err := d.Put(ctx, &Item{ID: id}, strings.NewReader("body of "+id)); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Done(ctx, id, "s", strings.NewReader("output of "+id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(rc io.ReadCloser, head []byte, want string) {
+		t.Helper()
+		rest, err := io.ReadAll(rc)
+		rc.Close()
+		if got := string(head) + string(rest); err != nil || got != want {
+			t.Fatalf("read %q, %v; want %q", got, err, want)
+		}
+	}
+	body, err := d.Body(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := d.Output(ctx, "r1", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 3)
+	if _, err := io.ReadFull(body, head); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Complete(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	read(body, head, "body of r1")
+	read(out, nil, "output of r1")
+
+	// Damage r3's body behind the spool's back.
+	f, err := os.OpenFile(d.itemPath("r3"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := d.tab.get("r3")
+	if _, err := f.WriteAt([]byte("X"), e.bodySpan.off); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	rc, err := d.Body(ctx, "r3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(rc)
+	rc.Close()
+	var ce *CorruptError
+	if !errors.As(err, &ce) {
+		t.Fatalf("reading a damaged body: %v, want a *CorruptError", err)
+	}
+
+	body, err = d.Body(ctx, "r2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	read(body, nil, "body of r2")
 }

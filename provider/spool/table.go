@@ -2,11 +2,11 @@ package spool
 
 import (
 	"maps"
-	"os"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,9 +28,14 @@ type entry struct {
 	outs   map[string]logSpan
 	logEnd int64
 	inItem bool // the log follows the item's frame in its file (else <id>.log)
-	// file is the item's file kept open for its log's appends, or nil
-	// (see Dir.keep); closed by Complete and Close.
-	file *os.File
+	// file is the item's file kept open for its log's appends and the
+	// readers of its body and outputs, or nil (see Dir.keep); let go by
+	// Complete and Close. Set under mu, read by readers without it.
+	file atomic.Pointer[itemFile]
+	// bodySpan is where the body lies in the item's file, when known
+	// without reading the frame (hasBody: an item put by this process).
+	bodySpan logSpan
+	hasBody  bool
 
 	body    []byte            // the memory implementation's body
 	outputs map[string][]byte // and step outputs
