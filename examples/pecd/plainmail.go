@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,19 @@ type plainMail struct {
 	imap      *imap.Server
 	listeners []net.Listener
 	wg        sync.WaitGroup
+
+	// life is the server's lifetime: the deposits, relays and bounces of
+	// its sessions are cut short when Close cancels it (stop).
+	life context.Context
+	stop context.CancelFunc
+	// handlers counts the DATA phases under way, which Close waits for
+	// (at most handlerWait); closing refuses new ones.
+	hmu      sync.Mutex
+	closing  bool
+	handlers sync.WaitGroup
+	// retryDelays are the waits between the attempts at a relay or a
+	// deposit that failed for now; nil: defaultRetryDelays.
+	retryDelays []time.Duration
 }
 
 // maxPlainMessage bounds a message the plain server takes.
@@ -48,7 +62,17 @@ const maxPlainMessage = 64 << 20
 // domain, with the mailboxes of the Maildir at root. Mail of its users to
 // another domain goes to the server routes names for it, its certificate
 // checked against anchors.
-func startPlainMail(domain, smtpAddr, imapAddr, root string, users *fileAccounts, routes map[string]string, anchors *x509.CertPool, srvTLS *tls.Config, log *slog.Logger) (_ *plainMail, err error) {
+func startPlainMail(domain, smtpAddr, imapAddr, root string, users *fileAccounts, routes map[string]string, anchors *x509.CertPool, srvTLS *tls.Config, log *slog.Logger) (*plainMail, error) {
+	m, err := newPlainMail(domain, smtpAddr, imapAddr, root, users, routes, anchors, srvTLS, log)
+	if err != nil {
+		return nil, err
+	}
+	m.serve()
+	return m, nil
+}
+
+// newPlainMail is startPlainMail before serving: its listeners are open.
+func newPlainMail(domain, smtpAddr, imapAddr, root string, users *fileAccounts, routes map[string]string, anchors *x509.CertPool, srvTLS *tls.Config, log *slog.Logger) (_ *plainMail, err error) {
 	// The demo's own Maildir: a lock left by a crash is not worth waiting for.
 	store, err := mailbox.OpenMaildir(root, &mailbox.MaildirOptions{StaleLock: 5 * time.Second, Logger: log})
 	if err != nil {
@@ -56,6 +80,7 @@ func startPlainMail(domain, smtpAddr, imapAddr, root string, users *fileAccounts
 	}
 	m := &plainMail{Domain: domain, store: store, users: users, routes: routes, log: log,
 		clientTLS: &tls.Config{RootCAs: anchors, MinVersion: tls.VersionTLS12}}
+	m.life, m.stop = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			m.Close()
@@ -83,13 +108,18 @@ func startPlainMail(domain, smtpAddr, imapAddr, root string, users *fileAccounts
 	m.smtp.ReadTimeout = time.Minute
 	m.smtp.WriteTimeout = time.Minute
 	m.imap = imap.New(store, users, &imap.Options{TLSConfig: srvTLS, Logger: log})
-	m.wg.Add(2)
-	go func() { defer m.wg.Done(); m.smtp.Serve(sl) }()
-	go func() { defer m.wg.Done(); m.imap.ServeTLS(il) }()
 	return m, nil
 }
 
-// Shutdown lets the sessions finish until ctx is done.
+// serve serves SMTP and IMAP on the listeners until Close.
+func (m *plainMail) serve() {
+	m.wg.Add(2)
+	go func() { defer m.wg.Done(); m.smtp.Serve(m.listeners[0]) }()
+	go func() { defer m.wg.Done(); m.imap.ServeTLS(m.listeners[1]) }()
+}
+
+// Shutdown lets the sessions finish until ctx is done, then stops what is
+// left as Close does.
 func (m *plainMail) Shutdown(ctx context.Context) error {
 	var errs []error
 	if m.smtp != nil {
@@ -104,8 +134,17 @@ func (m *plainMail) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close stops both servers at once.
+// handlerWait bounds how long Close waits for the DATA phases under way,
+// whose deposits, relays and bounces it has cancelled.
+const handlerWait = 10 * time.Second
+
+// Close stops both servers at once: the sessions are cut off, and what
+// their DATA phases were doing is cancelled and waited for.
 func (m *plainMail) Close() error {
+	m.hmu.Lock()
+	m.closing = true
+	m.hmu.Unlock()
+	m.stop()
 	if m.smtp != nil {
 		m.smtp.Close()
 	}
@@ -116,7 +155,27 @@ func (m *plainMail) Close() error {
 		l.Close()
 	}
 	m.wg.Wait()
+	done := make(chan struct{})
+	go func() { m.handlers.Wait(); close(done) }()
+	t := time.NewTimer(handlerWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		m.log.Error("smtp: messages still being handed on after close", "waited", handlerWait)
+	}
 	return nil
+}
+
+// begin counts a DATA phase in, unless the server is closing.
+func (m *plainMail) begin() bool {
+	m.hmu.Lock()
+	defer m.hmu.Unlock()
+	if m.closing {
+		return false
+	}
+	m.handlers.Add(1)
+	return true
 }
 
 // plainSession is one SMTP session of the plain server: the message is
@@ -144,8 +203,9 @@ func (s *plainSession) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 
-// Rcpt implements smtp.Session: the domain's own accounts, and any
-// address for a user who authenticated and sends as itself.
+// Rcpt implements smtp.Session: the domain's own accounts, and, for a
+// user who authenticated and sends as itself, any address of a domain
+// the server has a route for.
 func (s *plainSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	user := normalUser(to)
 	_, dom, _ := strings.Cut(user, "@")
@@ -153,22 +213,55 @@ func (s *plainSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 		if s.user == "" || normalUser(s.from) != s.user {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "relay not permitted"}
 		}
+		if _, ok := s.m.routes[dom]; !ok {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 2}, Message: "no mail server known for " + dom}
+		}
 		s.remote = append(s.remote, user)
 		return nil
 	}
-	if ok, _ := s.m.users.Exists(context.Background(), user); !ok {
+	if ok, _ := s.m.users.Exists(s.m.life, user); !ok {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
 	}
 	s.to = append(s.to, user)
 	return nil
 }
 
-// Data implements smtp.Session: the message, with a Received line, in
-// each local recipient's INBOX, and relayed to the other domains. A
-// recipient another server refuses comes back to the sender as a bounce
-// in its INBOX; when nothing could be handed on for now, the client is
-// told to try again.
+// Bounds of the steps of a DATA phase, each in its own context, all cut
+// short when the server closes.
+const (
+	// depositTimeout bounds one deposit in a local INBOX.
+	depositTimeout = 30 * time.Second
+	// relayBudget bounds the relay of a message to the other domains,
+	// its attempts and the waits between them (relayTimeout bounds one
+	// attempt): the client waits for the reply to its DATA meanwhile,
+	// up to 10 minutes by RFC 5321 §4.5.3.2.6.
+	relayBudget = 2 * time.Minute
+	// bounceTimeout bounds the deposit of a bounce.
+	bounceTimeout = 30 * time.Second
+)
+
+var (
+	errClosing      = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "server shutting down, try again later"}
+	errDepositLater = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "cannot deposit now, try again later"}
+	errRelayLater   = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 0}, Message: "cannot relay now, try again later"}
+)
+
+// Data implements smtp.Session. The message, after a Received line, is
+// deposited in the INBOX of each local recipient first, then relayed to
+// the other domains; what fails for now is tried again a few times
+// (retryDelays). A recipient it could not reach in the end comes back to
+// the sender as a bounce in its INBOX, written before the reply. The
+// reply is 250 only when the message went somewhere: into an INBOX, to
+// another server, or back to the sender as a bounce. Otherwise it is 451
+// and the client keeps the message: when no local deposit can be written
+// (then nothing is relayed, so that the client's next attempt makes no
+// duplicates), when every relay failed for now and nothing was deposited,
+// or when the bounce of what failed could not be written either.
 func (s *plainSession) Data(r io.Reader) error {
+	if !s.m.begin() {
+		return errClosing
+	}
+	defer s.m.handlers.Done()
 	b, err := io.ReadAll(io.LimitReader(r, maxPlainMessage+1))
 	if err != nil {
 		return err
@@ -176,41 +269,87 @@ func (s *plainSession) Data(r io.Reader) error {
 	if len(b) > maxPlainMessage {
 		return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "message too big"}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*relayTimeout)
-	defer cancel()
-	received := fmt.Sprintf("Received: from unknown by %s with ESMTP; %s\r\n", s.m.Domain, time.Now().Format(time.RFC1123Z))
+	arrived := time.Now()
+	received := []byte(fmt.Sprintf("Received: from unknown by %s with ESMTP; %s\r\n", s.m.Domain, arrived.Format(time.RFC1123Z)))
+	handed := false // the message went somewhere
 	var failed []relayed
-	if len(s.remote) > 0 {
-		msg := append([]byte(received), b...)
-		results := s.relay(ctx, msg)
-		again := 0
-		for _, res := range results {
-			if res.err != nil {
+	if len(s.to) > 0 {
+		deposit := func(rcpts []string) []relayed {
+			out := make([]relayed, len(rcpts))
+			for i, u := range rcpts {
+				out[i] = relayed{u, s.m.deposit(u, received, b)}
+			}
+			return out
+		}
+		first := deposit(s.to)
+		var left []string
+		for _, res := range first {
+			if res.err == nil {
+				handed = true
+			} else if permanent(res.err) {
 				failed = append(failed, res)
-				if !permanent(res.err) {
-					again++
-				}
+			} else {
+				left = append(left, res.rcpt)
 			}
 		}
-		if len(s.to) == 0 && again == len(results) {
-			s.m.log.Warn("relay deferred", "from", s.from, "err", failed[0].err)
-			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 0}, Message: "cannot relay now, try again later"}
+		if !handed {
+			s.m.log.Warn("deposit deferred", "from", s.from, "err", first[0].err)
+			return errDepositLater
+		}
+		if len(left) > 0 {
+			failed = append(failed, s.m.attempts(s.m.life, left, deposit)...)
 		}
 	}
-	for _, u := range s.to {
-		mb, err := s.m.store.Mailbox(ctx, u)
-		if err == nil {
-			_, err = mb.Deliver(ctx, mailbox.Inbox, io.MultiReader(strings.NewReader(received), bytes.NewReader(b)), 0, time.Time{})
-		}
-		if err != nil {
-			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "cannot deposit now, try later"}
+	if len(s.remote) > 0 {
+		ctx, cancel := context.WithTimeout(s.m.life, relayBudget)
+		results := s.m.attempts(ctx, s.remote, func(rcpts []string) []relayed {
+			return s.m.relay(ctx, s.from, rcpts, received, b)
+		})
+		cancel()
+		for _, res := range results {
+			if res.err == nil {
+				handed = true
+			} else {
+				failed = append(failed, res)
+			}
 		}
 	}
-	if len(failed) > 0 {
-		s.m.log.Info("bounce", "to", s.user, "recipients", len(failed), "err", failed[0].err)
-		if err := s.m.deliverBounce(ctx, s.user, failed, b); err != nil {
-			s.m.log.Error("bounce lost", "to", s.user, "err", err)
+	if len(failed) == 0 {
+		return nil
+	}
+	if !handed && !slices.ContainsFunc(failed, func(f relayed) bool { return permanent(f.err) }) {
+		s.m.log.Warn("relay deferred", "from", s.from, "err", failed[0].err)
+		return errRelayLater
+	}
+	if s.user == "" {
+		// Without authentication only local deposits can have failed,
+		// and then another was written.
+		s.m.log.Error("not deposited, no one to tell", "from", s.from, "recipients", len(failed), "err", failed[0].err)
+		return nil
+	}
+	s.m.log.Info("bounce", "to", s.user, "recipients", len(failed), "err", failed[0].err)
+	if err := s.m.deliverBounce(s.user, arrived, failed, b); err != nil {
+		if !handed {
+			s.m.log.Warn("bounce deferred", "to", s.user, "err", err)
+			return errDepositLater
 		}
+		s.m.log.Error("bounce lost", "to", s.user, "err", err)
 	}
 	return nil
+}
+
+// deposit writes parts, one message, in user's INBOX.
+func (m *plainMail) deposit(user string, parts ...[]byte) error {
+	ctx, cancel := context.WithTimeout(m.life, depositTimeout)
+	defer cancel()
+	mb, err := m.store.Mailbox(ctx, user)
+	if err != nil {
+		return err
+	}
+	rs := make([]io.Reader, len(parts))
+	for i, p := range parts {
+		rs[i] = bytes.NewReader(p)
+	}
+	_, err = mb.Deliver(ctx, mailbox.Inbox, io.MultiReader(rs...), 0, time.Time{})
+	return err
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,12 +22,13 @@ import (
 
 // The demo's ordinary mail server also submits its users' mail to other
 // domains, as any mail server does, so that an ordinary sender can reply
-// to a PEC message from a mail client. What the other side refuses comes
+// to a PEC message from a mail client. What the other side refuses, or
+// still cannot take after a few attempts (the demo keeps no queue), comes
 // back to the sender as a bounce (a delivery status notification, RFC
 // 3464) in the sender's INBOX: that is how an ordinary sender learns that
 // a PEC mailbox does not take ordinary mail (ordinary=refuse).
 
-// relayTimeout bounds one relay of a message to another domain.
+// relayTimeout bounds one attempt at relaying a message to another domain.
 const relayTimeout = time.Minute
 
 // AuthMechanisms implements smtp.AuthSession: the server's own users may
@@ -42,7 +44,7 @@ func (s *plainSession) Auth(mech string) (sasl.Server, error) {
 		if identity != "" && normalUser(identity) != normalUser(user) {
 			return smtp.ErrAuthFailed
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(s.m.life, 10*time.Second)
 		defer cancel()
 		if err := s.m.users.Authenticate(ctx, user, pass); err != nil {
 			if errors.Is(err, mailbox.ErrAuth) {
@@ -55,24 +57,76 @@ func (s *plainSession) Auth(mech string) (sasl.Server, error) {
 	}), nil
 }
 
-// relayed is what became of one recipient of another domain.
+// relayed is what became of one recipient.
 type relayed struct {
 	rcpt string
-	err  error // nil: the other side took it
+	err  error // nil: handed on
 }
 
-// permanent reports whether err is a refusal the other side will repeat.
+// errNoRoute is the failure of a recipient of a domain without a route.
+var errNoRoute = errors.New("no mail server known for the recipient's domain")
+
+// permanent reports whether err is a failure that trying again will not
+// mend: a 5xx reply, a domain without a route, a full mailbox.
 func permanent(err error) bool {
 	var se *smtp.SMTPError
-	return errors.As(err, &se) && se.Code >= 500
+	if errors.As(err, &se) {
+		return se.Code >= 500
+	}
+	return errors.Is(err, errNoRoute) || errors.Is(err, mailbox.ErrQuota)
 }
 
-// relay hands msg from the session's sender to each recipient of another
-// domain, one transaction per domain, to the server the routes name.
-func (s *plainSession) relay(ctx context.Context, msg []byte) []relayed {
+// defaultRetryDelays are the waits before the second and third attempts
+// at what failed for now.
+var defaultRetryDelays = []time.Duration{time.Second, 5 * time.Second}
+
+// attempts calls try with rcpts, then with those that failed for now
+// again after each of the retry delays, until none is left, the delays
+// are over or ctx is done. It returns the last outcome of each recipient.
+func (m *plainMail) attempts(ctx context.Context, rcpts []string, try func([]string) []relayed) []relayed {
+	delays := m.retryDelays
+	if delays == nil {
+		delays = defaultRetryDelays
+	}
+	var out []relayed
+	for i := 0; ; i++ {
+		var again []relayed
+		for _, res := range try(rcpts) {
+			if res.err != nil && !permanent(res.err) {
+				again = append(again, res)
+			} else {
+				out = append(out, res)
+			}
+		}
+		if len(again) == 0 || i == len(delays) || !sleep(ctx, delays[i]) {
+			return append(out, again...)
+		}
+		rcpts = make([]string, len(again))
+		for j, res := range again {
+			rcpts[j] = res.rcpt
+		}
+	}
+}
+
+// sleep waits d, and reports false when ctx is done first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// relay hands the message, made of parts, from from to each of rcpts,
+// addresses of other domains, one transaction per domain, to the server
+// the routes name.
+func (m *plainMail) relay(ctx context.Context, from string, rcpts []string, parts ...[]byte) []relayed {
 	byDomain := map[string][]string{}
 	var order []string
-	for _, r := range s.remote {
+	for _, r := range rcpts {
 		_, dom, _ := strings.Cut(r, "@")
 		if byDomain[dom] == nil {
 			order = append(order, dom)
@@ -82,21 +136,22 @@ func (s *plainSession) relay(ctx context.Context, msg []byte) []relayed {
 	var out []relayed
 	for _, dom := range order {
 		rcpts := byDomain[dom]
-		addr, ok := s.m.routes[dom]
-		if !ok {
+		addr, ok := m.routes[dom]
+		if !ok { // refused at RCPT already
 			for _, r := range rcpts {
-				out = append(out, relayed{r, &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 2}, Message: "no mail server known for " + dom}})
+				out = append(out, relayed{r, errNoRoute})
 			}
 			continue
 		}
-		out = append(out, s.m.send(ctx, addr, s.from, rcpts, msg)...)
+		out = append(out, m.send(ctx, addr, from, rcpts, parts...)...)
 	}
 	return out
 }
 
 // send is one SMTP transaction to addr, with STARTTLS when offered (the
-// server's certificate checked against the demo's anchors).
-func (m *plainMail) send(ctx context.Context, addr, from string, rcpts []string, msg []byte) []relayed {
+// server's certificate checked against the demo's anchors), the message
+// written from its parts as they are.
+func (m *plainMail) send(ctx context.Context, addr, from string, rcpts []string, parts ...[]byte) []relayed {
 	all := func(err error) []relayed {
 		out := make([]relayed, len(rcpts))
 		for i, r := range rcpts {
@@ -105,28 +160,32 @@ func (m *plainMail) send(ctx context.Context, addr, from string, rcpts []string,
 		return out
 	}
 	ctx, cancel := context.WithTimeout(ctx, relayTimeout)
-	defer cancel()
-	dial := func() (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "tcp", addr) }
+	defer cancel() // closes the connections dial made
+	dial := func() (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		context.AfterFunc(ctx, func() { conn.Close() })
+		return conn, nil
+	}
 	conn, err := dial()
 	if err != nil {
 		return all(err)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer func() { stop(); conn.Close() }()
 	tc := m.clientTLS.Clone()
 	tc.ServerName, _, _ = net.SplitHostPort(addr)
 	c, err := smtp.NewClientStartTLS(conn, tc)
-	if err != nil && strings.Contains(err.Error(), "STARTTLS") {
+	var se *smtp.SMTPError
+	if err != nil && !errors.As(err, &se) && strings.Contains(err.Error(), "support STARTTLS") {
 		// Offered no STARTTLS: in clear, as ordinary mail goes.
-		stop()
 		conn.Close()
 		if conn, err = dial(); err != nil {
 			return all(err)
 		}
-		stop = context.AfterFunc(ctx, func() { conn.Close() })
-		c = smtp.NewClient(conn)
+		c, err = smtp.NewClient(conn), nil
 	}
-	if err != nil && c == nil {
+	if err != nil {
 		return all(err)
 	}
 	c.CommandTimeout = relayTimeout
@@ -153,9 +212,11 @@ func (m *plainMail) send(ctx context.Context, addr, from string, rcpts []string,
 		if err != nil {
 			return err
 		}
-		if _, err := w.Write(msg); err != nil {
-			w.Close()
-			return err
+		for _, p := range parts {
+			if _, err := w.Write(p); err != nil {
+				w.Close()
+				return err
+			}
 		}
 		return w.Close()
 	}()
@@ -168,9 +229,44 @@ func (m *plainMail) send(ctx context.Context, addr, from string, rcpts []string,
 	return out
 }
 
+// dsnStatus returns the Status of a recipient that failed with err, for
+// an Action: failed (so a 5.x.x code), the remote reply for its
+// Diagnostic-Code (empty when err is no reply of another server), and
+// what happened in words. A failure for now that was not tried again is
+// 5.4.7: the demo keeps no queue, and what it did not deliver in the
+// attempts of one transaction it does not deliver later.
+func dsnStatus(err error) (status, diagnostic, text string) {
+	flat := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		diagnostic = strconv.Itoa(se.Code)
+		e := se.EnhancedCode
+		if e != smtp.EnhancedCodeNotSet && e != smtp.NoEnhancedCode {
+			diagnostic += fmt.Sprintf(" %d.%d.%d", e[0], e[1], e[2])
+		}
+		diagnostic += " " + flat(se.Message)
+		if se.Code >= 500 {
+			status = "5.0.0"
+			if e[0] == 5 {
+				status = fmt.Sprintf("5.%d.%d", e[1], e[2])
+			}
+			return status, diagnostic, "refused by the recipient's mail server: " + diagnostic
+		}
+		return "5.4.7", diagnostic, "not delivered, no further attempt made after the recipient's mail server answered: " + diagnostic
+	}
+	switch {
+	case errors.Is(err, errNoRoute):
+		return "5.1.2", "", "no mail server known for the recipient's domain"
+	case errors.Is(err, mailbox.ErrQuota):
+		return "5.2.2", "", "the recipient's mailbox is full"
+	}
+	return "5.4.7", "", "not delivered, no further attempt made after: " + flat(err.Error())
+}
+
 // bounce writes the delivery status notification (RFC 3464) of the
-// failed recipients of msg, from the server's MAILER-DAEMON to sender.
-func (m *plainMail) bounce(w io.Writer, sender string, failed []relayed, msg []byte) error {
+// failed recipients of msg, which arrived at arrived, from the server's
+// MAILER-DAEMON to sender.
+func (m *plainMail) bounce(w io.Writer, sender string, arrived time.Time, failed []relayed, msg []byte) error {
 	var h message.Header
 	now := time.Now()
 	h.Set("From", "Mail Delivery System <MAILER-DAEMON@"+m.Domain+">")
@@ -187,29 +283,22 @@ func (m *plainMail) bounce(w io.Writer, sender string, failed []relayed, msg []b
 	}
 	var text strings.Builder
 	fmt.Fprintf(&text, "This is the mail system at %s.\r\n\r\nYour message could not be delivered to the recipients below.\r\n\r\n", m.Domain)
-	var status strings.Builder
-	fmt.Fprintf(&status, "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n", m.Domain, now.Format(time.RFC1123Z))
+	var report strings.Builder
+	fmt.Fprintf(&report, "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n", m.Domain, arrived.Format(time.RFC1123Z))
 	for _, f := range failed {
-		code, enh, reason := 451, "4.0.0", f.err.Error()
-		var se *smtp.SMTPError
-		if errors.As(f.err, &se) {
-			code, reason = se.Code, se.Message
-			if se.EnhancedCode != (smtp.EnhancedCode{}) && se.EnhancedCode != smtp.NoEnhancedCode {
-				enh = fmt.Sprintf("%d.%d.%d", se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2])
-			} else if code >= 500 {
-				enh = "5.0.0"
-			}
+		status, diagnostic, what := dsnStatus(f.err)
+		fmt.Fprintf(&text, "<%s>: %s\r\n", f.rcpt, what)
+		fmt.Fprintf(&report, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n", f.rcpt, status)
+		if diagnostic != "" {
+			fmt.Fprintf(&report, "Diagnostic-Code: smtp; %s\r\n", diagnostic)
 		}
-		reason = strings.Join(strings.Fields(reason), " ")
-		fmt.Fprintf(&text, "<%s>: %d %s %s\r\n", f.rcpt, code, enh, reason)
-		fmt.Fprintf(&status, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\nDiagnostic-Code: smtp; %d %s %s\r\n", f.rcpt, enh, code, enh, reason)
 	}
 	parts := []struct {
 		typ  string
 		body []byte
 	}{
 		{"text/plain", []byte(text.String())},
-		{"message/delivery-status", []byte(status.String())},
+		{"message/delivery-status", []byte(report.String())},
 		{"text/rfc822-headers", headerOf(msg)},
 	}
 	for _, p := range parts {
@@ -233,13 +322,17 @@ func (m *plainMail) bounce(w io.Writer, sender string, failed []relayed, msg []b
 	return mw.Close()
 }
 
-// headerOf returns the header of msg, up to its blank line, CRLF ended.
+// maxBounceHeader bounds the header of the message a bounce returns.
+const maxBounceHeader = 64 << 10
+
+// headerOf returns the header of msg, up to its blank line, CRLF ended:
+// the whole lines of it that fit in maxBounceHeader bytes.
 func headerOf(msg []byte) []byte {
-	r := textproto.NewReader(bufio.NewReader(bytes.NewReader(msg)))
+	r := textproto.NewReader(bufio.NewReader(bytes.NewReader(msg[:min(len(msg), maxBounceHeader)])))
 	var b bytes.Buffer
 	for {
 		line, err := r.ReadLine()
-		if err != nil || line == "" {
+		if err != nil || line == "" || b.Len()+len(line)+2 > maxBounceHeader {
 			break
 		}
 		b.WriteString(line)
@@ -249,11 +342,13 @@ func headerOf(msg []byte) []byte {
 }
 
 // deliverBounce deposits the bounce of failed in the sender's INBOX.
-func (m *plainMail) deliverBounce(ctx context.Context, sender string, failed []relayed, msg []byte) error {
+func (m *plainMail) deliverBounce(sender string, arrived time.Time, failed []relayed, msg []byte) error {
 	var b bytes.Buffer
-	if err := m.bounce(&b, sender, failed, msg); err != nil {
+	if err := m.bounce(&b, sender, arrived, failed, msg); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(m.life, bounceTimeout)
+	defer cancel()
 	mb, err := m.store.Mailbox(ctx, sender)
 	if err != nil {
 		return err
