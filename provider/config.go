@@ -128,7 +128,11 @@ type Config struct {
 	Workers int
 	// CommandTimeout bounds each SMTP command and reply, both ways, the
 	// TLS handshake and the whole of a DATA; zero: one minute. A client
-	// that stalls longer is cut off.
+	// that stalls longer is cut off. It also bounds a session's whole
+	// lifetime: a connection served by ServeSubmission or ServeIncoming
+	// ends 10 × CommandTimeout after it was accepted, however its client
+	// paces its commands (a plain or STARTTLS one with a 421 reply, one of
+	// an implicit TLS listener is closed).
 	CommandTimeout time.Duration
 	// Throttle slows down password guessing at the access point; nil: a
 	// mailbox.Throttle with its defaults, shared by the servers of this
