@@ -297,7 +297,11 @@ func (s *plainSession) Data(r io.Reader) error {
 			return errDepositLater
 		}
 		if len(left) > 0 {
-			failed = append(failed, s.m.attempts(s.m.life, left, deposit)...)
+			for _, res := range s.m.attempts(s.m.life, left, deposit) {
+				if res.err != nil {
+					failed = append(failed, res)
+				}
+			}
 		}
 	}
 	if len(s.remote) > 0 {

@@ -57,30 +57,33 @@ func plainTestTLS(t *testing.T) (*tls.Config, *x509.CertPool) {
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}}}, pool
 }
 
-// flakyStore is a mailbox.Store whose mailboxes of the users in fail
-// cannot be opened.
+// flakyStore is a mailbox.Store whose mailbox of a user in fail cannot
+// be opened, the next n times (n > 0) or always (n < 0).
 type flakyStore struct {
 	mailbox.Store
 	mu   sync.Mutex
-	fail map[string]bool
+	fail map[string]int
 }
 
 var errFlaky = errors.New("disk on fire")
 
 func (f *flakyStore) Mailbox(ctx context.Context, user string) (mailbox.Mailbox, error) {
 	f.mu.Lock()
-	fail := f.fail[user]
+	n := f.fail[user]
+	if n > 0 {
+		f.fail[user]--
+	}
 	f.mu.Unlock()
-	if fail {
+	if n != 0 {
 		return nil, errFlaky
 	}
 	return f.Store.Mailbox(ctx, user)
 }
 
-func (f *flakyStore) set(user string, fail bool) {
+func (f *flakyStore) set(user string, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.fail[user] = fail
+	f.fail[user] = n
 }
 
 // plainTest is the demo's ordinary mail server for mail.test, with carol
@@ -104,7 +107,7 @@ func startPlainTest(t *testing.T, routes map[string]string) *plainTest {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := &flakyStore{Store: m.store, fail: map[string]bool{}}
+	fs := &flakyStore{Store: m.store, fail: map[string]int{}}
 	m.store = fs
 	m.retryDelays = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}
 	m.serve()
@@ -257,7 +260,7 @@ var (
 func TestPlainDepositFirst(t *testing.T) {
 	hop := startNextHop(t, nil)
 	p := startPlainTest(t, map[string]string{"pec.beta.test": hop.addr})
-	p.store.set("dave@mail.test", true)
+	p.store.set("dave@mail.test", -1)
 	err := p.submit(t, "prima", "dave@mail.test", "bob@pec.beta.test")
 	if smtpCode(err) != "451 4.3.0" {
 		t.Fatalf("deposit failing: %v, want 451 4.3.0", err)
@@ -265,7 +268,7 @@ func TestPlainDepositFirst(t *testing.T) {
 	if got := hop.taken(); len(got) != 0 {
 		t.Fatalf("relayed %v although the client was told to try again", got)
 	}
-	p.store.set("dave@mail.test", false)
+	p.store.set("dave@mail.test", 0)
 	if err := p.submit(t, "prima", "dave@mail.test", "bob@pec.beta.test"); err != nil {
 		t.Fatal(err)
 	}
@@ -277,16 +280,50 @@ func TestPlainDepositFirst(t *testing.T) {
 	}
 }
 
+// TestPlainDepositRetried: a local deposit that fails for now, when
+// another was written, is tried again; when it still fails it comes back
+// failed, and only it.
+func TestPlainDepositRetried(t *testing.T) {
+	p := startPlainTest(t, map[string]string{})
+	p.store.set("dave@mail.test", 2)
+	if err := p.submit(t, "riprova", "carol@mail.test", "dave@mail.test"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(p.inbox(t, "dave@mail.test")); n != 1 {
+		t.Fatalf("%d messages for dave, want 1", n)
+	}
+	if b := p.bounces(t); len(b) != 0 {
+		t.Fatalf("bounced what was deposited at the third attempt:\n%s", b[0])
+	}
+	p.store.set("dave@mail.test", -1)
+	if err := p.submit(t, "mai", "carol@mail.test", "dave@mail.test"); err != nil {
+		t.Fatal(err)
+	}
+	b := p.bounces(t)
+	if len(b) != 1 {
+		t.Fatalf("%d bounces, want 1", len(b))
+	}
+	raw := string(b[0])
+	for _, want := range []string{"Final-Recipient: rfc822; dave@mail.test\r\nAction: failed\r\nStatus: 5.4.7\r\n\r\n", "disk on fire"} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("the bounce lacks %q:\n%s", want, raw)
+		}
+	}
+	if strings.Contains(raw, "rfc822; carol@") || strings.Contains(raw, "Diagnostic-Code") {
+		t.Errorf("the bounce names carol, or a Diagnostic-Code:\n%s", raw)
+	}
+}
+
 // TestPlainBounceLost: a refused relay whose bounce cannot be written
 // either went nowhere: 451, not 250.
 func TestPlainBounceLost(t *testing.T) {
 	hop := startNextHop(t, func(string, int) error { return refuseOrdinary })
 	p := startPlainTest(t, map[string]string{"pec.beta.test": hop.addr})
-	p.store.set("carol@mail.test", true)
+	p.store.set("carol@mail.test", -1)
 	if err := p.submit(t, "nessuno", "ufficio@pec.beta.test"); smtpCode(err) != "451 4.3.0" {
 		t.Fatalf("bounce failing: %v, want 451 4.3.0", err)
 	}
-	p.store.set("carol@mail.test", false)
+	p.store.set("carol@mail.test", 0)
 	if err := p.submit(t, "nessuno", "ufficio@pec.beta.test"); err != nil {
 		t.Fatal(err)
 	}
