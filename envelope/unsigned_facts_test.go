@@ -48,7 +48,12 @@ func TestUnsignedFactsDisagree(t *testing.T) {
 		{"cc-extra", "Cc", "victim@pec.altro.example", false},
 		{"date-next-day", "Date", date.Add(24 * time.Hour).Format(time.RFC1123Z), false},
 		{"date-minutes", "Date", date.Add(3 * time.Hour).Format(time.RFC1123Z), false},
-		{"date-wrong-zone", "Date", date.Add(time.Hour).Format(time.RFC1123Z), true},
+		{"date-wrong-zone", "Date", otherZone(date, time.Hour).Format(time.RFC1123Z), true},
+		{"date-hour-later", "Date", date.Add(time.Hour).Format(time.RFC1123Z), false},
+		{"date-hours-later-utc", "Date", date.Add(2 * time.Hour).UTC().Format(time.RFC1123Z), false},
+		{"date-minutes-later", "Date", date.Add(5 * time.Minute).Format(time.RFC1123Z), false},
+		{"date-utc", "Date", date.UTC().Format(time.RFC1123Z), true},
+		{"date-comment", "Date", date.Format(time.RFC1123Z) + " (CET)", true},
 		{"date-seconds", "Date", date.Add(30 * time.Second).Format(time.RFC1123Z), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -88,6 +93,14 @@ func headerOf(tb testing.TB, msg []byte, name string) string {
 		tb.Fatal(err)
 	}
 	return m.Header.Get(name)
+}
+
+// otherZone returns t's wall clock in a zone off from t's by d.
+func otherZone(t time.Time, d time.Duration) time.Time {
+	_, off := t.Zone()
+	y, mo, day := t.Date()
+	h, mi, sec := t.Clock()
+	return time.Date(y, mo, day, h, mi, sec, 0, time.FixedZone("", off+int(d.Seconds())))
 }
 
 func upper(s string) string { return strings.ToUpper(s) }

@@ -46,3 +46,77 @@ func TestUnsignedFactsDisagree(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsignedSubjectPrefix checks the subject prefix a notice's header
+// may show for its signed kind: its own, or, on a virus notice, the
+// plainer prefix of the same notice some providers write; never a prefix
+// that claims more than the signed kind (a virus the notice names none
+// of), nor another kind's.
+func TestUnsignedSubjectPrefix(t *testing.T) {
+	set := fixtures(t)
+	for _, tc := range []struct {
+		kind   pec.Kind
+		prefix string
+		ok     bool
+	}{
+		{pec.KindDeliveryError, pec.SubjectDeliveryError, true},
+		{pec.KindDeliveryError, pec.SubjectDeliveryErrorVirus, false},
+		{pec.KindDeliveryErrorVirus, pec.SubjectDeliveryError, true},
+		{pec.KindNonAcceptance, pec.SubjectNonAcceptanceVirus, false},
+		{pec.KindNonAcceptanceVirus, pec.SubjectNonAcceptance, true},
+		{pec.KindDeliveryError, pec.SubjectDeliveryTimeout, false},
+		{pec.KindDeliveryErrorVirus, pec.SubjectDeliveryTimeout, false},
+		{pec.KindVirusDetected, pec.SubjectDeliveryErrorVirus, false},
+		{pec.KindDelivery, pec.SubjectAcceptance, false},
+		{pec.KindDeliveryShort, pec.SubjectDelivery, true},
+	} {
+		genuine := set.Messages[tc.kind]
+		g, err := receipt.Parse(bytes.NewReader(genuine), trusted(t, set))
+		if err != nil || !g.OK() {
+			t.Fatalf("%s genuine: %v %v", tc.kind, err, g.Problems)
+		}
+		r, err := receipt.Parse(bytes.NewReader(setHeader(t, genuine, "Subject", tc.prefix+g.Data.Subject)), trusted(t, set))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.OK() != tc.ok || r.Kind != tc.kind {
+			t.Errorf("%s with the prefix %q: OK %v kind %s, want OK %v; problems %v", tc.kind, tc.prefix, r.OK(), r.Kind, tc.ok, r.Problems)
+		}
+	}
+}
+
+// TestUnsignedReceiptAddresses rewrites the From display name, the Sender
+// and the Reply-To of genuine receipts: a name or address other than the
+// provider's, the signed mittente or the signed risposte is a problem.
+func TestUnsignedReceiptAddresses(t *testing.T) {
+	set := fixtures(t)
+	for _, k := range []pec.Kind{pec.KindAcceptance, pec.KindDelivery} {
+		genuine := set.Messages[k]
+		g, err := receipt.Parse(bytes.NewReader(genuine), trusted(t, set))
+		if err != nil || !g.OK() {
+			t.Fatalf("%s genuine: %v %v", k, err, g.Problems)
+		}
+		from := g.Signature.SignerEmail
+		for _, tc := range []struct {
+			header, value string
+			ok            bool
+		}{
+			{"From", `"Posta Certificata" <` + from + `>`, true},
+			{"From", `"` + from + `" <` + from + `>`, true},
+			{"From", `"ceo@pec.bigcorp.example" <` + from + `>`, false},
+			{"Sender", from, true},
+			{"Sender", "ceo@pec.bigcorp.example", false},
+			{"Reply-To", g.Data.Sender, true},
+			{"Reply-To", "attacker@pec.altro.example", false},
+		} {
+			msg := setHeader(t, genuine, tc.header, tc.value)
+			r, err := receipt.Parse(bytes.NewReader(msg), trusted(t, set))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.OK() != tc.ok {
+				t.Errorf("%s with %s: %q: OK %v, want %v; problems %v", k, tc.header, tc.value, r.OK(), tc.ok, r.Problems)
+			}
+		}
+	}
+}

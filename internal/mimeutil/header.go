@@ -202,3 +202,21 @@ func trim(s []byte) []byte {
 	}
 	return s[i:n]
 }
+
+// Fields calls fn with the name and value of each field of p's header, in
+// order, as Get would return the value, until fn returns false. Fields
+// with an empty name are skipped, as Header skips them.
+func (p *Part) Fields(fn func(name, value string) bool) {
+	for rest := p.fields; len(rest) > 0; {
+		var kv string
+		kv, rest = nextField(rest)
+		i := strings.IndexByte(kv, ':')
+		name := trimString(kv[:i])
+		if name == "" {
+			continue
+		}
+		if !fn(name, fieldValue(kv[i+1:])) {
+			return
+		}
+	}
+}

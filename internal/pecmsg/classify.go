@@ -70,8 +70,7 @@ func (m *Message) classify() {
 
 // headerKind is the kind the unsigned headers claim.
 func (m *Message) headerKind() pec.Kind {
-	h := m.Part.Header()
-	if v := strings.TrimSpace(h.Get(pec.HeaderReceipt)); v != "" {
+	if v := strings.TrimSpace(m.Part.Get(pec.HeaderReceipt)); v != "" {
 		n, err := pec.ParseNotice(v)
 		if err != nil {
 			m.problem(m.Part, pec.HeaderReceipt, err)
@@ -79,7 +78,7 @@ func (m *Message) headerKind() pec.Kind {
 		}
 		return m.noticeKind(n, m.headerVirus())
 	}
-	if v := strings.TrimSpace(h.Get(pec.HeaderTransport)); v != "" {
+	if v := strings.TrimSpace(m.Part.Get(pec.HeaderTransport)); v != "" {
 		t, err := pec.ParseTransport(v)
 		switch {
 		case err != nil:
@@ -200,13 +199,12 @@ func (m *Message) crossCheck() {
 	if d == nil {
 		return
 	}
-	h := m.Part.Header()
 	if m.Kind == pec.KindTransport {
-		if id := h.Get("Message-Id"); id != "" && !pec.EqualMsgID(id, d.ID) {
+		if id := m.Part.Get("Message-Id"); id != "" && !pec.EqualMsgID(id, d.ID) {
 			m.disagree("Message-ID", fmt.Errorf("%w: Message-ID %s, identificativo %s", pec.ErrInconsistent, id, d.ID))
 		}
 	}
-	if ref := h.Get(pec.HeaderReference); ref != "" && d.MsgID != "" && !pec.EqualMsgID(ref, d.MsgID) {
+	if ref := m.Part.Get(pec.HeaderReference); ref != "" && d.MsgID != "" && !pec.EqualMsgID(ref, d.MsgID) {
 		m.disagree(pec.HeaderReference, fmt.Errorf("%w: %s %s, msgid %s", pec.ErrInconsistent, pec.HeaderReference, ref, d.MsgID))
 	}
 	m.checkUnsigned()

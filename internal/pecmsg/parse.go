@@ -426,7 +426,7 @@ func (m *Message) verify(vopts *smime.VerifyOptions) error {
 	noFrom := false
 	if o.From == "" {
 		var lenient bool
-		o.From, lenient = fromAddress(m.Part.Header())
+		o.From, lenient = fromAddress(m.Part.Get("From"))
 		noFrom = o.From == ""
 		if lenient {
 			m.deviate("From field is not RFC 5322; its angle address %s was used", o.From)
@@ -466,7 +466,7 @@ func (m *Message) verify(vopts *smime.VerifyOptions) error {
 // FromAddress returns the address of the From field, or "" when there is
 // none that can be read without guessing.
 func FromAddress(h textproto.Header) string {
-	a, _ := fromAddress(h)
+	a, _ := fromAddress(h.Get("From"))
 	return a
 }
 
@@ -477,16 +477,17 @@ func FromAddress(h textproto.Header) string {
 //
 // QUIRK: real receipts carry "From: no-reply@example.com
 // <no-reply@example.com>", an unquoted display name with an "@".
-func fromAddress(h textproto.Header) (addr string, lenient bool) {
-	mh := mail.Header{Header: message.Header{Header: h}}
-	l, err := mh.AddressList("From")
+func fromAddress(raw string) (addr string, lenient bool) {
+	if raw == "" {
+		return "", false
+	}
+	l, err := mail.ParseAddressList(raw)
 	if err == nil && len(l) == 1 {
 		return l[0].Address, false
 	}
 	if err == nil {
 		return "", false // none, or several: whose mail is it?
 	}
-	raw := h.Get("From")
 	i, j := strings.IndexByte(raw, '<'), strings.IndexByte(raw, '>')
 	if i < 0 || j < i || strings.Count(raw, "<") != 1 || strings.Count(raw, ">") != 1 || strings.TrimSpace(raw[j+1:]) != "" {
 		return "", false
