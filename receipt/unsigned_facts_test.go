@@ -104,6 +104,8 @@ func TestUnsignedReceiptAddresses(t *testing.T) {
 			{"From", `"Posta Certificata" <` + from + `>`, true},
 			{"From", `"` + from + `" <` + from + `>`, true},
 			{"From", `"ceo@pec.bigcorp.example" <` + from + `>`, false},
+			{"From", `"=?utf-8?q?ceo=40pec=2Ebigcorp=2Eexample?=" <` + from + `>`, false},
+			{"From", `"=?utf-8?q?Posta_Certificata?=" <` + from + `>`, true},
 			{"Sender", from, true},
 			{"Sender", "ceo@pec.bigcorp.example", false},
 			{"Reply-To", g.Data.Sender, true},

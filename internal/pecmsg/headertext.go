@@ -166,7 +166,13 @@ func readAddresses(v string) []mailbox {
 	if l, err := mail.ParseAddressList(v); err == nil {
 		out := make([]mailbox, 0, len(l))
 		for _, a := range l {
-			out = append(out, mailbox{name: text{a.Name}, addr: a.Address})
+			// net/mail leaves the encoded words of a quoted display name
+			// as they are; mail clients decode them.
+			name := text{a.Name}
+			if strings.Contains(a.Name, "=?") {
+				name = decodeText(a.Name)
+			}
+			out = append(out, mailbox{name: name, addr: a.Address})
 		}
 		return out
 	}
