@@ -118,12 +118,14 @@ func (s smtpLog) Println(v ...any)               { s.l.Info("smtp", "msg", fmt.S
 // ServeSubmission serves the access point on l until Close or Shutdown:
 // authenticated submission (PEC.md §11.1). Pass a tls.NewListener for
 // implicit TLS (port 465); on a plain listener STARTTLS is offered and AUTH
-// refused before it (port 587).
+// refused before it (port 587). A session lasts at most 10 ×
+// Config.CommandTimeout from its accept.
 func (p *Provider) ServeSubmission(l net.Listener) error { return p.submit.Serve(p.bound(l)) }
 
 // ServeIncoming serves the incoming point on l until Close or Shutdown: the
 // MX of the provider's domains (port 25), offering STARTTLS and accepting
-// plaintext for ordinary mail (PEC.md §11.6).
+// plaintext for ordinary mail (PEC.md §11.6). A session lasts at most 10 ×
+// Config.CommandTimeout from its accept.
 func (p *Provider) ServeIncoming(l net.Listener) error { return p.in.Serve(p.bound(l)) }
 
 // Close stops the servers and the workers at once. What was acknowledged
