@@ -3,6 +3,7 @@ package envelope_test
 import (
 	"bytes"
 	"errors"
+	"net/mail"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,10 @@ func TestUnsignedHeaderTricks(t *testing.T) {
 	genuine := set.Messages[pec.KindTransport]
 	svc := "posta-certificata@" + sample.SenderDomain
 	subject := headerOf(t, genuine, "Subject")
+	date, err := mail.ParseDate(headerOf(t, genuine, "Date"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		msg  []byte
@@ -70,7 +75,12 @@ func TestUnsignedHeaderTricks(t *testing.T) {
 		{"reply-to-name-other", setHeader(t, genuine, "Reply-To", `"ceo@pec.bigcorp.example" <`+sample.Alice+`>`), false, "Reply-To"},
 		{"reply-to-mittente", setHeader(t, genuine, "Reply-To", `"Alice Rossi" <`+strings.ToUpper(sample.Alice)+`>`), true, ""},
 		{"subject-unknown-charset-other", setHeader(t, genuine, "Subject", pec.SubjectTransport+"=?x-unknown?q?Contratto?= di pagamento"), false, "Subject"},
-		{"subject-unknown-charset-same", setHeader(t, genuine, "Subject", pec.SubjectTransport+"=?x-unknown?q?Contratto?= di fornitura"), true, ""},
+		{"subject-unknown-charset-same", setHeader(t, genuine, "Subject", pec.SubjectTransport+"=?x-unknown?q?Contratto?= di fornitura"), false, "Subject"},
+		{"subject-language-tag", setHeader(t, genuine, "Subject", pec.SubjectTransport+"=?utf-8*it?q?Pagamento_immediato?="), false, "Subject"},
+		{"subject-language-tag-same", setHeader(t, genuine, "Subject", pec.SubjectTransport+"=?utf-8*it?q?Contratto_di_fornitura?="), true, ""},
+		{"subject-bare-cr", setHeader(t, genuine, "Subject", pec.SubjectTransport+"Contratto di\rfornitura"), false, "Subject"},
+		{"bare-cr-in-another-field", withField(genuine, "X-Info", "a\rSubject: "+pec.SubjectTransport+"Pagamento immediato"), false, "X-Info"},
+		{"nul", withField(genuine, "X-Info", "a\x00b"), false, "X-Info"},
 		{"subject-unknown-charset-prefix", setHeader(t, genuine, "Subject", "=?x-unknown?q?POSTA_CERTIFICATA=3A_?=Contratto di fornitura"), false, "Subject"},
 		{"subject-not-utf8", setHeader(t, genuine, "Subject", pec.SubjectTransport+"Contratto di fornitura \xe0\xe8"), false, "Subject"},
 		{"to-name-other", setHeader(t, genuine, "To", `"boss@corp.example" <`+sample.Bob+`>`), false, "To"},
@@ -81,7 +91,24 @@ func TestUnsignedHeaderTricks(t *testing.T) {
 		{"to-group", setHeader(t, genuine, "To", `destinatari: `+sample.Bob+`;`), true, ""},
 		{"to-many", setHeader(t, genuine, "To", strings.Repeat("victim@pec.altro.example, ", 5000)+sample.Bob), false, "To"},
 		{"date-spaced-comment", setHeader(t, genuine, "Date", strings.Replace(headerOf(t, genuine, "Date"), " ", "  ", 2)+" (CET)"), true, ""},
-		{"date-garbled", setHeader(t, genuine, "Date", "ieri sera"), true, ""},
+		{"date-garbled", setHeader(t, genuine, "Date", "ieri sera"), false, "Date"},
+		{"date-other-form", setHeader(t, genuine, "Date", date.AddDate(0, 0, 2).Format("Jan 2, 2006 15:04:05 -0700")), false, "Date"},
+		{"date-colon-offset", setHeader(t, genuine, "Date", date.AddDate(0, 0, 2).Format("Mon, 2 Jan 2006 15:04:05 -07:00")), false, "Date"},
+		{"date-far-zone", setHeader(t, genuine, "Date", otherZone(date, -13*time.Hour).Format(time.RFC1123Z)), false, "Date"},
+		{"date-zone-name-est", setHeader(t, genuine, "Date", date.UTC().Format("Mon, 2 Jan 2006 15:04:05")+" EST"), false, "Date"},
+		{"date-zone-name-gmt", setHeader(t, genuine, "Date", date.UTC().Format("Mon, 2 Jan 2006 15:04:05")+" GMT"), true, ""},
+		{"date-zone-name-cet", setHeader(t, genuine, "Date", date.In(time.FixedZone("", 3600)).Format("Mon, 2 Jan 2006 15:04:05")+" CET"), true, ""},
+		{"from-group", setHeader(t, genuine, "From", `"Per conto di: ceo@pec.bigcorp.example": `+svc+`;`), false, "From"},
+		{"to-group-name-other", setHeader(t, genuine, "To", `"victim@pec.altro.example": `+sample.Bob+`;`), false, "To"},
+		{"to-name-unknown-charset", setHeader(t, genuine, "To", `=?utf-8*it?q?victim=40pec=2Ealtro=2Eexample?= <`+sample.Bob+`>`), false, "To"},
+		{"to-name-x-unknown", setHeader(t, genuine, "To", `=?x-unknown?q?victim?= <`+sample.Bob+`>`), false, "To"},
+		{"to-name-fullwidth-at", setHeader(t, genuine, "To", `"victim＠pec.altro.example" <`+sample.Bob+`>`), false, "To"},
+		{"bcc", withField(genuine, "Bcc", "victim@pec.altro.example"), false, "Bcc"},
+		{"mail-reply-to-other", withField(genuine, "Mail-Reply-To", "attacker@pec.altro.example"), false, "Mail-Reply-To"},
+		{"mail-followup-to-other", withField(genuine, "Mail-Followup-To", "attacker@pec.altro.example"), false, "Mail-Followup-To"},
+		{"mail-followup-to-recipients", withField(genuine, "Mail-Followup-To", sample.Alice+", "+sample.Bob), true, ""},
+		{"disposition-notification-other", withField(genuine, "Disposition-Notification-To", "attacker@pec.altro.example"), false, "Disposition-Notification-To"},
+		{"disposition-notification-mittente", withField(genuine, "Disposition-Notification-To", sample.Alice), true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, err := envelope.Parse(bytes.NewReader(tc.msg), trusted(t, set))
@@ -111,6 +138,35 @@ func TestUnsignedHeaderTricks(t *testing.T) {
 				t.Errorf("%d problems naming %s, want 1 or 2: %v", n, tc.field, e.Problems)
 			}
 		})
+	}
+}
+
+// TestUnsignedDateLocalZone checks that a Date with a zone name is read
+// the same whatever the machine's local zone: the time package reads a
+// name in the local zone when it knows it there, and as UTC otherwise.
+func TestUnsignedDateLocalZone(t *testing.T) {
+	set := fixtures(t)
+	genuine := set.Messages[pec.KindTransport]
+	date, err := mail.ParseDate(headerOf(t, genuine, "Date"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := setHeader(t, genuine, "Date", date.UTC().Format("Mon, 2 Jan 2006 15:04:05")+" EST")
+	local := time.Local
+	defer func() { time.Local = local }()
+	for _, zone := range []string{"UTC", "America/New_York", "Europe/Rome"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Local = loc
+		e, err := envelope.Parse(bytes.NewReader(forged), trusted(t, set))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.OK() {
+			t.Errorf("local zone %s: a Date 5 hours off read as OK", zone)
+		}
 	}
 }
 
@@ -151,6 +207,56 @@ func TestUnsignedSubjectForms(t *testing.T) {
 			}
 			if !e.OK() || e.Subject() != tc.subject {
 				t.Fatalf("OK %v, Subject %q; problems %v", e.OK(), e.Subject(), e.Problems)
+			}
+		})
+	}
+}
+
+// TestUnsignedCopiedFromOriginal builds genuine envelopes of originals
+// whose To, Cc, Reply-To and Subject are as senders' clients write them:
+// display names that name other addresses, a charset this package cannot
+// read. The envelope copies them (PEC.md §4), the signed original holds
+// them as written: OK. The same text in an envelope whose original says
+// otherwise is not.
+func TestUnsignedCopiedFromOriginal(t *testing.T) {
+	set := fixtures(t)
+	for _, tc := range []struct{ name, field, value string }{
+		{"to-name-address", "To", `"Bob Bianchi (bob.bianchi@gmail.example)" <` + sample.Bob + `>`},
+		{"to-name-other", "To", `"info@azienda.example" <` + sample.Bob + `>`},
+		{"cc-name-address", "Cc", `"Carol (carol@altro.example)" <` + sample.Carol + `>`},
+		{"reply-to-name-address", "Reply-To", `"alice.rossi@gmail.example" <` + sample.Alice + `>`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			orig := sample.Original
+			i := strings.Index(orig, tc.field+": ")
+			if i >= 0 {
+				j := strings.Index(orig[i:], "\r\n")
+				orig = orig[:i] + tc.field + ": " + tc.value + orig[i+j:]
+			} else {
+				orig = tc.field + ": " + tc.value + "\r\n" + orig
+			}
+			d := *set.Envelope
+			d.ID = pec.NewMsgID(sample.SenderDomain, d.Time)
+			var b bytes.Buffer
+			if err := envelope.Build(&b, strings.NewReader(orig), &d, set.Sender, nil); err != nil {
+				t.Fatal(err)
+			}
+			e, err := envelope.Parse(bytes.NewReader(b.Bytes()), trusted(t, set))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := headerOf(t, b.Bytes(), tc.field); got != tc.value {
+				t.Fatalf("the envelope's %s is %q, not the original's", tc.field, got)
+			}
+			if !e.OK() {
+				t.Fatalf("a field copied from the signed original: not OK: %v", e.Problems)
+			}
+			f, err := envelope.Parse(bytes.NewReader(setHeader(t, set.Messages[pec.KindTransport], tc.field, tc.value)), trusted(t, set))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.OK() {
+				t.Fatalf("the same %s on an envelope whose original says otherwise: OK", tc.field)
 			}
 		})
 	}

@@ -2,9 +2,9 @@ package pecmsg
 
 import (
 	"mime"
-	netmail "net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message/charset"
@@ -16,65 +16,31 @@ import (
 // The header fields compared with the certification data are read here
 // as a reader's mail client shows them, leniently: a field real providers
 // (or an attacker) wrote badly is read as far as it can be, never skipped
-// whole.
+// whole. What cannot be read is reported as such (ok false): the checks
+// treat it as a claim they cannot verify.
 
 var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 
-// text is the decoded text of an unstructured header value: its pieces,
-// between which stood encoded words that could not be decoded (an
-// unknown charset, a malformed encoding) and that stand for any text.
-// A text has at least one piece.
-type text []string
-
-// wild reports whether t holds words that could not be decoded.
-func (t text) wild() bool { return len(t) > 1 }
-
-// text returns t with "…" for each word that could not be decoded.
-func (t text) text() string { return strings.Join(t, "…") }
-
-// matches reports whether t may be signed, compared as normSubject folds
-// them, each undecoded word standing for any text.
-func (t text) matches(signed string) bool {
-	s := normSubject(signed)
-	if len(t) == 1 {
-		return normSubject(t[0]) == s
-	}
-	first, last := normSubject(t[0]), normSubject(t[len(t)-1])
-	if !strings.HasPrefix(s, first) {
-		return false
-	}
-	s = s[len(first):]
-	for _, p := range t[1 : len(t)-1] {
-		p = normSubject(p)
-		i := strings.Index(s, p)
-		if i < 0 {
-			return false
-		}
-		s = s[i+len(p):]
-	}
-	return strings.HasSuffix(s, last)
-}
-
 // decodeText decodes the encoded words (RFC 2047) of an unstructured
 // header value. A value that is not UTF-8 is raw 8-bit text, read as
-// Windows-1252 (a superset of the ISO-8859-1 real providers write).
-func decodeText(v string) text {
+// Windows-1252 (which real providers' ISO-8859-1 headers are, but for
+// the C1 controls). ok is false when a word could not be decoded (an
+// unknown charset, a malformed encoding): it is left as written.
+func decodeText(v string) (s string, ok bool) {
 	if !utf8.ValidString(v) {
 		v = latin1(v)
 	}
 	if !strings.Contains(v, "=?") {
-		return text{v}
+		return v, true
 	}
 	if s, err := wordDecoder.DecodeHeader(v); err == nil {
-		return text{s}
+		return s, true
 	}
-	// Word by word, as DecodeHeader does, keeping the place of each word
-	// that does not decode.
-	var (
-		out     text
-		b       strings.Builder
-		between bool // after an encoded word: white space alone before the next is dropped
-	)
+	// Word by word, as DecodeHeader does, noting the words that do not
+	// decode.
+	var b strings.Builder
+	ok = true
+	between := false // after an encoded word: white space alone before the next is dropped
 	for {
 		start := strings.Index(v, "=?")
 		if start < 0 {
@@ -90,17 +56,32 @@ func decodeText(v string) text {
 		if gap := v[:start]; !between || strings.Trim(gap, " \t") != "" {
 			b.WriteString(gap)
 		}
-		if s, err := wordDecoder.Decode(v[start : start+n]); err == nil {
+		word := v[start : start+n]
+		if s, err := decodeWord(word); err == nil {
 			b.WriteString(s)
 		} else {
-			out = append(out, b.String())
-			b.Reset()
+			b.WriteString(word)
+			ok = false
 		}
 		v = v[start+n:]
 		between = true
 	}
 	b.WriteString(v)
-	return append(out, b.String())
+	return b.String(), ok
+}
+
+// decodeWord decodes one encoded word, its charset with an RFC 2231
+// language ("utf-8*it") read without it.
+func decodeWord(word string) (string, error) {
+	s, err := wordDecoder.Decode(word)
+	if err == nil {
+		return s, nil
+	}
+	q := strings.IndexByte(word[2:], '?') + 2
+	if star := strings.IndexByte(word[2:q], '*'); star >= 0 {
+		return wordDecoder.Decode(word[:2+star] + word[q:])
+	}
+	return "", err
 }
 
 // encodedWordLen returns the length of the encoded word "=?charset?e?text?="
@@ -146,53 +127,75 @@ func nfc(s string) string {
 	return norm.NFC.String(s)
 }
 
-// mailbox is an address of a header field and its display name.
-type mailbox struct {
-	name text
-	addr string
+// sameField reports whether two header values are the same but for
+// runs of white space.
+func sameField(a, b string) bool {
+	return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ")
 }
 
-// readAddresses returns the mailboxes of an address-list field, as
-// net/mail (with go-message's charsets) reads them; a field it refuses is
-// read leniently: each element of the list, split at the commas and
-// semicolons outside quotes, angle brackets and comments, its address the
-// last one in angle brackets, else the element itself without its
-// comments and group name; its display name what stands before the
-// angle brackets, unquoted, its encoded words decoded where they can be.
-func readAddresses(v string) []mailbox {
+// mailbox is an address of a header field and its display name.
+type mailbox struct {
+	name   string
+	nameOK bool // the name was read whole: no encoded word left undecoded
+	addr   string
+}
+
+// addressField is an address-list field as a reader sees it.
+type addressField struct {
+	boxes []mailbox
+	// groups are the display names of the groups of the field (RFC 5322
+	// §3.4: "name: member, member;"), which net/mail drops.
+	groups []string
+	// groupsOK: every group name was read whole.
+	groupsOK bool
+}
+
+// readAddresses reads an address-list field as net/mail (with
+// go-message's charsets) does; a field it refuses is read leniently:
+// each element of the list, split at the commas and semicolons outside
+// quotes, angle brackets and comments, its address the last one in angle
+// brackets, else the element itself without its comments and group name;
+// its display name what stands before the angle brackets, unquoted. The
+// encoded words of display names are decoded where they can be, quoted or
+// not (net/mail leaves those of a quoted name as written; mail clients
+// decode them).
+func readAddresses(v string) addressField {
 	if !utf8.ValidString(v) {
 		v = latin1(v)
 	}
-	if l, err := mail.ParseAddressList(v); err == nil {
-		out := make([]mailbox, 0, len(l))
-		for _, a := range l {
-			// net/mail leaves the encoded words of a quoted display name
-			// as they are; mail clients decode them.
-			name := text{a.Name}
-			if strings.Contains(a.Name, "=?") {
-				name = decodeText(a.Name)
-			}
-			out = append(out, mailbox{name: name, addr: a.Address})
-		}
-		return out
+	f := addressField{groupsOK: true}
+	for _, g := range groupNames(v) {
+		name, ok := decodeText(g)
+		f.groups = append(f.groups, name)
+		f.groupsOK = f.groupsOK && ok
 	}
-	var out []mailbox
+	if l, err := mail.ParseAddressList(v); err == nil {
+		f.boxes = make([]mailbox, 0, len(l))
+		for _, a := range l {
+			mb := mailbox{name: a.Name, nameOK: true, addr: a.Address}
+			if strings.Contains(a.Name, "=?") {
+				mb.name, mb.nameOK = decodeText(a.Name)
+			}
+			f.boxes = append(f.boxes, mb)
+		}
+		return f
+	}
 	for _, e := range splitList(v) {
 		if mb, ok := readElement(e); ok {
-			out = append(out, mb)
+			f.boxes = append(f.boxes, mb)
 		}
 	}
-	return out
+	return f
 }
 
 // maxDepth bounds the nesting of comments the lenient reader follows.
 const maxDepth = 64
 
-// splitList splits an address list at the commas and semicolons outside
-// quoted strings, angle brackets and comments.
-func splitList(v string) []string {
-	var out []string
-	quoted, angle, depth, start := false, false, 0, 0
+// scanList calls fn with the index and byte of each character of an
+// address list that stands outside quoted strings, comments and angle
+// brackets.
+func scanList(v string, fn func(i int, c byte)) {
+	quoted, angle, depth := false, false, 0
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		switch {
@@ -210,20 +213,56 @@ func splitList(v string) []string {
 			} else if c == ')' {
 				depth--
 			}
+		case angle:
+			if c == '>' {
+				angle = false
+			}
 		case c == '"':
 			quoted = true
 		case c == '(':
 			depth = 1
 		case c == '<':
 			angle = true
-		case c == '>':
-			angle = false
-		case (c == ',' || c == ';') && !angle:
+		default:
+			fn(i, c)
+		}
+	}
+}
+
+// splitList splits an address list at the commas and semicolons outside
+// quoted strings, angle brackets and comments.
+func splitList(v string) []string {
+	var out []string
+	start := 0
+	scanList(v, func(i int, c byte) {
+		if c == ',' || c == ';' {
 			out = append(out, v[start:i])
 			start = i + 1
 		}
-	}
+	})
 	return append(out, v[start:])
+}
+
+// groupNames returns the display names of the groups of an address list,
+// unquoted.
+func groupNames(v string) []string {
+	if !strings.Contains(v, ":") {
+		return nil
+	}
+	var out []string
+	start, inGroup := 0, false
+	scanList(v, func(i int, c byte) {
+		switch {
+		case c == ':' && !inGroup:
+			out = append(out, unquote(strings.Trim(strings.TrimSpace(stripComments(v[start:i])), `"`)))
+			inGroup, start = true, i+1
+		case c == ',':
+			start = i + 1
+		case c == ';':
+			inGroup, start = false, i+1
+		}
+	})
+	return out
 }
 
 // readElement reads one element of an address list leniently.
@@ -236,17 +275,17 @@ func readElement(e string) (mailbox, bool) {
 		}
 		name := strings.TrimSpace(e[:open])
 		if i := strings.LastIndexByte(name, ':'); i >= 0 && !strings.Contains(name, `"`) {
-			name = strings.TrimSpace(name[i+1:]) // a group's name
+			name = strings.TrimSpace(name[i+1:]) // a group's name, read apart
 		}
-		name = unquote(strings.Trim(name, `"`))
+		name, ok := decodeText(unquote(strings.Trim(name, `"`)))
 		addr = strings.TrimSpace(addr)
-		return mailbox{name: decodeText(name), addr: addr}, addr != ""
+		return mailbox{name: name, nameOK: ok, addr: addr}, addr != ""
 	}
 	if i := strings.LastIndexByte(e, ':'); i >= 0 {
-		e = e[i+1:] // a group's name
+		e = e[i+1:] // a group's name, read apart
 	}
 	addr := strings.Join(strings.Fields(e), "")
-	return mailbox{name: text{""}, addr: addr}, strings.Contains(addr, "@")
+	return mailbox{nameOK: true, addr: addr}, strings.Contains(addr, "@")
 }
 
 // stripComments removes the comments (parenthesised, outside quoted
@@ -289,31 +328,80 @@ func stripComments(e string) string {
 	return b.String()
 }
 
-// dateLayout is the form of nearly every Date field (RFC 5322 §3.3).
-const dateLayout = "Mon, 2 Jan 2006 15:04:05 -0700"
+// The zones RFC 5322 §4.3 names (obs-zone), and the two of Italian legal
+// time, which real headers write: each has a fixed offset, never the one
+// the machine's local zone gives the name.
+var zoneNames = map[string]int{
+	"UT": 0, "UTC": 0, "GMT": 0, "Z": 0,
+	"EST": -5 * 3600, "EDT": -4 * 3600, "CST": -6 * 3600, "CDT": -5 * 3600,
+	"MST": -7 * 3600, "MDT": -6 * 3600, "PST": -8 * 3600, "PDT": -7 * 3600,
+	"CET": 3600, "CEST": 2 * 3600, "MET": 3600, "MEST": 2 * 3600,
+}
 
-// parseDate reads a Date field: its usual form first (without the
-// allocations of the layouts net/mail tries in turn), then as net/mail
-// reads it, then without its comments and with its white space collapsed.
-func parseDate(v string) (time.Time, bool) {
+// dateLayouts are the forms of a date-time of RFC 5322 §3.3 (the day of
+// the week and the seconds optional, two-digit years of §4.3), with the
+// zone as an offset: zone names are read with zoneNames, never by the
+// time package, which would read them in the machine's local zone.
+var dateLayouts = []string{
+	"Mon, 2 Jan 2006 15:04:05 -0700",
+	"2 Jan 2006 15:04:05 -0700",
+	"Mon, 2 Jan 2006 15:04 -0700",
+	"2 Jan 2006 15:04 -0700",
+	"Mon, 2 Jan 06 15:04:05 -0700",
+	"2 Jan 06 15:04:05 -0700",
+}
+
+// parseDate reads a Date field of RFC 5322 (§3.3, and the obsolete forms
+// of §4.3): comments dropped, white space collapsed, a zone name read as
+// its fixed offset. Anything else is not a date (ok false).
+func parseDate(v string) (t time.Time, ok bool) {
 	s := v
 	if i := strings.IndexByte(s, '('); i >= 0 {
-		s = strings.TrimSpace(s[:i]) // a trailing comment: "(CET)"
+		if strings.IndexByte(s[i:], ')') == len(s)-i-1 && !strings.Contains(s[i+1:], "(") {
+			s = s[:i] // the usual trailing comment: "(CET)"
+		} else {
+			s = stripComments(s)
+		}
 	}
-	if t, err := time.Parse(dateLayout, s); err == nil {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(dateLayouts[0], s); err == nil {
 		return t, true
 	}
-	if t, err := netmail.ParseDate(v); err == nil {
-		return t, true
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return time.Time{}, false
 	}
-	s = strings.Join(strings.Fields(stripComments(v)), " ")
-	if t, err := netmail.ParseDate(s); err == nil {
-		return t, true
+	if zone := f[len(f)-1]; isLetters(zone) {
+		off, known := zoneNames[strings.ToUpper(zone)]
+		if !known {
+			return time.Time{}, false
+		}
+		f[len(f)-1] = offsetString(off)
 	}
-	for _, layout := range []string{dateLayout, "2 Jan 2006 15:04:05 -0700", time.RFC1123, time.RFC1123Z, time.RFC3339, time.ANSIC, time.UnixDate} {
+	s = strings.Join(f, " ")
+	for _, layout := range dateLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, true
 		}
 	}
 	return time.Time{}, false
+}
+
+func isLetters(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// offsetString writes a zone offset in seconds as "+hhmm".
+func offsetString(off int) string {
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	h, m := off/3600, off%3600/60
+	return string([]byte{sign, byte('0' + h/10), byte('0' + h%10), byte('0' + m/10), byte('0' + m%10)})
 }

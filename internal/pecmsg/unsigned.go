@@ -2,10 +2,13 @@ package pecmsg
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/pecsdk/pec/pec"
 )
@@ -13,17 +16,24 @@ import (
 // The header of a multipart/signed message lies outside the signature:
 // anyone who handles the message may rewrite it. The fields that restate
 // a legal fact of the certification data, or that a reader's mail client
-// shows as one — the sender (From, Sender, "Per conto di: ..."), the
-// addresses for replies, the subject, the recipients, the time — are
+// shows or acts on as one — the sender (From, Sender, "Per conto di:
+// ..."), where replies go, the subject, the recipients, the time — are
 // compared with it here. The accessors never read them; a field that
 // disagrees is a problem (pec.ErrInconsistent), so a message that shows a
 // reader something its signed content does not say is not OK.
 //
+// A transport envelope copies the original's To, Cc and Reply-To, and its
+// subject after the prefix (PEC.md §4); the original is signed
+// (postacert.eml). A field the same as the signed original's says what
+// the sender wrote, and is not compared further: display names that name
+// other addresses, charsets this package cannot read, are the sender's.
+//
 // Real providers' headers are not always well formed: a field that does
 // not parse is read leniently (its addresses, the encoded words that
-// decode), and what can be read of it is compared. A word in an unknown
-// charset stands for any text; a field of which nothing can be read is a
-// deviation, as it shows a reader nothing either.
+// decode), and what can be read of it is compared. What cannot be read —
+// a word in an unknown charset, a date in no form of RFC 5322 — is a
+// claim no one can check, and disagrees too: a reader's client may show
+// it otherwise.
 
 // dateSkew is how far the Date header may be from the signed time of the
 // event (dati/data) before it disagrees with it. Both are taken for one
@@ -43,9 +53,13 @@ var singletonFields = [...]string{
 	fieldReplyTo:  "Reply-To",
 	fieldTo:       "To",
 	fieldCc:       "Cc",
+	fieldBcc:      "Bcc",
 	fieldSubject:  "Subject",
 	fieldDate:     "Date",
 	fieldMsgID:    "Message-Id",
+	fieldMailRT:   "Mail-Reply-To",
+	fieldMailFT:   "Mail-Followup-To",
+	fieldDNT:      "Disposition-Notification-To",
 	fieldRef:      pec.HeaderReference,
 	fieldTrans:    pec.HeaderTransport,
 	fieldReceipt:  pec.HeaderReceipt,
@@ -60,9 +74,13 @@ const (
 	fieldReplyTo
 	fieldTo
 	fieldCc
+	fieldBcc
 	fieldSubject
 	fieldDate
 	fieldMsgID
+	fieldMailRT
+	fieldMailFT
+	fieldDNT
 	fieldRef
 	fieldTrans
 	fieldReceipt
@@ -81,8 +99,12 @@ func (m *Message) checkUnsigned() {
 		values [nFields]string
 		count  [nFields]int
 		differ [nFields]bool
+		broken []string
 	)
 	m.Part.Fields(func(name, value string) bool {
+		if strings.ContainsAny(value, "\r\x00") && len(broken) < maxListed {
+			broken = append(broken, name)
+		}
 		for i, k := range singletonFields {
 			if len(name) == len(k) && strings.EqualFold(name, k) {
 				if count[i] == 0 {
@@ -96,49 +118,100 @@ func (m *Message) checkUnsigned() {
 		}
 		return true
 	})
+	for _, name := range broken {
+		m.disagree(name, fmt.Errorf("%w: the %s field holds a bare CR or a NUL, where mail clients end it or cut it", pec.ErrInconsistent, name))
+	}
 	for i, k := range singletonFields {
 		if differ[i] {
 			m.disagree(k, fmt.Errorf("%w: %d %s fields that differ: a reader is shown one of them, none is signed", pec.ErrInconsistent, count[i], k))
 		}
 	}
+	if count[fieldBcc] > 0 {
+		m.disagree("Bcc", fmt.Errorf("%w: a PEC message has no Bcc (PEC.md §4); it names recipients nothing signed names", pec.ErrInconsistent))
+	}
+	orig := m.signedOriginal()
 	from := m.checkFrom(values[fieldFrom])
 	m.checkSender(values[fieldSender], from)
-	m.checkReplyTo(values[fieldReplyTo], from)
-	m.checkSubject(values[fieldSubject])
+	replies := m.replyAddresses(from)
+	for _, i := range []int{fieldReplyTo, fieldMailRT, fieldDNT} {
+		m.checkAddresses(singletonFields[i], values[i], orig, replies, "the signed risposte, the mittente or the provider")
+	}
+	everyone := slices.Clone(replies)
+	for _, r := range m.Data.Recipients {
+		everyone = append(everyone, normAddr(r.Address))
+	}
+	m.checkAddresses(singletonFields[fieldMailFT], values[fieldMailFT], orig, everyone, "the signed mittente, risposte or destinatari")
+	m.checkSubject(values[fieldSubject], orig)
 	if m.Kind == pec.KindTransport && len(m.Data.Recipients) > 0 {
-		set := make(map[string]bool, len(m.Data.Recipients))
+		var dest []string
 		for _, r := range m.Data.Recipients {
-			set[normAddr(r.Address)] = true
+			dest = append(dest, normAddr(r.Address))
 		}
-		m.checkRecipients("To", values[fieldTo], set)
-		m.checkRecipients("Cc", values[fieldCc], set)
+		m.checkAddresses("To", values[fieldTo], orig, dest, "the signed destinatari")
+		m.checkAddresses("Cc", values[fieldCc], orig, dest, "the signed destinatari")
 	}
 	m.checkDate(values[fieldDate])
 }
 
+// signedOriginal returns the signed original's header fields (the
+// postacert.eml a transport envelope or a delivery receipt carries), nil
+// when there is none.
+func (m *Message) signedOriginal() func(name string) (string, bool) {
+	if m.Original == nil || m.Original.Embedded == nil || m.SigPart == nil {
+		return nil
+	}
+	o := m.Original.Embedded
+	return func(name string) (string, bool) {
+		v, found := "", false
+		o.Fields(func(n, value string) bool {
+			if len(n) == len(name) && strings.EqualFold(n, name) {
+				v, found = value, true
+				return false
+			}
+			return true
+		})
+		return v, found
+	}
+}
+
+// replyAddresses returns, normalised, the addresses replies may go to:
+// the signed risposte (the original's Reply-To, or its sender: PEC.md
+// §4), the signed mittente, the From address.
+func (m *Message) replyAddresses(from string) []string {
+	out := []string{normAddr(m.Data.Sender), normAddr(from)}
+	for _, mb := range readAddresses(m.Data.ReplyTo).boxes {
+		out = append(out, normAddr(mb.addr))
+	}
+	return out
+}
+
 // checkFrom checks what the From field shows besides its address (which
 // the signature check compares with the signer's certificate): one
-// mailbox, and a display name that names no one but the signed sender.
-// A transport envelope's display name is "Per conto di: mittente" (PEC.md
-// §4) or nothing. It returns the From address, "" when none was read.
+// mailbox, no group, and a display name read whole that names no one but
+// the signed sender. A transport envelope's display name is "Per conto
+// di: mittente" (PEC.md §4) or nothing. It returns the From address, ""
+// when none was read.
 func (m *Message) checkFrom(v string) string {
 	if v == "" {
 		return ""
 	}
-	l := readAddresses(v)
+	f := readAddresses(v)
 	switch {
-	case len(l) == 0:
+	case len(f.groups) > 0:
+		m.disagree("From", fmt.Errorf("%w: From holds a group (%q), which RFC 5322 does not allow there and a reader is shown as a name", pec.ErrInconsistent, f.groups[0]))
+	case len(f.boxes) > 1:
+		m.disagree("From", fmt.Errorf("%w: From names %d mailboxes, a PEC message is from its provider's alone", pec.ErrInconsistent, len(f.boxes)))
+	}
+	if len(f.boxes) == 0 {
 		m.deviate("the From header cannot be read: not compared with %s", pec.CertDataName)
 		return ""
-	case len(l) > 1:
-		m.disagree("From", fmt.Errorf("%w: From names %d mailboxes, a PEC message is from its provider's alone", pec.ErrInconsistent, len(l)))
 	}
-	from := l[0]
+	from := f.boxes[0]
 	if m.Kind == pec.KindTransport && !m.namesSender(from) {
-		m.disagree("From", fmt.Errorf("%w: From shows %q, a transport envelope shows its signed mittente %q (%q) or nothing", pec.ErrInconsistent, from.name.text(), m.Data.Sender, pec.EnvelopeFromName+m.Data.Sender))
+		m.disagree("From", fmt.Errorf("%w: From shows %q, a transport envelope shows its signed mittente %q (%q) or nothing", pec.ErrInconsistent, from.name, m.Data.Sender, pec.EnvelopeFromName+m.Data.Sender))
 		return from.addr
 	}
-	m.checkName("From", from, from.addr)
+	m.checkName("From", from, []string{normAddr(from.addr), normAddr(m.Data.Sender)})
 	return from.addr
 }
 
@@ -146,10 +219,10 @@ func (m *Message) checkFrom(v string) string {
 // empty, the From address itself, the signed mittente, or "Per conto di: "
 // and the mittente, in any case, spacing and quoting.
 func (m *Message) namesSender(mb mailbox) bool {
-	if mb.name.wild() {
+	if !mb.nameOK {
 		return false
 	}
-	n := normSubject(mb.name.text())
+	n := normSubject(norm.NFKC.String(mb.name))
 	if n == "" {
 		return true
 	}
@@ -163,20 +236,28 @@ func (m *Message) namesSender(mb mailbox) bool {
 	return n == normAddr(m.Data.Sender) || n == normAddr(mb.addr)
 }
 
-// checkName checks that the display name of mb, in field, names no
-// address but mb's own, the signed sender, or also.
-func (m *Message) checkName(field string, mb mailbox, also string) {
-	if mb.name.wild() {
-		m.deviate("the display name of %s has words in an unknown charset: not all of it compared with %s", field, pec.CertDataName)
+// checkName checks that the display name of mb, in field, was read whole
+// and names no address but those of allowed (normalised).
+func (m *Message) checkName(field string, mb mailbox, allowed []string) {
+	if !mb.nameOK {
+		m.disagree(field, fmt.Errorf("%w: the display name of %s (%q) has words in a charset that cannot be read: a reader may be shown anything", pec.ErrInconsistent, field, mb.name))
+		return
 	}
-	for _, piece := range mb.name {
-		for _, a := range nameAddresses(piece) {
-			if n := normAddr(a); n != normAddr(mb.addr) && n != normAddr(m.Data.Sender) && n != normAddr(also) {
-				m.disagree(field, fmt.Errorf("%w: the display name of %s names %s, who is neither its address nor the signed mittente %q", pec.ErrInconsistent, field, a, m.Data.Sender))
-				return
-			}
+	if a := otherAddress(mb.name, allowed); a != "" {
+		m.disagree(field, fmt.Errorf("%w: the display name of %s names %s, who is neither its address nor the signed mittente %q", pec.ErrInconsistent, field, a, m.Data.Sender))
+	}
+}
+
+// otherAddress returns the first address name shows that is not among
+// allowed (normalised), "" when there is none. Look-alikes of "@" and of
+// the letters of an address are folded first (NFKC).
+func otherAddress(name string, allowed []string) string {
+	for _, a := range nameAddresses(norm.NFKC.String(name)) {
+		if !contains(allowed, normAddr(a)) {
+			return a
 		}
 	}
+	return ""
 }
 
 // checkSender checks the Sender field: when present, the From address
@@ -186,78 +267,98 @@ func (m *Message) checkSender(v, from string) {
 	if v == "" {
 		return
 	}
-	l := readAddresses(v)
-	if len(l) != 1 || (from != "" && normAddr(l[0].addr) != normAddr(from)) {
+	f := readAddresses(v)
+	if len(f.boxes) != 1 || len(f.groups) > 0 || (from != "" && normAddr(f.boxes[0].addr) != normAddr(from)) {
 		m.disagree("Sender", fmt.Errorf("%w: Sender %q, the message is from %q", pec.ErrInconsistent, v, from))
 		return
 	}
-	m.checkName("Sender", l[0], from)
+	m.checkName("Sender", f.boxes[0], []string{normAddr(from), normAddr(m.Data.Sender)})
 }
 
-// checkReplyTo checks that the Reply-To field sends replies to no one but
-// the signed risposte (the original's Reply-To, or its sender: PEC.md §4)
-// or the signed mittente.
-func (m *Message) checkReplyTo(v, from string) {
+// checkAddresses checks an address-list field: unless it is the signed
+// original's own, every address it shows — as an address, in a display
+// name or in a group's name — must be among allowed (normalised), and
+// every name must be read whole; what is allowed is said by what.
+func (m *Message) checkAddresses(field, v string, orig func(string) (string, bool), allowed []string, what string) {
 	if v == "" {
 		return
 	}
-	allowed := []string{normAddr(m.Data.Sender), normAddr(from)}
-	for _, mb := range readAddresses(m.Data.ReplyTo) {
-		allowed = append(allowed, normAddr(mb.addr))
+	if orig != nil {
+		if o, ok := orig(field); ok && sameField(v, o) {
+			return
+		}
 	}
-	l := readAddresses(v)
-	if len(l) == 0 {
-		m.deviate("the Reply-To header cannot be read: not compared with %s", pec.CertDataName)
+	f := readAddresses(v)
+	if len(f.boxes) == 0 && len(f.groups) == 0 {
+		m.disagree(field, fmt.Errorf("%w: the %s field (%q) cannot be read: a reader may be shown anything", pec.ErrInconsistent, field, v))
 		return
 	}
 	var other []string
-	for _, mb := range l {
-		if !contains(allowed, normAddr(mb.addr)) {
-			other = append(other, mb.addr)
-		}
-		for _, piece := range mb.name {
-			for _, a := range nameAddresses(piece) {
-				if n := normAddr(a); n != normAddr(mb.addr) && !contains(allowed, n) {
-					other = append(other, a)
-				}
-			}
+	unread := !f.groupsOK
+	for _, g := range f.groups {
+		if a := otherAddress(g, allowed); a != "" {
+			other = append(other, a)
 		}
 	}
+	for _, mb := range f.boxes {
+		own := normAddr(mb.addr)
+		if !contains(allowed, own) {
+			other = append(other, mb.addr)
+		}
+		unread = unread || !mb.nameOK
+		if a := otherAddress(mb.name, append(allowed[:len(allowed):len(allowed)], own)); a != "" {
+			other = append(other, a)
+		}
+	}
+	if unread {
+		m.disagree(field, fmt.Errorf("%w: a display name of %s has words in a charset that cannot be read: a reader may be shown anything", pec.ErrInconsistent, field))
+	}
 	if len(other) > 0 {
-		m.disagree("Reply-To", fmt.Errorf("%w: Reply-To names %s, the signed risposte is %q and the mittente %q", pec.ErrInconsistent, listed(other), m.Data.ReplyTo, m.Data.Sender))
+		m.disagree(field, fmt.Errorf("%w: %s names %s, not among %s", pec.ErrInconsistent, field, listed(other), what))
 	}
 }
 
 // checkSubject compares the Subject (its PEC prefix and the original's
-// subject after it) with the kind and the signed oggetto.
-func (m *Message) checkSubject(v string) {
+// subject after it) with the kind and the signed oggetto, or with the
+// signed original's Subject as written.
+func (m *Message) checkSubject(v string, orig func(string) (string, bool)) {
 	if v == "" {
 		return // absent: it claims nothing
 	}
-	t := decodeText(v)
-	head := strings.TrimLeftFunc(t[0], unicode.IsSpace)
+	if p, rest, ok := pec.SplitSubject(strings.TrimLeftFunc(v, unicode.IsSpace)); ok && orig != nil {
+		if o, found := orig("Subject"); found && sameField(rest, o) {
+			m.checkPrefix(p)
+			return
+		}
+	}
+	s, readable := decodeText(v)
+	if !readable {
+		m.disagree("Subject", fmt.Errorf("%w: the Subject %q has words in a charset that cannot be read: a reader may be shown anything", pec.ErrInconsistent, v))
+		return
+	}
+	head := strings.TrimLeftFunc(s, unicode.IsSpace)
 	prefix, original, ok := pec.SplitSubject(head)
 	if !ok {
 		// "POSTA CERTIFICATA:" with an empty subject after it: the space
 		// that ends the prefix was trimmed with the line.
-		if p, o, ok2 := pec.SplitSubject(strings.TrimRightFunc(head, unicode.IsSpace) + " "); ok2 && o == "" && len(t) == 1 {
+		if p, o, ok2 := pec.SplitSubject(strings.TrimRightFunc(head, unicode.IsSpace) + " "); ok2 && o == "" {
 			prefix, original, ok = p, o, true
 		}
 	}
-	if ok && m.Kind != pec.KindUnknown && !kindHasPrefix(m.Kind, prefix) {
+	if ok {
+		m.checkPrefix(prefix)
+	} else {
+		original = s
+	}
+	if normSubject(original) != normSubject(m.Data.Subject) {
+		m.disagree("Subject", fmt.Errorf("%w: Subject %q, the signed oggetto %q", pec.ErrInconsistent, s, m.Data.Subject))
+	}
+}
+
+// checkPrefix checks that a subject prefix may stand for the signed kind.
+func (m *Message) checkPrefix(prefix string) {
+	if m.Kind != pec.KindUnknown && !kindHasPrefix(m.Kind, prefix) {
 		m.disagree("Subject", fmt.Errorf("%w: the Subject begins %q, the signed %s is %s", pec.ErrInconsistent, prefix, pec.CertDataName, m.Kind))
-	}
-	if !ok && t.wild() {
-		m.disagree("Subject", fmt.Errorf("%w: the Subject %q cannot be read and shows no prefix of a PEC message", pec.ErrInconsistent, v))
-		return
-	}
-	t[0] = original
-	if !t.matches(m.Data.Subject) {
-		m.disagree("Subject", fmt.Errorf("%w: Subject %q, the signed oggetto %q", pec.ErrInconsistent, v, m.Data.Subject))
-		return
-	}
-	if t.wild() {
-		m.deviate("the Subject has words in an unknown charset: the rest of it was compared with %s", pec.CertDataName)
 	}
 }
 
@@ -275,9 +376,11 @@ func kindHasPrefix(k pec.Kind, prefix string) bool {
 }
 
 // normSubject folds what real providers change when they copy a subject
-// into a header: case, runs of white space, control characters (which
-// daticert.xml cannot hold and are replaced when it is repaired), Unicode
-// composition (NFC).
+// into a header: case, runs of white space, control characters and the
+// replacement character (daticert.xml cannot hold the controls, and a
+// repaired one holds U+FFFD in their place), Unicode composition (NFC).
+// A bare CR or a NUL in a header field, which clients would show apart,
+// is refused before (checkUnsigned).
 func normSubject(s string) string {
 	s = nfc(s)
 	var b strings.Builder
@@ -296,54 +399,25 @@ func normSubject(s string) string {
 	return b.String()
 }
 
-// checkRecipients checks that every address an envelope's To or Cc shows
-// (as an address or in a display name) is one of the signed destinatari
-// (PEC.md §4: the envelope copies the original's To and Cc). set holds
-// them, normalised.
-func (m *Message) checkRecipients(field, v string, set map[string]bool) {
-	if v == "" {
-		return
-	}
-	l := readAddresses(v)
-	if len(l) == 0 {
-		m.deviate("the %s header cannot be read: not compared with %s", field, pec.CertDataName)
-		return
-	}
-	var other []string
-	for _, mb := range l {
-		if !set[normAddr(mb.addr)] {
-			other = append(other, mb.addr)
-		}
-		for _, piece := range mb.name {
-			for _, a := range nameAddresses(piece) {
-				if n := normAddr(a); n != normAddr(mb.addr) && !set[n] {
-					other = append(other, a)
-				}
-			}
-		}
-	}
-	if len(other) > 0 {
-		m.disagree(field, fmt.Errorf("%w: %s names %s, not among the signed destinatari", pec.ErrInconsistent, field, listed(other)))
-	}
-}
-
 // checkDate compares the Date header with the signed time of the event.
-// A Date with the same wall clock as the signed giorno and ora and
-// another zone is a deviation only: it is how a provider that writes its
-// zone wrongly shows, and the signed time is the one shown beside it.
+// A Date with the wall clock of the signed giorno and ora, written in UTC
+// or in the other zone of Italian legal time (+0000, +0100, +0200), is a
+// deviation only: it is how a provider that writes its zone wrongly
+// shows. A Date in no form of RFC 5322 disagrees: clients show such dates
+// as best they can, which may be any time.
 func (m *Message) checkDate(v string) {
 	if v == "" || m.Data.Time.IsZero() {
 		return
 	}
 	t, ok := parseDate(v)
 	if !ok {
-		m.deviate("the Date header %q cannot be read: not compared with %s", v, pec.CertDataName)
+		m.disagree("Date", fmt.Errorf("%w: the Date %q is in no form of RFC 5322: a reader may be shown any time", pec.ErrInconsistent, v))
 		return
 	}
 	if t.Sub(m.Data.Time).Abs() <= dateSkew {
 		return
 	}
-	if wall(t).Sub(wall(m.Data.Time)).Abs() <= dateSkew {
+	if _, off := t.Zone(); (off == 0 || off == 3600 || off == 7200) && wall(t).Sub(wall(m.Data.Time)).Abs() <= dateSkew {
 		m.deviate("the Date header (%s) has the wall clock of the signed time of the event (%s) in another zone", t.Format(time.RFC3339), m.Data.Time.Format(time.RFC3339))
 		return
 	}
