@@ -91,6 +91,7 @@ func TestUnsignedHeaderTricks(t *testing.T) {
 		{"to-group", setHeader(t, genuine, "To", `destinatari: `+sample.Bob+`;`), true, ""},
 		{"to-many", setHeader(t, genuine, "To", strings.Repeat("victim@pec.altro.example, ", 5000)+sample.Bob), false, "To"},
 		{"date-spaced-comment", setHeader(t, genuine, "Date", strings.Replace(headerOf(t, genuine, "Date"), " ", "  ", 2)+" (CET)"), true, ""},
+		{"date-no-comma", setHeader(t, genuine, "Date", date.Format("Mon 02 Jan 2006 15:04:05 -0700")), true, ""},
 		{"date-garbled", setHeader(t, genuine, "Date", "ieri sera"), false, "Date"},
 		{"date-other-form", setHeader(t, genuine, "Date", date.AddDate(0, 0, 2).Format("Jan 2, 2006 15:04:05 -0700")), false, "Date"},
 		{"date-colon-offset", setHeader(t, genuine, "Date", date.AddDate(0, 0, 2).Format("Mon, 2 Jan 2006 15:04:05 -07:00")), false, "Date"},

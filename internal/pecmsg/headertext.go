@@ -338,17 +338,17 @@ var zoneNames = map[string]int{
 	"CET": 3600, "CEST": 2 * 3600, "MET": 3600, "MEST": 2 * 3600,
 }
 
-// dateLayouts are the forms of a date-time of RFC 5322 §3.3 (the day of
-// the week and the seconds optional, two-digit years of §4.3), with the
+// dateLayouts are the forms of a date-time of RFC 5322 §3.3 (the usual
+// one first; then, the day of the week dropped, the seconds optional,
+// two-digit years of §4.3), with the
 // zone as an offset: zone names are read with zoneNames, never by the
 // time package, which would read them in the machine's local zone.
 var dateLayouts = []string{
 	"Mon, 2 Jan 2006 15:04:05 -0700",
 	"2 Jan 2006 15:04:05 -0700",
-	"Mon, 2 Jan 2006 15:04 -0700",
 	"2 Jan 2006 15:04 -0700",
-	"Mon, 2 Jan 06 15:04:05 -0700",
 	"2 Jan 06 15:04:05 -0700",
+	"2 Jan 06 15:04 -0700",
 }
 
 // parseDate reads a Date field of RFC 5322 (§3.3, and the obsolete forms
@@ -370,6 +370,9 @@ func parseDate(v string) (t time.Time, ok bool) {
 	f := strings.Fields(s)
 	if len(f) == 0 {
 		return time.Time{}, false
+	}
+	if day := strings.TrimSuffix(f[0], ","); len(f) > 1 && isLetters(day) {
+		f = f[1:] // the day of the week, with its comma or without
 	}
 	if zone := f[len(f)-1]; isLetters(zone) {
 		off, known := zoneNames[strings.ToUpper(zone)]
