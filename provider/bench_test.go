@@ -99,6 +99,7 @@ func BenchmarkCertified(b *testing.B) {
 		b.Fatal(err)
 	}
 	sigRate := signatureRate(b, key, time.Second)
+	benchProfileRates()
 
 	senders := benchSenders()
 	var next atomic.Int64
@@ -192,6 +193,18 @@ func benchSenders() int {
 		return n
 	}
 	return 64
+}
+
+// benchProfileRates turns on the block and mutex profiles written by
+// -test.blockprofile and -test.mutexprofile when BENCH_PROFILE_WAITS is a
+// positive n: the block profile's rate and the mutex profile's fraction
+// (1 records every event), from after the signature rate is measured.
+// They cost processor time, so they are off in the figures reported.
+func benchProfileRates() {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_PROFILE_WAITS")); err == nil && n > 0 {
+		runtime.SetBlockProfileRate(n)
+		runtime.SetMutexProfileFraction(n)
+	}
 }
 
 // cpuTime is the CPU time the process has used, user and system: both
