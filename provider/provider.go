@@ -206,6 +206,23 @@ func (p *Provider) kick(id string) {
 	}
 }
 
+// poke hands a worker item st found due by the scheduler's poll, unless
+// a worker has it already: the poll is no news about the item, and
+// whatever that worker leaves due is found again at the next poll. A
+// claim is not looked at while its owner is being processed: the owner
+// releases it at its end (see claimItem).
+func (p *Provider) poke(st *spool.State) {
+	p.mu.Lock()
+	busy := p.busy[st.Item.ID]
+	if owner := st.Item.Meta[claimOwner]; owner != "" && p.busy[owner] {
+		busy = true
+	}
+	p.mu.Unlock()
+	if !busy {
+		p.kick(st.Item.ID)
+	}
+}
+
 // scheduler hands the workers the items that are due: all of them at the
 // start (what a previous run left), then at each PollInterval.
 func (p *Provider) scheduler() {
@@ -224,7 +241,7 @@ func (p *Provider) scheduler() {
 		p.mu.Unlock()
 		for _, st := range sts {
 			delete(missed, st.Item.ID)
-			p.kick(st.Item.ID)
+			p.poke(st)
 		}
 		for id := range missed {
 			p.kick(id)
@@ -274,6 +291,9 @@ func (p *Provider) process(id string) {
 		return
 	}
 	body, err := p.readBody(ctx, id)
+	if errors.Is(err, spool.ErrNotFound) {
+		return // completed since Get: a claim released by its owner
+	}
 	if err != nil {
 		p.cfg.Logger.Error("spool body", "id", id, "err", err)
 		return
