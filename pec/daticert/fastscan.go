@@ -5,7 +5,10 @@ import (
 	"encoding/xml"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
+
+	"github.com/pecsdk/pec/pec"
 )
 
 // fastScan reads b as scan does, in one linear pass without encoding/xml,
@@ -21,6 +24,7 @@ import (
 // is added to offsets, as in scan.
 func fastScan(b []byte, base int64) (s *scanned, ok bool) {
 	f := fastScanner{b: b}
+	defer f.release()
 	f.space()
 	if bytes.HasPrefix(f.b[f.i:], []byte("<?xml")) {
 		if !f.declaration() {
@@ -93,17 +97,16 @@ func fastScan(b []byte, base int64) (s *scanned, ok bool) {
 			break // the root element has ended
 		}
 		// Character data up to the next tag, kept for a leaf.
-		var text *[]byte
-		if e := stack[len(stack)-1].elem; e != nil {
-			text = &e.text
-		}
-		if !f.charData(text) {
+		if !f.charData(stack[len(stack)-1].elem) {
 			return nil, false
 		}
 	}
 	f.space()
 	if f.i != len(f.b) {
 		return nil, false
+	}
+	if f.text != nil {
+		s.text = string(*f.text)
 	}
 	return s, true
 }
@@ -117,8 +120,24 @@ type fastLevel struct {
 }
 
 type fastScanner struct {
-	b []byte
-	i int
+	b    []byte
+	i    int
+	text *[]byte // the decoded text of the leaves, one after the other (pooled)
+}
+
+// textBufs are the buffers of fastScanners' text, reused from one scan to
+// the next: the text is copied into one string at the end.
+var textBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// maxTextBuf bounds the buffers kept for reuse.
+const maxTextBuf = 64 << 10
+
+func (f *fastScanner) release() {
+	if f.text != nil && cap(*f.text) <= maxTextBuf {
+		*f.text = (*f.text)[:0]
+		textBufs.Put(f.text)
+	}
+	f.text = nil
 }
 
 func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
@@ -283,17 +302,48 @@ func (f *fastScanner) attributes() (attrs []xml.Attr, empty, ok bool) {
 				return nil, false, false
 			}
 		}
-		var v []byte
-		if !decodeText(&v, raw, true) {
-			return nil, false, false
+		var v string
+		if bytes.IndexByte(raw, '&') < 0 {
+			// No reference: the value is raw itself, when it passes.
+			if !decodeText(nil, raw, true) {
+				return nil, false, false
+			}
+			v = internValue(raw)
+		} else {
+			var d []byte
+			if !decodeText(&d, raw, true) {
+				return nil, false, false
+			}
+			v = string(d)
 		}
-		attrs = append(attrs, xml.Attr{Name: xml.Name{Local: name}, Value: string(v)})
+		if attrs == nil {
+			attrs = make([]xml.Attr, 0, 2)
+		}
+		attrs = append(attrs, xml.Attr{Name: xml.Name{Local: name}, Value: v})
 	}
 }
 
+// internValue returns the attribute values of the DTD without allocating.
+func internValue(b []byte) string {
+	for _, v := range attrValues {
+		if string(b) == v {
+			return v
+		}
+	}
+	return string(b)
+}
+
+var attrValues = [...]string{
+	string(pec.CertAcceptance), string(pec.CertNonAcceptance), string(pec.CertTakeInCharge), string(pec.CertDelivery),
+	string(pec.CertTransport), string(pec.CertDeliveryError), string(pec.CertDeliveryWarning), string(pec.CertVirusDetected),
+	string(pec.ErrorNone), string(pec.ErrorNoDest), string(pec.ErrorNoDomain), string(pec.ErrorVirus), string(pec.ErrorOther),
+	string(pec.ReceiptFull), string(pec.ReceiptShort), string(pec.ReceiptSummary),
+	string(pec.RecipientCertified), string(pec.RecipientExternal), "+0100", "+0200",
+}
+
 // charData reads the text up to the next '<', appending it decoded to
-// *text when text is not nil.
-func (f *fastScanner) charData(text *[]byte) bool {
+// the text of e when e is not nil.
+func (f *fastScanner) charData(e *element) bool {
 	end := bytes.IndexByte(f.b[f.i:], '<')
 	if end < 0 {
 		return false
@@ -303,7 +353,29 @@ func (f *fastScanner) charData(text *[]byte) bool {
 	if bytes.Contains(raw, []byte("]]>")) {
 		return false
 	}
-	return decodeText(text, raw, false)
+	if e == nil {
+		return decodeText(nil, raw, false)
+	}
+	if f.text == nil {
+		f.text = textBufs.Get().(*[]byte)
+	}
+	t := f.text
+	switch {
+	case !e.spanned:
+		e.spanned = true
+		e.lo, e.hi = len(*t), len(*t)
+	case e.hi != len(*t):
+		// More text of e after the text of others: move its text to
+		// the end first, so that it stays one span.
+		lo := len(*t)
+		*t = append(*t, (*t)[e.lo:e.hi]...)
+		e.lo, e.hi = lo, len(*t)
+	}
+	if !decodeText(t, raw, false) {
+		return false
+	}
+	e.hi = len(*t)
+	return true
 }
 
 // decodeText appends raw to *out (when out is not nil: else it only
@@ -312,8 +384,9 @@ func (f *fastScanner) charData(text *[]byte) bool {
 // character XML forbids, invalid UTF-8, an unknown entity, and in an
 // attribute value on any white space but ' ' and on '<'.
 func decodeText(out *[]byte, raw []byte, attr bool) bool {
+	keep := out != nil
 	var o []byte
-	if out != nil {
+	if keep {
 		o = slices.Grow(*out, len(raw))
 	}
 	for i := 0; i < len(raw); {
@@ -328,14 +401,18 @@ func decodeText(out *[]byte, raw []byte, attr bool) bool {
 			if !ok {
 				return false
 			}
-			o = utf8.AppendRune(o, r)
+			if keep {
+				o = utf8.AppendRune(o, r)
+			}
 			i += semi + 1
 			continue
 		case c == '\r':
 			if attr {
 				return false
 			}
-			o = append(o, '\n')
+			if keep {
+				o = append(o, '\n')
+			}
 			if i+1 < len(raw) && raw[i+1] == '\n' {
 				i++
 			}
@@ -343,23 +420,29 @@ func decodeText(out *[]byte, raw []byte, attr bool) bool {
 			if attr {
 				return false
 			}
-			o = append(o, c)
+			if keep {
+				o = append(o, c)
+			}
 		case c < 0x20 || attr && c == '<':
 			return false
 		case c < utf8.RuneSelf:
-			o = append(o, c)
+			if keep {
+				o = append(o, c)
+			}
 		default:
 			r, n := utf8.DecodeRune(raw[i:])
 			if r == utf8.RuneError && n == 1 || !xmlChar(r) {
 				return false
 			}
-			o = append(o, raw[i:i+n]...)
+			if keep {
+				o = append(o, raw[i:i+n]...)
+			}
 			i += n
 			continue
 		}
 		i++
 	}
-	if out != nil {
+	if keep {
 		*out = o
 	}
 	return true

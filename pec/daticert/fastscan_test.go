@@ -12,7 +12,7 @@ import (
 func dumpScanned(s *scanned) string {
 	var b strings.Builder
 	elem := func(e *element) {
-		fmt.Fprintf(&b, " @%d %q", e.offset, e.text)
+		fmt.Fprintf(&b, " @%d %q", e.offset, s.textOf(e))
 		for _, a := range e.attrs {
 			fmt.Fprintf(&b, " %s|%s=%q", a.Name.Space, a.Name.Local, a.Value)
 		}

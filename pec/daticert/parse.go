@@ -62,9 +62,13 @@ func declaresEntities(b []byte) bool {
 
 // element is one occurrence of a known element of the DTD.
 type element struct {
-	attrs  []xml.Attr
-	text   []byte // the character data directly inside it
-	offset int64
+	attrs []xml.Attr
+	// text is the character data directly inside it; fastScan keeps it
+	// in scanned.text instead, at [lo:hi] (spanned).
+	text    []byte
+	lo, hi  int
+	spanned bool
+	offset  int64
 }
 
 // attr returns the value of the namespace-less attribute name.
@@ -93,12 +97,25 @@ var (
 type scanned struct {
 	root  *element
 	elems elemsByPath
+	text  string // the text of the spanned elements, one after the other
+}
+
+// textOf returns the character data directly inside e, as read.
+func (s *scanned) textOf(e *element) string {
+	if e.spanned {
+		return s.text[e.lo:e.hi]
+	}
+	return string(e.text)
 }
 
 // elemsByPath holds the elements of each path of the DTD (dtdPaths), in
 // the order of the document: an array, not a map, since the paths are
-// known.
-type elemsByPath [len(dtdPaths)][]*element
+// known. The first element of a path is held in first, so that a path
+// with one element, as most have, needs no slice of its own.
+type elemsByPath struct {
+	by    [len(dtdPaths)][]*element
+	first [len(dtdPaths)]*element
+}
 
 // pathIndex returns the index of p in dtdPaths, -1 when not there.
 func pathIndex(p string) int {
@@ -113,14 +130,19 @@ func pathIndex(p string) int {
 // add appends e to the elements of path p, a path of the DTD.
 func (es *elemsByPath) add(p string, e *element) {
 	if i := pathIndex(p); i >= 0 {
-		es[i] = append(es[i], e)
+		if es.by[i] == nil {
+			es.first[i] = e
+			es.by[i] = es.first[i : i+1 : i+1]
+			return
+		}
+		es.by[i] = append(es.by[i], e)
 	}
 }
 
 // get returns the elements of path p.
 func (es *elemsByPath) get(p string) []*element {
 	if i := pathIndex(p); i >= 0 {
-		return es[i]
+		return es.by[i]
 	}
 	return nil
 }
@@ -282,7 +304,7 @@ func (c *converter) one(path string, parent *element, required bool) *element {
 // text returns the trimmed text of the only element at path, or "".
 func (c *converter) text(path string, parent *element, required bool) string {
 	if e := c.one(path, parent, required); e != nil {
-		return strings.TrimSpace(string(e.text))
+		return strings.TrimSpace(c.s.textOf(e))
 	}
 	return ""
 }
@@ -332,10 +354,22 @@ func (s *scanned) data() (*Data, error) {
 		if len(es) == 0 {
 			c.fail(pathRecipient, head.offset, ErrMissing)
 		}
+		if len(es) > 0 {
+			d.Recipients = make([]Recipient, 0, len(es))
+		}
 		for i, e := range es {
-			p := pathRecipient + "[" + strconv.Itoa(i+1) + "]"
-			t := enum(c, p, e, attrType, pec.RecipientCertified, pec.ParseRecipientType)
-			d.Recipients = append(d.Recipients, Recipient{Address: strings.TrimSpace(string(e.text)), Type: t})
+			// enum(c, p, e, attrType, pec.RecipientCertified, ...), the
+			// path p made only for an error.
+			t := pec.RecipientCertified
+			if v, ok := e.attr(attrType); ok {
+				var err error
+				if t, err = pec.ParseRecipientType(v); err != nil {
+					p := pathRecipient + "[" + strconv.Itoa(i+1) + "]"
+					c.fail(attrPath(p, attrType), e.offset, err)
+					t = ""
+				}
+			}
+			d.Recipients = append(d.Recipients, Recipient{Address: strings.TrimSpace(s.textOf(e)), Type: t})
 		}
 	}
 	d.ReplyTo = c.text(pathReplyTo, head, true)
@@ -351,7 +385,7 @@ func (s *scanned) data() (*Data, error) {
 		day := c.one(pathDay, date, true)
 		clock := c.one(pathClock, date, true)
 		if ok && day != nil && clock != nil {
-			t, err := pec.ParseDate(string(day.text), string(clock.text), zone)
+			t, err := pec.ParseDate(s.textOf(day), s.textOf(clock), zone)
 			if err != nil {
 				p, off := attrPath(pathDate, attrZone), date.offset
 				var ve *pec.ValueError
@@ -371,7 +405,7 @@ func (s *scanned) data() (*Data, error) {
 	d.Delivery = c.text(pathDelivery, dati, false)
 	if dati != nil {
 		for _, e := range s.elems.get(pathReception) {
-			d.Receipts = append(d.Receipts, strings.TrimSpace(string(e.text)))
+			d.Receipts = append(d.Receipts, strings.TrimSpace(s.textOf(e)))
 		}
 	}
 	d.ExtendedError = c.text(pathExtendedErr, dati, false)
