@@ -220,3 +220,46 @@ func (p *Part) Fields(fn func(name, value string) bool) {
 		}
 	}
 }
+
+// RawValue is the value of a header field as it is in the header: what
+// follows the colon, its continuation lines and their line endings.
+type RawValue string
+
+// String returns the value as Fields gives it.
+func (v RawValue) String() string { return fieldValue(string(v)) }
+
+// ContainsAny reports whether String holds any of chars, which hold no
+// space: without joining the lines of a folded value.
+func (v RawValue) ContainsAny(chars string) bool {
+	for rest := string(v); len(rest) > 0; {
+		line := rest
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		// The line as fieldValue keeps it; the spaces that join the
+		// lines are none of chars.
+		if strings.ContainsAny(trimString(strings.TrimSuffix(line, "\r")), chars) {
+			return true
+		}
+	}
+	return false
+}
+
+// RawFields calls fn with the name and the raw value of each field of
+// the header, as Fields does, until fn returns false.
+func (p *Part) RawFields(fn func(name string, value RawValue) bool) {
+	for rest := p.fields; len(rest) > 0; {
+		var kv string
+		kv, rest = nextField(rest)
+		i := strings.IndexByte(kv, ':')
+		name := trimString(kv[:i])
+		if name == "" {
+			continue
+		}
+		if !fn(name, RawValue(kv[i+1:])) {
+			return
+		}
+	}
+}

@@ -134,3 +134,24 @@ func FuzzParseHeader(f *testing.F) {
 		checkHeader(t, append(b, '\r', '\n'))
 	})
 }
+
+// FuzzRawValue: RawValue.ContainsAny says what strings.ContainsAny says
+// of the value Fields gives, for any field value.
+func FuzzRawValue(f *testing.F) {
+	for _, s := range []string{" a\r\n", " a\r\n b\r\n", " a\rb\r\n", " a\r\n\t\x00\r\n", "\r\n \r\r\n", " a\r\r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if !strings.HasSuffix(v, "\n") {
+			v += "\r\n"
+		}
+		for _, chars := range []string{"\r\x00", "\r", "\x00", "\n"} {
+			if got, want := RawValue(v).ContainsAny(chars), strings.ContainsAny(fieldValue(v), chars); got != want {
+				t.Fatalf("ContainsAny(%q) of %q = %v, the value %q says %v", chars, v, got, fieldValue(v), want)
+			}
+		}
+		if RawValue(v).String() != fieldValue(v) {
+			t.Fatalf("String of %q", v)
+		}
+	})
+}
