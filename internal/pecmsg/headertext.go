@@ -128,9 +128,49 @@ func nfc(s string) string {
 }
 
 // sameField reports whether two header values are the same but for
-// runs of white space.
+// runs of white space: whether strings.Fields gives the same words of
+// both, compared word by word.
 func sameField(a, b string) bool {
-	return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ")
+	for {
+		var wa, wb string
+		wa, a = nextWord(a)
+		wb, b = nextWord(b)
+		if wa != wb {
+			return false
+		}
+		if wa == "" {
+			return true
+		}
+	}
+}
+
+// nextWord returns the first word of s as strings.Fields splits it
+// (around runs of unicode.IsSpace), "" when there is none, and what
+// follows it.
+func nextWord(s string) (word, rest string) {
+	i := 0
+	for i < len(s) {
+		r, n := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(s[i:])
+		}
+		if !unicode.IsSpace(r) {
+			break
+		}
+		i += n
+	}
+	j := i
+	for j < len(s) {
+		r, n := rune(s[j]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(s[j:])
+		}
+		if unicode.IsSpace(r) {
+			break
+		}
+		j += n
+	}
+	return s[i:j], s[j:]
 }
 
 // mailbox is an address of a header field and its display name.
@@ -159,7 +199,9 @@ type addressField struct {
 // encoded words of display names are decoded where they can be, quoted or
 // not (net/mail leaves those of a quoted name as written; mail clients
 // decode them).
-func readAddresses(v string) addressField {
+//
+// parse is mail.ParseAddressList, or what gives the same result.
+func readAddresses(v string, parse func(string) ([]*mail.Address, error)) addressField {
 	if !utf8.ValidString(v) {
 		v = latin1(v)
 	}
@@ -169,7 +211,7 @@ func readAddresses(v string) addressField {
 		f.groups = append(f.groups, name)
 		f.groupsOK = f.groupsOK && ok
 	}
-	if l, err := mail.ParseAddressList(v); err == nil {
+	if l, err := parse(v); err == nil {
 		f.boxes = make([]mailbox, 0, len(l))
 		for _, a := range l {
 			mb := mailbox{name: a.Name, nameOK: true, addr: a.Address}

@@ -53,6 +53,36 @@ type Message struct {
 
 	textBody string // the decoded text, once read
 	textSet  bool
+
+	// lists are the address lists of this message's header parsed so
+	// far (addressList): the From field is read by the signature check
+	// and by the header checks.
+	lists  [4]parsedList
+	nLists int
+}
+
+// parsedList is an address-list field and what mail.ParseAddressList
+// made of it.
+type parsedList struct {
+	v     string
+	boxes []*mail.Address
+	err   error
+}
+
+// addressList returns mail.ParseAddressList(v), parsing each value once
+// per message. The result is shared: it is only read.
+func (m *Message) addressList(v string) ([]*mail.Address, error) {
+	for _, p := range m.lists[:m.nLists] {
+		if p.v == v {
+			return p.boxes, p.err
+		}
+	}
+	l, err := mail.ParseAddressList(v)
+	if m.nLists < len(m.lists) {
+		m.lists[m.nLists] = parsedList{v: v, boxes: l, err: err}
+		m.nLists++
+	}
+	return l, err
 }
 
 // Hash is an attachment of the original replaced by its hash in a delivery
@@ -426,7 +456,7 @@ func (m *Message) verify(vopts *smime.VerifyOptions) error {
 	noFrom := false
 	if o.From == "" {
 		var lenient bool
-		o.From, lenient = fromAddress(m.Part.Get("From"))
+		o.From, lenient = fromAddress(m.Part.Get("From"), m.addressList)
 		noFrom = o.From == ""
 		if lenient {
 			m.deviate("From field is not RFC 5322; its angle address %s was used", o.From)
@@ -466,7 +496,7 @@ func (m *Message) verify(vopts *smime.VerifyOptions) error {
 // FromAddress returns the address of the From field, or "" when there is
 // none that can be read without guessing.
 func FromAddress(h textproto.Header) string {
-	a, _ := fromAddress(h.Get("From"))
+	a, _ := fromAddress(h.Get("From"), mail.ParseAddressList)
 	return a
 }
 
@@ -475,13 +505,15 @@ func FromAddress(h textproto.Header) string {
 // well formed gives that address, and lenient is true. Anything else gives
 // "": the From check then fails closed.
 //
+// parse is mail.ParseAddressList, or what gives the same result.
+//
 // QUIRK: real receipts carry "From: no-reply@example.com
 // <no-reply@example.com>", an unquoted display name with an "@".
-func fromAddress(raw string) (addr string, lenient bool) {
+func fromAddress(raw string, parse func(string) ([]*mail.Address, error)) (addr string, lenient bool) {
 	if raw == "" {
 		return "", false
 	}
-	l, err := mail.ParseAddressList(raw)
+	l, err := parse(raw)
 	if err == nil && len(l) == 1 {
 		return l[0].Address, false
 	}

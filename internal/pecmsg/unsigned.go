@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/pecsdk/pec/internal/mimeutil"
 	"github.com/pecsdk/pec/pec"
 )
 
@@ -101,12 +102,13 @@ func (m *Message) checkUnsigned() {
 		differ [nFields]bool
 		broken []string
 	)
-	m.Part.Fields(func(name, value string) bool {
-		if strings.ContainsAny(value, "\r\x00") && len(broken) < maxListed {
+	m.Part.RawFields(func(name string, raw mimeutil.RawValue) bool {
+		if len(broken) < maxListed && raw.ContainsAny("\r\x00") {
 			broken = append(broken, name)
 		}
 		for i, k := range singletonFields {
 			if len(name) == len(k) && strings.EqualFold(name, k) {
+				value := raw.String()
 				if count[i] == 0 {
 					values[i] = value
 				} else if value != values[i] {
@@ -179,7 +181,7 @@ func (m *Message) signedOriginal() func(name string) (string, bool) {
 // §4), the signed mittente, the From address.
 func (m *Message) replyAddresses(from string) []string {
 	out := []string{normAddr(m.Data.Sender), normAddr(from)}
-	for _, mb := range readAddresses(m.Data.ReplyTo).boxes {
+	for _, mb := range readAddresses(m.Data.ReplyTo, m.addressList).boxes {
 		out = append(out, normAddr(mb.addr))
 	}
 	return out
@@ -195,7 +197,7 @@ func (m *Message) checkFrom(v string) string {
 	if v == "" {
 		return ""
 	}
-	f := readAddresses(v)
+	f := readAddresses(v, m.addressList)
 	switch {
 	case len(f.groups) > 0:
 		m.disagree("From", fmt.Errorf("%w: From holds a group (%q), which RFC 5322 does not allow there and a reader is shown as a name", pec.ErrInconsistent, f.groups[0]))
@@ -267,7 +269,7 @@ func (m *Message) checkSender(v, from string) {
 	if v == "" {
 		return
 	}
-	f := readAddresses(v)
+	f := readAddresses(v, m.addressList)
 	if len(f.boxes) != 1 || len(f.groups) > 0 || (from != "" && normAddr(f.boxes[0].addr) != normAddr(from)) {
 		m.disagree("Sender", fmt.Errorf("%w: Sender %q, the message is from %q", pec.ErrInconsistent, v, from))
 		return
@@ -288,7 +290,7 @@ func (m *Message) checkAddresses(field, v string, orig func(string) (string, boo
 			return
 		}
 	}
-	f := readAddresses(v)
+	f := readAddresses(v, m.addressList)
 	if len(f.boxes) == 0 && len(f.groups) == 0 {
 		m.disagree(field, fmt.Errorf("%w: the %s field (%q) cannot be read: a reader may be shown anything", pec.ErrInconsistent, field, v))
 		return
