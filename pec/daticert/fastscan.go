@@ -79,14 +79,15 @@ func fastScan(b []byte, base int64) (s *scanned, ok bool) {
 				}
 				s.root = newElement(attrs, off)
 			case stack[len(stack)-1].path != "" || len(stack) == 1:
-				p := childPath(stack[len(stack)-1].path, name)
+				p, i := childPath(stack[len(stack)-1].path, name)
 				switch {
-				case containers[p]:
-					s.elems.add(p, newElement(attrs, off))
+				case i < 0:
+				case dtdContainer[i]:
+					s.elems.addAt(i, newElement(attrs, off))
 					lv.path = p
-				case leaves[p]:
+				case dtdLeaf[i]:
 					lv.elem = newElement(attrs, off)
-					s.elems.add(p, lv.elem)
+					s.elems.addAt(i, lv.elem)
 				}
 			}
 			if !empty {
@@ -192,19 +193,29 @@ var dtdPaths = [...]string{pathHeader, pathSender, pathRecipient, pathReplyTo, p
 	pathDate, pathDay, pathClock, pathID, pathMsgID, pathReceipt, pathDelivery, pathReception, pathExtendedErr}
 
 // childPath returns parent + "/" + name (name alone when parent is ""),
-// without allocating for a path of the DTD.
-func childPath(parent, name string) string {
+// without allocating for a path of the DTD, and its index in dtdPaths,
+// -1 when it is not one.
+func childPath(parent, name string) (string, int) {
 	if parent == "" {
-		return name
+		return name, pathIndex(name)
 	}
 	n := len(parent)
-	for _, p := range dtdPaths {
+	for i, p := range dtdPaths {
 		if len(p) == n+1+len(name) && p[:n] == parent && p[n] == '/' && p[n+1:] == name {
-			return p
+			return p, i
 		}
 	}
-	return parent + "/" + name
+	return parent + "/" + name, -1
 }
+
+// dtdContainer and dtdLeaf say, by index in dtdPaths, which paths are
+// containers and leaves: containers and leaves without a map look-up.
+var dtdContainer, dtdLeaf = func() (c, l [len(dtdPaths)]bool) {
+	for i, p := range dtdPaths {
+		c[i], l[i] = containers[p], leaves[p]
+	}
+	return c, l
+}()
 
 // declaration reads <?xml version="1.0" encoding="UTF-8" standalone="…"?>,
 // encoding and standalone optional, encoding UTF-8 only.

@@ -130,13 +130,18 @@ func pathIndex(p string) int {
 // add appends e to the elements of path p, a path of the DTD.
 func (es *elemsByPath) add(p string, e *element) {
 	if i := pathIndex(p); i >= 0 {
-		if es.by[i] == nil {
-			es.first[i] = e
-			es.by[i] = es.first[i : i+1 : i+1]
-			return
-		}
-		es.by[i] = append(es.by[i], e)
+		es.addAt(i, e)
 	}
+}
+
+// addAt appends e to the elements of dtdPaths[i].
+func (es *elemsByPath) addAt(i int, e *element) {
+	if es.by[i] == nil {
+		es.first[i] = e
+		es.by[i] = es.first[i : i+1 : i+1]
+		return
+	}
+	es.by[i] = append(es.by[i], e)
 }
 
 // get returns the elements of path p.
