@@ -213,10 +213,11 @@ func (l *lines) next() (chunk []byte, off int64, lineStart bool, err error) {
 }
 
 func termLen(line []byte) int {
+	n := len(line)
 	switch {
-	case bytes.HasSuffix(line, []byte("\r\n")):
+	case n >= 2 && line[n-1] == '\n' && line[n-2] == '\r':
 		return 2
-	case bytes.HasSuffix(line, []byte("\n")):
+	case n >= 1 && line[n-1] == '\n':
 		return 1
 	}
 	return 0
