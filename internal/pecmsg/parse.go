@@ -77,7 +77,7 @@ func (m *Message) addressList(v string) ([]*mail.Address, error) {
 			return p.boxes, p.err
 		}
 	}
-	l, err := mail.ParseAddressList(v)
+	l, err := parseAddressList(v)
 	if m.nLists < len(m.lists) {
 		m.lists[m.nLists] = parsedList{v: v, boxes: l, err: err}
 		m.nLists++
@@ -491,6 +491,43 @@ func (m *Message) verify(vopts *smime.VerifyOptions) error {
 		m.deviate("signed content has LF line endings, verified after CRLF canonicalisation")
 	}
 	return nil
+}
+
+// parseAddressList is mail.ParseAddressList: a value that is one plain
+// addr-spec (dot-atoms of ASCII atext around an "@", nothing else), as
+// PEC headers and certification data mostly hold, is that address
+// without a name, which is what net/mail makes of it, without running its
+// parser (FuzzParseAddressList compares them).
+func parseAddressList(v string) ([]*mail.Address, error) {
+	if plainAddrSpec(v) {
+		return []*mail.Address{{Address: v}}, nil
+	}
+	return mail.ParseAddressList(v)
+}
+
+// plainAddrSpec reports whether v is local@domain, both dot-atoms of
+// ASCII atext (RFC 5322 §3.2.3): no leading, trailing or double dot.
+func plainAddrSpec(v string) bool {
+	at := strings.IndexByte(v, '@')
+	return at >= 0 && plainDotAtom(v[:at]) && plainDotAtom(v[at+1:])
+}
+
+func plainDotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		case c < '!' || c > '~' || strings.IndexByte(`()<>[]:;@\,"`, c) >= 0:
+			return false
+		}
+	}
+	return true
 }
 
 // FromAddress returns the address of the From field, or "" when there is

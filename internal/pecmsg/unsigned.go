@@ -491,7 +491,11 @@ func normAddr(a string) string {
 	if !utf8.ValidString(local) || !utf8.ValidString(domain) {
 		return strings.ToLower(a)
 	}
-	return strings.ToLower(local) + "@" + strings.ToLower(domain)
+	local, domain = strings.ToLower(local), strings.ToLower(domain)
+	if n := len(local); n+1+len(domain) == len(a) && a[:n] == local && a[n+1:] == domain {
+		return a // already in that form: not built again
+	}
+	return local + "@" + domain
 }
 
 // unquote removes the backslashes of a quoted string's quoted pairs.
