@@ -233,40 +233,85 @@ func readAddresses(v string, parse func(string) ([]*mail.Address, error)) addres
 // maxDepth bounds the nesting of comments the lenient reader follows.
 const maxDepth = 64
 
+// region is where a character of a header value stands: outside, or in
+// a quoted string, a comment or angle brackets (with the characters that
+// open and close them).
+type region int
+
+const (
+	outside region = iota
+	inQuotes
+	inComment
+	inAngles
+)
+
+// valueLexer walks a header value a character at a time, a quoted pair
+// (backslash and the character after it) in a quoted string or a comment
+// taken whole, and tells apart where each stands: stripComments and
+// scanList read values with it.
+type valueLexer struct {
+	v      string
+	i      int
+	angles bool // angle brackets are a region (else '<' is a character as any)
+	quoted bool
+	angle  bool
+	depth  int // of nested comments, bounded by maxDepth
+}
+
+// next returns the next character or quoted pair, v[at:end], the region
+// it stands in, and whether it opens a comment; ok is false at the end.
+func (l *valueLexer) next() (at, end int, r region, opens, ok bool) {
+	if l.i >= len(l.v) {
+		return 0, 0, outside, false, false
+	}
+	at = l.i
+	c := l.v[at]
+	end = at + 1
+	switch {
+	case l.quoted:
+		r = inQuotes
+		if c == '\\' {
+			end = min(at+2, len(l.v))
+		} else if c == '"' {
+			l.quoted = false
+		}
+	case l.depth > 0:
+		r = inComment
+		if c == '\\' {
+			end = min(at+2, len(l.v))
+		} else if c == '(' && l.depth < maxDepth {
+			l.depth++
+		} else if c == ')' {
+			l.depth--
+		}
+	case l.angle:
+		r = inAngles
+		if c == '>' {
+			l.angle = false
+		}
+	case c == '"':
+		r, l.quoted = inQuotes, true
+	case c == '(':
+		r, opens, l.depth = inComment, true, 1
+	case c == '<' && l.angles:
+		r, l.angle = inAngles, true
+	}
+	l.i = end
+	return at, end, r, opens, true
+}
+
 // scanList calls fn with the index and byte of each character of an
 // address list that stands outside quoted strings, comments and angle
 // brackets.
 func scanList(v string, fn func(i int, c byte)) {
-	quoted, angle, depth := false, false, 0
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case quoted:
-			if c == '\\' {
-				i++
-			} else if c == '"' {
-				quoted = false
-			}
-		case depth > 0:
-			if c == '\\' {
-				i++
-			} else if c == '(' && depth < maxDepth {
-				depth++
-			} else if c == ')' {
-				depth--
-			}
-		case angle:
-			if c == '>' {
-				angle = false
-			}
-		case c == '"':
-			quoted = true
-		case c == '(':
-			depth = 1
-		case c == '<':
-			angle = true
-		default:
-			fn(i, c)
+	l := valueLexer{v: v, angles: true}
+	for {
+		at, _, r, _, ok := l.next()
+		if !ok {
+			return
+		}
+		if r == outside {
+			fn(at, v[at])
 		}
 	}
 }
@@ -331,43 +376,24 @@ func readElement(e string) (mailbox, bool) {
 }
 
 // stripComments removes the comments (parenthesised, outside quoted
-// strings) of an element.
+// strings) of an element, each replaced by a space.
 func stripComments(e string) string {
 	if !strings.Contains(e, "(") {
 		return e
 	}
 	var b strings.Builder
-	quoted, depth := false, 0
-	for i := 0; i < len(e); i++ {
-		c := e[i]
+	l := valueLexer{v: e}
+	for {
+		at, end, r, opens, ok := l.next()
 		switch {
-		case depth > 0:
-			if c == '\\' {
-				i++
-			} else if c == '(' && depth < maxDepth {
-				depth++
-			} else if c == ')' {
-				depth--
-			}
-			continue
-		case quoted:
-			if c == '\\' && i+1 < len(e) {
-				b.WriteByte(c)
-				i++
-				c = e[i]
-			} else if c == '"' {
-				quoted = false
-			}
-		case c == '"':
-			quoted = true
-		case c == '(':
-			depth = 1
+		case !ok:
+			return b.String()
+		case opens:
 			b.WriteByte(' ')
-			continue
+		case r != inComment:
+			b.WriteString(e[at:end])
 		}
-		b.WriteByte(c)
 	}
-	return b.String()
 }
 
 // The zones RFC 5322 §4.3 names (obs-zone), and the two of Italian legal

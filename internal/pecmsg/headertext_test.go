@@ -72,3 +72,100 @@ func FuzzNormAddr(f *testing.F) {
 		}
 	})
 }
+
+// refScanList is scanList as it was written before valueLexer: it calls fn with the index and byte of each character of an
+// address list that stands outside quoted strings, comments and angle
+// brackets.
+func refScanList(v string, fn func(i int, c byte)) {
+	quoted, angle, depth := false, false, 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case quoted:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				quoted = false
+			}
+		case depth > 0:
+			if c == '\\' {
+				i++
+			} else if c == '(' && depth < maxDepth {
+				depth++
+			} else if c == ')' {
+				depth--
+			}
+		case angle:
+			if c == '>' {
+				angle = false
+			}
+		case c == '"':
+			quoted = true
+		case c == '(':
+			depth = 1
+		case c == '<':
+			angle = true
+		default:
+			fn(i, c)
+		}
+	}
+}
+
+// refStripComments is stripComments as it was written before valueLexer: it removes the comments (parenthesised, outside quoted
+// strings) of an element.
+func refStripComments(e string) string {
+	if !strings.Contains(e, "(") {
+		return e
+	}
+	var b strings.Builder
+	quoted, depth := false, 0
+	for i := 0; i < len(e); i++ {
+		c := e[i]
+		switch {
+		case depth > 0:
+			if c == '\\' {
+				i++
+			} else if c == '(' && depth < maxDepth {
+				depth++
+			} else if c == ')' {
+				depth--
+			}
+			continue
+		case quoted:
+			if c == '\\' && i+1 < len(e) {
+				b.WriteByte(c)
+				i++
+				c = e[i]
+			} else if c == '"' {
+				quoted = false
+			}
+		case c == '"':
+			quoted = true
+		case c == '(':
+			depth = 1
+			b.WriteByte(' ')
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// FuzzValueLexer: scanList and stripComments, which read values with
+// valueLexer, do what their loops of their own did.
+func FuzzValueLexer(f *testing.F) {
+	for _, s := range []string{`a (b) c`, `"a (b)" <c(d)> e`, `(a\)b) c`, `"a\"b" (c (d) e) f`, `a\`, `"a\`, `((((`, `<a>b<c`, `"x" (y\`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if got, want := stripComments(v), refStripComments(v); got != want {
+			t.Fatalf("stripComments(%q) = %q, was %q", v, got, want)
+		}
+		var got, want []int
+		scanList(v, func(i int, c byte) { got = append(got, i, int(c)) })
+		refScanList(v, func(i int, c byte) { want = append(want, i, int(c)) })
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("scanList(%q) = %v, was %v", v, got, want)
+		}
+	})
+}
