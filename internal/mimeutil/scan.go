@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emersion/go-message/textproto"
 )
@@ -79,16 +80,24 @@ type Part struct {
 	encoding string // Content-Transfer-Encoding, lower-cased and trimmed
 	ctValue  string // the Content-Type value
 	ctErr    error  // mime.ParseMediaType's error on it
-	hdr      textproto.Header
-	hdrOnce  sync.Once
+
+	hdr atomic.Pointer[textproto.Header] // made on first use
 }
 
 // Header returns the entity's header, as go-message's
 // textproto.ReadHeader reads it. It is made on first use: most parts
 // are only asked for a field or two (Get).
 func (p *Part) Header() textproto.Header {
-	p.hdrOnce.Do(func() { p.hdr = buildHeader(p.fields) })
-	return p.hdr
+	if h := p.hdr.Load(); h != nil {
+		return *h
+	}
+	// Callers that race build the same header; the first one stored is
+	// the one every caller returns. A pointer, not a sync.Once beside
+	// the header, keeps the Part of a part whose header is never asked
+	// for (most) smaller.
+	h := buildHeader(p.fields)
+	p.hdr.CompareAndSwap(nil, &h)
+	return *p.hdr.Load()
 }
 
 // Get returns the value of the first header field named key, as
