@@ -371,21 +371,11 @@ func (f *fastScanner) charData(e *element) bool {
 		f.text = textBufs.Get().(*[]byte)
 	}
 	t := f.text
-	switch {
-	case !e.spanned:
-		e.spanned = true
-		e.lo, e.hi = len(*t), len(*t)
-	case e.hi != len(*t):
-		// More text of e after the text of others: move its text to
-		// the end first, so that it stays one span.
-		lo := len(*t)
-		*t = append(*t, (*t)[e.lo:e.hi]...)
-		e.lo, e.hi = lo, len(*t)
-	}
+	textTo(t, e)
 	if !decodeText(t, raw, false) {
 		return false
 	}
-	e.hi = len(*t)
+	e.hi = int32(len(*t))
 	return true
 }
 

@@ -63,12 +63,23 @@ func declaresEntities(b []byte) bool {
 // element is one occurrence of a known element of the DTD.
 type element struct {
 	attrs []xml.Attr
-	// text is the character data directly inside it; fastScan keeps it
-	// in scanned.text instead, at [lo:hi] (spanned).
-	text    []byte
-	lo, hi  int
-	spanned bool
-	offset  int64
+	// lo and hi place the character data directly inside it in
+	// scanned.text, where the text of every element is kept.
+	lo, hi int32
+	offset int64
+}
+
+// textTo prepares e for more text appended to t: its text, if any, is
+// made the end of t (moved there when the text of others followed it).
+func textTo(t *[]byte, e *element) {
+	switch {
+	case e.lo == e.hi:
+		e.lo, e.hi = int32(len(*t)), int32(len(*t))
+	case int(e.hi) != len(*t):
+		lo := len(*t)
+		*t = append(*t, (*t)[e.lo:e.hi]...)
+		e.lo, e.hi = int32(lo), int32(len(*t))
+	}
 }
 
 // attr returns the value of the namespace-less attribute name.
@@ -97,16 +108,11 @@ var (
 type scanned struct {
 	root  *element
 	elems elemsByPath
-	text  string // the text of the spanned elements, one after the other
+	text  string // the text of the elements, one after the other
 }
 
 // textOf returns the character data directly inside e, as read.
-func (s *scanned) textOf(e *element) string {
-	if e.spanned {
-		return s.text[e.lo:e.hi]
-	}
-	return string(e.text)
-}
+func (s *scanned) textOf(e *element) string { return s.text[e.lo:e.hi] }
 
 // elemsByPath holds the elements of each path of the DTD (dtdPaths), in
 // the order of the document: an array, not a map, since the paths are
@@ -194,7 +200,8 @@ func xmlScan(b []byte, base int64) (*scanned, error) {
 	}
 	s := &scanned{}
 	var stack []level
-	done := false // the root element has ended
+	var text []byte // the text of the elements (scanned.text)
+	done := false   // the root element has ended
 	for {
 		off := base + dec.InputOffset()
 		tok, err := dec.Token()
@@ -254,7 +261,9 @@ func xmlScan(b []byte, base int64) (*scanned, error) {
 			// (anonymised Aruba-platform) notice published by
 			// biagioT/java-pec-parser, is ignored.
 			if e := stack[len(stack)-1].elem; e != nil {
-				e.text = append(e.text, t...)
+				textTo(&text, e)
+				text = append(text, t...)
+				e.hi = int32(len(text))
 			}
 		}
 	}
@@ -264,6 +273,7 @@ func xmlScan(b []byte, base int64) (*scanned, error) {
 	if !done { // the strict decoder reports this itself; kept as a guard
 		return nil, &ParseError{Offset: base + dec.InputOffset(), Err: fmt.Errorf("%w: unexpected end of input", pec.ErrMalformed)}
 	}
+	s.text = string(text)
 	return s, nil
 }
 
