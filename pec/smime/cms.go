@@ -396,9 +396,13 @@ func (sig *cmsSignature) useFast(fast []fastSigner) bool {
 	}
 	if f.signingTime != nil {
 		// The first value, as the general path reads it.
-		var t time.Time
-		if _, err := asn1.Unmarshal(f.signingTime, &t); err == nil {
+		if t, ok := parseUTCTime(f.signingTime); ok {
 			sig.signingTime = t
+		} else {
+			var t time.Time
+			if _, err := asn1.Unmarshal(f.signingTime, &t); err == nil {
+				sig.signingTime = t
+			}
 		}
 	}
 	sig.fast = fast

@@ -5,6 +5,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // isDER reports whether b is exactly one ASN.1 element in the definite,
@@ -242,4 +243,32 @@ func eContent(b []byte) ([]byte, error) {
 		content = append(content, chunk.Bytes...)
 	}
 	return content, nil
+}
+
+// parseUTCTime reads b when it is a DER UTCTime of the usual form,
+// YYMMDDhhmmssZ, as encoding/asn1 reads it into a time.Time (years 50 to
+// 99 are 1950 to 1999), without its trial parses of two layouts; ok is
+// false for anything else, which asn1.Unmarshal then reads
+// (FuzzUTCTime compares them).
+func parseUTCTime(b []byte) (time.Time, bool) {
+	if len(b) != 15 || b[0] != 0x17 || b[1] != 13 || b[14] != 'Z' {
+		return time.Time{}, false
+	}
+	var n [6]int
+	for i := range n {
+		hi, lo := b[2+2*i], b[3+2*i]
+		if hi < '0' || hi > '9' || lo < '0' || lo > '9' {
+			return time.Time{}, false
+		}
+		n[i] = int(hi-'0')*10 + int(lo-'0')
+	}
+	year := 2000 + n[0]
+	if year >= 2050 {
+		year -= 100
+	}
+	t := time.Date(year, time.Month(n[1]), n[2], n[3], n[4], n[5], 0, time.UTC)
+	if t.Year() != year || t.Month() != time.Month(n[1]) || t.Day() != n[2] || t.Hour() != n[3] || t.Minute() != n[4] || t.Second() != n[5] {
+		return time.Time{}, false // out of range: normalised by time.Date
+	}
+	return t, true
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 )
 
 // canonicalRef is the reference canonicalisation: every LF not preceded by
@@ -250,4 +251,25 @@ func TestSignedDataBounds(t *testing.T) {
 	if err := checkCount("certificates", bytes.Repeat([]byte{5, 0}, maxCertificates+1), maxCertificates); err == nil {
 		t.Error("no error past maxCertificates")
 	}
+}
+
+// FuzzUTCTime: parseUTCTime reads what asn1.Unmarshal reads into a
+// time.Time, the same instant in the same zone, and nothing it refuses.
+func FuzzUTCTime(f *testing.F) {
+	for _, s := range []string{"250102030405Z", "491231235959Z", "500101000000Z", "990230000000Z", "251301000000Z", "250101240000Z", "2501010000Z", "250101000060Z"} {
+		f.Add(append([]byte{0x17, byte(len(s))}, s...))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := parseUTCTime(b)
+		if !ok {
+			return
+		}
+		var want time.Time
+		if _, err := asn1.Unmarshal(b, &want); err != nil {
+			t.Fatalf("parseUTCTime(%q) = %v, asn1 refuses it: %v", b, got, err)
+		}
+		if !got.Equal(want) || got.Location().String() != want.Location().String() || got.String() != want.String() {
+			t.Fatalf("parseUTCTime(%q) = %v, asn1 %v", b, got, want)
+		}
+	})
 }
