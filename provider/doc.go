@@ -25,8 +25,9 @@
 //     same verification as for anyone else), STARTTLS required toward another
 //     PEC provider of the index, ordinary SMTP toward an ordinary address.
 //   - Incoming point (incoming.go, received.go, claim.go): every envelope and
-//     notice is verified live against the index (envelope.Parse, receipt.Parse with
-//     smime.VerifyOptions{Roots, Authority: the index}); a valid transport
+//     notice is verified live against the index, read once (pecmail.Read with
+//     smime.VerifyOptions{Roots, Authority: the index}, then envelope.Of or
+//     receipt.Of); a valid transport
 //     envelope gets one presa in carico per transaction, to the mailReceipt
 //     of the provider that signed it, then delivery; a virus in a valid
 //     envelope gets a rilevazione virus per recipient and no delivery; a

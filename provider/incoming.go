@@ -18,6 +18,7 @@ import (
 	"github.com/pecsdk/pec/pec/daticert"
 	"github.com/pecsdk/pec/pec/index"
 	"github.com/pecsdk/pec/pec/smime"
+	"github.com/pecsdk/pec/pecmail"
 	"github.com/pecsdk/pec/provider/spool"
 	"github.com/pecsdk/pec/receipt"
 )
@@ -178,9 +179,15 @@ type inbound struct {
 // present, signer listed, signature valid, formally correct, From domain
 // managed by the signer's provider (PEC.md §11.2 checks 1–5).
 func (p *Provider) inspect(body []byte) *inbound {
-	opts := p.verifyOptions()
 	in := &inbound{}
-	e, err := envelope.Parse(bytes.NewReader(body), opts)
+	// One reading, whatever the message is: a notice is not read and
+	// verified a second time as a receipt after failing as an envelope.
+	m, err := pecmail.Read(bytes.NewReader(body), p.verifyOptions())
+	if err != nil {
+		in.reason = "messaggio non certificato"
+		return in
+	}
+	e, err := envelope.Of(m)
 	switch {
 	case err == nil && e.Wrapped:
 		// A PEC message forwarded inside other mail is that mail, not a
@@ -198,7 +205,7 @@ func (p *Provider) inspect(body []byte) *inbound {
 		}
 		in.env = e
 	case errors.Is(err, envelope.ErrNotEnvelope):
-		r, err := receipt.Parse(bytes.NewReader(body), opts)
+		r, err := receipt.Of(m)
 		if err != nil {
 			in.reason = "ricevuta non leggibile: " + err.Error()
 			return in
