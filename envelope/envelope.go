@@ -64,7 +64,7 @@ func Of(m *pecmail.Message) (*Envelope, error) {
 	}
 	return &Envelope{
 		Kind:       p.Kind,
-		Header:     p.Header,
+		Header:     *p.Header(),
 		Data:       p.Data,
 		Signature:  p.Signature,
 		Wrapped:    p.Wrapped,

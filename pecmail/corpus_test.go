@@ -102,7 +102,7 @@ func corpusTrust(tb testing.TB, files []corpusFile) *smime.VerifyOptions {
 }
 
 func fromAddr(m *pecmail.Message) string {
-	l, err := m.Header.AddressList("From")
+	l, err := m.Header().AddressList("From")
 	if err != nil || len(l) != 1 {
 		return ""
 	}

@@ -21,8 +21,6 @@ type Message struct {
 	// pec.KindUnknown for ordinary mail, and for a PEC message whose
 	// kind cannot be told (the reason is in Problems).
 	Kind pec.Kind
-	// Header is the message's own header, outside any signature.
-	Header mail.Header
 	// Wrapped reports a PEC message found inside another message
 	// (ordinary mail forwarding or archiving it): this message is
 	// certified, not the one around it.
@@ -105,11 +103,10 @@ func Read(r io.Reader, opts *smime.VerifyOptions) (*Message, error) {
 		return nil, err
 	}
 	if p.Part == nil {
-		return &Message{Header: header(p.Root), msg: p, part: p.Root}, nil
+		return &Message{msg: p, part: p.Root}, nil
 	}
 	m := &Message{
 		Kind:       p.Kind,
-		Header:     header(p.Part),
 		Wrapped:    p.Wrapped,
 		Data:       p.Data,
 		Signature:  p.Signature,
@@ -125,11 +122,18 @@ func Read(r io.Reader, opts *smime.VerifyOptions) (*Message, error) {
 		return m, nil
 	}
 	// Ordinary mail forwarding a PEC message: the mail is what was read.
-	return &Message{Header: header(p.Root), Forwarded: m, msg: p, part: p.Root}, nil
+	return &Message{Forwarded: m, msg: p, part: p.Root}, nil
 }
 
-func header(p *mimeutil.Part) mail.Header {
-	return mail.Header{Header: message.Header{Header: p.Header()}}
+// Header returns the message's own header, outside any signature: field
+// values as carried (mail.Header decodes RFC 2047 words on request). It
+// is made from the fields read by Read on the first call and shared by
+// later ones (and by the envelope.Envelope or receipt.Receipt of m), so
+// a reader that never asks for it does not pay for it; it is safe for
+// concurrent use. Nothing in it is signed: for what the provider
+// certified, read Data, Subject and OriginalHeader.
+func (m *Message) Header() *mail.Header {
+	return &mail.Header{Header: message.Header{Header: m.part.Header()}}
 }
 
 // IsPEC reports whether m is a PEC message: its header carries
@@ -194,7 +198,7 @@ func (m *Message) Text() string {
 // carries none. For ordinary mail it is its Subject field.
 func (m *Message) Subject() string {
 	if !m.IsPEC() {
-		return decodedSubject(m.Header)
+		return decodedSubject(*m.Header())
 	}
 	if m.Data != nil {
 		return m.Data.Subject

@@ -71,7 +71,7 @@ func Of(m *pecmail.Message) (*Receipt, error) {
 	}
 	rc := &Receipt{
 		Kind:       p.Kind,
-		Header:     p.Header,
+		Header:     *p.Header(),
 		Data:       p.Data,
 		Signature:  p.Signature,
 		Wrapped:    p.Wrapped,

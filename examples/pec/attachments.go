@@ -26,14 +26,15 @@ func walkAttachments(r io.Reader, fn func(*attachment) error) (*mail.Header, err
 	if err != nil {
 		return nil, err
 	}
+	h := m.Header()
 	if m.IsPEC() && !m.HasOriginal() {
-		return &m.Header, nil
+		return h, nil
 	}
 	as, err := m.Attachments()
 	if err != nil {
-		return &m.Header, err
+		return h, err
 	}
-	return &m.Header, eachAttachment(as, fn)
+	return h, eachAttachment(as, fn)
 }
 
 // eachAttachment opens each attachment and calls fn with it. An unknown
