@@ -26,7 +26,8 @@ func FuzzSameField(f *testing.F) {
 // ParseAddressList gives.
 func FuzzParseAddressList(f *testing.F) {
 	for _, s := range []string{"a@b.it", "a.b@c", ".a@b", "a.@b", "a..b@c", "a@b.", "a@[1.2.3.4]", " a@b", "a@b ", "a@b (x)",
-		"\"a\"@b", "a@b,c@d", "a@@b", "@b", "a@", "Name <a@b>", "à@b", "a!#$%&'*+/=?^_`{|}~-@b"} {
+		"\"a\"@b", "a@b,c@d", "a@@b", "@b", "a@", "Name <a@b>", "à@b",
+		`"Per conto di: a@b.it" <posta-certificata@c.it>`, ` "x" <a@b> `, `""<a@b>`, `"a\"b" <a@b>`, `"=?utf-8?q?x?=" <a@b>`, `"x" <a@b> y`, `"x" <a@b>, c@d`, `"x"  (c) <a@b>`, `"x" <a.@b>`, `"a	b" <a@b>`, "a!#$%&'*+/=?^_`{|}~-@b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {

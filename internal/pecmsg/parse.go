@@ -502,7 +502,45 @@ func parseAddressList(v string) ([]*mail.Address, error) {
 	if plainAddrSpec(v) {
 		return []*mail.Address{{Address: v}}, nil
 	}
+	if name, addr, ok := quotedNameAddr(v); ok {
+		return []*mail.Address{{Name: name, Address: addr}}, nil
+	}
 	return mail.ParseAddressList(v)
+}
+
+// quotedNameAddr reads v when it is one mailbox written "name" <addr>,
+// the From of every transport envelope ("Per conto di: ..."): a quoted
+// display name of printable ASCII with no quoted pair and no encoded
+// word, then an angle-addr holding a plainAddrSpec, with nothing but
+// spaces and tabs around them. Anything else is left to the full parser
+// (ok false).
+func quotedNameAddr(v string) (name, addr string, ok bool) {
+	s := strings.TrimLeft(v, " \t")
+	if len(s) < 2 || s[0] != '"' {
+		return "", "", false
+	}
+	end := strings.IndexByte(s[1:], '"')
+	if end < 0 {
+		return "", "", false
+	}
+	name = s[1 : 1+end]
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < ' ' || c > '~' || c == '\\' {
+			return "", "", false
+		}
+	}
+	if strings.Contains(name, "=?") {
+		return "", "", false
+	}
+	rest := strings.TrimLeft(s[2+end:], " \t")
+	if len(rest) < 2 || rest[0] != '<' {
+		return "", "", false
+	}
+	gt := strings.IndexByte(rest, '>')
+	if gt < 0 || !plainAddrSpec(rest[1:gt]) || strings.TrimRight(rest[gt+1:], " \t") != "" {
+		return "", "", false
+	}
+	return name, rest[1:gt], true
 }
 
 // plainAddrSpec reports whether v is local@domain, both dot-atoms of
