@@ -44,27 +44,37 @@ func FormatDate(t time.Time) (day, clock, zone string) {
 // form of RFC 6109's ABNF) and the zones "Z" and "UTC". The result carries a
 // fixed zone with the given offset.
 func ParseDate(day, clock, zone string) (time.Time, error) {
-	d, err := splitInts(day, "/", 3, 3)
+	d, _, err := splitInts(day, '/', 3, 3)
 	if err != nil || d[0] < 1 || d[0] > 31 || d[1] < 1 || d[1] > 12 || d[2] < 1000 || d[2] > 9999 {
 		return time.Time{}, &ValueError{What: "giorno", Value: day}
 	}
-	c, err := splitInts(clock, ":", 2, 3)
-	if err != nil || c[0] > 23 || c[1] > 59 || (len(c) == 3 && c[2] > 60) {
+	c, _, err := splitInts(clock, ':', 2, 3) // c[2] is 0 without seconds
+	if err != nil || c[0] > 23 || c[1] > 59 || c[2] > 60 {
 		return time.Time{}, &ValueError{What: "ora", Value: clock}
-	}
-	if len(c) == 2 {
-		c = append(c, 0)
 	}
 	off, err := ParseZone(zone)
 	if err != nil {
 		return time.Time{}, err
 	}
-	loc := time.FixedZone("", off)
+	loc := fixedZone(off)
 	t := time.Date(d[2], time.Month(d[1]), d[0], c[0], c[1], c[2], 0, loc)
 	if t.Day() != d[0] { // 31/02 and the like
 		return time.Time{}, &ValueError{What: "giorno", Value: day}
 	}
 	return t, nil
+}
+
+// italianZones are the fixed zones of Italian legal time and UTC, made
+// once: every PEC date carries one of them.
+var italianZones = [3]*time.Location{time.FixedZone("", 0), time.FixedZone("", 3600), time.FixedZone("", 7200)}
+
+// fixedZone returns time.FixedZone("", off), shared for the zones of
+// italianZones.
+func fixedZone(off int) *time.Location {
+	if off >= 0 && off <= 7200 && off%3600 == 0 {
+		return italianZones[off/3600]
+	}
+	return time.FixedZone("", off)
 }
 
 // ParseZone parses a zone offset such as "+0100", "+01:00", "-0530", "Z" or
@@ -99,21 +109,31 @@ func ParseZone(zone string) (int, error) {
 	return sign * (h*3600 + m*60), nil
 }
 
-func splitInts(s, sep string, min, max int) ([]int, error) {
-	f := strings.Split(strings.TrimSpace(s), sep)
-	if len(f) < min || len(f) > max {
-		return nil, fmt.Errorf("want %d to %d fields", min, max)
-	}
-	out := make([]int, len(f))
-	for i, x := range f {
+// splitInts reads min to max unsigned decimal fields of at most four
+// digits separated by sep, without allocating: out[:n] are the fields.
+func splitInts(s string, sep byte, min, max int) (out [3]int, n int, err error) {
+	s = strings.TrimSpace(s)
+	for {
+		x, rest, more := strings.Cut(s, string(sep))
+		if n == max {
+			return out, 0, fmt.Errorf("want %d to %d fields", min, max)
+		}
 		if x == "" || len(x) > 4 || x[0] == '+' || x[0] == '-' {
-			return nil, fmt.Errorf("bad field %q", x)
+			return out, 0, fmt.Errorf("bad field %q", x)
 		}
-		n, err := strconv.Atoi(x)
+		v, err := strconv.Atoi(x)
 		if err != nil {
-			return nil, err
+			return out, 0, err
 		}
-		out[i] = n
+		out[n] = v
+		n++
+		if !more {
+			break
+		}
+		s = rest
 	}
-	return out, nil
+	if n < min {
+		return out, 0, fmt.Errorf("want %d to %d fields", min, max)
+	}
+	return out, n, nil
 }
