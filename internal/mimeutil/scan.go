@@ -140,6 +140,21 @@ type scanner struct {
 	peek     []byte       // the start of a candidate line, read apart
 	one      [1]byte      // a byte read apart
 	delim    []byte       // the delimiter multipart searches for
+	slab     []Part       // parts not yet handed out, of this Scan only
+}
+
+// partSlab is how many Parts a scan allocates at once: a receipt has
+// about seven, an envelope ten or more.
+const partSlab = 8
+
+// newPart returns a zero Part from the slab of this scan.
+func (s *scanner) newPart() *Part {
+	if len(s.slab) == 0 {
+		s.slab = make([]Part, partSlab)
+	}
+	p := &s.slab[0]
+	s.slab = s.slab[1:]
+	return p
 }
 
 // maxKeptHeader bounds the header buffer a pooled scanner keeps.
@@ -151,6 +166,7 @@ var scanners = sync.Pool{New: func() any {
 
 func (s *scanner) release() {
 	s.parts = 0
+	s.slab = nil // the parts left belong with those handed out
 	s.refSearch = nil
 	s.windowed = false
 	s.src = nil
@@ -239,7 +255,8 @@ func (s *scanner) entity(src io.ReaderAt, start, end int64, path string, depth i
 	if s.parts++; s.parts > s.lim.MaxParts {
 		return nil, ErrTooManyParts
 	}
-	p := &Part{Path: path, Src: src, Start: start, End: end}
+	p := s.newPart()
+	p.Path, p.Src, p.Start, p.End = path, src, start, end
 	// Header: lines up to the first empty one.
 	hdr := s.hdr[:0]
 	ls := s.headerLines(src, start, end)
@@ -461,6 +478,9 @@ func (s *scanner) bodyParts(p *Part, spans []span, partStart int64, closed bool,
 		if partStart < p.End {
 			spans = append(spans, span{partStart, p.End})
 		}
+	}
+	if len(spans) > 0 {
+		p.Children = make([]*Part, 0, len(spans))
 	}
 	for i, sp := range spans {
 		c, err := s.entity(p.Src, sp.start, sp.end, childPath(p.Path, i+1), depth+1)

@@ -386,6 +386,7 @@ func kindHasPrefix(k pec.Kind, prefix string) bool {
 func normSubject(s string) string {
 	s = nfc(s)
 	var b strings.Builder
+	b.Grow(len(s))
 	space := false
 	for _, r := range s {
 		if unicode.IsSpace(r) || unicode.IsControl(r) || r == unicode.ReplacementChar {
