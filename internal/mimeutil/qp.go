@@ -161,6 +161,12 @@ func (q *qpReader) decodeLine(whole []byte) {
 		q.out = whole
 		return
 	}
+	if j == len(line) && len(tail) == 0 {
+		// All plain before a soft line break (or at the end): the
+		// line without it, not copied either.
+		q.out = line
+		return
+	}
 	dec := append(q.dec[:0], line[:j]...)
 	for i := j; i < len(line); {
 		c := line[i]
