@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"io"
 	"math/rand"
@@ -16,6 +17,7 @@ import (
 	"github.com/pecsdk/pec/envelope"
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/pec/daticert"
+	"github.com/pecsdk/pec/pec/index"
 	"github.com/pecsdk/pec/pec/pectest"
 	"github.com/pecsdk/pec/pec/smime"
 )
@@ -133,10 +135,20 @@ func BenchmarkBuild(b *testing.B) {
 }
 
 // BenchmarkParseVerify parses a pre-built envelope of each size and
-// verifies its signature and chain against the test CA.
+// verifies its signature and chain against the test CA, its signer a
+// provider of the index (pinned), as a live reader does.
 func BenchmarkParseVerify(b *testing.B) {
 	w := world(b)
-	opts := &smime.VerifyOptions{Roots: w.pki.Pool()}
+	providers, err := index.New([]index.Provider{{
+		Name:         "Bench PEC S.p.A.",
+		MailReceipt:  "posta-certificata@pec.example.it",
+		Domains:      []string{"pec.example.it"},
+		Certificates: []*x509.Certificate{w.signer.Certificate()},
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := &smime.VerifyOptions{Roots: w.pki.Pool(), Authority: providers}
 	for _, sz := range benchSizes {
 		var env bytes.Buffer
 		if err := envelope.Build(&env, bytes.NewReader(w.orig[sz.name]), w.data, w.signer, nil); err != nil {
