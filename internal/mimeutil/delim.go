@@ -151,6 +151,9 @@ func (s *scanner) multipart(p *Part, depth int) error {
 						}
 					}
 					spans = append(spans, span{partStart, max(e, partStart)})
+					if len(spans) > s.lim.MaxParts-s.parts {
+						return ErrTooManyParts // each span is a part: fail before holding them all
+					}
 				}
 				partStart = off + int64(len(line))
 				closed = isClose

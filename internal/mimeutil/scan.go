@@ -431,6 +431,9 @@ func (s *scanner) multipartWindowed(p *Part, depth int) error {
 					e = off - 2
 				}
 				spans = append(spans, span{partStart, max(e, partStart)})
+				if len(spans) > s.lim.MaxParts-s.parts {
+					return ErrTooManyParts // each span is a part: fail before holding them all
+				}
 			}
 			partStart = off + int64(len(line))
 			closed = isClose
@@ -480,7 +483,7 @@ func (s *scanner) bodyParts(p *Part, spans []span, partStart int64, closed bool,
 		}
 	}
 	if len(spans) > 0 {
-		p.Children = make([]*Part, 0, len(spans))
+		p.Children = make([]*Part, 0, min(len(spans), max(s.lim.MaxParts-s.parts, 0)))
 	}
 	for i, sp := range spans {
 		c, err := s.entity(p.Src, sp.start, sp.end, childPath(p.Path, i+1), depth+1)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -470,4 +471,22 @@ func TestRegressionScanCRLFAcrossBuffer(t *testing.T) {
 			t.Errorf("valid signature not intact: %v %v", err, v.Problems)
 		}
 	})
+}
+
+// TestScanManyDelimitersBounded: a body of a million delimiter lines stops
+// at the part limit before their spans are all held, in memory that does
+// not grow with the count (it was 16 bytes a span, then 8 more for the
+// children).
+func TestScanManyDelimitersBounded(t *testing.T) {
+	in := []byte("Content-Type: multipart/mixed; boundary=b\n\n" + strings.Repeat("--b\n", 1<<20))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	p, err := Scan(bytesReaderAt(in), int64(len(in)), nil)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrTooManyParts) || p != nil {
+		t.Fatalf("Scan = %v, %v; want nil, ErrTooManyParts", p, err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+		t.Errorf("Scan allocated %d bytes for %d delimiter lines, want under 4 MiB", n, 1<<20)
+	}
 }
