@@ -3,6 +3,7 @@ package pecmail
 import (
 	"errors"
 	"io"
+	"sync/atomic"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
@@ -44,8 +45,9 @@ type Message struct {
 	// §15.3).
 	Forwarded *Message
 
-	msg  *pecmsg.Message
-	part *mimeutil.Part // the entity m describes
+	msg    *pecmsg.Message
+	part   *mimeutil.Part              // the entity m describes
+	header atomic.Pointer[mail.Header] // Header, made on first use
 }
 
 // Hash is an attachment of the original replaced by its hash in a delivery
@@ -127,13 +129,19 @@ func Read(r io.Reader, opts *smime.VerifyOptions) (*Message, error) {
 
 // Header returns the message's own header, outside any signature: field
 // values as carried (mail.Header decodes RFC 2047 words on request). It
-// is made from the fields read by Read on the first call and shared by
-// later ones (and by the envelope.Envelope or receipt.Receipt of m), so
-// a reader that never asks for it does not pay for it; it is safe for
-// concurrent use. Nothing in it is signed: for what the provider
-// certified, read Data, Subject and OriginalHeader.
+// is made on the first call, from the fields Read kept, and every later
+// call returns the same one, so that a reader that never asks for it
+// does not pay for it. It is shared (with the Header of the
+// envelope.Envelope or receipt.Receipt of m too): read it, and Copy it
+// to change it; reading it from several goroutines is safe. Nothing in
+// it is signed: for what the provider certified, read Data, Subject and
+// OriginalHeader.
 func (m *Message) Header() *mail.Header {
-	return &mail.Header{Header: message.Header{Header: m.part.Header()}}
+	if h := m.header.Load(); h != nil {
+		return h
+	}
+	m.header.CompareAndSwap(nil, &mail.Header{Header: message.Header{Header: m.part.Header()}})
+	return m.header.Load()
 }
 
 // IsPEC reports whether m is a PEC message: its header carries
@@ -235,8 +243,10 @@ func (m *Message) Original() (io.Reader, error) {
 
 // OriginalHeader returns the header of the original message: signed,
 // unlike the PEC message's own header. Field values are as carried
-// (mail.Header decodes RFC 2047 words on request). ok is false when there
-// is no original or the message is not signed.
+// (mail.Header decodes RFC 2047 words on request). It shares its fields
+// with m, which reads them (the sender of an envelope among them): read
+// it, and Copy it to change it. ok is false when there is no original or
+// the message is not signed.
 func (m *Message) OriginalHeader() (h mail.Header, ok bool) {
 	if !m.IsPEC() {
 		return mail.Header{}, false
