@@ -56,25 +56,12 @@ func ParseDate(day, clock, zone string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	loc := fixedZone(off)
+	loc := time.FixedZone("", off) // shared by the time package for whole hours
 	t := time.Date(d[2], time.Month(d[1]), d[0], c[0], c[1], c[2], 0, loc)
 	if t.Day() != d[0] { // 31/02 and the like
 		return time.Time{}, &ValueError{What: "giorno", Value: day}
 	}
 	return t, nil
-}
-
-// italianZones are the fixed zones of Italian legal time and UTC, made
-// once: every PEC date carries one of them.
-var italianZones = [3]*time.Location{time.FixedZone("", 0), time.FixedZone("", 3600), time.FixedZone("", 7200)}
-
-// fixedZone returns time.FixedZone("", off), shared for the zones of
-// italianZones.
-func fixedZone(off int) *time.Location {
-	if off >= 0 && off <= 7200 && off%3600 == 0 {
-		return italianZones[off/3600]
-	}
-	return time.FixedZone("", off)
 }
 
 // ParseZone parses a zone offset such as "+0100", "+01:00", "-0530", "Z" or
@@ -109,9 +96,13 @@ func ParseZone(zone string) (int, error) {
 	return sign * (h*3600 + m*60), nil
 }
 
-// splitInts reads min to max unsigned decimal fields of at most four
-// digits separated by sep, without allocating: out[:n] are the fields.
+// splitInts reads min to max (at most 3) unsigned decimal fields of at
+// most four digits separated by sep, without allocating: out[:n] are the
+// fields.
 func splitInts(s string, sep byte, min, max int) (out [3]int, n int, err error) {
+	if max > len(out) {
+		max = len(out)
+	}
 	s = strings.TrimSpace(s)
 	for {
 		x, rest, more := strings.Cut(s, string(sep))

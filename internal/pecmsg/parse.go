@@ -496,8 +496,9 @@ func (m *Message) verify(vopts *smime.VerifyOptions) error {
 // parseAddressList is mail.ParseAddressList: a value that is one plain
 // addr-spec (dot-atoms of ASCII atext around an "@", nothing else), as
 // PEC headers and certification data mostly hold, is that address
-// without a name, which is what net/mail makes of it, without running its
-// parser (FuzzParseAddressList compares them).
+// without a name, and one mailbox written "name" <addr> (quotedNameAddr)
+// is that name and address, which is what net/mail makes of them,
+// without running its parser (FuzzParseAddressList compares them).
 func parseAddressList(v string) ([]*mail.Address, error) {
 	if plainAddrSpec(v) {
 		return []*mail.Address{{Address: v}}, nil
