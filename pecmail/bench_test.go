@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"math/rand"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/pecsdk/pec/envelope"
+	"github.com/pecsdk/pec/internal/testenv"
 	"github.com/pecsdk/pec/pec"
 	"github.com/pecsdk/pec/pec/daticert"
 	"github.com/pecsdk/pec/pec/index"
@@ -40,7 +42,12 @@ import (
 // once (MIME scan, certification data, signature verified with opts), then
 // read its text and every attachment of the original to io.Discard.
 func readFully(raw []byte, opts *smime.VerifyOptions) error {
-	m, err := pecmail.Read(bytes.NewReader(raw), opts)
+	return readFullyFrom(bytes.NewReader(raw), opts)
+}
+
+// readFullyFrom is readFully of the message r holds.
+func readFullyFrom(r io.Reader, opts *smime.VerifyOptions) error {
+	m, err := pecmail.Read(r, opts)
 	if err != nil {
 		return err
 	}
@@ -146,6 +153,29 @@ func BenchmarkCorpusRead(b *testing.B) {
 	}
 	after.read()
 	b.ReportMetric(float64(after.bytes-before.bytes)/float64(b.N)/float64(total), "x-corpus")
+}
+
+// BenchmarkCorpusReadFiles is BenchmarkCorpusRead from the corpus files,
+// opened for each read, as an archive of messages on disk is read.
+func BenchmarkCorpusReadFiles(b *testing.B) {
+	files, total := loadCorpus(b)
+	opts := corpusTrust(b, files)
+	paths := testenv.CorpusFiles(b)
+	b.ReportAllocs()
+	b.SetBytes(total)
+	for b.Loop() {
+		for _, p := range paths {
+			f, err := os.Open(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			err = readFullyFrom(f, opts)
+			f.Close()
+			if err != nil {
+				b.Fatalf("%s: %v", p, err)
+			}
+		}
+	}
 }
 
 // BenchmarkCorpusReadmePattern is the same work done the way the README

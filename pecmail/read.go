@@ -80,12 +80,15 @@ type Certified interface {
 
 var _ Certified = (*Message)(nil)
 
-// Read reads one message from r and says what it is. When r is an
-// *os.File, *bytes.Reader, *strings.Reader or *io.SectionReader it is read
-// in place, from its current position; otherwise it is read into memory
-// once, up to 1 GiB. Only headers, the certification data and the
-// signature are held in memory: bodies and attachments are read from r
-// when opened, so r must stay readable while the Message is used.
+// Read reads one message from r and says what it is. When r is a
+// *bytes.Reader, *strings.Reader, *io.SectionReader, or an *os.File of
+// more than 4 MiB, it is read in place, from its current position (which
+// does not move): only headers, the certification data and the signature
+// are held in memory, bodies and attachments are read from r when
+// opened, so r must stay readable while the Message is used. A smaller
+// file is read into memory with one read (read in place, a message costs
+// dozens of small reads), and any other reader into memory once, up to
+// 1 GiB.
 //
 // opts says how to judge the signature (nil: integrity only, and OK is
 // false); see smime.VerifyOptions. The signature is verified once, here.

@@ -1,6 +1,7 @@
 package mimeutil
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"mime"
@@ -29,6 +30,17 @@ func parseMediaType(v string) (t string, params map[string]string, err, strict e
 
 // Raw returns the entity as it is in the source: header and body.
 func (p *Part) Raw() *io.SectionReader { return io.NewSectionReader(p.Src, p.Start, p.End-p.Start) }
+
+// RawReader returns the entity as it is in the source, as Raw does; from
+// a source in memory (InMemory) a *bytes.Reader over it, which writes
+// it out in one piece (io.WriterTo) instead of copying it through a
+// buffer.
+func (p *Part) RawReader() io.Reader {
+	if m, ok := p.Src.(*memSource); ok {
+		return bytes.NewReader(m.b[p.Start:p.End])
+	}
+	return p.Raw()
+}
 
 // RawBody returns the body as it is in the source, transfer-encoded.
 func (p *Part) RawBody() *io.SectionReader {

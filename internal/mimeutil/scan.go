@@ -590,10 +590,17 @@ func (s *scanner) embedded(p *Part, depth int) error {
 	return nil
 }
 
-// memSource is a source the scan holds in memory, the decoded copy of a
-// transfer-encoded embedded message: it is read as a *bytes.Reader is,
-// and the delimiter search reads it in place.
+// memSource is a source held in memory: a message read into memory
+// whole (InMemory), or the decoded copy of a transfer-encoded embedded
+// message. It is read as a *bytes.Reader is, and the delimiter search
+// and RawReader read it in place.
 type memSource struct{ b []byte }
+
+// InMemory returns a source for Scan over b, which the caller gives up:
+// b must not change while the parts scanned from it are in use. Unlike
+// a *bytes.Reader, it lets the scan and RawReader read b in place
+// instead of copying it out piece by piece.
+func InMemory(b []byte) io.ReaderAt { return &memSource{b} }
 
 // ReadAt reads as bytes.Reader.ReadAt does.
 func (m *memSource) ReadAt(p []byte, off int64) (int, error) {

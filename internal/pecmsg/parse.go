@@ -462,7 +462,7 @@ func (m *Message) verify(vopts *smime.VerifyOptions) error {
 			m.deviate("From field is not RFC 5322; its angle address %s was used", o.From)
 		}
 	}
-	v, err := smime.Verify(m.Content.Raw(), p7s, &o)
+	v, err := smime.Verify(m.Content.RawReader(), p7s, &o)
 	if err != nil {
 		return &pec.ParseError{Part: m.Content.Path, Offset: m.Content.Start, Err: fmt.Errorf("reading signed content: %w", err)}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/pecsdk/pec/internal/mimeutil"
 	"github.com/pecsdk/pec/pec"
 )
 
@@ -18,9 +19,17 @@ type sizedReaderAt interface {
 	Size() int64
 }
 
+// smallFile is the size up to which Source reads a file into memory with
+// one read: a scan reads a message in many small pieces (headers,
+// delimiter lines, the signature, daticert.xml), each a system call on a
+// file read in place.
+const smallFile = 4 << 20
+
 // Source returns a random-access view of r and its size without copying when
 // r already offers one (*bytes.Reader, *strings.Reader, *io.SectionReader,
-// *os.File); otherwise it reads r into memory once, up to MaxMessageSize.
+// and a regular *os.File over smallFile bytes, all read in place from
+// their current position); a smaller file is read into memory with one
+// read, and any other reader into memory once, up to MaxMessageSize.
 func Source(r io.Reader) (io.ReaderAt, int64, error) {
 	switch v := r.(type) {
 	case sizedReaderAt:
@@ -37,7 +46,18 @@ func Source(r io.Reader) (io.ReaderAt, int64, error) {
 		if err == nil && fi.Mode().IsRegular() {
 			pos, err := v.Seek(0, io.SeekCurrent)
 			if err == nil {
-				return io.NewSectionReader(v, pos, fi.Size()-pos), fi.Size() - pos, nil
+				size := fi.Size() - pos
+				if size > smallFile || size < 0 {
+					return io.NewSectionReader(v, pos, size), size, nil
+				}
+				// Read at the position, which stays where it is, as for
+				// a file read in place.
+				b := make([]byte, size)
+				n, err := io.ReadFull(io.NewSectionReader(v, pos, size), b)
+				if err != nil && err != io.ErrUnexpectedEOF {
+					return nil, 0, fmt.Errorf("pec: reading message: %w", err)
+				}
+				return mimeutil.InMemory(b[:n]), int64(n), nil
 			}
 		}
 	}
@@ -50,7 +70,7 @@ func Source(r io.Reader) (io.ReaderAt, int64, error) {
 		return nil, 0, &pec.ParseError{Offset: MaxMessageSize, Err: fmt.Errorf("%w: message over %d bytes", pec.ErrTooLarge, MaxMessageSize)}
 	}
 	b := buf.Bytes()
-	return bytes.NewReader(b), int64(len(b)), nil
+	return mimeutil.InMemory(b), int64(len(b)), nil
 }
 
 var errSourceEmpty = errors.New("empty input")
